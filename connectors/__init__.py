@@ -1,0 +1,1 @@
+"""Clients for Shopify Admin GraphQL, Peoplevox, inventory and the ERP, each behind a small typed interface."""

@@ -1,0 +1,1 @@
+"""Sandbox servers that follow the real Shopify, Peoplevox and ERP APIs, for tests and the demo."""

@@ -1,0 +1,44 @@
+"""Topic creation at start-up: create what is missing, leave what exists alone."""
+
+from __future__ import annotations
+
+import logging
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from streams.topics import TOPICS
+
+log = logging.getLogger(__name__)
+
+
+def ensure_topics(bootstrap: str, partitions: int, replication_factor: int, timeout_s: float = 15.0) -> list[str]:
+    """Create every editsync topic that does not exist yet; return the names created.
+
+    Idempotent: a topic another worker created a moment earlier is not an error.
+    An existing topic with fewer partitions than configured is logged, not
+    changed, because repartitioning would move orders between partitions.
+    """
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = admin.list_topics(timeout=timeout_s).topics
+    missing = [spec.name for spec in TOPICS if spec.name not in existing]
+    for spec in TOPICS:
+        if spec.name in existing and len(existing[spec.name].partitions) != partitions:
+            log.warning("topic %s has %d partitions, configured %d; leaving it as it is",
+                        spec.name, len(existing[spec.name].partitions), partitions)
+    created: list[str] = []
+    if not missing:
+        return created
+    futures = admin.create_topics(
+        [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor) for name in missing],
+        operation_timeout=timeout_s,
+    )
+    for name, future in futures.items():
+        try:
+            future.result(timeout_s)
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    log.info("created topics: %s", ", ".join(created) or "none")
+    return created

@@ -1,0 +1,38 @@
+"""Dead-letter records (``schemas/dead_letter.avsc``): the input, whole, and why it failed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+INGRESS_SOURCE = "http:/webhooks/shopify"
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def dead_letter(
+    *,
+    source: str,
+    payload: bytes,
+    reason: str,
+    error_type: str,
+    key: bytes | None = None,
+    partition: int | None = None,
+    offset: int | None = None,
+    context: Mapping[str, str | None] | None = None,
+    failed_at: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "source": source,
+        "partition": partition,
+        "offset": offset,
+        "key": key,
+        "payload": payload,
+        "reason": reason,
+        "error_type": error_type,
+        "context": {k: v for k, v in (context or {}).items() if v is not None},
+        "failed_at": failed_at if failed_at is not None else now_ms(),
+    }

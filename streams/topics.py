@@ -1,0 +1,49 @@
+"""The one place that names editsync's Kafka topics.
+
+Every topic is keyed by the Shopify order id as a UTF-8 string (the numeric
+id, not the GraphQL gid), so that all records of one order share a partition
+and keep their order. A ``.vN`` suffix versions a topic's contract; ``.raw``
+topics carry unparsed input and are internal to editsync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SHOPIFY_WEBHOOKS_RAW = "shopify.webhooks.raw"
+ORDERS_EVENTS = "orders.events.v1"
+PEOPLEVOX_EVENTS_RAW = "peoplevox.events.raw"
+COMMANDS_PEOPLEVOX = "commands.peoplevox.v1"
+COMMANDS_INVENTORY = "commands.inventory.v1"
+COMMANDS_ERP = "commands.erp.v1"
+COMMANDS_RESULTS = "commands.results.v1"
+EXCEPTIONS = "exceptions.v1"
+DEAD_LETTERS = "dlq.v1"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    schema: str  # Avro full name of the value schema in schemas/
+    doc: str
+
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(SHOPIFY_WEBHOOKS_RAW, "io.editsync.ingress.ShopifyWebhookEnvelope",
+              "Signed Shopify webhooks exactly as received: body bytes and Shopify headers."),
+    TopicSpec(ORDERS_EVENTS, "io.editsync.orders.OrderEvent",
+              "Normalised order events; the public contract other services subscribe to."),
+    TopicSpec(PEOPLEVOX_EVENTS_RAW, "io.editsync.ingress.PeoplevoxCallback",
+              "Peoplevox event-subscription callbacks as received (a hint: re-read before acting)."),
+    TopicSpec(COMMANDS_PEOPLEVOX, "io.editsync.commands.Command", "Commands for the Peoplevox sink."),
+    TopicSpec(COMMANDS_INVENTORY, "io.editsync.commands.Command", "Commands for the Shopify inventory sink."),
+    TopicSpec(COMMANDS_ERP, "io.editsync.commands.Command", "Commands for the ERP sink."),
+    TopicSpec(COMMANDS_RESULTS, "io.editsync.commands.CommandResult",
+              "What each sink did with a command; fed back into order state."),
+    TopicSpec(EXCEPTIONS, "io.editsync.exceptions.OrderException",
+              "Anything that needs a person, with its owner (finance, ops, cx)."),
+    TopicSpec(DEAD_LETTERS, "io.editsync.dlq.DeadLetter",
+              "Input that could not be processed, with the reason and the original bytes."),
+)
+
+BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in TOPICS}

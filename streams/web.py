@@ -1,0 +1,109 @@
+"""HTTP endpoints on the Faust web server: Shopify webhooks, health, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp.web import Request
+from confluent_kafka.admin import AdminClient
+from faust import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams.context import Context
+from streams.dead_letters import now_ms
+from streams.ingress import Publish, Refuse, decide
+
+log = logging.getLogger(__name__)
+
+
+async def read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is (or claims to be) over ``limit`` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks, size = [], 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class BrokerProbe:
+    """Is the broker answering metadata requests? Cached briefly so probes stay cheap."""
+
+    def __init__(self, bootstrap: str, ttl_s: float = 2.0) -> None:
+        self._admin = AdminClient({"bootstrap.servers": bootstrap})
+        self._ttl_s = ttl_s
+        self._checked_at = 0.0
+        self._ok = False
+
+    async def reachable(self) -> bool:
+        if time.monotonic() - self._checked_at > self._ttl_s:
+            try:
+                await asyncio.to_thread(self._admin.list_topics, timeout=2.0)
+                self._ok = True
+            except Exception:
+                self._ok = False
+            self._checked_at = time.monotonic()
+        return self._ok
+
+
+def register(ctx: Context) -> None:
+    app, settings, metrics = ctx.app, ctx.settings, ctx.metrics
+    probe = BrokerProbe(ctx.bootstrap)
+
+    @app.page("/webhooks/shopify")
+    class ShopifyWebhook(web.View):
+        async def post(self, request: Request) -> web.Response:
+            started = time.monotonic()
+            body = await read_limited(request, settings.webhook_max_body_bytes)
+            if body is None:
+                decision: Refuse | Publish = Refuse(413, "oversize",
+                                                    f"body over {settings.webhook_max_body_bytes} bytes")
+            else:
+                decision = decide(body, request.headers, ctx.webhook_secret, now_ms())
+            if isinstance(decision, Refuse):
+                metrics.webhook_requests.labels(decision.outcome).inc()
+                # Never log the signature, the secret or the body: only what routes the request.
+                log.warning("webhook refused %s (%s): topic=%s shop=%s from=%s", decision.status,
+                            decision.message, request.headers.get("X-Shopify-Topic"),
+                            request.headers.get("X-Shopify-Shop-Domain"), request.remote)
+                return self.json({"error": decision.message}, status=decision.status)
+            try:
+                pending = await ctx.topic(decision.topic).send(
+                    key=decision.key, value=ctx.codec.encode(decision.topic, decision.value))
+                await asyncio.wait_for(pending, settings.ingress_ack_timeout_s)
+            except Exception as exc:
+                # Not acknowledged: answer 503 so Shopify retries; nothing was promised.
+                metrics.webhook_requests.labels("unavailable").inc()
+                log.error("webhook not acknowledged by the broker (%r): %s", exc, dict(decision.log_context))
+                return self.json({"error": "temporarily unavailable"}, status=503)
+            metrics.webhook_requests.labels(decision.outcome).inc()
+            metrics.webhook_ack_seconds.observe(time.monotonic() - started)
+            if decision.outcome == "dead_lettered":
+                metrics.dead_letters.labels(decision.value["source"], decision.value["error_type"]).inc()
+                log.warning("signed webhook dead-lettered (%s): %s", decision.value["reason"],
+                            dict(decision.log_context))
+            return self.json({"status": decision.outcome})
+
+    @app.page("/healthz")
+    class Health(web.View):
+        async def get(self, request: Request) -> web.Response:
+            return self.json({"status": "alive"})
+
+    @app.page("/readyz")
+    class Ready(web.View):
+        async def get(self, request: Request) -> web.Response:
+            broker = await probe.reachable()
+            agents = {name.rsplit(".", 1)[-1]: agent.started and not agent.crashed
+                      for name, agent in app.agents.items()}
+            ready = broker and bool(agents) and all(agents.values())
+            return self.json({"ready": ready, "broker": broker, "agents": agents}, status=200 if ready else 503)
+
+    @app.page("/metrics")
+    class Metrics(web.View):
+        async def get(self, request: Request) -> web.Response:
+            return self.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
