@@ -15,6 +15,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start broker (embedded unless EDITSYNC_KAFKA_BOOTSTRAP), worker and web server")
     commands.add_parser("topics", help="create missing topics and list them")
+    tail = commands.add_parser("tail", help="print a topic's records as JSON lines, decoded from Avro")
+    tail.add_argument("topic")
+    tail.add_argument("--from-beginning", action="store_true", help="start at the oldest record, not the newest")
+    tail.add_argument("-n", "--count", type=int, default=None, help="stop after this many records")
+    tail.add_argument("--idle-timeout", type=float, default=5.0, help="stop after this many seconds with no record")
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -24,19 +29,34 @@ def main(argv: list[str] | None = None) -> int:
             run(settings)
         elif args.command == "topics":
             _topics(settings)
+        elif args.command == "tail":
+            from streams.avro_codec import codec_from_settings
+            from streams.tail import tail
+
+            tail(_bootstrap(settings), args.topic, codec_from_settings(settings.schema_registry_url),
+                 args.from_beginning, args.count, args.idle_timeout)
     except (ConfigError, ValidationError) as exc:
         print(f"editsync: configuration error: {exc}", file=sys.stderr)
         return 2
     return 0
 
 
+def _bootstrap(settings: Settings) -> str:
+    """The configured cluster, else the embedded broker a running `editsync run` recorded."""
+    if settings.kafka_bootstrap:
+        return settings.kafka_bootstrap
+    recorded = settings.embedded_bootstrap_file
+    if recorded.exists():
+        return recorded.read_text().strip()
+    raise ConfigError(f"set EDITSYNC_KAFKA_BOOTSTRAP, or start `editsync run` first (no {recorded})")
+
+
 def _topics(settings: Settings) -> None:
     from streams.admin import ensure_topics
     from streams.topics import TOPICS
 
-    if not settings.kafka_bootstrap:
-        raise ConfigError("EDITSYNC_KAFKA_BOOTSTRAP is required for `editsync topics`")
-    ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, settings.topic_replication_factor)
+    bootstrap = _bootstrap(settings)
+    ensure_topics(bootstrap, settings.topic_partitions, settings.topic_replication_factor)
     for spec in TOPICS:
         print(f"{spec.name:24} {spec.schema:45} {spec.doc}")
 

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
+    @property
+    def embedded_bootstrap_file(self) -> Path:
+        """Where a running ``editsync run`` records its embedded broker's address, for ``editsync tail``."""
+        return self.data_dir / "embedded-bootstrap"
+
     def require_webhook_secret(self) -> bytes:
         """The secret as bytes, or a clear start-up error when it is missing."""
         if self.shopify_webhook_secret is None or not self.shopify_webhook_secret.get_secret_value():

@@ -30,6 +30,8 @@ def run(settings: Settings) -> None:
         else:
             broker = stack.enter_context(EmbeddedBroker(log_path=settings.data_dir / "tansu.log"))
             bootstrap = broker.bootstrap
+            settings.embedded_bootstrap_file.write_text(bootstrap)
+            stack.callback(settings.embedded_bootstrap_file.unlink, missing_ok=True)
             print(f"editsync: embedded Kafka (Tansu) at {bootstrap}", flush=True)
         ensure_topics(bootstrap, settings.topic_partitions, settings.topic_replication_factor)
         app = create_app(settings, bootstrap, codec_from_settings(settings.schema_registry_url))

@@ -1,0 +1,62 @@
+"""``editsync tail TOPIC``: print a topic's records as JSON lines, decoded from Avro.
+
+For operators and the README's walkthrough. Reads by assigning partitions
+(no consumer group), so it never disturbs the workers' offsets.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+from datetime import datetime
+from typing import Any, TextIO
+
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
+
+from streams.avro_codec import AvroCodec, DecodeError
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"base64": base64.b64encode(value).decode()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def tail(bootstrap: str, topic: str, codec: AvroCodec, from_beginning: bool, limit: int | None,
+         idle_timeout_s: float, out: TextIO = sys.stdout) -> int:
+    """Print records until ``limit`` were printed or nothing arrived for ``idle_timeout_s``."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "editsync-tail",
+                         "enable.auto.commit": False, "log_level": 3})
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    start = OFFSET_BEGINNING if from_beginning else OFFSET_END
+    consumer.assign([TopicPartition(topic, p, start) for p in partitions])
+    printed, last = 0, time.monotonic()
+    try:
+        while (limit is None or printed < limit) and time.monotonic() - last < idle_timeout_s:
+            message = consumer.poll(0.2)
+            if message is None or message.error():
+                continue
+            last = time.monotonic()
+            try:
+                value: Any = _jsonable(codec.decode(topic, message.value()))
+            except DecodeError as exc:
+                value = {"undecodable": str(exc)}
+            key = message.key().decode("utf-8", "replace") if message.key() is not None else None
+            out.write(json.dumps({"key": key, "partition": message.partition(), "offset": message.offset(),
+                                  "value": value}) + "\n")
+            out.flush()
+            printed += 1
+    finally:
+        consumer.close()
+    return printed

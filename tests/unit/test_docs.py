@@ -1,0 +1,25 @@
+"""The README's configuration table and the code must not drift apart."""
+
+import re
+from pathlib import Path
+
+from streams.config import Settings
+from streams.topics import TOPICS
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_every_setting_is_documented():
+    documented = set(re.findall(r"^\| `(EDITSYNC_[A-Z0-9_]+)` \|", README, flags=re.M))
+    expected = {f"EDITSYNC_{name.upper()}" for name in Settings.model_fields}
+    assert documented == expected
+
+
+def test_every_topic_is_documented():
+    for spec in TOPICS:
+        assert f"`{spec.name}`" in README and spec.schema in README
+
+
+def test_readme_leads_with_the_two_commands():
+    first_block = README.split("```sh", 1)[1].split("```", 1)[0]
+    assert "make run" in first_block and "make test" in first_block
