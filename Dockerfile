@@ -1,0 +1,13 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY streams ./streams
+COPY connectors ./connectors
+COPY sandboxes ./sandboxes
+COPY schemas ./schemas
+RUN pip install --no-cache-dir . && useradd --create-home editsync
+USER editsync
+ENV EDITSYNC_WEB_HOST=0.0.0.0 EDITSYNC_DATA_DIR=/home/editsync/data
+EXPOSE 6066
+ENTRYPOINT ["editsync"]
+CMD ["run"]
