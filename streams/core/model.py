@@ -1,0 +1,130 @@
+"""Typed values the core decides over: the Shopify order as it is now, and what comes out.
+
+``OrderSnapshot`` is the order as the Admin API (or a complete webhook
+payload) describes it at one ``version`` (``updatedAt`` in epoch ms). The core
+never sees GraphQL or webhook JSON: connectors and the normaliser map into it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Value(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Address(Value):
+    name: str | None = None
+    company: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    province_code: str | None = None
+    zip: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+
+
+class LineItem(Value):
+    line_id: str
+    sku: str | None
+    quantity: int  # current quantity: after edits, removals and refunds
+    unit_price: Decimal
+    variant_id: str | None = None
+    inventory_item_id: str | None = None
+    properties: tuple[tuple[str, str], ...] = ()
+    requires_shipping: bool = True
+
+
+class Transaction(Value):
+    transaction_id: str
+    kind: str  # SALE, CAPTURE, AUTHORIZATION, REFUND, VOID, ... (Shopify OrderTransactionKind)
+    status: str  # SUCCESS, PENDING, FAILURE, ERROR (Shopify OrderTransactionStatus)
+    amount: Decimal
+
+
+class RefundLine(Value):
+    line_id: str
+    quantity: int
+    restock_type: str  # NO_RESTOCK, CANCEL, RETURN, LEGACY_RESTOCK (Shopify RefundLineItemRestockType)
+    location_id: str | None = None
+
+
+class Refund(Value):
+    refund_id: str
+    amount: Decimal
+    lines: tuple[RefundLine, ...] = ()
+
+
+class OrderSnapshot(Value):
+    order_id: str
+    version: int  # updatedAt, epoch ms: newer snapshots win
+    name: str | None = None
+    created_at: int | None = None
+    cancelled_at: int | None = None
+    currency: str = "USD"
+    total: Decimal = Decimal(0)  # current total, after edits and refunds
+    tax: Decimal = Decimal(0)
+    lines: tuple[LineItem, ...] = ()
+    shipping_address: Address | None = None
+    email: str | None = None
+    customer_id: str | None = None
+    company_location_id: str | None = None
+    location_id: str | None = None  # where the order is fulfilled from (its fulfillment orders' location)
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+    note_attributes: tuple[tuple[str, str], ...] = ()
+    source_name: str | None = None
+    transactions: tuple[Transaction, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"order {self.order_id}"
+
+
+class Target(str, Enum):
+    PEOPLEVOX = "PEOPLEVOX"
+    INVENTORY = "INVENTORY"
+    ERP = "ERP"
+
+
+class Owner(str, Enum):
+    FINANCE = "FINANCE"
+    OPS = "OPS"
+    CX = "CX"
+
+
+class Command(Value):
+    """One effect on one system. Same order, version, target and kind → same id and key."""
+
+    command_id: str
+    order_id: str
+    order_version: int
+    target: Target
+    kind: str
+    idempotency_key: str
+    payload: dict[str, Any]
+
+
+class Issue(Value):
+    """Something a person must see (an ``exceptions.v1`` record), owned by one team."""
+
+    exception_id: str
+    order_id: str
+    order_name: str | None
+    type: str
+    owner: Owner
+    severity: str
+    summary: str
+    detail: dict[str, Any]
+    suggested_action: str
