@@ -31,10 +31,19 @@ class Address(Value):
 
 
 class LineItem(Value):
+    """One order line. Quantities are all the snapshot needs to say what changed since checkout.
+
+    ``original_quantity`` is what was bought at checkout (0 for a line an edit
+    added; Shopify's ``Order.agreements`` with reason ORDER vs ORDER_EDIT tell
+    which); ``restocked_quantity`` is what Shopify itself already put back.
+    """
+
     line_id: str
     sku: str | None
     quantity: int  # current quantity: after edits, removals and refunds
     unit_price: Decimal
+    original_quantity: int | None = None  # None: unknown, taken as the current quantity
+    restocked_quantity: int = 0
     variant_id: str | None = None
     inventory_item_id: str | None = None
     properties: tuple[tuple[str, str], ...] = ()
@@ -128,3 +137,10 @@ class Issue(Value):
     summary: str
     detail: dict[str, Any]
     suggested_action: str
+    state: str = "OPEN"  # OPEN or RESOLVED (RETRYING and IGNORED come from people, later)
+    first_seen: int = 0
+    last_seen: int = 0
+
+    def same_content(self, other: "Issue") -> bool:
+        fields = ("type", "owner", "severity", "summary", "detail", "state")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)

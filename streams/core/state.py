@@ -1,0 +1,98 @@
+"""Everything editsync remembers about one order, and the inputs that change it.
+
+Stored per order id in a Faust table. ``snapshot`` is the desired state (what
+Shopify says now); the ``pvx``/``inventory_applied``/``erp_*`` fields are the
+acknowledged state (what each system confirmed). Commands close the gap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.core.model import Command, Issue, OrderSnapshot, Value
+from streams.core.peoplevox import SalesOrder
+
+
+class OrderState(Value):
+    order_id: str
+    snapshot: OrderSnapshot | None = None
+    seen_event_ids: tuple[str, ...] = ()
+
+    # Debounce and fetch: a burst of events gives one fetch and one reconcile.
+    dirty_since: int | None = None
+    last_event_at: int | None = None
+    needs_fetch: bool = False
+    fetching_since: int | None = None
+
+    # Acknowledged by Peoplevox
+    pvx_status: str | None = None
+    pvx_status_at: int = 0
+    pvx: SalesOrder | None = None
+    pvx_revision: int = 0  # cancel-and-replace count: the replacement's number suffix
+    returns: frozenset[str] = frozenset()  # refund ids Peoplevox holds a return for
+
+    # Acknowledged by Shopify inventory
+    inventory_applied: dict[str, int] = {}
+    inventory_sequence: dict[str, int] = {}
+
+    # Acknowledged by the ERP
+    erp_fingerprint: str | None = None
+    erp_payments: frozenset[str] = frozenset()
+    erp_credit_memos: frozenset[str] = frozenset()
+
+    # Sent and not yet answered; and failed for good (not re-sent until a person retries)
+    in_flight: dict[str, Command] = {}
+    failed: frozenset[str] = frozenset()
+
+    # Recreate-as-new-order links
+    predecessor_ref: str | None = None
+    predecessor_released: bool = False
+    predecessor_blocked: bool = False
+    successor_id: str | None = None
+    successor_notified: bool = False
+
+    issues: dict[str, Issue] = {}  # open ones, by exception id
+
+
+class OrderEventIn(Value):
+    """A normalised ``orders.events.v1`` record, as much as the core needs."""
+
+    event_id: str
+    event_type: str
+    snapshot: OrderSnapshot | None = None  # present only when the payload held the whole order
+
+
+class PeoplevoxStatusIn(Value):
+    status: str
+    at: int  # when Peoplevox says the status changed (epoch ms)
+
+
+class ResultIn(Value):
+    """A sink's answer, carrying the command it answers, so it can be applied even after state loss."""
+
+    command: Command
+    outcome: str  # APPLIED, REJECTED, REJECTED_CUTOFF, FAILED
+    reason: str | None = None
+    detail: dict[str, Any] = {}
+
+
+class SuccessorLinked(Value):
+    """To an original order: a new order says it replaces you."""
+
+    successor_id: str
+
+
+class PredecessorAnswer(Value):
+    """To a new order: the original released its warehouse slot (or could not)."""
+
+    predecessor_id: str | None
+    released: bool
+    reason: str
+
+
+class Notice(Value):
+    """A message for another order, routed by the agent: by id, or by a reference to resolve first."""
+
+    to_order_id: str | None = None
+    to_order_ref: str | None = None  # e.g. "#1001": the agent resolves names to ids
+    message: SuccessorLinked | PredecessorAnswer

@@ -1,0 +1,429 @@
+"""Each semantic of the order-state engine as a named scenario, checked in the end state of
+Peoplevox, inventory and the ERP (simulated, see tests/core_harness.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from streams.core import engine
+from streams.core.engine import Policy
+from streams.core.model import Address, Owner, Target
+from streams.core.peoplevox import CutOff
+from streams.core.recreate import RecreatePolicy, looks_like_recreate, referenced_order
+from streams.core.reference import Catalogue, Reference
+from streams.core.state import OrderEventIn, OrderState
+from tests.core_harness import Harness
+from tests.unit.core_builders import HOME, REFERENCE, line, order, refund, with_price_list
+
+
+def harness(**kwargs) -> Harness:
+    return Harness(reference=kwargs.pop("reference", REFERENCE), **kwargs)
+
+
+def created(h: Harness, snapshot=None):
+    snapshot = snapshot or order()
+    h.webhook(snapshot, "ORDER_CREATED")
+    h.settle()
+    return snapshot
+
+
+# --- duplicates, staleness, partial payloads, debounce ------------------------------------
+
+def test_duplicate_event_ids_are_dropped():
+    h = harness()
+    snapshot = order()
+    h.webhook(snapshot, "ORDER_CREATED", event_id="e-1")
+    h.webhook(snapshot.model_copy(update={"version": 2, "note": "dup"}), "ORDER_UPDATED", event_id="e-1")
+    h.settle()
+    assert h.state("1001").snapshot.version == 1
+    assert len(h.warehouse.live()) == 1
+
+
+def test_stale_snapshot_is_ignored():
+    h = harness()
+    created(h, order(version=5, lines=(line("1", "TEE-M", 2),)))
+    h.event("1001", OrderEventIn(event_id="late", event_type="ORDER_UPDATED",
+                                 snapshot=order(version=3, lines=(line("1", "TEE-M", 1),))))
+    h.settle()
+    assert h.warehouse.live()[0]["lines"] == [("TEE-M", 2)]
+
+
+def test_orders_edited_is_never_acted_on_without_a_fetch():
+    h = harness()
+    created(h)
+    fetches = h.fetches
+    edited = order(version=2, lines=(line("1", "TEE-M"), line("2", "MUG", original=0)))
+    h.webhook(edited, "ORDER_EDITED", complete=False)
+    assert h.state("1001").needs_fetch
+    h.settle()
+    assert h.fetches == fetches + 1
+    assert h.warehouse.live()[0]["lines"] == [("MUG", 1), ("TEE-M", 1)]
+
+
+def test_event_ahead_of_its_orders_creation_fetches_the_order():
+    h = harness()
+    h.shop["1001"] = order(version=2, lines=(line("1", "TEE-L"),))
+    h.webhook(order(version=2, lines=(line("1", "TEE-L"),)), "ORDER_UPDATED")  # orders/create not seen yet
+    decision = engine.on_timer(h.state("1001"), h.policy, h.reference, h.now + 5000)
+    assert decision.fetch and not decision.commands
+    h.settle()
+    assert h.fetches == 1 and h.warehouse.live()[0]["lines"] == [("TEE-L", 1)]
+
+
+def test_a_burst_within_the_debounce_window_gives_one_fetch_and_one_command_set():
+    h = harness()
+    created(h)
+    sent_before, fetches = len(h.sent), h.fetches
+    for version, quantity in ((2, 2), (3, 3), (4, 4)):
+        h.webhook(order(version=version, lines=(line("1", "TEE-M", quantity, original=1),)), "ORDER_EDITED",
+                  complete=False)
+        h.now += 300
+    h.settle()
+    burst = h.sent[sent_before:]
+    assert h.fetches == fetches + 1
+    assert [c.kind for c in burst if c.target is Target.PEOPLEVOX] == ["update_sales_order"]
+    assert [c.payload["delta"] for c in burst if c.target is Target.INVENTORY] == [-3]
+    assert [c.kind for c in burst if c.target is Target.ERP] == ["upsert_sales_order"]
+
+
+def test_events_during_a_fetch_trigger_another_round():
+    h = harness()
+    created(h)
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 2, original=1),)), "ORDER_EDITED", complete=False)
+    h.now += 2500
+    decision = engine.on_timer(h.state("1001"), h.policy, h.reference, h.now)
+    assert decision.fetch
+    h.states["1001"] = decision.state
+    h.now += 100
+    h.webhook(order(version=3, lines=(line("1", "TEE-M", 3, original=1),)), "ORDER_EDITED", complete=False)
+    answer = engine.on_snapshot(h.state("1001"), order(version=2, lines=(line("1", "TEE-M", 2, original=1),)),
+                                h.policy, h.reference, h.now)
+    assert answer.state.needs_fetch and answer.wake_at is not None
+    h._take("1001", answer)
+    h.settle()
+    assert h.warehouse.live()[0]["lines"] == [("TEE-M", 3)]
+
+
+# --- Peoplevox mapping and diffs ----------------------------------------------------------
+
+def test_skus_map_to_item_codes_and_bundles_expand():
+    h = harness()
+    created(h, order(lines=(line("1", "SHOPIFY-CAP"), line("2", "GIFT-BOX", 2), line("3", "MUG"))))
+    (sales_order,) = h.warehouse.live()
+    assert sales_order["lines"] == [("CAP", 1), ("MUG", 3), ("SOCK", 4)]
+
+
+def test_gift_message_and_address_reach_the_sales_order():
+    h = harness()
+    created(h)
+    moved = Address(name="Jon Snow", address1="2 Castle Black", city="The Wall", zip="W2", country_code="GB")
+    h.webhook(order(version=2, shipping_address=moved,
+                    lines=(line("1", "TEE-M", properties=(("Gift message", "Happy birthday"),)),)))
+    h.settle()
+    (sales_order,) = h.warehouse.live()
+    assert sales_order["address"]["address1"] == "2 Castle Black"
+    assert sales_order["gift_message"] == "Happy birthday"
+    assert [c.kind for c in h.sent if c.target is Target.PEOPLEVOX] == ["create_sales_order", "update_sales_order"]
+
+
+def test_quantity_edit_is_a_minimal_update():
+    h = harness()
+    created(h, order(lines=(line("1", "TEE-M"), line("2", "MUG"))))
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 2, original=1), line("2", "MUG"))))
+    h.settle()
+    update = [c for c in h.sent if c.kind == "update_sales_order"][-1]
+    assert update.payload["diff"] == {"lines_changed": {"TEE-M": [1, 2]}}
+
+
+def test_size_swap_removes_a_line_so_the_sales_order_is_cancelled_and_replaced():
+    h = harness()
+    created(h)
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 0, original=1), line("2", "TEE-L", 1, original=0))))
+    h.settle()
+    assert len(h.warehouse.live()) == 1, "never two live sales orders"
+    (live,) = h.warehouse.live()
+    assert live["lines"] == [("TEE-L", 1)]
+    assert h.warehouse.orders["1001"]["cancelled"] and "1001-R1" in h.warehouse.orders
+    assert [c.kind for c in h.sent if c.target is Target.PEOPLEVOX][-1] == "replace_sales_order"
+
+
+# --- cut-off --------------------------------------------------------------------------------
+
+def test_edit_after_picking_started_is_not_sent_and_is_owned_by_ops():
+    h = harness()
+    created(h)
+    h.pvx_status("1001", "Picking")
+    sent_before = len(h.sent)
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 2, original=1),)))
+    h.settle()
+    assert not [c for c in h.sent[sent_before:] if c.target is Target.PEOPLEVOX]
+    assert h.warehouse.live()[0]["lines"] == [("TEE-M", 1)]  # warehouse state wins
+    issue = h.open_issues("1001")["EDIT_AFTER_PICK"]
+    assert issue.owner is Owner.OPS and issue.detail["diff"] == {"lines_changed": {"TEE-M": [1, 2]}}
+    assert engine.mismatch_reasons(h.state("1001")) == {"edit_after_pick"}
+
+
+def test_address_change_after_pick_is_owned_by_customer_service():
+    h = harness()
+    created(h)
+    h.pvx_status("1001", "Packed")
+    h.webhook(order(version=2, shipping_address=HOME.model_copy(update={"zip": "W9"})))
+    h.settle()
+    assert h.open_issues("1001")["EDIT_AFTER_PICK"].owner is Owner.CX
+
+
+def test_edit_reverted_resolves_the_edit_after_pick_exception():
+    h = harness()
+    created(h)
+    h.pvx_status("1001", "Picking")
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 2, original=1),)))
+    h.settle()
+    h.webhook(order(version=3, lines=(line("1", "TEE-M", 1),)))
+    h.settle()
+    assert "EDIT_AFTER_PICK" not in h.open_issues("1001")
+    assert [i.state for i in h.issues if i.type == "EDIT_AFTER_PICK"] == ["OPEN", "RESOLVED"]
+
+
+def test_sink_finding_picking_started_turns_into_the_exception():
+    """The engine thought the order was New; the sink's own status check says Picking."""
+    h = harness()
+    created(h)
+    h.warehouse.orders["1001"]["status"] = "Picking"  # changed in the warehouse, callback not yet seen
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 3, original=1),)))
+    h.settle()
+    assert h.warehouse.live()[0]["lines"] == [("TEE-M", 1)]
+    assert h.state("1001").pvx_status == "Picking"
+    assert "EDIT_AFTER_PICK" in h.open_issues("1001")
+
+
+def test_cut_off_is_configurable():
+    h = harness(policy=Policy(cutoff=CutOff("Packed")))
+    h.warehouse.cutoff = "Packed"
+    created(h)
+    h.pvx_status("1001", "Picking")
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 2, original=1),)))
+    h.settle()
+    assert h.warehouse.live()[0]["lines"] == [("TEE-M", 2)]
+    with pytest.raises(ValueError):
+        CutOff("Shipped")
+
+
+def test_unknown_warehouse_status_counts_as_past_the_cut_off():
+    assert CutOff().reached("OnHold") and not CutOff().reached("New") and not CutOff().reached(None)
+
+
+# --- recreate-as-new-order ------------------------------------------------------------------
+
+def recreate(h: Harness, marker: dict) -> None:
+    h.webhook(order("1001", version=10, cancelled_at=9, lines=(line("1", "TEE-M", 0, original=1),)),
+              "ORDER_CANCELLED")
+    h.webhook(order("2002", version=11, name="#1001-E1", lines=(line("9", "TEE-L"),), **marker), "ORDER_CREATED")
+    h.settle()
+
+
+@pytest.mark.parametrize("marker", [
+    {"note_attributes": (("edited_from", "#1001"),)},
+    {"tags": ("edited-from-1001",)},
+    {"note": "Edited from order #1001 by the customer"},
+])
+def test_recreate_cancels_the_original_and_releases_only_the_new_order(marker):
+    h = harness()
+    created(h)
+    recreate(h, marker)
+    assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-L", 1)]]
+    assert h.warehouse.orders["1001"]["cancelled"]
+    assert h.state("1001").successor_id == "2002" and h.state("2002").predecessor_released
+
+
+def test_new_order_is_held_until_the_original_is_cancelled():
+    h = harness()
+    created(h)
+    h.webhook(order("2002", version=11, name="#1001-E1", lines=(line("9", "TEE-L"),),
+                    note_attributes=(("edited_from", "#1001"),)), "ORDER_CREATED")
+    h.advance(3000)  # the new order reconciles; the original's cancel has not been confirmed
+    assert not [c for c in h.sent if c.order_id == "2002" and c.target is Target.PEOPLEVOX]
+    h.settle()
+    assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-L", 1)]]
+
+
+def test_recreate_of_an_order_already_being_picked_releases_neither():
+    h = harness()
+    created(h)
+    h.pvx_status("1001", "Picking")
+    recreate(h, {"note_attributes": (("edited_from", "#1001"),)})
+    assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-M", 1)]]
+    assert h.open_issues("2002")["RECREATE_AMBIGUOUS"].owner is Owner.OPS
+    assert "EDIT_AFTER_PICK" in h.open_issues("1001")
+
+
+def test_recreate_of_an_order_editsync_never_saw_releases_the_new_one():
+    h = harness()
+    h.webhook(order("2002", version=11, lines=(line("9", "TEE-L"),), note_attributes=(("edited_from", "#77"),)),
+              "ORDER_CREATED")
+    h.settle()
+    assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-L", 1)]]
+
+
+def test_recreate_markers_and_heuristic():
+    policy = RecreatePolicy()
+    assert referenced_order(order(note_attributes=(("original_order", "gid://shopify/Order/555000111"),)),
+                            policy) == "555000111"
+    assert referenced_order(order(tags=("vip",), note="call before delivery"), policy) is None
+    original = order("1001", cancelled_at=1_000, lines=(line("1", "TEE-M"), line("2", "MUG")))
+    new = order("2002", created_at=1_000 + 60_000, lines=(line("7", "TEE-L"), line("8", "MUG")))
+    assert looks_like_recreate(new, original, policy)
+    assert not looks_like_recreate(new.model_copy(update={"customer_id": "other"}), original, policy)
+    assert not looks_like_recreate(new.model_copy(update={"created_at": 1_000 + policy.window_ms + 1}),
+                                   original, policy)
+    assert not looks_like_recreate(new.model_copy(update={"lines": (line("7", "CAP"),)}), original, policy)
+
+
+# --- SKU mapping ----------------------------------------------------------------------------
+
+def test_unknown_sku_holds_the_whole_order_then_retry_sends_it():
+    h = harness()
+    created(h, order(lines=(line("1", "TEE-M"), line("2", "NEW-THING"))))
+    assert h.warehouse.orders == {}, "held, not half-sent"
+    issue = h.open_issues("1001")["UNKNOWN_SKU"]
+    assert issue.owner is Owner.OPS and issue.detail == {"skus": ["NEW-THING"]}
+    h.reference = Reference(Catalogue(item_codes=REFERENCE.catalogue.item_codes | {"NEW-THING"}))
+    h._take("1001", engine.reconcile(h.state("1001"), h.policy, h.reference, h.now))  # what "retry" will do
+    h.settle()
+    assert h.warehouse.live()[0]["lines"] == [("NEW-THING", 1), ("TEE-M", 1)]
+    assert "UNKNOWN_SKU" not in h.open_issues("1001")
+
+
+def test_line_without_sku_is_unknown():
+    h = harness()
+    created(h, order(lines=(line("1", None),)))
+    assert h.open_issues("1001")["UNKNOWN_SKU"].detail == {"skus": ["(line 1 has no SKU)"]}
+
+
+# --- inventory ------------------------------------------------------------------------------
+
+def test_added_line_decrements_and_removed_line_increments_stock():
+    h = harness()
+    created(h, order(lines=(line("1", "TEE-M"), line("2", "MUG"))))
+    assert h.stock.levels == {}, "checkout stock is Shopify's own business"
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 0, original=1), line("2", "MUG"),
+                                      line("3", "TEE-L", 2, original=0))))
+    h.settle()
+    assert h.stock.levels == {"inv-TEE-M@loc-1": 1, "inv-TEE-L@loc-1": -2}
+
+
+def test_no_increment_where_shopify_already_restocked():
+    h = harness()
+    created(h, order(lines=(line("1", "TEE-M", 2),)))
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 1, original=2, restocked=1),)))
+    h.settle()
+    assert h.stock.levels.get("inv-TEE-M@loc-1", 0) == 0
+
+
+def test_inventory_commands_have_deterministic_idempotency_keys():
+    h1, h2 = harness(), harness()
+    for h in (h1, h2):
+        created(h)
+        h.webhook(order(version=2, lines=(line("1", "TEE-M", 3, original=1),)))
+        h.settle()
+    keys = [[c.idempotency_key for c in h.sent if c.target is Target.INVENTORY] for h in (h1, h2)]
+    assert keys[0] == keys[1] == ["inventory:adjust_inventory:1001:inv-TEE-M@loc-1:1"]
+
+
+def test_an_adjustment_delivered_twice_changes_stock_once():
+    h = harness()
+    created(h)
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 3, original=1),)))
+    h.settle()
+    (command,) = [c for c in h.sent if c.target is Target.INVENTORY]
+    h.stock.apply(command)
+    assert h.stock.levels == {"inv-TEE-M@loc-1": -2}
+
+
+# --- money ----------------------------------------------------------------------------------
+
+def test_many_updated_events_upsert_one_erp_sales_order():
+    h = harness()
+    created(h)
+    for version in range(2, 6):
+        h.webhook(order(version=version, note=f"n{version}"))
+        h.settle()
+    assert list(h.erp.sales_orders) == ["1001"]
+    assert h.erp.upserts == 1, "nothing the ERP holds changed"
+
+
+def test_captured_payment_and_refund_become_payment_and_credit_memo():
+    h = harness()
+    created(h, order(lines=(line("1", "TEE-M", 2, "25.00"),)))
+    assert h.erp.payments == {"t-1001": Decimal("50.00")}
+    h.webhook(order(version=2, total=Decimal("25.00"), lines=(line("1", "TEE-M", 1, "25.00", original=2),),
+                    refunds=(refund("r-1", "25.00", ("1", 1, "NO_RESTOCK")),)))
+    h.settle()
+    assert h.erp.credit_memos == {"r-1": Decimal("25.00")}
+    assert h.erp.sales_orders["1001"]["total"] == "25.00"
+
+
+def test_b2b_added_line_off_the_price_list_is_finance_s():
+    h = harness(reference=with_price_list({("cl-1", "v-MUG"): Decimal("8.00")}))
+    created(h, order(company_location_id="cl-1", lines=(line("1", "MUG", price="8.00"),)))
+    assert "PRICE_LIST_MISMATCH" not in h.open_issues("1001")
+    h.webhook(order(version=2, company_location_id="cl-1",
+                    lines=(line("1", "MUG", price="8.00"), line("2", "MUG", price="9.50", original=0))))
+    h.settle()
+    issue = h.open_issues("1001")["PRICE_LIST_MISMATCH"]
+    assert issue.owner is Owner.FINANCE
+    assert issue.detail["lines"] == [{"line_id": "2", "sku": "MUG", "variant_id": "v-MUG", "charged": "9.50",
+                                      "price_list": "8.00"}]
+
+
+# --- cancellation, returns, failures, healing -------------------------------------------------
+
+def test_cancellation_cancels_the_sales_order_and_the_erp_order():
+    h = harness()
+    created(h)
+    h.webhook(order(version=2, cancelled_at=2, lines=(line("1", "TEE-M", 0, original=1, restocked=1),)),
+              "ORDER_CANCELLED")
+    h.settle()
+    assert h.warehouse.live() == [] and h.erp.sales_orders["1001"]["cancelled"] is True
+
+
+def test_refund_with_return_creates_a_return_in_peoplevox():
+    h = harness()
+    created(h)
+    h.pvx_status("1001", "Despatched")
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 0, original=1, restocked=1),),
+                    refunds=(refund("r-9", "10.00", ("1", 1, "RETURN")),)))
+    h.settle()
+    assert h.warehouse.returns == {"r-9"}
+    assert h.erp.credit_memos == {"r-9": Decimal("10.00")}
+
+
+def test_failed_command_becomes_an_owned_exception_and_is_not_resent():
+    h = harness()
+    h.fail_next[Target.ERP] = "HTTP 500 after 5 attempts"
+    created(h)
+    (issue,) = [i for i in h.state("1001").issues.values() if i.type == "ERP_SYNC_FAILED"]
+    assert issue.owner is Owner.FINANCE and "HTTP 500" in issue.summary
+    erp_sent = len([c for c in h.sent if c.target is Target.ERP])
+    h.webhook(order(version=1, note="same version"), event_id="again")
+    h.settle()
+    assert len([c for c in h.sent if c.target is Target.ERP]) == erp_sent
+
+
+def test_heal_resends_in_flight_commands_and_rereads_the_order():
+    h = harness()
+    h.webhook(order(), "ORDER_CREATED")
+    h.advance(3000)  # commands issued, results not yet back
+    in_flight = set(h.state("1001").in_flight)
+    assert in_flight
+    decision = engine.on_heal(h.state("1001"), h.policy, h.now)
+    assert {c.command_id for c in decision.commands} == in_flight
+    assert decision.state.needs_fetch
+
+
+def test_state_round_trips_through_json():
+    h = harness()
+    created(h, order(lines=(line("1", "TEE-M"), line("2", "GIFT-BOX"))))
+    state = h.state("1001")
+    assert OrderState.model_validate_json(state.model_dump_json()) == state
