@@ -180,9 +180,11 @@ class Harness:
             self._take(order_id, engine.on_snapshot(self.state(order_id), self.shop[order_id], self.policy,
                                                     self.reference, self.now))
 
-    def deliver(self) -> None:
+    def deliver(self, limit: int = 200) -> None:
         """Run every queued command through its system and feed the results back."""
-        while self.outbox:
+        for _ in range(limit):
+            if not self.outbox:
+                return
             command = self.outbox.pop(0)
             failure = self.fail_next.pop(command.target, None)
             if failure:
@@ -192,6 +194,8 @@ class Harness:
                 result = system[command.target].apply(command)
             self._take(command.order_id, engine.on_result(self.state(command.order_id), result, self.policy,
                                                           self.reference, self.now))
+        if self.outbox:
+            raise AssertionError(f"commands still coming after {limit} deliveries: the engine does not converge")
 
     def settle(self, rounds: int = 20) -> None:
         for _ in range(rounds):
