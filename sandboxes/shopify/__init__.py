@@ -1,0 +1,1 @@
+"""The Shopify sandbox: Admin GraphQL on Shopify's real schema, over a store of its own."""
