@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -116,10 +115,3 @@ class EmbeddedBroker:
                  tb: TracebackType | None) -> None:
         self.stop()
 
-
-def is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

@@ -104,6 +104,6 @@ def register(ctx: Context) -> None:
             return self.json({"ready": ready, "broker": broker, "agents": agents}, status=200 if ready else 503)
 
     @app.page("/metrics")
-    class Metrics(web.View):
+    class MetricsPage(web.View):
         async def get(self, request: Request) -> web.Response:
             return self.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])

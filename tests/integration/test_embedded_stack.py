@@ -12,9 +12,16 @@ from pathlib import Path
 
 import httpx
 
-from streams.broker import is_alive
 from tests.integration.conftest import ROOT, SECRET, Service, service_env
 from tests.support import payload, webhook_headers
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def children(pid: int) -> list[int]:
