@@ -9,7 +9,7 @@ duplicating or reordering inputs therefore converges on the same end state.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from streams.core import inventory, money
 from streams.core.model import Command, Issue, OrderSnapshot, Owner, Target
@@ -99,7 +99,7 @@ def on_snapshot(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refe
         # Events arrived while we were fetching: this answer may predate them, go round again.
         updates.update(needs_fetch=True, dirty_since=state.last_event_at)
         decision = reconcile(state.model_copy(update=updates), policy, reference, now)
-        return _replace(decision, wake_at=state.last_event_at + policy.debounce_ms)
+        return replace(decision, wake_at=state.last_event_at + policy.debounce_ms)
     return reconcile(state.model_copy(update=updates), policy, reference, now)
 
 
@@ -127,7 +127,7 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     issues = {**state.issues, issue.exception_id: issue}
     failed_state = state.model_copy(update={"failed": state.failed | {command.command_id}, "issues": issues})
     decision = reconcile(failed_state, policy, reference, now)
-    return _replace(decision, issues=(issue, *decision.issues))
+    return replace(decision, issues=(issue, *decision.issues))
 
 
 def on_successor_linked(state: OrderState, message: SuccessorLinked, policy: Policy, reference: Reference,
@@ -212,7 +212,7 @@ def _peoplevox(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refer
         return state, []  # one Peoplevox change at a time per order; the result triggers the next
     change = plan(desired, state.pvx)
     if change.kind == "none":
-        state, returns = _returns(state, snapshot)
+        returns = _returns(state, snapshot)
         if state.successor_id and not state.successor_notified:
             notices.append(Notice(to_order_id=state.successor_id,
                                   message=PredecessorAnswer(predecessor_id=snapshot.order_id, released=True,
@@ -254,17 +254,17 @@ def _pvx_command(state: OrderState, snapshot: OrderSnapshot, change: Change, des
     return _command(snapshot, Target.PEOPLEVOX, f"{change.kind}_sales_order", payload)
 
 
-def _returns(state: OrderState, snapshot: OrderSnapshot) -> tuple[OrderState, list[Command]]:
+def _returns(state: OrderState, snapshot: OrderSnapshot) -> list[Command]:
     """A refund with returned lines becomes a return in Peoplevox (once per refund)."""
     if state.pvx is None:
-        return state, []
+        return []
     for refund in snapshot.refunds:
         returned = [line for line in refund.lines if line.restock_type == "RETURN"]
         if returned and refund.refund_id not in state.returns:
             payload = {"refund_id": refund.refund_id, "sales_order_number": state.pvx.number,
                        "lines": [{"line_id": line.line_id, "quantity": line.quantity} for line in returned]}
-            return state, [_command(snapshot, Target.PEOPLEVOX, "create_return", payload, refund.refund_id)]
-    return state, []
+            return [_command(snapshot, Target.PEOPLEVOX, "create_return", payload, refund.refund_id)]
+    return []
 
 
 def _inventory(state: OrderState, snapshot: OrderSnapshot) -> tuple[OrderState, list[Command]]:
@@ -374,10 +374,6 @@ def _settle_issues(current: dict[str, Issue], wanted: dict[str, Issue], now: int
         if issue.type in RULE_ISSUES and issue_id not in wanted:
             changed.append(issue.model_copy(update={"state": "RESOLVED", "last_seen": now}))
     return kept, changed
-
-
-def _replace(decision: Decision, **changes: object) -> Decision:
-    return Decision(**{**decision.__dict__, **changes})
 
 
 def mismatch_reasons(state: OrderState) -> set[str]:
