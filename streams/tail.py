@@ -10,10 +10,13 @@ import base64
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime
+from itertools import islice
 from typing import Any, TextIO
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
 
 from streams.avro_codec import AvroCodec, DecodeError
 
@@ -33,21 +36,38 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def tail(bootstrap: str, topic: str, codec: AvroCodec, from_beginning: bool, limit: int | None,
-         idle_timeout_s: float, out: TextIO = sys.stdout) -> int:
-    """Print records until ``limit`` were printed or nothing arrived for ``idle_timeout_s``."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "editsync-tail",
+def read_records(bootstrap: str, topic: str, *, from_beginning: bool, idle_timeout_s: float,
+                 deadline_s: float | None = None) -> Iterator[Message]:
+    """A topic's records from every partition, assigned directly (no consumer group).
+
+    Stops once nothing arrived for ``idle_timeout_s``, or ``deadline_s`` after
+    the start; the consumer is closed when the iterator is.
+    """
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "editsync-reader",
                          "enable.auto.commit": False, "log_level": 3})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    start = OFFSET_BEGINNING if from_beginning else OFFSET_END
-    consumer.assign([TopicPartition(topic, p, start) for p in partitions])
-    printed, last = 0, time.monotonic()
     try:
-        while (limit is None or printed < limit) and time.monotonic() - last < idle_timeout_s:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        start = OFFSET_BEGINNING if from_beginning else OFFSET_END
+        consumer.assign([TopicPartition(topic, p, start) for p in partitions])
+        started = last = time.monotonic()
+        while time.monotonic() - last < idle_timeout_s and (
+                deadline_s is None or time.monotonic() - started < deadline_s):
             message = consumer.poll(0.2)
             if message is None or message.error():
                 continue
             last = time.monotonic()
+            yield message
+    finally:
+        consumer.close()
+
+
+def tail(bootstrap: str, topic: str, codec: AvroCodec, from_beginning: bool, limit: int | None,
+         idle_timeout_s: float, out: TextIO = sys.stdout) -> int:
+    """Print records until ``limit`` were printed or nothing arrived for ``idle_timeout_s``."""
+    printed = 0
+    with closing(read_records(bootstrap, topic, from_beginning=from_beginning,
+                              idle_timeout_s=idle_timeout_s)) as records:
+        for message in islice(records, limit):
             try:
                 value: Any = _jsonable(codec.decode(topic, message.value()))
             except DecodeError as exc:
@@ -57,6 +77,4 @@ def tail(bootstrap: str, topic: str, codec: AvroCodec, from_beginning: bool, lim
                                   "value": value}) + "\n")
             out.flush()
             printed += 1
-    finally:
-        consumer.close()
     return printed

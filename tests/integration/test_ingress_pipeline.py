@@ -10,7 +10,7 @@ import pytest
 
 from streams import topics
 from streams.avro_codec import AvroCodec
-from tests.integration.conftest import PARTITIONS, SECRET
+from tests.integration.conftest import SECRET
 from tests.integration.kafka_reader import read_topic
 from tests.support import payload, webhook_headers
 
@@ -33,7 +33,7 @@ def unique_order(**overrides) -> tuple[str, bytes]:
 
 
 def wait_for_event(bootstrap: str, predicate) -> list:
-    return read_topic(bootstrap, topics.ORDERS_EVENTS, PARTITIONS,
+    return read_topic(bootstrap, topics.ORDERS_EVENTS,
                       until=lambda ms: any(predicate(CODEC.decode(topics.ORDERS_EVENTS, m.value())) for m in ms))
 
 
@@ -51,7 +51,7 @@ def test_signed_order_create_becomes_a_normalised_event(service, broker):
     assert [li["sku"] for li in event["order"]["line_items"]] == ["IPOD2008PINK", "IPOD2008BLACK"]
 
     # The raw envelope landed in the same partition under the same key, with the body byte for byte.
-    raw = read_topic(broker.bootstrap, topics.SHOPIFY_WEBHOOKS_RAW, PARTITIONS,
+    raw = read_topic(broker.bootstrap, topics.SHOPIFY_WEBHOOKS_RAW,
                      until=lambda ms: any(m.key() == order_id.encode() for m in ms))
     (raw_key, raw_partition, envelope), = [d for d in decoded(topics.SHOPIFY_WEBHOOKS_RAW, raw)
                                            if d[0] == order_id.encode()]
@@ -64,7 +64,7 @@ def test_all_events_of_one_order_share_a_partition(service, broker):
     refund = json.dumps(payload("refunds_create", order_id=int(order_id))).encode()
     for topic, data in (("orders/create", body), ("orders/edited", edited), ("refunds/create", refund)):
         assert post(service, topic, data).status_code == 200
-    messages = read_topic(broker.bootstrap, topics.ORDERS_EVENTS, PARTITIONS,
+    messages = read_topic(broker.bootstrap, topics.ORDERS_EVENTS,
                           until=lambda ms: sum(m.key() == order_id.encode() for m in ms) == 3)
     mine = [d for d in decoded(topics.ORDERS_EVENTS, messages) if d[0] == order_id.encode()]
     assert [event["event_type"] for _, _, event in mine] == ["ORDER_CREATED", "ORDER_EDITED", "REFUND_CREATED"]
@@ -95,7 +95,7 @@ def test_forged_webhook_is_refused_and_writes_nothing(service, broker):
     assert post(service, "orders/create", sentinel).status_code == 200
     wait_for_event(broker.bootstrap, lambda e: e["order_id"] == sentinel_id)
     for spec in topics.TOPICS:
-        for message in read_topic(broker.bootstrap, spec.name, PARTITIONS, idle_s=0.5):
+        for message in read_topic(broker.bootstrap, spec.name, idle_s=0.5):
             assert marker.encode() not in message.value(), f"forged body found on {spec.name}"
             assert message.key() != forged_id.encode()
 
@@ -105,7 +105,7 @@ def test_signed_garbage_is_accepted_and_dead_lettered(service, broker):
     garbage = f"{{not json {marker}".encode()
     response = post(service, "orders/create", garbage, **{"X-Shopify-Webhook-Id": marker})
     assert response.status_code == 200
-    messages = read_topic(broker.bootstrap, topics.DEAD_LETTERS, PARTITIONS,
+    messages = read_topic(broker.bootstrap, topics.DEAD_LETTERS,
                           until=lambda ms: any(marker.encode() in m.value() for m in ms))
     (letter,) = [CODEC.decode(topics.DEAD_LETTERS, m.value()) for m in messages if marker.encode() in m.value()]
     assert letter["payload"] == garbage
@@ -117,7 +117,7 @@ def test_unknown_topic_is_dead_lettered(service, broker):
     marker = uuid.uuid4().hex
     body = json.dumps({"id": 1, "title": marker}).encode()
     assert post(service, "products/update", body).status_code == 200
-    messages = read_topic(broker.bootstrap, topics.DEAD_LETTERS, PARTITIONS,
+    messages = read_topic(broker.bootstrap, topics.DEAD_LETTERS,
                           until=lambda ms: any(marker.encode() in m.value() for m in ms))
     (letter,) = [CODEC.decode(topics.DEAD_LETTERS, m.value()) for m in messages if marker.encode() in m.value()]
     assert letter["error_type"] == "unknown_topic"
@@ -127,7 +127,7 @@ def test_payload_the_normaliser_rejects_goes_to_the_dlq_with_its_source(service,
     order_id = str(uuid.uuid4().int % 10**15 + 10**15)
     body = json.dumps({"id": int(order_id), "line_items": [{"id": 1, "quantity": 1, "price": "ten euros"}]}).encode()
     assert post(service, "orders/create", body).status_code == 200
-    messages = read_topic(broker.bootstrap, topics.DEAD_LETTERS, PARTITIONS,
+    messages = read_topic(broker.bootstrap, topics.DEAD_LETTERS,
                           until=lambda ms: any(m.key() == order_id.encode() for m in ms))
     (letter,) = [CODEC.decode(topics.DEAD_LETTERS, m.value()) for m in messages if m.key() == order_id.encode()]
     assert letter["source"] == topics.SHOPIFY_WEBHOOKS_RAW and letter["offset"] is not None

@@ -11,7 +11,7 @@ import pytest
 from streams import topics
 from streams.avro_codec import AvroCodec, ConfluentRegistry
 from streams.broker import EmbeddedBroker
-from tests.integration.conftest import PARTITIONS, SECRET, Service, service_env
+from tests.integration.conftest import SECRET, Service, service_env
 from tests.integration.kafka_reader import read_topic
 from tests.registry_double import RegistryDouble
 from tests.support import payload, webhook_headers
@@ -40,7 +40,7 @@ def test_events_are_written_in_confluent_wire_format(broker, registry, tmp_path)
         response = httpx.post(f"{service.url}/webhooks/shopify", content=body,
                               headers=webhook_headers("orders/create", body, SECRET.encode()))
         assert response.status_code == 200
-        messages = read_topic(broker.bootstrap, topics.ORDERS_EVENTS, PARTITIONS,
+        messages = read_topic(broker.bootstrap, topics.ORDERS_EVENTS,
                               until=lambda ms: any(m.key() == order_id.encode() for m in ms))
         (value,) = [m.value() for m in messages if m.key() == order_id.encode()]
         assert value[0] == 0
