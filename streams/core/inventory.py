@@ -1,9 +1,12 @@
 """Stock adjustments an order's edits call for, per (inventory item, location).
 
-A unit added by an edit leaves stock (decrement); a unit removed goes back
-(increment) unless Shopify already restocked it. The target is computed from
-the latest snapshot alone, so any delivery order of the same edits arrives
-at the same stock.
+Shopify commits stock itself for every unit sold, at checkout and when an
+edit adds units, and gives units back when the merchant ticks "restock". A
+unit taken off the order before it shipped without that tick is left out of
+stock although it never left the shelf: that is the drift editsync closes
+with an increment. Returned units are the returns process's business, never
+editsync's. The target is computed from the latest snapshot alone, so any
+delivery order of the same edits arrives at the same stock.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ def target_adjustments(snapshot: OrderSnapshot) -> dict[StockKey, int]:
     for line in snapshot.lines:
         if line.inventory_item_id is None:
             continue
-        original = line.quantity if line.original_quantity is None else line.original_quantity
-        key = stock_key(line.inventory_item_id, snapshot.location_id)
-        totals[key] = totals.get(key, 0) - (line.quantity - original) - line.restocked_quantity
+        back_on_shelf = line.units_sold - line.quantity - line.restocked_quantity
+        if back_on_shelf > 0:
+            key = stock_key(line.inventory_item_id, snapshot.location_id)
+            totals[key] = totals.get(key, 0) + back_on_shelf
     return totals
 
 

@@ -35,7 +35,9 @@ class LineItem(Value):
 
     ``original_quantity`` is what was bought at checkout (0 for a line an edit
     added; Shopify's ``Order.agreements`` with reason ORDER vs ORDER_EDIT tell
-    which); ``restocked_quantity`` is what Shopify itself already put back.
+    which); ``sold_quantity`` every unit ever sold on the line, at checkout or
+    by edits (the positive sales of all agreements); ``restocked_quantity``
+    what Shopify already put back or the customer returned.
     """
 
     line_id: str
@@ -43,11 +45,18 @@ class LineItem(Value):
     quantity: int  # current quantity: after edits, removals and refunds
     unit_price: Decimal
     original_quantity: int | None = None  # None: unknown, taken as the current quantity
+    sold_quantity: int | None = None  # None: unknown, taken as the larger of original and current
     restocked_quantity: int = 0
     variant_id: str | None = None
     inventory_item_id: str | None = None
     properties: tuple[tuple[str, str], ...] = ()
     requires_shipping: bool = True
+
+    @property
+    def units_sold(self) -> int:
+        if self.sold_quantity is not None:
+            return self.sold_quantity
+        return max(self.quantity, self.original_quantity or 0)
 
 
 class Transaction(Value):

@@ -36,7 +36,8 @@ def histories(draw):
         changes: dict = {"version": number}
         if kind == "quantity":
             index = a % len(lines)
-            lines[index] = lines[index].model_copy(update={"quantity": b})
+            sold = lines[index].units_sold + max(0, b - lines[index].quantity)
+            lines[index] = lines[index].model_copy(update={"quantity": b, "sold_quantity": sold})
         elif kind == "add":
             lines.append(line(f"n{number}", a, b, original=0))
         elif kind == "address":
@@ -47,7 +48,7 @@ def histories(draw):
             index = a % len(lines)
             if lines[index].quantity == 0:
                 continue
-            restocked = 1 if b == "CANCEL" else 0
+            restocked = 1 if b in ("CANCEL", "RETURN") else 0
             lines[index] = lines[index].model_copy(update={
                 "quantity": lines[index].quantity - 1,
                 "restocked_quantity": lines[index].restocked_quantity + restocked})

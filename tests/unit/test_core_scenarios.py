@@ -74,17 +74,17 @@ def test_event_ahead_of_its_orders_creation_fetches_the_order():
 
 def test_a_burst_within_the_debounce_window_gives_one_fetch_and_one_command_set():
     h = harness()
-    created(h)
+    created(h, order(lines=(line("1", "TEE-M", 5),)))
     sent_before, fetches = len(h.sent), h.fetches
-    for version, quantity in ((2, 2), (3, 3), (4, 4)):
-        h.webhook(order(version=version, lines=(line("1", "TEE-M", quantity, original=1),)), "ORDER_EDITED",
+    for version, quantity in ((2, 4), (3, 3), (4, 2)):
+        h.webhook(order(version=version, lines=(line("1", "TEE-M", quantity, original=5),)), "ORDER_EDITED",
                   complete=False)
         h.now += 300
     h.settle()
     burst = h.sent[sent_before:]
     assert h.fetches == fetches + 1
     assert [c.kind for c in burst if c.target is Target.PEOPLEVOX] == ["update_sales_order"]
-    assert [c.payload["delta"] for c in burst if c.target is Target.INVENTORY] == [-3]
+    assert [c.payload["delta"] for c in burst if c.target is Target.INVENTORY] == [3]
     assert [c.kind for c in burst if c.target is Target.ERP] == ["upsert_sales_order"]
 
 
@@ -303,14 +303,23 @@ def test_line_without_sku_is_unknown():
 
 # --- inventory ------------------------------------------------------------------------------
 
-def test_added_line_decrements_and_removed_line_increments_stock():
+def test_units_taken_off_before_shipping_go_back_to_stock_added_units_are_shopifys():
     h = harness()
     created(h, order(lines=(line("1", "TEE-M"), line("2", "MUG"))))
     assert h.stock.levels == {}, "checkout stock is Shopify's own business"
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 0, original=1), line("2", "MUG"),
                                       line("3", "TEE-L", 2, original=0))))
     h.settle()
-    assert h.stock.levels == {"inv-TEE-M@loc-1": 1, "inv-TEE-L@loc-1": -2}
+    assert h.stock.levels == {"inv-TEE-M@loc-1": 1}, "Shopify commits added units itself"
+
+
+def test_units_sold_by_an_edit_then_removed_go_back_too():
+    h = harness()
+    created(h, order(lines=(line("1", "TEE-M", 1),)))
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 3, original=1),)))
+    h.webhook(order(version=3, lines=(line("1", "TEE-M", 1, original=1).model_copy(update={"sold_quantity": 3}),)))
+    h.settle()
+    assert h.stock.levels == {"inv-TEE-M@loc-1": 2}
 
 
 def test_no_increment_where_shopify_already_restocked():
@@ -324,8 +333,8 @@ def test_no_increment_where_shopify_already_restocked():
 def test_inventory_commands_have_deterministic_idempotency_keys():
     h1, h2 = harness(), harness()
     for h in (h1, h2):
-        created(h)
-        h.webhook(order(version=2, lines=(line("1", "TEE-M", 3, original=1),)))
+        created(h, order(lines=(line("1", "TEE-M", 3),)))
+        h.webhook(order(version=2, lines=(line("1", "TEE-M", 1, original=3),)))
         h.settle()
     keys = [[c.idempotency_key for c in h.sent if c.target is Target.INVENTORY] for h in (h1, h2)]
     assert keys[0] == keys[1] == ["inventory:adjust_inventory:1001:inv-TEE-M@loc-1:1"]
@@ -333,12 +342,12 @@ def test_inventory_commands_have_deterministic_idempotency_keys():
 
 def test_an_adjustment_delivered_twice_changes_stock_once():
     h = harness()
-    created(h)
-    h.webhook(order(version=2, lines=(line("1", "TEE-M", 3, original=1),)))
+    created(h, order(lines=(line("1", "TEE-M", 3),)))
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 1, original=3),)))
     h.settle()
     (command,) = [c for c in h.sent if c.target is Target.INVENTORY]
     h.stock.apply(command)
-    assert h.stock.levels == {"inv-TEE-M@loc-1": -2}
+    assert h.stock.levels == {"inv-TEE-M@loc-1": 2}
 
 
 # --- money ----------------------------------------------------------------------------------

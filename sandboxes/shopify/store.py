@@ -1,0 +1,449 @@
+"""The sandbox shop's data and the merchant-side operations that change it.
+
+Entities and their rules follow Shopify's Admin GraphQL reference (2026-10):
+``Order`` (``currentQuantity`` after edits, ``agreements`` whose
+``SalesAgreement.reason`` is ORDER at checkout and ORDER_EDIT for each committed
+edit, ``refunds`` with ``RefundLineItem.restockType``/``restocked``,
+``transactions``), ``InventoryLevel`` quantities per location, B2B
+``PurchasingCompany`` with a company location, and bundles whose components
+appear as line items grouped by ``LineItemGroup``. Every change bumps
+``updatedAt`` and is announced to listeners as the webhook topic Shopify
+would send (``orders/create``, ``orders/updated``, ``orders/edited``,
+``orders/cancelled``, ``refunds/create``), the REST-shaped payload built by
+``sandboxes.shopify.payloads``.
+
+Operations are what a merchant (or an order-editing app) does in Shopify's
+admin; the store never knows editsync exists.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass
+class Variant:
+    id: int
+    product_id: int
+    sku: str | None
+    title: str
+    price: Decimal
+    inventory_item_id: int
+    bundle_components: tuple[tuple[int, int], ...] = ()  # (component variant id, quantity per bundle)
+
+
+@dataclass
+class Line:
+    id: int
+    variant_id: int | None
+    sku: str | None
+    title: str
+    quantity: int  # ordered: at checkout, or as added by an edit
+    current_quantity: int
+    price: Decimal
+    properties: list[tuple[str, str]] = field(default_factory=list)
+    requires_shipping: bool = True
+    group: dict[str, Any] | None = None  # LineItemGroup for bundle components
+
+
+@dataclass
+class Sale:
+    line_id: int
+    quantity: int
+    action: str  # SaleActionType: ORDER, UPDATE, RETURN
+    amount: Decimal
+
+
+@dataclass
+class Agreement:
+    id: int
+    reason: str  # OrderActionType: ORDER, ORDER_EDIT, REFUND
+    happened_at: int
+    sales: list[Sale]
+
+
+@dataclass
+class RefundLine:
+    line_id: int
+    quantity: int
+    restock_type: str  # RefundLineItemRestockType: NO_RESTOCK, CANCEL, RETURN
+    restocked: bool
+    location_id: int | None
+    subtotal: Decimal
+
+
+@dataclass
+class Refund:
+    id: int
+    created_at: int
+    amount: Decimal
+    lines: list[RefundLine]
+    transaction_id: int | None
+    note: str | None = None
+
+
+@dataclass
+class Transaction:
+    id: int
+    kind: str  # OrderTransactionKind
+    status: str  # OrderTransactionStatus
+    amount: Decimal
+    created_at: int
+
+
+@dataclass
+class Order:
+    id: int
+    name: str
+    created_at: int
+    updated_at: int
+    currency: str
+    email: str | None
+    customer_id: int | None
+    shipping_address: dict[str, Any] | None
+    lines: list[Line]
+    location_id: int
+    note: str | None = None
+    tags: list[str] = field(default_factory=list)
+    attributes: list[tuple[str, str]] = field(default_factory=list)
+    source_name: str = "web"
+    company_id: int | None = None
+    company_location_id: int | None = None
+    cancelled_at: int | None = None
+    cancel_reason: str | None = None
+    agreements: list[Agreement] = field(default_factory=list)
+    transactions: list[Transaction] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+
+    def line(self, line_id: int) -> Line:
+        for line in self.lines:
+            if line.id == line_id:
+                return line
+        raise StoreError(f"order {self.name} has no line item {line_id}")
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.price * line.current_quantity for line in self.lines), Decimal("0.00"))
+
+    @property
+    def paid(self) -> Decimal:
+        total = Decimal("0.00")
+        for t in self.transactions:
+            if t.status == "SUCCESS" and t.kind in ("SALE", "CAPTURE"):
+                total += t.amount
+            elif t.status == "SUCCESS" and t.kind == "REFUND":
+                total -= t.amount
+        return total
+
+
+class StoreError(ValueError):
+    """A merchant operation Shopify's admin would refuse."""
+
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class Shop:
+    domain: str = "editsync-sandbox.myshopify.com"
+    currency: str = "USD"
+    locations: dict[int, str] = field(default_factory=dict)
+    variants: dict[int, Variant] = field(default_factory=dict)
+    levels: dict[tuple[int, int], int] = field(default_factory=dict)  # (inventory item, location) -> available
+    customers: dict[int, str] = field(default_factory=dict)  # id -> email
+    company_locations: dict[int, tuple[int, dict[int, Decimal]]] = field(default_factory=dict)  # -> (company, prices)
+    orders: dict[int, Order] = field(default_factory=dict)
+    adjustment_keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # @idempotent key -> first result
+    adjustments: list[dict[str, Any]] = field(default_factory=list)
+    listeners: list[Listener] = field(default_factory=list)
+    _ids: Any = field(default_factory=lambda: itertools.count(5_000_000_001))
+    _numbers: Any = field(default_factory=lambda: itertools.count(1001))
+    _clock: int = 0
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # --- set-up ---------------------------------------------------------------------------
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def now(self) -> int:
+        """Milliseconds, strictly increasing, so every change has a newer updatedAt."""
+        self._clock = max(int(time.time() * 1000), self._clock + 1)
+        return self._clock
+
+    def add_location(self, name: str) -> int:
+        location_id = self.next_id()
+        self.locations[location_id] = name
+        return location_id
+
+    def add_variant(self, sku: str | None, price: str, title: str | None = None, stock: int = 100,
+                    bundle_of: tuple[tuple[int, int], ...] = ()) -> Variant:
+        variant = Variant(id=self.next_id(), product_id=self.next_id(), sku=sku, title=title or sku or "item",
+                          price=Decimal(price), inventory_item_id=self.next_id(), bundle_components=bundle_of)
+        self.variants[variant.id] = variant
+        for location_id in self.locations:
+            self.levels[(variant.inventory_item_id, location_id)] = stock
+        return variant
+
+    def add_customer(self, email: str) -> int:
+        customer_id = self.next_id()
+        self.customers[customer_id] = email
+        return customer_id
+
+    def add_company_location(self, prices: dict[int, str]) -> tuple[int, int]:
+        company_id, location_id = self.next_id(), self.next_id()
+        self.company_locations[location_id] = (company_id, {v: Decimal(p) for v, p in prices.items()})
+        return company_id, location_id
+
+    def variant_by_sku(self, sku: str) -> Variant:
+        for variant in self.variants.values():
+            if variant.sku == sku:
+                return variant
+        raise StoreError(f"no variant with SKU {sku!r}")
+
+    # --- merchant operations --------------------------------------------------------------
+
+    def create_order(self, items: list[tuple[int, int]] | list[tuple[int, int, dict[str, str]]],
+                     customer_id: int | None = None, address: dict[str, Any] | None = None,
+                     note: str | None = None, tags: list[str] | None = None,
+                     attributes: list[tuple[str, str]] | None = None, source_name: str = "web",
+                     company_location_id: int | None = None, location_id: int | None = None) -> Order:
+        with self.lock:
+            now = self.now()
+            lines: list[Line] = []
+            for item in items:
+                variant_id, quantity, *rest = item
+                lines.extend(self._lines_for(variant_id, quantity, rest[0] if rest else {}, company_location_id))
+            company_id = self.company_locations[company_location_id][0] if company_location_id else None
+            order = Order(id=self.next_id(), name=f"#{next(self._numbers)}", created_at=now, updated_at=now,
+                          currency=self.currency, email=self.customers.get(customer_id) if customer_id else None,
+                          customer_id=customer_id, shipping_address=address, lines=lines,
+                          location_id=location_id or next(iter(self.locations)), note=note, tags=list(tags or []),
+                          attributes=list(attributes or []), source_name=source_name, company_id=company_id,
+                          company_location_id=company_location_id)
+            order.agreements.append(Agreement(self.next_id(), "ORDER", now, [
+                Sale(line.id, line.quantity, "ORDER", line.price * line.quantity) for line in lines]))
+            order.transactions.append(Transaction(self.next_id(), "SALE", "SUCCESS", order.total, now))
+            for line in lines:
+                self._take_stock(order, line, line.quantity)
+            self.orders[order.id] = order
+            self._emit("orders/create", order)
+            return order
+
+    def edit_order(self, order_id: int, add: list[tuple[int, int]] = (),  # type: ignore[assignment]
+                   set_quantity: dict[int, int] | None = None, restock: bool = False) -> Order:
+        """A native order edit (orderEditBegin … orderEditCommit): add variants, change or zero quantities.
+
+        The total difference is settled as Shopify's admin does after an edit:
+        a higher total is charged, a lower one refunded (with the removed
+        units restocked when ``restock`` is set).
+        """
+        with self.lock:
+            order = self._editable(order_id)
+            now = self.now()
+            sales: list[Sale] = []
+            removed: list[tuple[Line, int]] = []
+            before = order.total
+            for variant_id, quantity in add:
+                for line in self._lines_for(variant_id, quantity, {}, order.company_location_id):
+                    order.lines.append(line)
+                    sales.append(Sale(line.id, line.quantity, "ORDER", line.price * line.quantity))
+                    self._take_stock(order, line, line.quantity)
+            for line_id, quantity in (set_quantity or {}).items():
+                line = order.line(line_id)
+                if quantity < 0:
+                    raise StoreError("a quantity cannot be negative")
+                delta = quantity - line.current_quantity
+                if delta == 0:
+                    continue
+                line.current_quantity = quantity
+                if delta > 0:
+                    sales.append(Sale(line.id, delta, "ORDER", line.price * delta))
+                    self._take_stock(order, line, delta)
+                else:
+                    sales.append(Sale(line.id, delta, "UPDATE", line.price * delta))
+                    removed.append((line, -delta))
+            if not sales:
+                raise StoreError("the edit changes nothing")
+            order.agreements.append(Agreement(self.next_id(), "ORDER_EDIT", now, sales))
+            difference = order.total - before
+            if difference > 0:
+                order.transactions.append(Transaction(self.next_id(), "SALE", "SUCCESS", difference, now))
+            order.updated_at = now
+            edit = {"id": self.next_id(), "created_at": now,
+                    "additions": [{"id": s.line_id, "delta": s.quantity} for s in sales if s.quantity > 0],
+                    "removals": [{"id": s.line_id, "delta": -s.quantity} for s in sales if s.quantity < 0]}
+            self._emit("orders/edited", order, edit=edit)
+            self._emit("orders/updated", order)
+            if difference < 0:
+                self._refund(order, -difference, [(line, qty, "CANCEL" if restock else "NO_RESTOCK")
+                                                  for line, qty in removed], count_lines=False)
+            return order
+
+    def change_address(self, order_id: int, **changes: Any) -> Order:
+        with self.lock:
+            order = self._editable(order_id)
+            order.shipping_address = {**(order.shipping_address or {}), **changes}
+            return self._updated(order)
+
+    def set_line_properties(self, order_id: int, line_id: int, properties: dict[str, str]) -> Order:
+        with self.lock:
+            order = self._editable(order_id)
+            line = order.line(line_id)
+            merged = dict(line.properties)
+            merged.update(properties)
+            line.properties = list(merged.items())
+            return self._updated(order)
+
+    def cancel_order(self, order_id: int, reason: str = "CUSTOMER", restock: bool = True) -> Order:
+        """orderCancel with refund and restock, as a customer-requested cancellation is done."""
+        with self.lock:
+            order = self._editable(order_id)
+            now = self.now()
+            order.cancelled_at, order.cancel_reason = now, reason
+            open_lines = [(line, line.current_quantity, "CANCEL" if restock else "NO_RESTOCK")
+                          for line in order.lines if line.current_quantity > 0]
+            self._emit("orders/cancelled", order)
+            if order.paid > 0:
+                self._refund(order, order.paid, open_lines)
+            else:
+                order.updated_at = self.now()
+            return order
+
+    def refund(self, order_id: int, lines: dict[int, int], restock_type: str = "NO_RESTOCK") -> Refund:
+        """refundCreate for some units of some lines; RETURN when the customer sent them back."""
+        with self.lock:
+            order = self.orders[order_id]
+            chosen = [(order.line(line_id), qty, restock_type) for line_id, qty in lines.items()]
+            for line, qty, _ in chosen:
+                if qty <= 0 or qty > line.current_quantity:
+                    raise StoreError(f"cannot refund {qty} of line {line.id}: {line.current_quantity} refundable")
+            amount = sum((line.price * qty for line, qty, _ in chosen), Decimal("0.00"))
+            return self._refund(order, amount, chosen)
+
+    def recreate_order(self, order_id: int, items: list[tuple[int, int]], marker: str = "note_attribute") -> Order:
+        """What recreate-style editing apps do: cancel the original and place a new order naming it."""
+        with self.lock:
+            original = self.orders[order_id]
+            self.cancel_order(order_id, reason="OTHER")
+            attributes, tags, note = [], [], None
+            if marker == "note_attribute":
+                attributes = [("edited_from", original.name)]
+            elif marker == "tag":
+                tags = [f"edited-from-{original.name.lstrip('#')}"]
+            elif marker == "note":
+                note = f"Edited from {original.name}"
+            return self.create_order(items, customer_id=original.customer_id, address=original.shipping_address,
+                                     note=note, tags=tags, attributes=attributes, source_name="order-editing-app",
+                                     company_location_id=original.company_location_id,
+                                     location_id=original.location_id)
+
+    def find_order_by_name(self, name: str) -> Order | None:
+        wanted = name if name.startswith("#") else f"#{name}"
+        return next((order for order in self.orders.values() if order.name == wanted), None)
+
+    # --- inventory (the Admin API's inventoryAdjustQuantities) ----------------------------
+
+    def adjust_quantities(self, key: str, reason: str, reference: str | None,
+                          changes: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """Apply changes atomically; a repeated idempotency key returns the first result, changing nothing."""
+        with self.lock:
+            if key in self.adjustment_keys:
+                return self.adjustment_keys[key], []
+            errors = []
+            for index, change in enumerate(changes):
+                level = (change["inventory_item_id"], change["location_id"])
+                if level not in self.levels:
+                    errors.append({"field": ["input", "changes", str(index)],
+                                   "message": "The specified inventory item is not stocked at the location.",
+                                   "code": "ITEM_NOT_STOCKED_AT_LOCATION"})
+                elif change.get("change_from") is not None and self.levels[level] != change["change_from"]:
+                    errors.append({"field": ["input", "changes", str(index), "changeFromQuantity"],
+                                   "message": "The quantity has changed since it was read.",
+                                   "code": "CHANGE_FROM_QUANTITY_STALE"})
+            if errors:
+                return None, errors
+            group = {"id": self.next_id(), "created_at": self.now(), "reason": reason,
+                     "reference_document_uri": reference, "changes": []}
+            for change in changes:
+                level = (change["inventory_item_id"], change["location_id"])
+                self.levels[level] += change["delta"]
+                group["changes"].append({**change, "quantity_after": self.levels[level]})
+            self.adjustment_keys[key] = group
+            self.adjustments.append(group)
+            return group, []
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _editable(self, order_id: int) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise StoreError(f"no order {order_id}")
+        if order.cancelled_at is not None:
+            raise StoreError(f"order {order.name} is cancelled")
+        return order
+
+    def _lines_for(self, variant_id: int, quantity: int, properties: dict[str, str],
+                   company_location_id: int | None) -> list[Line]:
+        variant = self.variants[variant_id]
+        prices = self.company_locations[company_location_id][1] if company_location_id else {}
+        if not variant.bundle_components:
+            return [Line(self.next_id(), variant.id, variant.sku, variant.title, quantity, quantity,
+                         prices.get(variant.id, variant.price), list(properties.items()))]
+        # A bundle is sold as its components, grouped (Shopify's LineItemGroup), priced pro rata.
+        group = {"id": self.next_id(), "title": variant.title, "quantity": quantity,
+                 "variant_id": variant.id, "variant_sku": variant.sku}
+        parts = [(self.variants[c], per * quantity) for c, per in variant.bundle_components]
+        list_total = sum((v.price * q for v, q in parts), Decimal(0)) or Decimal(1)
+        lines = []
+        for component, qty in parts:
+            share = (variant.price * quantity * component.price * qty / list_total / qty).quantize(Decimal("0.01"))
+            lines.append(Line(self.next_id(), component.id, component.sku, component.title, qty, qty, share,
+                              list(properties.items()), group=group))
+        return lines
+
+    def _take_stock(self, order: Order, line: Line, quantity: int) -> None:
+        if line.variant_id is None:
+            return
+        level = (self.variants[line.variant_id].inventory_item_id, order.location_id)
+        self.levels[level] = self.levels.get(level, 0) - quantity
+
+    def _refund(self, order: Order, amount: Decimal, lines: list[tuple[Line, int, str]],
+                count_lines: bool = True) -> Refund:
+        now = self.now()
+        transaction = Transaction(self.next_id(), "REFUND", "SUCCESS", amount, now) if amount > 0 else None
+        refund_lines = []
+        for line, qty, restock_type in lines:
+            if count_lines:
+                line.current_quantity -= qty
+            restocked = restock_type in ("CANCEL", "RETURN")
+            if restocked and line.variant_id is not None:
+                level = (self.variants[line.variant_id].inventory_item_id, order.location_id)
+                self.levels[level] = self.levels.get(level, 0) + qty
+            refund_lines.append(RefundLine(line.id, qty, restock_type, restocked, order.location_id, line.price * qty))
+        refund = Refund(self.next_id(), now, amount, refund_lines, transaction.id if transaction else None)
+        order.refunds.append(refund)
+        if transaction:
+            order.transactions.append(transaction)
+        if count_lines and refund_lines:
+            order.agreements.append(Agreement(self.next_id(), "REFUND", now, [
+                Sale(rl.line_id, -rl.quantity, "RETURN", -rl.subtotal) for rl in refund_lines]))
+        order.updated_at = now
+        self._emit("refunds/create", order, refund=refund)
+        self._emit("orders/updated", order)
+        return refund
+
+    def _updated(self, order: Order) -> Order:
+        order.updated_at = self.now()
+        self._emit("orders/updated", order)
+        return order
+
+    def _emit(self, topic: str, order: Order, **extra: Any) -> None:
+        for listener in list(self.listeners):
+            listener(topic, {"order": order, **extra})
