@@ -1,0 +1,148 @@
+"""What every sandbox server shares: a call log, fault injection and the /_sandbox endpoints.
+
+Faults are what production APIs do on a bad day: added latency, 5xx bursts,
+throttling (each sandbox answers it in its own API's shape), requests that
+hang until the client gives up, and being down (connections dropped) for a
+while. Deterministic counts (``fail_next``) make tests exact; rates make the
+demo realistic. Everything under ``/_sandbox/`` is the sandbox's own control
+surface and is never faulted or logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ErrorResponse = Callable[[int], web.StreamResponse]
+
+
+@dataclass
+class Faults:
+    latency_ms: int = 0
+    error_rate: float = 0.0  # share of requests answered with a 5xx
+    throttle_rate: float = 0.0  # share answered as the API throttles
+    timeout_rate: float = 0.0  # share that hang for hang_s, then drop
+    hang_s: float = 30.0
+    fail_next: list[int] = field(default_factory=list)  # exact statuses for the next requests (429 = throttle)
+    down_until: float = 0.0  # wall clock (epoch s): connections dropped until then
+
+    def update(self, changes: dict[str, Any]) -> None:
+        for name, value in changes.items():
+            if name == "down_for_s":
+                self.down_until = time.time() + float(value)
+            elif name in self.__dataclass_fields__:
+                setattr(self, name, type(getattr(self, name))(value))
+            else:
+                raise ValueError(f"unknown fault {name!r}")
+
+
+@dataclass
+class Call:
+    at: float
+    method: str
+    path: str
+    operation: str | None
+    status: int
+    duration_ms: float
+    fault: str | None = None
+
+
+class Control:
+    """Fault plan and call log of one sandbox, plus the middleware that applies them."""
+
+    def __init__(self, name: str, error_response: ErrorResponse, state: Callable[[], Any],
+                 operation_of: Callable[[web.Request], str | None] = lambda request: None,
+                 seed: int | None = None) -> None:
+        self.name = name
+        self.faults = Faults()
+        self.calls: deque[Call] = deque(maxlen=50_000)
+        self._error_response = error_response
+        self._state = state
+        self._operation_of = operation_of
+        self._random = random.Random(seed)
+
+    def calls_to(self, operation: str | None = None, path: str | None = None) -> list[Call]:
+        return [c for c in self.calls if (operation is None or c.operation == operation)
+                and (path is None or c.path == path)]
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/_sandbox/"):
+            return await handler(request)
+        started = time.monotonic()
+        await request.read()  # the operation may be in the body (SOAPAction header, GraphQL document)
+        operation = self._operation_of(request)
+        fault, response = await self._fault()
+        if fault == "down":
+            self._record(request, operation, 0, started, fault)
+            assert request.transport is not None
+            request.transport.close()
+            raise asyncio.CancelledError  # aiohttp drops the connection without an answer
+        if response is None:
+            response = await handler(request)
+        self._record(request, operation, response.status, started, fault)
+        return response
+
+    async def _fault(self) -> tuple[str | None, web.StreamResponse | None]:
+        faults = self.faults
+        if time.time() < faults.down_until:
+            return "down", None
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if faults.fail_next:
+            status = faults.fail_next.pop(0)
+            return f"status {status}", self._error_response(status)
+        roll = self._random.random()
+        if roll < faults.timeout_rate:
+            await asyncio.sleep(faults.hang_s)
+            return "down", None
+        roll -= faults.timeout_rate
+        if roll < faults.throttle_rate:
+            return "throttled", self._error_response(429)
+        roll -= faults.throttle_rate
+        if roll < faults.error_rate:
+            return "error", self._error_response(self._random.choice((500, 502, 503)))
+        return None, None
+
+    def _record(self, request: web.Request, operation: str | None, status: int, started: float,
+                fault: str | None) -> None:
+        self.calls.append(Call(time.time(), request.method, request.path, operation, status,
+                               round((time.monotonic() - started) * 1000, 2), fault))
+
+    def routes(self) -> list[web.RouteDef]:
+        async def get_calls(request: web.Request) -> web.Response:
+            return web.json_response([asdict(c) for c in self.calls])
+
+        async def clear_calls(request: web.Request) -> web.Response:
+            self.calls.clear()
+            return web.json_response({"cleared": True})
+
+        async def get_faults(request: web.Request) -> web.Response:
+            return web.json_response(asdict(self.faults))
+
+        async def set_faults(request: web.Request) -> web.Response:
+            try:
+                self.faults.update(await request.json())
+            except (ValueError, TypeError) as error:
+                return web.json_response({"error": str(error)}, status=400)
+            return web.json_response(asdict(self.faults))
+
+        async def get_state(request: web.Request) -> web.Response:
+            return web.json_response(self._state(), dumps=_dumps)
+
+        return [web.get("/_sandbox/calls", get_calls), web.delete("/_sandbox/calls", clear_calls),
+                web.get("/_sandbox/faults", get_faults), web.put("/_sandbox/faults", set_faults),
+                web.get("/_sandbox/state", get_state)]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str)

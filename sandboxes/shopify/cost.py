@@ -1,0 +1,123 @@
+"""Shopify's calculated query cost and the leaky bucket that throttles on it.
+
+Rules from shopify.dev/docs/api/usage/limits (GraphQL Admin API, "Cost
+calculation"): scalars and enums cost 0, objects 1, interfaces and unions 1,
+connections 2 plus ``first`` (or ``last``) times the cost of their children,
+mutations 10. A query may cost at most 1,000 points. Each shop has a bucket
+(``maximumAvailable``) that refills at ``restoreRate`` points per second; a
+query costing more than what is left is refused with a ``THROTTLED`` error,
+and every answer carries ``extensions.cost`` with ``throttleStatus``.
+
+Shopify refunds the difference between requested and actual cost after
+running a query; this sandbox charges the requested cost, which is never
+kinder to the client than the real API.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_named_type,
+    is_abstract_type,
+    is_leaf_type,
+    value_from_ast,
+)
+from graphql.language import FragmentSpreadNode
+
+MAX_QUERY_COST = 1000
+MUTATION_COST = 10
+
+
+def requested_cost(schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None) -> int:
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    total = 0
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        if definition.operation is OperationType.MUTATION:
+            total += MUTATION_COST  # the mutation field itself; its payload's selections are free
+            continue
+        total += _selection_cost(schema, schema.query_type, definition.selection_set, fragments, variables or {})
+    return total
+
+
+def _selection_cost(schema: GraphQLSchema, parent: Any, selection_set: SelectionSetNode | None,
+                    fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any]) -> int:
+    if selection_set is None:
+        return 0
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            total += _field_cost(schema, parent, selection, fragments, variables)
+        elif isinstance(selection, InlineFragmentNode):
+            on = schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
+            total += _selection_cost(schema, on, selection.selection_set, fragments, variables)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments[selection.name.value]
+            on = schema.get_type(fragment.type_condition.name.value)
+            total += _selection_cost(schema, on, fragment.selection_set, fragments, variables)
+    return total
+
+
+def _field_cost(schema: GraphQLSchema, parent: Any, node: FieldNode, fragments: dict[str, FragmentDefinitionNode],
+                variables: dict[str, Any]) -> int:
+    name = node.name.value
+    if name.startswith("__") or not hasattr(parent, "fields") or name not in parent.fields:
+        return 0
+    definition = parent.fields[name]
+    named = get_named_type(definition.type)
+    if is_leaf_type(named):
+        return 0
+    children = _selection_cost(schema, named, node.selection_set, fragments, variables)
+    if isinstance(named, GraphQLObjectType) and named.name.endswith("Connection"):
+        arguments = {a.name.value: value_from_ast(a.value, definition.args[a.name.value].type, variables)
+                     for a in node.arguments if a.name.value in definition.args}
+        size = arguments.get("first") or arguments.get("last") or 0
+        return 2 + size * children  # children: one page element (nodes or edges)
+    return (1 if isinstance(named, GraphQLObjectType) or is_abstract_type(named) else 0) + children
+
+
+@dataclass
+class Bucket:
+    """One shop's leaky bucket of query cost points."""
+
+    maximum: float = 2000.0
+    restore_rate: float = 100.0
+    clock: Any = time.monotonic
+    _available: float = field(default=-1.0)
+    _at: float = field(default=0.0)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _refill(self) -> None:
+        now = self.clock()
+        if self._available < 0:
+            self._available, self._at = self.maximum, now
+        self._available = min(self.maximum, self._available + (now - self._at) * self.restore_rate)
+        self._at = now
+
+    def take(self, cost: int) -> bool:
+        with self._lock:
+            self._refill()
+            if cost > self._available:
+                return False
+            self._available -= cost
+            return True
+
+    def status(self) -> dict[str, float]:
+        with self._lock:
+            self._refill()
+            return {"maximumAvailable": self.maximum, "currentlyAvailable": round(self._available, 1),
+                    "restoreRate": self.restore_rate}

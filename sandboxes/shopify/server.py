@@ -1,0 +1,145 @@
+"""The Shopify sandbox over HTTP: Admin GraphQL, scenario operations, inspection, faults.
+
+Admin API behaviour follows shopify.dev/docs/api/admin-graphql and
+shopify.dev/docs/api/usage: ``POST /admin/api/<version>/graphql.json`` with the
+``X-Shopify-Access-Token`` header (401 ``{"errors": "[API] Invalid API key or
+access token ..."}`` without it), answers 200 with ``data``/``errors`` and
+``extensions.cost`` (``requestedQueryCost``, ``actualQueryCost``,
+``throttleStatus``); a query over the bucket is answered with a ``THROTTLED``
+error and no data; a query costing over 1,000 with ``MAX_COST_EXCEEDED``; a
+throttled REST-style 429 carries ``Retry-After``. Unknown API versions 404.
+
+``/_sandbox/scenario/<operation>`` runs a merchant operation from
+``store.Shop`` (create_order, edit_order, change_address, set_line_properties,
+cancel_order, refund, recreate_order), for the demo and tests.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from sandboxes.control import Control
+from sandboxes.shopify.cost import MAX_QUERY_COST, Bucket, requested_cost
+from sandboxes.shopify.graphql_api import AdminGraphQL
+from sandboxes.shopify.schema import API_VERSION, admin_schema, check_document
+from sandboxes.shopify.store import Order, Shop, StoreError
+
+SCENARIOS = ("create_order", "edit_order", "change_address", "set_line_properties", "cancel_order", "refund",
+             "recreate_order")
+THROTTLE_DOC = "https://shopify.dev/api/usage/limits#rate-limits"
+
+
+def error_response(status: int) -> web.Response:
+    if status == 429:
+        return web.json_response({"errors": "Exceeded 2 calls per second for api client. Reduce request rates to "
+                                            "resume uninterrupted service."}, status=429,
+                                 headers={"Retry-After": "2.0"})
+    return web.json_response({"errors": "Internal Server Error"}, status=status)
+
+
+class ShopifySandbox:
+    def __init__(self, shop: Shop | None = None, access_token: str = "shpat_sandbox", bucket: Bucket | None = None,
+                 seed: int | None = None) -> None:
+        self.shop = shop or Shop()
+        self.access_token = access_token
+        self.bucket = bucket or Bucket()
+        self.api = AdminGraphQL(self.shop)
+        self.control = Control("shopify", error_response, self.state, self._operation_of, seed)
+
+    def state(self) -> dict[str, Any]:
+        with self.shop.lock:
+            return {
+                "orders": {str(o.id): order_summary(o) for o in self.shop.orders.values()},
+                "stock": {f"{item}@{location}": level for (item, location), level in self.shop.levels.items()},
+                "adjustments": list(self.shop.adjustments),
+            }
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self.control.middleware])
+        app.add_routes([web.post("/admin/api/{version}/graphql.json", self.graphql),
+                        web.post("/_sandbox/scenario/{operation}", self.scenario),
+                        *self.control.routes()])
+        return app
+
+    @staticmethod
+    def _operation_of(request: web.Request) -> str | None:
+        try:
+            body = json.loads(request._read_bytes or b"{}")  # noqa: SLF001 - the middleware read it already
+        except ValueError:
+            return None
+        return body.get("operationName") if isinstance(body, dict) else None
+
+    async def graphql(self, request: web.Request) -> web.Response:
+        if request.headers.get("X-Shopify-Access-Token") != self.access_token:
+            return web.json_response({"errors": "[API] Invalid API key or access token (unrecognized login or "
+                                                "wrong password)"}, status=401)
+        if request.match_info["version"] != API_VERSION:
+            return web.json_response({"errors": "Not Found"}, status=404)
+        try:
+            body = await request.json()
+            query = body["query"]
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"errors": [{"message": "Bad Request: a JSON body with 'query' is required",
+                                                  "extensions": {"code": "BAD_REQUEST"}}]}, status=400)
+        variables = body.get("variables") or {}
+        document, errors = check_document(query)
+        if errors:
+            return web.json_response({"errors": [e.formatted for e in errors]})
+        cost = requested_cost(admin_schema(), document, variables)
+        if cost > MAX_QUERY_COST:
+            return web.json_response({"errors": [{
+                "message": f"Query cost is {cost}, which exceeds the single query max cost limit "
+                           f"({MAX_QUERY_COST}).", "extensions": {"code": "MAX_COST_EXCEEDED", "cost": cost,
+                                                                 "maxCost": MAX_QUERY_COST}}]})
+        extensions = {"cost": {"requestedQueryCost": cost, "actualQueryCost": None,
+                               "throttleStatus": None}}
+        if not self.bucket.take(cost):
+            extensions["cost"]["throttleStatus"] = self.bucket.status()
+            return web.json_response({"errors": [{"message": "Throttled", "extensions": {
+                "code": "THROTTLED", "documentation": THROTTLE_DOC}}], "extensions": extensions})
+        result = self.api.execute(document, variables, body.get("operationName"))
+        extensions["cost"].update(actualQueryCost=cost, throttleStatus=self.bucket.status())
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [e.formatted for e in result.errors]
+        answer["extensions"] = extensions
+        return web.json_response(answer)
+
+    async def scenario(self, request: web.Request) -> web.Response:
+        operation = request.match_info["operation"]
+        if operation not in SCENARIOS:
+            return web.json_response({"error": f"unknown scenario operation {operation!r}"}, status=404)
+        try:
+            arguments = await request.json()
+            result = getattr(self.shop, operation)(**_decode_arguments(arguments))
+        except (StoreError, TypeError, KeyError, ValueError) as error:
+            return web.json_response({"error": str(error)}, status=422)
+        order = result if isinstance(result, Order) else self.shop.orders[int(arguments["order_id"])]
+        return web.json_response(order_summary(order), dumps=lambda v: json.dumps(v, default=str))
+
+
+def _decode_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no tuples or int keys: give the store the types it takes."""
+    decoded = dict(arguments)
+    if "set_quantity" in decoded:
+        decoded["set_quantity"] = {int(k): v for k, v in decoded["set_quantity"].items()}
+    if "lines" in decoded:
+        decoded["lines"] = {int(k): v for k, v in decoded["lines"].items()}
+    for key in ("items", "add", "attributes"):
+        if key in decoded:
+            decoded[key] = [tuple(item) for item in decoded[key]]
+    return decoded
+
+
+def order_summary(order: Order) -> dict[str, Any]:
+    return {"id": order.id, "name": order.name, "updated_at": order.updated_at, "cancelled": bool(order.cancelled_at),
+            "total": str(order.total), "paid": str(order.paid), "customer_id": order.customer_id,
+            "shipping_address": order.shipping_address, "tags": order.tags, "attributes": order.attributes,
+            "lines": [{"id": line.id, "variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity,
+                       "current_quantity": line.current_quantity, "price": str(line.price),
+                       "properties": line.properties, "group": line.group["title"] if line.group else None}
+                      for line in order.lines],
+            "refunds": [{"id": r.id, "amount": str(r.amount)} for r in order.refunds]}
