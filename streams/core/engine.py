@@ -212,7 +212,7 @@ def _peoplevox(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refer
         return state, []  # one Peoplevox change at a time per order; the result triggers the next
     change = plan(desired, state.pvx)
     if change.kind == "none":
-        returns = _returns(state, snapshot)
+        returns = _returns(state, snapshot, reference)
         if state.successor_id and not state.successor_notified:
             notices.append(Notice(to_order_id=state.successor_id,
                                   message=PredecessorAnswer(predecessor_id=snapshot.order_id, released=True,
@@ -254,15 +254,21 @@ def _pvx_command(state: OrderState, snapshot: OrderSnapshot, change: Change, des
     return _command(snapshot, Target.PEOPLEVOX, f"{change.kind}_sales_order", payload)
 
 
-def _returns(state: OrderState, snapshot: OrderSnapshot) -> list[Command]:
-    """A refund with returned lines becomes a return in Peoplevox (once per refund)."""
+def _returns(state: OrderState, snapshot: OrderSnapshot, reference: Reference) -> list[Command]:
+    """A refund with returned lines becomes a return in Peoplevox (once per refund), in ItemCodes."""
     if state.pvx is None:
         return []
+    skus = {line.line_id: line.sku or "" for line in snapshot.lines}
     for refund in snapshot.refunds:
         returned = [line for line in refund.lines if line.restock_type == "RETURN"]
         if returned and refund.refund_id not in state.returns:
+            codes: dict[str, int] = {}
+            for line in returned:
+                for sku, quantity in reference.catalogue.expand(skus.get(line.line_id, ""), line.quantity):
+                    code = reference.catalogue.item_code(sku) or sku
+                    codes[code] = codes.get(code, 0) + quantity
             payload = {"refund_id": refund.refund_id, "sales_order_number": state.pvx.number,
-                       "lines": [{"line_id": line.line_id, "quantity": line.quantity} for line in returned]}
+                       "lines": [{"item_code": code, "quantity": quantity} for code, quantity in sorted(codes.items())]}
             return [_command(snapshot, Target.PEOPLEVOX, "create_return", payload, refund.refund_id)]
     return []
 
