@@ -136,3 +136,10 @@ class SandboxStack:
         await self.emitter.close()
         for runner in self._runners:
             await runner.cleanup()
+
+
+def sandbox_reference(stack: SandboxStack) -> dict[str, Any]:
+    """The sandbox merchant's editsync reference file: its B2B price list (item codes come from Peoplevox)."""
+    return {"sku_overrides": {}, "bundles": {},
+            "b2b_prices": {str(stack.merchant["company_location_id"]):
+                           {str(variant): str(price) for variant, price in stack.merchant["b2b_prices"].items()}}}

@@ -7,7 +7,7 @@ import logging
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from streams.topics import TOPICS
+from streams.topics import INTERNAL, TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +21,12 @@ def ensure_topics(bootstrap: str, partitions: int, replication_factor: int, time
     """
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = admin.list_topics(timeout=timeout_s).topics
-    missing = [spec.name for spec in TOPICS if spec.name not in existing]
-    for spec in TOPICS:
-        if spec.name in existing and len(existing[spec.name].partitions) != partitions:
+    names = [spec.name for spec in TOPICS] + list(INTERNAL)
+    missing = [name for name in names if name not in existing]
+    for name in names:
+        if name in existing and len(existing[name].partitions) != partitions:
             log.warning("topic %s has %d partitions, configured %d; leaving it as it is",
-                        spec.name, len(existing[spec.name].partitions), partitions)
+                        name, len(existing[name].partitions), partitions)
     created: list[str] = []
     if not missing:
         return created

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import faust
 
+from connectors.errors import ConnectorError
 from streams import web
-from streams.agents import normaliser
+from streams.agents import normaliser, order_state, peoplevox_status, shopify_reads, sinks
 from streams.avro_codec import AvroCodec
 from streams.config import Settings
 from streams.context import Context
+from streams.core.engine import Policy
+from streams.downstream import Downstream
 from streams.metrics import Metrics
 
+log = logging.getLogger(__name__)
+ITEM_CODES_REFRESH_S = 300.0
 
-def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Metrics | None = None) -> faust.App:
+
+def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Metrics | None = None,
+               downstream: Downstream | None = None) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server.strip()}" for server in bootstrap.split(",") if server.strip()],
-        store="memory://",
+        store="rocksdb://",
         datadir=str(settings.data_dir),
         autodiscover=False,
         web_enabled=True,
@@ -32,6 +42,44 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
         producer_acks=-1,
     )
     ctx = Context.build(app, settings, bootstrap, codec, metrics or Metrics())
+    downstream = downstream or Downstream.from_settings(settings)
+    policy = Policy(debounce_ms=settings.debounce_ms, cutoff=downstream.cutoff)
     normaliser.register(ctx)
+    order_state.register(ctx, downstream.reference, policy)
+    shopify_reads.register(ctx, downstream)
+    peoplevox_status.register(ctx, downstream)
+    sinks.register(ctx, downstream)
     web.register(ctx)
+
+    async def load_item_codes() -> None:
+        try:
+            await downstream.refresh_item_codes()
+        except ConnectorError as error:
+            log.warning("Peoplevox item types not loaded (%s); keeping %d known codes", error.reason,
+                        len(downstream.item_codes))
+
+    app.timer(ITEM_CODES_REFRESH_S)(load_item_codes)
+
+    @app.task
+    async def connect_peoplevox() -> None:
+        await load_item_codes()
+        await subscribe_to_statuses(settings, downstream)
+
+    @app.on_before_shutdown.connect
+    async def close_clients(sender: object, **_: object) -> None:  # noqa: ARG001
+        await downstream.aclose()
+
     return app
+
+
+async def subscribe_to_statuses(settings: Settings, downstream: Downstream) -> None:
+    """One SalesOrderStatusChanges subscription per data dir: the previous one is removed first."""
+    marker = Path(settings.data_dir) / "peoplevox-subscription"
+    client = downstream.peoplevox.client
+    try:
+        if marker.exists():
+            await client.call("UnsubscribeEvent", {"subscriptionId": int(marker.read_text().strip() or 0)})
+        marker.write_text(await client.subscribe("SalesOrderStatusChanges", settings.callback_url()))
+    except (ConnectorError, ValueError) as error:
+        log.error("Peoplevox status subscription failed (%s): statuses will only be read by the sinks' "
+                  "state checks until the next start", error)

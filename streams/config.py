@@ -6,6 +6,7 @@ the code cannot drift apart without a test noticing (tests/unit/test_config.py).
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -45,9 +46,58 @@ class Settings(BaseSettings):
         10.0, gt=0, description="How long a webhook waits for the broker's ack before answering 503."
     )
 
+    # Downstream systems: all unset starts the sandboxes (Shopify, Peoplevox, ERP) on loopback
+    shopify_admin_url: str | None = Field(None, description="Shop base URL, e.g. https://<shop>.myshopify.com.")
+    shopify_access_token: SecretStr | None = Field(None, description="Admin API access token.")
+    shopify_api_version: str = Field("2026-10", description="Admin GraphQL API version.")
+    peoplevox_url: str | None = Field(
+        None, description="Integration service URL: https://<host>/<ClientId>/resources/integrationservicev4.asmx."
+    )
+    peoplevox_client_id: str | None = Field(None, description="Peoplevox client id.")
+    peoplevox_username: str | None = Field(None, description="Peoplevox integration user.")
+    peoplevox_password: SecretStr | None = Field(None, description="Peoplevox password (sent base64, as required).")
+    peoplevox_cutoff_status: str = Field(
+        "Picking", description="From this pick-cycle status on, edits are not sent: New, Picking, Packed, Despatched."
+    )
+    peoplevox_callback_token: SecretStr | None = Field(
+        None, description="Token Peoplevox callbacks must carry (?token=); unset generates one per data dir."
+    )
+    public_url: str | None = Field(
+        None, description="How Peoplevox reaches this service for callbacks; default http://<web_host>:<web_port>."
+    )
+    erp_url: str | None = Field(None, description="NetSuite REST base, e.g. https://<account>.suitetalk.api.netsuite.com/services/rest.")
+    erp_token: SecretStr | None = Field(None, description="NetSuite OAuth 2.0 access token.")
+    reference_file: Path | None = Field(
+        None, description="JSON with sku_overrides, bundles and b2b_prices (see README); item codes come from Peoplevox."
+    )
+
+    # Decisions and sinks
+    debounce_ms: int = Field(2000, ge=0, description="Events for one order within this window give one fetch.")
+    sink_concurrency: int = Field(8, ge=1, description="Commands executed at once per target (per worker).")
+    sink_rate_per_s: float = Field(20.0, gt=0, description="Requests per second per target (per worker).")
+    sink_max_attempts: int = Field(6, ge=1, description="Attempts before a command becomes an exception.")
+    sink_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles per attempt, with jitter.")
+
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
-    @field_validator("kafka_bootstrap", "schema_registry_url")
+    @property
+    def uses_sandboxes(self) -> bool:
+        return not (self.shopify_admin_url or self.peoplevox_url or self.erp_url)
+
+    def require_downstream(self) -> None:
+        """Either all three systems are configured, or none (then the sandboxes start)."""
+        if self.uses_sandboxes:
+            return
+        missing = [name for name, value in (
+            ("EDITSYNC_SHOPIFY_ADMIN_URL", self.shopify_admin_url), ("EDITSYNC_SHOPIFY_ACCESS_TOKEN", self.shopify_access_token),
+            ("EDITSYNC_PEOPLEVOX_URL", self.peoplevox_url), ("EDITSYNC_PEOPLEVOX_CLIENT_ID", self.peoplevox_client_id),
+            ("EDITSYNC_PEOPLEVOX_USERNAME", self.peoplevox_username), ("EDITSYNC_PEOPLEVOX_PASSWORD", self.peoplevox_password),
+            ("EDITSYNC_ERP_URL", self.erp_url), ("EDITSYNC_ERP_TOKEN", self.erp_token)) if not value]
+        if missing:
+            raise ConfigError("Set all downstream systems or none (none starts the sandboxes); missing: "
+                              + ", ".join(missing))
+
+    @field_validator("kafka_bootstrap", "schema_registry_url", "shopify_admin_url", "peoplevox_url", "erp_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
@@ -56,6 +106,23 @@ class Settings(BaseSettings):
     def embedded_bootstrap_file(self) -> Path:
         """Where a running ``editsync run`` records its embedded broker's address, for ``editsync tail``."""
         return self.data_dir / "embedded-bootstrap"
+
+    def callback_token(self) -> str:
+        """The token Peoplevox callbacks must carry: configured, or made once and kept in the data dir."""
+        if self.peoplevox_callback_token is not None and self.peoplevox_callback_token.get_secret_value():
+            return self.peoplevox_callback_token.get_secret_value()
+        path = self.data_dir / "peoplevox-callback-token"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def callback_url(self) -> str:
+        """The URL template given to Peoplevox's SubscribeEvent; Peoplevox fills the placeholders."""
+        base = self.public_url or f"http://{self.web_host}:{self.web_port}"
+        return (f"{base.rstrip('/')}/webhooks/peoplevox?token={self.callback_token()}&event=SalesOrderStatusChanges"
+                "&order={SalesOrderNumber}&status={SalesOrderStatus.Name}&at={LastModificationTime}")
 
     def require_webhook_secret(self) -> bytes:
         """The secret as bytes, or a clear start-up error when it is missing."""

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import faust
 
 from streams import topics
 from streams.avro_codec import AvroCodec
 from streams.config import Settings
+from streams.dead_letters import dead_letter
 from streams.metrics import Metrics
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -21,9 +26,22 @@ class Context:
     webhook_secret: bytes
     metrics: Metrics
     topics: dict[str, faust.TopicT] = field(default_factory=dict)
+    peoplevox_callback_token: str = ""
 
     def topic(self, name: str) -> faust.TopicT:
         return self.topics[name]
+
+    async def dead_letter(self, message: Any, error_type: str, error: Exception, payload: bytes | None = None,
+                          context: dict[str, str | None] | None = None) -> None:
+        """Park a record that cannot be processed on dlq.v1, with why, and count it."""
+        letter = dead_letter(source=message.topic, payload=message.value if payload is None else payload,
+                             reason=str(error) or repr(error), error_type=error_type, key=message.key,
+                             partition=message.partition, offset=message.offset, context=context)
+        await self.topic(topics.DEAD_LETTERS).send(key=message.key,
+                                                   value=self.codec.encode(topics.DEAD_LETTERS, letter))
+        self.metrics.dead_letters.labels(message.topic, error_type).inc()
+        log.warning("dead-lettered %s[%s]@%s: %s (%s)", message.topic, message.partition, message.offset,
+                    error_type, error)
 
     @classmethod
     def build(cls, app: faust.App, settings: Settings, bootstrap: str, codec: AvroCodec,
@@ -33,5 +51,9 @@ class Context:
             spec.name: app.topic(spec.name, key_type=bytes, value_type=bytes,
                                  key_serializer="raw", value_serializer="raw")
             for spec in topics.TOPICS
+        } | {
+            name: app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+            for name in topics.INTERNAL
         }
-        return cls(app, settings, bootstrap, codec, settings.require_webhook_secret(), metrics, declared)
+        return cls(app, settings, bootstrap, codec, settings.require_webhook_secret(), metrics, declared,
+                   settings.callback_token())

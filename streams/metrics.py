@@ -1,31 +1,83 @@
-"""Prometheus metrics of the ingress and normaliser, in one registry per process.
+"""Prometheus metrics of one editsync worker, in one registry per process.
 
 Names follow Prometheus conventions (base units, ``_total`` counters).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        r = self.registry
         self.webhook_requests = Counter(
             "editsync_webhook_requests_total",
             "Shopify webhook requests by outcome: accepted, dead_lettered, forged, malformed, oversize, unavailable.",
-            ["outcome"], registry=self.registry,
+            ["outcome"], registry=r,
         )
         self.webhook_ack_seconds = Histogram(
-            "editsync_webhook_ack_seconds",
-            "Time from request to broker acknowledgement of the raw envelope.",
-            registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            "editsync_webhook_ack_seconds", "Time from request to broker acknowledgement of the raw envelope.",
+            registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.events_normalised = Counter(
             "editsync_events_normalised_total", "Order events written to orders.events.v1, by event type.",
-            ["event_type"], registry=self.registry,
+            ["event_type"], registry=r,
         )
         self.dead_letters = Counter(
             "editsync_dead_letters_total", "Records written to dlq.v1, by source and error type.",
-            ["source", "error_type"], registry=self.registry,
+            ["source", "error_type"], registry=r,
         )
+        self.peoplevox_callbacks = Counter(
+            "editsync_peoplevox_callbacks_total", "Peoplevox callbacks by outcome: accepted, forged, unavailable.",
+            ["outcome"], registry=r,
+        )
+        self.commands_issued = Counter(
+            "editsync_commands_issued_total", "Commands the order-state agent issued, by target and kind.",
+            ["target", "kind"], registry=r,
+        )
+        self.command_results = Counter(
+            "editsync_command_results_total", "Commands finished by the sinks, by target, kind and outcome.",
+            ["target", "kind", "outcome"], registry=r,
+        )
+        self.command_retries = Counter(
+            "editsync_command_retries_total", "Transient failures sent to the retry topic, by target.",
+            ["target"], registry=r,
+        )
+        self.command_seconds = Histogram(
+            "editsync_command_seconds", "Time to execute one command against its system, by target.",
+            ["target"], registry=r, buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.exceptions = Counter(
+            "editsync_exceptions_total", "Exception records written, by type, owner and state (OPEN/RESOLVED).",
+            ["type", "owner", "state"], registry=r,
+        )
+        self.shopify_reads = Counter(
+            "editsync_shopify_reads_total", "Admin API reads, by kind (fetch, resolve) and outcome.",
+            ["kind", "outcome"], registry=r,
+        )
+        self.decision_seconds = Histogram(
+            "editsync_decision_seconds", "Time the order-state agent spends on one input.",
+            registry=r, buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+        )
+        self._mismatches: Mapping[str, set[str]] = {}
+        self.orders_mismatched = Gauge(
+            "editsync_orders_mismatched", "Orders this worker owns that disagree with a downstream system, by reason.",
+            ["reason"], registry=r,
+        )
+
+    def watch_mismatches(self, mismatched: Mapping[str, set[str]]) -> None:
+        """Report the order-state agent's live view of mismatched orders at every scrape."""
+        self._mismatches = mismatched
+
+    def refresh(self) -> None:
+        counts: dict[str, int] = {}
+        for reasons in self._mismatches.values():
+            for reason in reasons:
+                counts[reason] = counts.get(reason, 0) + 1
+        self.orders_mismatched.clear()
+        for reason, count in counts.items():
+            self.orders_mismatched.labels(reason).set(count)

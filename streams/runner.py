@@ -1,15 +1,17 @@
-"""``editsync run``: broker (embedded unless configured), topics, then the worker.
+"""``editsync run``: broker and sandboxes (embedded unless configured), topics, then the worker.
 
 The worker runs in the foreground and owns SIGINT/SIGTERM; when it returns,
-however it returns, the embedded broker is stopped too.
+however it returns, the embedded broker and sandboxes are stopped too.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import ExitStack
 
 import faust
+from pydantic import SecretStr
 
 from streams.admin import ensure_topics
 from streams.app import create_app
@@ -20,8 +22,31 @@ from streams.config import Settings
 log = logging.getLogger(__name__)
 
 
+def start_sandboxes(settings: Settings, stack: ExitStack) -> Settings:
+    """Start the Shopify, Peoplevox and ERP sandboxes and point the settings at them."""
+    from sandboxes.stack import SandboxStack, sandbox_reference
+
+    base = f"http://{settings.web_host}:{settings.web_port}"
+    sandboxes = stack.enter_context(SandboxStack(f"{base}/webhooks/shopify", settings.require_webhook_secret()))
+    credentials = sandboxes.credentials
+    reference_file = settings.data_dir / "sandbox-reference.json"
+    reference_file.write_text(json.dumps(sandbox_reference(sandboxes), indent=2))
+    (settings.data_dir / "sandboxes.json").write_text(json.dumps(
+        {"shopify": sandboxes.shopify_url, "peoplevox": sandboxes.peoplevox_url, "erp": sandboxes.erp_url}))
+    print(f"editsync: sandboxes: Shopify {sandboxes.shopify_url}, Peoplevox {sandboxes.peoplevox_url}, "
+          f"ERP {sandboxes.erp_url}", flush=True)
+    return settings.model_copy(update={
+        "shopify_admin_url": sandboxes.shopify_url, "shopify_access_token": SecretStr(credentials.shopify_token),
+        "peoplevox_url": sandboxes.peoplevox_url, "peoplevox_client_id": credentials.peoplevox_client_id,
+        "peoplevox_username": credentials.peoplevox_username,
+        "peoplevox_password": SecretStr(credentials.peoplevox_password),
+        "erp_url": sandboxes.erp_url, "erp_token": SecretStr(credentials.erp_token),
+        "reference_file": settings.reference_file or reference_file})
+
+
 def run(settings: Settings) -> None:
     settings.require_webhook_secret()  # fail before starting anything
+    settings.require_downstream()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         if settings.kafka_bootstrap:
@@ -33,10 +58,12 @@ def run(settings: Settings) -> None:
             settings.embedded_bootstrap_file.write_text(bootstrap)
             stack.callback(settings.embedded_bootstrap_file.unlink, missing_ok=True)
             print(f"editsync: embedded Kafka (Tansu) at {bootstrap}", flush=True)
+        if settings.uses_sandboxes:
+            settings = start_sandboxes(settings, stack)
         ensure_topics(bootstrap, settings.topic_partitions, settings.topic_replication_factor)
         app = create_app(settings, bootstrap, codec_from_settings(settings.schema_registry_url))
         print(f"editsync: web server on http://{settings.web_host}:{settings.web_port} "
-              f"(POST /webhooks/shopify, GET /healthz /readyz /metrics)", flush=True)
+              f"(POST /webhooks/shopify, /webhooks/peoplevox; GET /healthz /readyz /metrics)", flush=True)
         worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
         try:
             worker.execute_from_commandline()

@@ -16,6 +16,7 @@ PEOPLEVOX_EVENTS_RAW = "peoplevox.events.raw"
 COMMANDS_PEOPLEVOX = "commands.peoplevox.v1"
 COMMANDS_INVENTORY = "commands.inventory.v1"
 COMMANDS_ERP = "commands.erp.v1"
+COMMANDS_RETRY = "commands.retry.v1"
 COMMANDS_RESULTS = "commands.results.v1"
 EXCEPTIONS = "exceptions.v1"
 DEAD_LETTERS = "dlq.v1"
@@ -38,6 +39,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(COMMANDS_PEOPLEVOX, "io.editsync.commands.Command", "Commands for the Peoplevox sink."),
     TopicSpec(COMMANDS_INVENTORY, "io.editsync.commands.Command", "Commands for the Shopify inventory sink."),
     TopicSpec(COMMANDS_ERP, "io.editsync.commands.Command", "Commands for the ERP sink."),
+    TopicSpec(COMMANDS_RETRY, "io.editsync.commands.Command",
+              "Commands waiting to be retried (attempt and not_before set); forwarded back when due."),
     TopicSpec(COMMANDS_RESULTS, "io.editsync.commands.CommandResult",
               "What each sink did with a command; fed back into order state."),
     TopicSpec(EXCEPTIONS, "io.editsync.exceptions.OrderException",
@@ -47,3 +50,11 @@ TOPICS: tuple[TopicSpec, ...] = (
 )
 
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in TOPICS}
+
+#: editsync's own plumbing (JSON values, no contract): inputs of the order-state agent
+#: and requests to read Shopify. Keyed by order id like everything else.
+ORDER_INPUTS = "editsync.order-inputs"
+SHOPIFY_READS = "editsync.shopify-reads"
+INTERNAL: tuple[str, ...] = (ORDER_INPUTS, SHOPIFY_READS)
+
+COMMANDS_BY_TARGET = {"PEOPLEVOX": COMMANDS_PEOPLEVOX, "INVENTORY": COMMANDS_INVENTORY, "ERP": COMMANDS_ERP}

@@ -1,8 +1,9 @@
-"""HTTP endpoints on the Faust web server: Shopify webhooks, health, metrics."""
+"""HTTP endpoints on the Faust web server: Shopify webhooks, Peoplevox callbacks, health, metrics."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 
@@ -11,6 +12,7 @@ from confluent_kafka.admin import AdminClient
 from faust import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from streams import topics
 from streams.context import Context
 from streams.dead_letters import now_ms
 from streams.ingress import Publish, Refuse, decide
@@ -89,6 +91,35 @@ def register(ctx: Context) -> None:
                             dict(decision.log_context))
             return self.json({"status": decision.outcome})
 
+    @app.page("/webhooks/peoplevox")
+    class PeoplevoxCallback(web.View):
+        """Peoplevox fills the subscription's URL template; the data is in the query string, unsigned."""
+
+        async def post(self, request: Request) -> web.Response:
+            return await self.get(request)
+
+        async def get(self, request: Request) -> web.Response:
+            params = dict(request.query)
+            token = params.pop("token", "")
+            if not hmac.compare_digest(token.encode(), ctx.peoplevox_callback_token.encode()):
+                metrics.peoplevox_callbacks.labels("forged").inc()
+                log.warning("Peoplevox callback without a valid token from %s", request.remote)
+                return self.json({"error": "unknown callback"}, status=401)
+            record = {"event_type": params.pop("event", "SalesOrderStatusChanges"),
+                      "sales_order_number": params.get("order") or None, "params": params,
+                      "received_at": now_ms()}
+            key = (record["sales_order_number"] or "").encode()
+            try:
+                pending = await ctx.topic(topics.PEOPLEVOX_EVENTS_RAW).send(
+                    key=key, value=ctx.codec.encode(topics.PEOPLEVOX_EVENTS_RAW, record))
+                await asyncio.wait_for(pending, settings.ingress_ack_timeout_s)
+            except Exception as exc:
+                metrics.peoplevox_callbacks.labels("unavailable").inc()
+                log.error("Peoplevox callback not acknowledged by the broker (%r)", exc)
+                return self.json({"error": "temporarily unavailable"}, status=503)
+            metrics.peoplevox_callbacks.labels("accepted").inc()
+            return self.json({"status": "accepted"})
+
     @app.page("/healthz")
     class Health(web.View):
         async def get(self, request: Request) -> web.Response:
@@ -106,4 +137,5 @@ def register(ctx: Context) -> None:
     @app.page("/metrics")
     class MetricsPage(web.View):
         async def get(self, request: Request) -> web.Response:
+            metrics.refresh()
             return self.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])

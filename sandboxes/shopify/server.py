@@ -55,6 +55,12 @@ class ShopifySandbox:
                 "orders": {str(o.id): order_summary(o) for o in self.shop.orders.values()},
                 "stock": {f"{item}@{location}": level for (item, location), level in self.shop.levels.items()},
                 "adjustments": list(self.shop.adjustments),
+                "variants": {v.sku or str(v.id): {"id": v.id, "price": str(v.price),
+                                                  "inventory_item_id": v.inventory_item_id}
+                             for v in self.shop.variants.values()},
+                "locations": {str(k): v for k, v in self.shop.locations.items()},
+                "company_locations": {str(k): {"company_id": c, "prices": {str(v): str(p) for v, p in prices.items()}}
+                                      for k, (c, prices) in self.shop.company_locations.items()},
             }
 
     def app(self) -> web.Application:

@@ -104,9 +104,13 @@ def on_snapshot(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refe
 
 
 def on_peoplevox_status(state: OrderState, status: str, at: int, policy: Policy, reference: Reference,
-                        now: int) -> Decision:
-    """A status Peoplevox reported (re-read, not taken from a callback on trust)."""
-    if at < state.pvx_status_at:
+                        now: int, number: str | None = None) -> Decision:
+    """A status Peoplevox reported (re-read, not taken from a callback on trust).
+
+    Only the live sales order's status counts: a replaced one's "Cancelled" says
+    nothing about where the replacement is.
+    """
+    if at < state.pvx_status_at or (number and state.pvx is not None and number != state.pvx.number):
         return Decision(state)
     return reconcile(state.model_copy(update={"pvx_status": status, "pvx_status_at": at}), policy, reference, now)
 

@@ -1,0 +1,152 @@
+"""The order-state agent: one table row per order, every input through the pure engine.
+
+Inputs, all keyed by order id so one order's inputs are handled one at a
+time in one partition: ``orders.events.v1`` (a hint that the order changed),
+``commands.results.v1`` and the internal ``editsync.order-inputs`` (debounce
+ticks, fetched snapshots, Peoplevox statuses, recreate notices, heal).
+
+Webhook payloads are never taken as the order: they lack inventory item ids,
+checkout-vs-edit quantities and transactions, so every event only marks the
+order dirty and the debounced reconcile reads it from the Admin API.
+
+Timers live in memory (``wakes``): a periodic task turns due ones into tick
+records on the internal topic, so the table is only written while iterating
+the stream. After a restart or rebalance they are gone, which is why every
+order with work outstanding is healed: re-read and re-sent before anything new.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from streams import topics
+from streams.context import Context
+from streams.core import engine
+from streams.core.engine import Decision, Policy
+from streams.core.model import OrderSnapshot
+from streams.core.state import OrderEventIn, OrderState, PredecessorAnswer, SuccessorLinked
+from streams.dead_letters import now_ms
+from streams.records import command_record, exception_record, result_from_record
+
+log = logging.getLogger(__name__)
+
+
+def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None:
+    app, codec, metrics = ctx.app, ctx.codec, ctx.metrics
+    table = app.Table("order-state", default=None, key_type=bytes, value_type=bytes, partitions=ctx.settings.topic_partitions,
+                      options={"driver": "rocksdict"})
+    inputs = ctx.topic(topics.ORDER_INPUTS)
+    reads = ctx.topic(topics.SHOPIFY_READS)
+    exceptions = ctx.topic(topics.EXCEPTIONS)
+    wakes: dict[str, int] = {}
+    mismatched: dict[str, set[str]] = {}
+    metrics.watch_mismatches(mismatched)
+
+    def load(order_id: str) -> OrderState:
+        raw = table.get(order_id.encode())
+        return OrderState.model_validate_json(raw) if raw else OrderState(order_id=order_id)
+
+    async def apply(order_id: str, decision: Decision) -> None:
+        table[order_id.encode()] = decision.state.model_dump_json().encode()
+        key = order_id.encode()
+        now = now_ms()
+        for command in decision.commands:
+            target_topic = ctx.topic(topics.COMMANDS_BY_TARGET[command.target.value])
+            await target_topic.send(key=key, value=codec.encode(target_topic.get_topic_name(),
+                                                                command_record(command, now)))
+            metrics.commands_issued.labels(command.target.value, command.kind).inc()
+        for issue in decision.issues:
+            await exceptions.send(key=key, value=codec.encode(topics.EXCEPTIONS, exception_record(issue)))
+            metrics.exceptions.labels(issue.type, issue.owner.value, issue.state).inc()
+        if decision.fetch:
+            await reads.send(key=key, value=_json({"kind": "fetch", "order_id": order_id}))
+        for notice in decision.notices:
+            message = {"type": type(notice.message).__name__, **notice.message.model_dump()}
+            if notice.to_order_id is not None:
+                await inputs.send(key=notice.to_order_id.encode(), value=_json({"kind": "notice", "message": message}))
+            else:
+                await reads.send(key=key, value=_json({"kind": "resolve", "ref": notice.to_order_ref,
+                                                       "from_order_id": order_id, "message": message}))
+        if decision.wake_at is not None:
+            wakes[order_id] = decision.wake_at
+        reasons = engine.mismatch_reasons(decision.state)
+        if reasons:
+            mismatched[order_id] = reasons
+        else:
+            mismatched.pop(order_id, None)
+
+    def decide(order_id: str, source: str, value: bytes) -> Decision | None:
+        state, now, ref = load(order_id), now_ms(), reference()
+        if source == topics.ORDERS_EVENTS:
+            event = codec.decode(source, value)
+            return engine.on_event(state, OrderEventIn(event_id=event["event_id"], event_type=event["event_type"]),
+                                   policy, now)
+        if source == topics.COMMANDS_RESULTS:
+            return engine.on_result(state, result_from_record(codec.decode(source, value)), policy, ref, now)
+        message = json.loads(value)
+        kind = message["kind"]
+        if kind == "tick":
+            return engine.on_timer(state, policy, ref, now)
+        if kind == "snapshot":
+            return engine.on_snapshot(state, OrderSnapshot.model_validate(message["snapshot"]), policy, ref, now)
+        if kind == "status":
+            return engine.on_peoplevox_status(state, message["status"], message["at"], policy, ref, now,
+                                              message.get("number"))
+        if kind == "heal":
+            return engine.on_heal(state, policy, now) if _needs_heal(state) else None
+        if kind == "notice":
+            body = dict(message["message"])
+            if body.pop("type") == "SuccessorLinked":
+                return engine.on_successor_linked(state, SuccessorLinked(**body), policy, ref, now)
+            return engine.on_predecessor_answer(state, PredecessorAnswer(**body), policy, ref, now)
+        log.warning("unknown order input %r for order %s", kind, order_id)
+        return None
+
+    channel = app.topic(topics.ORDERS_EVENTS, topics.COMMANDS_RESULTS, topics.ORDER_INPUTS, key_type=bytes,
+                        value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(channel, name="order_state")
+    async def order_state(stream):  # type: ignore[no-untyped-def]
+        async for event in stream.events():
+            message = event.message
+            order_id = message.key.decode()
+            started = time.monotonic()
+            try:
+                decision = decide(order_id, message.topic, message.value)
+            except Exception as error:  # noqa: BLE001 - one bad input must not stop every order
+                await ctx.dead_letter(message, "undecidable_input", error)
+                continue
+            if decision is not None:
+                await apply(order_id, decision)
+            metrics.decision_seconds.observe(time.monotonic() - started)
+
+    @app.timer(0.25)
+    async def fire_due_wakes() -> None:
+        now = now_ms()
+        for order_id, due in list(wakes.items()):
+            if due <= now and wakes.get(order_id) == due:
+                del wakes[order_id]
+                await inputs.send(key=order_id.encode(), value=_json({"kind": "tick"}))
+
+    @app.on_rebalance_complete.connect
+    async def heal(sender: Any, **_: Any) -> None:  # noqa: ARG001
+        # Local table rows are exactly the orders this worker now owns.
+        healed = 0
+        for key, raw in list(table.items()):
+            if raw and _needs_heal(OrderState.model_validate_json(raw)):
+                await inputs.send(key=key, value=_json({"kind": "heal"}))
+                healed += 1
+        if healed:
+            log.info("healing %d orders with outstanding work after rebalance", healed)
+
+
+def _needs_heal(state: OrderState) -> bool:
+    return bool(state.in_flight) or state.dirty_since is not None or state.needs_fetch
+
+
+def _json(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, default=str).encode()

@@ -1,0 +1,45 @@
+"""Peoplevox callbacks are hints: re-read the sales order, then tell its order the status.
+
+Peoplevox signs nothing and fills the callback URL from its own data, so the
+callback only names a sales order; ``GetData`` says where it really is and
+which Shopify order it belongs to (``CustomerPurchaseOrderReferenceNumber``).
+The status is stamped with the time it was read, the moment it is known true.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from connectors.errors import ConnectorError
+from streams import topics
+from streams.context import Context
+from streams.dead_letters import now_ms
+from streams.downstream import Downstream
+
+log = logging.getLogger(__name__)
+
+
+def register(ctx: Context, downstream: Downstream) -> None:
+    inputs = ctx.topic(topics.ORDER_INPUTS)
+
+    @ctx.app.agent(ctx.topic(topics.PEOPLEVOX_EVENTS_RAW), name="peoplevox_status",
+                   concurrency=ctx.settings.sink_concurrency)
+    async def peoplevox_status(stream):  # type: ignore[no-untyped-def]
+        async for event in stream.events():
+            callback = ctx.codec.decode(topics.PEOPLEVOX_EVENTS_RAW, event.message.value)
+            number = callback.get("sales_order_number")
+            if not number:
+                continue
+            try:
+                row = await downstream.peoplevox.sales_order(number)
+            except ConnectorError as error:
+                # The next callback, or the sink's own state check, catches up; log and move on.
+                log.warning("could not re-read Peoplevox sales order %s: %s", number, error.reason)
+                continue
+            if row is None or not row.get("CustomerPurchaseOrderReferenceNumber"):
+                log.info("callback for sales order %s that editsync does not own", number)
+                continue
+            order_id = row["CustomerPurchaseOrderReferenceNumber"]
+            await inputs.send(key=order_id.encode(), value=json.dumps(
+                {"kind": "status", "status": row["Status"], "at": now_ms(), "number": number}).encode())

@@ -1,0 +1,66 @@
+"""Reads from Shopify the order-state agent asked for: whole orders, and order names to ids.
+
+Separate from the order-state agent so that a slow or throttled Admin API
+delays only reads, never the handling of results and statuses. A read that
+keeps failing is dropped with a warning: the order-state agent asks again
+when its fetch times out (level-triggered), so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from connectors.errors import ConnectorError, TransientError
+from streams import topics
+from streams.context import Context
+from streams.downstream import Downstream
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 4
+
+
+def register(ctx: Context, downstream: Downstream) -> None:
+    inputs = ctx.topic(topics.ORDER_INPUTS)
+    metrics = ctx.metrics
+
+    async def with_retries(what: str, call):  # type: ignore[no-untyped-def]
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await call()
+            except TransientError as error:
+                if attempt == ATTEMPTS:
+                    raise
+                await asyncio.sleep(error.retry_after_s or 0.5 * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    @ctx.app.agent(ctx.topic(topics.SHOPIFY_READS), name="shopify_reads",
+                   concurrency=ctx.settings.sink_concurrency)
+    async def shopify_reads(stream):  # type: ignore[no-untyped-def]
+        async for value in stream:
+            request = json.loads(value)
+            try:
+                if request["kind"] == "fetch":
+                    order_id = request["order_id"]
+                    snapshot = await with_retries("order", lambda: downstream.shopify.fetch_order(order_id))
+                    metrics.shopify_reads.labels("fetch", "ok" if snapshot else "missing").inc()
+                    if snapshot is not None:
+                        await inputs.send(key=order_id.encode(), value=json.dumps(
+                            {"kind": "snapshot", "snapshot": snapshot.model_dump(mode="json")}).encode())
+                    continue
+                ref = request["ref"]
+                found = await with_retries("name", lambda: downstream.shopify.find_order_id(ref))
+                metrics.shopify_reads.labels("resolve", "ok" if found else "missing").inc()
+                if found is not None:
+                    await inputs.send(key=found.encode(), value=json.dumps(
+                        {"kind": "notice", "message": request["message"]}).encode())
+                else:
+                    answer = {"type": "PredecessorAnswer", "predecessor_id": None, "released": False,
+                              "reason": f"{ref} is not an order of this shop"}
+                    await inputs.send(key=request["from_order_id"].encode(),
+                                      value=json.dumps({"kind": "notice", "message": answer}).encode())
+            except ConnectorError as error:
+                metrics.shopify_reads.labels(request.get("kind", "?"), "failed").inc()
+                log.warning("Shopify read %s failed (%s); the order asks again after its fetch timeout",
+                            request.get("kind"), error.reason)

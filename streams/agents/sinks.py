@@ -1,0 +1,90 @@
+"""Sink agents: execute commands, publish results, retry transient failures through a retry topic.
+
+One agent per target, ``concurrency`` commands at once and a rate limit per
+target, so a slow system back-pressures only its own topic. A transient
+failure is re-published to ``commands.retry.v1`` with the next attempt's
+``not_before`` (exponential backoff with full jitter); the retry agent waits
+for it and hands it back to its target's topic, so the partition it came
+from is never blocked. A permanent failure, or the last attempt, becomes a
+FAILED result: the order-state agent turns it into an owned exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+
+from connectors.errors import PermanentError, TransientError
+from streams import topics
+from streams.context import Context
+from streams.dead_letters import now_ms
+from streams.downstream import Downstream
+from streams.executors import Outcome, execute
+from streams.rate_limit import RateLimiter
+from streams.records import command_from_record, command_record, epoch_ms, result_record
+
+log = logging.getLogger(__name__)
+
+
+def backoff_ms(attempt: int, base_s: float, rng: random.Random, cap_s: float = 300.0) -> int:
+    """Full jitter: uniformly up to base × 2^attempt, capped."""
+    return int(rng.uniform(0, min(cap_s, base_s * 2 ** attempt)) * 1000)
+
+
+def register(ctx: Context, downstream: Downstream) -> None:
+    settings, codec, metrics = ctx.settings, ctx.codec, ctx.metrics
+    results = ctx.topic(topics.COMMANDS_RESULTS)
+    retries = ctx.topic(topics.COMMANDS_RETRY)
+    rng = random.Random()
+
+    def sink(target: str, topic_name: str) -> None:
+        limiter = RateLimiter(settings.sink_rate_per_s)
+
+        async def handle(key: bytes, value: bytes) -> None:
+            record = codec.decode(topic_name, value)
+            command = command_from_record(record)
+            attempt = record["attempt"]
+            await limiter.acquire()
+            started = time.monotonic()
+            try:
+                outcome = await execute(downstream, command)
+            except TransientError as error:
+                if attempt + 1 < settings.sink_max_attempts:
+                    delay = max(backoff_ms(attempt, settings.sink_backoff_s, rng),
+                                int((error.retry_after_s or 0) * 1000))
+                    metrics.command_retries.labels(target).inc()
+                    log.info("%s: %s, retry %d in %d ms", command.command_id, error.reason, attempt + 1, delay)
+                    await retries.send(key=key, value=codec.encode(topics.COMMANDS_RETRY, command_record(
+                        command, epoch_ms(record["issued_at"]) or now_ms(), attempt + 1, now_ms() + delay)))
+                    return
+                outcome = Outcome("FAILED", f"gave up after {attempt + 1} attempts: {error.reason}", error.detail)
+            except PermanentError as error:
+                outcome = Outcome("FAILED", error.reason, error.detail)
+            metrics.command_seconds.labels(target).observe(time.monotonic() - started)
+            metrics.command_results.labels(target, command.kind, outcome.outcome).inc()
+            if outcome.outcome == "FAILED":
+                log.warning("%s failed: %s", command.command_id, outcome.reason)
+            await results.send(key=key, value=codec.encode(topics.COMMANDS_RESULTS, result_record(
+                command, outcome.outcome, outcome.reason, outcome.detail, attempt + 1, now_ms())))
+
+        async def agent(stream):  # type: ignore[no-untyped-def]
+            async for event in stream.events():
+                await handle(event.message.key, event.message.value)
+
+        agent.__name__ = f"{target.lower()}_sink"
+        ctx.app.agent(ctx.topic(topic_name), name=agent.__name__, concurrency=settings.sink_concurrency)(agent)
+
+    for target, topic_name in topics.COMMANDS_BY_TARGET.items():
+        sink(target, topic_name)
+
+    @ctx.app.agent(retries, name="retry", concurrency=64)
+    async def retry(stream):  # type: ignore[no-untyped-def]
+        async for event in stream.events():
+            record = codec.decode(topics.COMMANDS_RETRY, event.message.value)
+            wait_s = ((epoch_ms(record["not_before"]) or 0) - now_ms()) / 1000
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            target_topic = topics.COMMANDS_BY_TARGET[record["target"]]
+            await ctx.topic(target_topic).send(key=event.message.key, value=codec.encode(target_topic, record))

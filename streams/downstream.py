@@ -1,0 +1,74 @@
+"""The three systems editsync writes to, built once per worker from settings.
+
+When none is configured ``editsync run`` starts the sandboxes and fills the
+settings in first, so this module only ever sees URLs and credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from connectors.erp import Erp, NetSuiteRest
+from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse
+from connectors.shopify import ShopifyAdmin
+from streams.config import ConfigError, Settings
+from streams.core.peoplevox import CutOff
+from streams.core.reference import Catalogue, PriceLists, Reference
+
+
+@dataclass
+class Downstream:
+    shopify: ShopifyAdmin
+    peoplevox: PeoplevoxWarehouse
+    erp: Erp
+    cutoff: CutOff
+    overrides: dict[str, str] = field(default_factory=dict)
+    bundles: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    price_lists: PriceLists = field(default_factory=PriceLists)
+    item_codes: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Downstream":
+        def secret(value: object) -> str:
+            return value.get_secret_value() if value is not None else ""  # type: ignore[attr-defined]
+
+        cutoff = CutOff(settings.peoplevox_cutoff_status)
+        client = PeoplevoxClient(settings.peoplevox_url or "", settings.peoplevox_client_id or "",
+                                 settings.peoplevox_username or "", secret(settings.peoplevox_password))
+        downstream = cls(
+            shopify=ShopifyAdmin(settings.shopify_admin_url or "", secret(settings.shopify_access_token),
+                                 settings.shopify_api_version),
+            peoplevox=PeoplevoxWarehouse(client, cutoff),
+            erp=NetSuiteRest(settings.erp_url or "", secret(settings.erp_token)),
+            cutoff=cutoff,
+        )
+        if settings.reference_file is not None:
+            downstream.load_reference_file(settings.reference_file)
+        return downstream
+
+    def load_reference_file(self, path: Path) -> None:
+        """``{"sku_overrides": {sku: item code}, "bundles": {sku: [[sku, qty]]},
+        "b2b_prices": {company location id: {variant id: "price"}}}``: all optional."""
+        try:
+            data = json.loads(path.read_text())
+            self.overrides = dict(data.get("sku_overrides", {}))
+            self.bundles = {sku: tuple((c, int(q)) for c, q in parts) for sku, parts in data.get("bundles", {}).items()}
+            self.price_lists = PriceLists({(location, variant): Decimal(price)
+                                           for location, prices in data.get("b2b_prices", {}).items()
+                                           for variant, price in prices.items()})
+        except (OSError, ValueError, TypeError, AttributeError) as error:
+            raise ConfigError(f"EDITSYNC_REFERENCE_FILE {path} cannot be used: {error}") from error
+
+    def reference(self) -> Reference:
+        return Reference(Catalogue(self.item_codes, self.overrides, self.bundles), self.price_lists)
+
+    async def refresh_item_codes(self) -> None:
+        self.item_codes = await self.peoplevox.item_codes()
+
+    async def aclose(self) -> None:
+        await self.shopify.aclose()
+        await self.peoplevox.client.aclose()
+        await self.erp.aclose()
