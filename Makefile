@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration clean
+.PHONY: run test unit integration demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Against a running `make run` (another terminal): a mixed day of orders and edits, then expected vs actual.
+demo: $(STAMP)
+	$(BIN)/editsync demo --orders $${ORDERS:-50}
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

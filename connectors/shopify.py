@@ -43,11 +43,17 @@ class _Bucket:
     maximum: float = 0.0
     read_at: float = 0.0
 
+    def _now_available(self) -> float:
+        return min(self.maximum, self.available + (time.monotonic() - self.read_at) * self.restore_rate)
+
     def wait_for(self, cost: float) -> float:
         if not self.restore_rate:
             return 0.0
-        now_available = min(self.maximum, self.available + (time.monotonic() - self.read_at) * self.restore_rate)
-        return max(0.0, (cost - now_available) / self.restore_rate)
+        return max(0.0, (cost - self._now_available()) / self.restore_rate)
+
+    def reserve(self, cost: float) -> None:
+        if self.restore_rate:
+            self.available, self.read_at = self._now_available() - cost, time.monotonic()
 
 
 class ShopifyAdmin:
@@ -91,8 +97,10 @@ class ShopifyAdmin:
 
     async def _query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         for _ in range(self._max_throttle_retries + 1):
-            async with self._lock:  # one waiter at a time, so waits do not all expire together
-                await asyncio.sleep(self._bucket.wait_for(self._costs.get(query, 0)))
+            async with self._lock:  # one waiter at a time, each reserving its cost, so waits do not collide
+                cost = self._costs.get(query, 0)
+                await asyncio.sleep(self._bucket.wait_for(cost))
+                self._bucket.reserve(cost)
             try:
                 response = await self._client.post(self._url, json={"query": query, "variables": variables},
                                                    headers=self._headers)

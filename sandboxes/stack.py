@@ -79,6 +79,7 @@ class SandboxStack:
         self.erp = ErpSandbox(c.erp_token, seed=self.seed)
         self.emitter = WebhookEmitter(self.shop, self.webhook_url, self.webhook_secret, plan=self.delivery,
                                       seed=self.seed)
+        self.shopify.emitter = self.emitter
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="sandboxes", daemon=True)
         self._runners: list[web.AppRunner] = []

@@ -20,6 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest record, not the newest")
     tail.add_argument("-n", "--count", type=int, default=None, help="stop after this many records")
     tail.add_argument("--idle-timeout", type=float, default=5.0, help="stop after this many seconds with no record")
+    demo = commands.add_parser("demo", help="drive a mixed day through the running stack's sandboxes, then compare")
+    demo.add_argument("--orders", type=int, default=50)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--settle", type=float, default=180.0, help="seconds to wait for editsync to catch up")
+    demo.add_argument("--out", default="demo-results.json")
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -35,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
 
             tail(_bootstrap(settings), args.topic, codec_from_settings(settings.schema_registry_url),
                  args.from_beginning, args.count, args.idle_timeout)
+        elif args.command == "demo":
+            from pathlib import Path
+
+            from streams.demo import run_demo
+
+            run_demo(settings, _bootstrap(settings), args.orders, args.seed, args.settle, Path(args.out))
     except (ConfigError, ValidationError) as exc:
         print(f"editsync: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -74,6 +74,7 @@ class PeoplevoxSandbox:
         app.add_routes([web.get(path, self.wsdl), web.post(path, self.soap),
                         web.post("/_sandbox/status/{number}", self.force_status),
                         web.post("/_sandbox/expire-sessions", self.expire_sessions),
+                        web.put("/_sandbox/pick-cycle", self.pick_cycle),
                         *self.control.routes()])
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
@@ -111,6 +112,16 @@ class PeoplevoxSandbox:
         except KeyError:
             return web.json_response({"error": "no such sales order"}, status=404)
         return web.json_response({"status": body["status"]})
+
+    async def pick_cycle(self, request: web.Request) -> web.Response:
+        """How fast the warehouse picks: ``pick_delay_s`` [min, max] after import, then ``step_s`` per status."""
+        body = await request.json()
+        if "pick_delay_s" in body:
+            low, high = body["pick_delay_s"]
+            self.warehouse.pick_delay_s = (float(low), float(high))
+        if "step_s" in body:
+            self.warehouse.step_s = float(body["step_s"])
+        return web.json_response({"pick_delay_s": self.warehouse.pick_delay_s, "step_s": self.warehouse.step_s})
 
     async def expire_sessions(self, request: web.Request) -> web.Response:
         self.warehouse.expire_sessions()

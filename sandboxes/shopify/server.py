@@ -16,6 +16,7 @@ cancel_order, refund, recreate_order), for the demo and tests.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -26,6 +27,7 @@ from sandboxes.shopify.cost import MAX_QUERY_COST, Bucket, requested_cost
 from sandboxes.shopify.graphql_api import AdminGraphQL
 from sandboxes.shopify.schema import API_VERSION, admin_schema, check_document
 from sandboxes.shopify.store import Order, Shop, StoreError
+from sandboxes.shopify.webhooks import WebhookEmitter
 
 SCENARIOS = ("create_order", "edit_order", "change_address", "set_line_properties", "cancel_order", "refund",
              "recreate_order")
@@ -48,6 +50,7 @@ class ShopifySandbox:
         self.bucket = bucket or Bucket()
         self.api = AdminGraphQL(self.shop)
         self.control = Control("shopify", error_response, self.state, self._operation_of, seed)
+        self.emitter: WebhookEmitter | None = None  # set by whoever starts one for this shop
 
     def state(self) -> dict[str, Any]:
         with self.shop.lock:
@@ -67,6 +70,7 @@ class ShopifySandbox:
         app = web.Application(middlewares=[self.control.middleware])
         app.add_routes([web.post("/admin/api/{version}/graphql.json", self.graphql),
                         web.post("/_sandbox/scenario/{operation}", self.scenario),
+                        web.put("/_sandbox/webhooks", self.delivery_plan),
                         *self.control.routes()])
         return app
 
@@ -113,6 +117,21 @@ class ShopifySandbox:
             answer["errors"] = [e.formatted for e in result.errors]
         answer["extensions"] = extensions
         return web.json_response(answer)
+
+    async def delivery_plan(self, request: web.Request) -> web.Response:
+        """Make webhook delivery as unreliable as Shopify allows: duplicates, delays, reordering."""
+        if self.emitter is None:
+            return web.json_response({"error": "no webhook emitter"}, status=404)
+        try:
+            changes = await request.json()
+            plan = self.emitter.plan
+            for name, value in changes.items():
+                if not hasattr(plan, name):
+                    raise ValueError(f"unknown delivery setting {name!r}")
+                setattr(plan, name, tuple(value) if isinstance(value, list) else type(getattr(plan, name))(value))
+        except (ValueError, TypeError) as error:
+            return web.json_response({"error": str(error)}, status=400)
+        return web.json_response(dataclasses.asdict(self.emitter.plan))
 
     async def scenario(self, request: web.Request) -> web.Response:
         operation = request.match_info["operation"]
