@@ -1,0 +1,250 @@
+"""Sandboxes over real HTTP, driven by editsync's own connectors (and zeep for SOAP).
+
+No broker: these check the contracts both sides of each API rely on, and
+the failure modes the sinks must survive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import json
+import threading
+import time
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from connectors.erp import NetSuiteRest
+from connectors.errors import PermanentError, TransientError
+from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse, Refused
+from connectors.shopify import ShopifyAdmin, StockChange
+from sandboxes.shopify.cost import Bucket
+from sandboxes.stack import SandboxStack
+from streams.core.model import Address
+from streams.core.peoplevox import CutOff, SalesOrder
+from tests.support import shopify_signature
+
+SECRET = b"sandbox-webhook-secret"
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append((dict(self.headers), body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/webhooks/shopify"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def stack(receiver):
+    with SandboxStack(receiver, SECRET, pick_delay_s=(3600, 3600), bucket=Bucket(maximum=1000, restore_rate=500),
+                      seed=1) as sandboxes:
+        yield sandboxes
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def shopify(stack: SandboxStack) -> ShopifyAdmin:
+    return ShopifyAdmin(stack.shopify_url, stack.credentials.shopify_token)
+
+
+def warehouse(stack: SandboxStack) -> PeoplevoxWarehouse:
+    c = stack.credentials
+    return PeoplevoxWarehouse(PeoplevoxClient(stack.peoplevox_url, c.peoplevox_client_id, c.peoplevox_username,
+                                              c.peoplevox_password), CutOff("Picking"))
+
+
+def new_order(stack: SandboxStack, **extra):
+    v = stack.merchant["variants"]
+    return stack.shop.create_order([(v["TEE-M"], 2), (v["MUG"], 1)], address={"name": "Ann", "city": "Leeds"},
+                                   **extra)
+
+
+# --- Shopify -------------------------------------------------------------------------------
+
+
+def test_webhooks_are_signed_as_shopify_signs_them(stack):
+    Receiver.received.clear()
+    order = new_order(stack)
+    stack.call(stack.emitter.flush())
+    (headers, body), *_ = [(h, b) for h, b in Receiver.received if h["X-Shopify-Topic"] == "orders/create"]
+    assert headers["X-Shopify-Hmac-Sha256"] == shopify_signature(body, SECRET)
+    assert headers["X-Shopify-Shop-Domain"] == stack.shop.domain and headers["X-Shopify-Event-Id"]
+    assert json.loads(body)["id"] == order.id and json.loads(body)["name"] == order.name
+
+
+def test_the_order_read_through_the_admin_api_says_what_changed(stack):
+    v = stack.merchant["variants"]
+    order = new_order(stack)
+    first = order.lines[0]
+    stack.shop.edit_order(order.id, add=[(v["CAP"], 1)], set_quantity={first.id: 1})
+    snapshot = run(shopify(stack).fetch_order(str(order.id)))
+    lines = {line.sku: line for line in snapshot.lines}
+    assert (lines["TEE-M"].quantity, lines["TEE-M"].original_quantity, lines["TEE-M"].sold_quantity) == (1, 2, 2)
+    assert (lines["CAP"].quantity, lines["CAP"].original_quantity) == (1, 0)
+    assert lines["CAP"].inventory_item_id == str(stack.shop.variants[v["CAP"]].inventory_item_id)
+    assert snapshot.version == order.updated_at and snapshot.location_id
+    assert snapshot.total == Decimal("55.00")  # 1 × 25 + 12 + 18
+
+
+def test_an_unknown_token_is_refused_with_shopifys_answer(stack):
+    response = httpx.post(f"{stack.shopify_url}/admin/api/2026-10/graphql.json", json={"query": "{ shop { id } }"},
+                          headers={"X-Shopify-Access-Token": "wrong"})
+    assert response.status_code == 401 and "Invalid API key or access token" in response.json()["errors"]
+    with pytest.raises(PermanentError):
+        run(ShopifyAdmin(stack.shopify_url, "wrong").fetch_order("1"))
+
+
+def test_throttling_answers_in_shopifys_shape_and_the_connector_waits_it_out(stack):
+    token = {"X-Shopify-Access-Token": stack.credentials.shopify_token}
+    query = "query { orders(first: 250) { nodes { id lineItems(first: 250) { nodes { id } } } } }"
+    answer = httpx.post(f"{stack.shopify_url}/admin/api/2026-10/graphql.json", json={"query": query},
+                        headers=token).json()
+    assert answer["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+    order = new_order(stack)
+    async def six_reads():  # ~400 points each against a 1,000-point bucket refilling 500/s: some must wait
+        client = shopify(stack)
+        return [await client.fetch_order(str(order.id)) for _ in range(6)]
+
+    assert all(snapshot.order_id == str(order.id) for snapshot in run(six_reads()))
+    stack.bucket.take(int(stack.bucket.status()["currentlyAvailable"]))  # empty the bucket: see the raw refusal
+    raw = httpx.post(f"{stack.shopify_url}/admin/api/2026-10/graphql.json",
+                     json={"query": "{ orders(first: 250) { nodes { id } } }"}, headers=token).json()  # costs 252
+    assert raw["errors"][0]["extensions"]["code"] == "THROTTLED" and "data" not in raw
+    assert set(raw["extensions"]["cost"]["throttleStatus"]) == {"maximumAvailable", "currentlyAvailable",
+                                                                "restoreRate"}
+
+
+def test_an_inventory_adjustment_sent_twice_changes_stock_once(stack):
+    variant = stack.shop.variants[stack.merchant["variants"]["SOCK"]]
+    location = next(iter(stack.shop.locations))
+    before = stack.shop.levels[(variant.inventory_item_id, location)]
+    change = [StockChange(str(variant.inventory_item_id), str(location), 3)]
+    for _ in range(2):
+        run(shopify(stack).adjust_inventory("inventory:adjust:1:key", change, "correction", "gid://shopify/Order/1"))
+    assert stack.shop.levels[(variant.inventory_item_id, location)] == before + 3
+
+
+def test_shopify_5xx_and_429_are_transient(stack):
+    stack.shopify.control.faults.update({"fail_next": [503]})
+    with pytest.raises(TransientError):
+        run(shopify(stack).fetch_order("1"))
+    stack.shopify.control.faults.update({"fail_next": [429]})
+    assert run(shopify(stack).fetch_order("1")) is None  # waited Retry-After, then answered (no such order)
+
+
+# --- Peoplevox -----------------------------------------------------------------------------
+
+
+def sales_order(number: str, *lines: tuple[str, int]) -> SalesOrder:
+    return SalesOrder(number=number, lines=tuple(sorted(lines)), address=Address(name="Ann", city="Leeds"))
+
+
+def test_soap_round_trip_through_zeep_and_the_state_check(stack):
+    codes = run(warehouse(stack).item_codes())
+    assert codes >= {"TEE-M", "MUG"} and "POSTER" not in codes
+    written = run(warehouse(stack).upsert(sales_order("S1", ("TEE-M", 2)), "111", must_exist=False))
+    assert written.applied and stack.warehouse.orders["S1"].lines == {"TEE-M": (2, "")}
+    stack.warehouse.set_status("S1", "Picking")
+    refused = run(warehouse(stack).upsert(sales_order("S1", ("TEE-M", 3)), "111", must_exist=True))
+    assert not refused.applied and refused.status == "Picking"
+    assert stack.warehouse.orders["S1"].lines == {"TEE-M": (2, "")}, "nothing written past the cut-off"
+    assert not run(warehouse(stack).cancel("S1")).applied
+
+
+def test_peoplevox_refuses_unknown_item_codes_and_line_removal(stack):
+    with pytest.raises(Refused, match="Item code POSTER not found"):
+        run(warehouse(stack).upsert(sales_order("S2", ("POSTER", 1)), "222", must_exist=False))
+    run(warehouse(stack).upsert(sales_order("S3", ("MUG", 1)), "333", must_exist=False))
+    with pytest.raises(Refused, match="lines cannot be removed"):
+        run(warehouse(stack).client.save("Sales Order Items", [{"SalesOrderNumber": "S3", "ItemCode": "MUG", "Quantity": "0"}]))
+
+
+def test_an_expired_session_is_renewed_mid_run(stack):
+    pvx = warehouse(stack)
+
+    async def scenario():
+        await pvx.status("nope")
+        stack.warehouse.expire_sessions()
+        await pvx.status("nope")
+        return pvx.client.authentications
+
+    assert run(scenario()) == 2
+
+
+def test_a_wrong_password_is_a_permanent_error(stack):
+    client = PeoplevoxClient(stack.peoplevox_url, "editsync", "integration", "wrong")
+    with pytest.raises(PermanentError, match="Invalid Username or Password"):
+        run(client.get("Item Types"))
+
+
+def test_peoplevox_down_is_transient(stack):
+    stack.peoplevox.control.faults.update({"fail_next": [503]})
+    with pytest.raises(TransientError):
+        run(warehouse(stack).status("S1"))
+
+
+def test_status_changes_reach_subscribed_callbacks(stack, receiver):
+    callback = receiver.replace("/webhooks/shopify", "/webhooks/peoplevox") + \
+        "?token=t&order={SalesOrderNumber}&status={SalesOrderStatus.Name}"
+    run(warehouse(stack).client.subscribe("SalesOrderStatusChanges", callback))
+    run(warehouse(stack).upsert(sales_order("S4", ("CAP", 1)), "444", must_exist=False))
+    stack.warehouse.set_status("S4", "Picking")
+    for _ in range(50):
+        if any("order=S4&status=Picking" in c["url"] for c in stack.peoplevox.callbacks):
+            break
+        time.sleep(0.1)
+    assert any("order=S4&status=Picking" in c["url"] and c["status"] == 200 for c in stack.peoplevox.callbacks)
+
+
+# --- ERP -----------------------------------------------------------------------------------
+
+
+def erp(stack: SandboxStack) -> NetSuiteRest:
+    return NetSuiteRest(stack.erp_url, stack.credentials.erp_token)
+
+
+RECORD = {"external_id": "9001", "number": "#9001", "currency": "USD", "total": "50.00", "tax": "0.00",
+          "cancelled": False, "customer_id": None, "lines": [{"line_id": "1", "sku": "MUG", "quantity": 2,
+                                                              "unit_price": "25.00"}]}
+
+
+def test_upserts_by_external_id_never_duplicate(stack):
+    first = run(erp(stack).upsert_sales_order(RECORD))
+    second = run(erp(stack).upsert_sales_order({**RECORD, "total": "40.00"}))
+    assert first == second
+    assert stack.erp.by_external_id("salesOrder", "9001")["total"] == "40.00"
+    for _ in range(2):
+        run(erp(stack).create_credit_memo("9001", "r1", "10.00", "USD", [{"line_id": "1", "quantity": 1}]))
+    assert len(stack.erp.records["creditMemo"]) == 1
+
+
+def test_erp_refusals_are_permanent_and_throttling_transient(stack):
+    with pytest.raises(PermanentError, match="createdFrom"):
+        run(erp(stack).record_payment("no-such-order", "t1", "5.00", "USD"))
+    stack.erp.control.faults.update({"fail_next": [429]})
+    with pytest.raises(TransientError):
+        run(erp(stack).upsert_sales_order(RECORD))
+    stack.erp.control.faults.update({"down_for_s": 1})
+    with pytest.raises(TransientError):
+        run(erp(stack).upsert_sales_order(RECORD))
+    stack.erp.control.faults.update({"down_for_s": 0})
+    with pytest.raises(PermanentError, match="Invalid login"):
+        run(NetSuiteRest(stack.erp_url, "wrong").upsert_sales_order(RECORD))
