@@ -73,7 +73,9 @@ class Settings(BaseSettings):
 
     # Decisions and sinks
     debounce_ms: int = Field(2000, ge=0, description="Events for one order within this window give one fetch.")
-    sink_concurrency: int = Field(8, ge=1, description="Commands executed at once per target (per worker).")
+    sink_concurrency: int = Field(
+        1, ge=1, description="Commands executed at once per target (per worker). Above 1, see the README's known issue."
+    )
     sink_rate_per_s: float = Field(20.0, gt=0, description="Requests per second per target (per worker).")
     sink_max_attempts: int = Field(6, ge=1, description="Attempts before a command becomes an exception.")
     sink_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles per attempt, with jitter.")
