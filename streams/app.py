@@ -65,10 +65,6 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
         await load_item_codes()
         await subscribe_to_statuses(settings, downstream)
 
-    @app.on_before_shutdown.connect
-    async def close_clients(sender: object, **_: object) -> None:  # noqa: ARG001
-        await downstream.aclose()
-
     return app
 
 

@@ -67,8 +67,3 @@ class Downstream:
 
     async def refresh_item_codes(self) -> None:
         self.item_codes = await self.peoplevox.item_codes()
-
-    async def aclose(self) -> None:
-        await self.shopify.aclose()
-        await self.peoplevox.client.aclose()
-        await self.erp.aclose()
