@@ -92,6 +92,9 @@ class ErpSandbox:
         return request.headers.get("Authorization") == f"Bearer {self.token}"
 
     def _resolve(self, request: web.Request) -> tuple[str, str | None, int | None] | web.Response:
+        """Authorise, then address: (record type, external id, internal id), or the error answer."""
+        if not self._authorised(request):
+            return _unauthorised()
         record_type, ref = request.match_info["type"], request.match_info["ref"]
         if record_type not in RECORD_TYPES:
             return problem(404, "Not Found", f"Record type '{record_type}' does not exist.", "INVALID_RECORD_TYPE")
@@ -103,8 +106,6 @@ class ErpSandbox:
         return record_type, None, None
 
     async def get(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
-            return _unauthorised()
         resolved = self._resolve(request)
         if isinstance(resolved, web.Response):
             return resolved
@@ -115,8 +116,6 @@ class ErpSandbox:
         return web.json_response(self.records[record_type][internal])
 
     async def upsert(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
-            return _unauthorised()
         resolved = self._resolve(request)
         if isinstance(resolved, web.Response):
             return resolved

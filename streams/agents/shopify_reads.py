@@ -25,7 +25,7 @@ def register(ctx: Context, downstream: Downstream) -> None:
     inputs = ctx.topic(topics.ORDER_INPUTS)
     metrics = ctx.metrics
 
-    async def with_retries(what: str, call):  # type: ignore[no-untyped-def]
+    async def with_retries(call):  # type: ignore[no-untyped-def]
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return await call()
@@ -44,14 +44,14 @@ def register(ctx: Context, downstream: Downstream) -> None:
             try:
                 if request["kind"] == "fetch":
                     order_id = request["order_id"]
-                    snapshot = await with_retries("order", lambda: downstream.shopify.fetch_order(order_id))
+                    snapshot = await with_retries(lambda: downstream.shopify.fetch_order(order_id))
                     metrics.shopify_reads.labels("fetch", "ok" if snapshot else "missing").inc()
                     if snapshot is not None:
                         await inputs.send(key=order_id.encode(), value=json.dumps(
                             {"kind": "snapshot", "snapshot": snapshot.model_dump(mode="json")}).encode())
                     continue
                 ref = request["ref"]
-                found = await with_retries("name", lambda: downstream.shopify.find_order_id(ref))
+                found = await with_retries(lambda: downstream.shopify.find_order_id(ref))
                 metrics.shopify_reads.labels("resolve", "ok" if found else "missing").inc()
                 if found is not None:
                     await inputs.send(key=found.encode(), value=json.dumps(
