@@ -33,6 +33,12 @@ async def read_limited(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+async def publish_acked(ctx: Context, topic: str, key: bytes, value: dict) -> None:
+    """Encode, send and wait for the broker's ack within the ingress timeout; raises when not acked."""
+    pending = await ctx.topic(topic).send(key=key, value=ctx.codec.encode(topic, value))
+    await asyncio.wait_for(pending, ctx.settings.ingress_ack_timeout_s)
+
+
 class BrokerProbe:
     """Is the broker answering metadata requests? Cached briefly so probes stay cheap."""
 
@@ -75,9 +81,7 @@ def register(ctx: Context) -> None:
                             request.headers.get("X-Shopify-Shop-Domain"), request.remote)
                 return self.json({"error": decision.message}, status=decision.status)
             try:
-                pending = await ctx.topic(decision.topic).send(
-                    key=decision.key, value=ctx.codec.encode(decision.topic, decision.value))
-                await asyncio.wait_for(pending, settings.ingress_ack_timeout_s)
+                await publish_acked(ctx, decision.topic, decision.key, decision.value)
             except Exception as exc:
                 # Not acknowledged: answer 503 so Shopify retries; nothing was promised.
                 metrics.webhook_requests.labels("unavailable").inc()
@@ -110,9 +114,7 @@ def register(ctx: Context) -> None:
                       "received_at": now_ms()}
             key = (record["sales_order_number"] or "").encode()
             try:
-                pending = await ctx.topic(topics.PEOPLEVOX_EVENTS_RAW).send(
-                    key=key, value=ctx.codec.encode(topics.PEOPLEVOX_EVENTS_RAW, record))
-                await asyncio.wait_for(pending, settings.ingress_ack_timeout_s)
+                await publish_acked(ctx, topics.PEOPLEVOX_EVENTS_RAW, key, record)
             except Exception as exc:
                 metrics.peoplevox_callbacks.labels("unavailable").inc()
                 log.error("Peoplevox callback not acknowledged by the broker (%r)", exc)
