@@ -13,43 +13,47 @@ from streams.core.model import Command, Issue, Target
 from streams.core.state import ResultIn
 
 
-def command_record(command: Command, issued_at: int, attempt: int = 0, not_before: int | None = None) -> dict[str, Any]:
+def _command_fields(command: Command) -> dict[str, Any]:
+    """The fields a Command and a CommandResult record share."""
     return {"command_id": command.command_id, "order_id": command.order_id, "order_version": command.order_version,
             "target": command.target.value, "kind": command.kind, "idempotency_key": command.idempotency_key,
-            "payload_json": json.dumps(command.payload, sort_keys=True, default=str), "issued_at": issued_at,
-            "attempt": attempt, "not_before": not_before}
+            "payload_json": _json(command.payload)}
+
+
+def command_record(command: Command, issued_at: int, attempt: int = 0, not_before: int | None = None) -> dict[str, Any]:
+    return {**_command_fields(command), "issued_at": issued_at, "attempt": attempt, "not_before": not_before}
 
 
 def command_from_record(record: dict[str, Any]) -> Command:
+    """From a Command record, or a CommandResult written before v1.1 carried the key and payload."""
     return Command(command_id=record["command_id"], order_id=record["order_id"],
                    order_version=record["order_version"], target=Target(record["target"]), kind=record["kind"],
-                   idempotency_key=record["idempotency_key"], payload=json.loads(record["payload_json"]))
+                   idempotency_key=record.get("idempotency_key") or record["command_id"],
+                   payload=json.loads(record.get("payload_json") or "{}"))
 
 
 def result_record(command: Command, outcome: str, reason: str | None, detail: dict[str, Any], attempts: int,
                   completed_at: int) -> dict[str, Any]:
-    return {"command_id": command.command_id, "order_id": command.order_id, "order_version": command.order_version,
-            "target": command.target.value, "kind": command.kind, "outcome": outcome, "reason": reason,
-            "detail_json": json.dumps(detail, sort_keys=True, default=str) if detail else None,
-            "attempts": attempts, "completed_at": completed_at, "idempotency_key": command.idempotency_key,
-            "payload_json": json.dumps(command.payload, sort_keys=True, default=str)}
+    return {**_command_fields(command), "outcome": outcome, "reason": reason,
+            "detail_json": _json(detail) if detail else None, "attempts": attempts, "completed_at": completed_at}
 
 
 def result_from_record(record: dict[str, Any]) -> ResultIn:
-    command = Command(command_id=record["command_id"], order_id=record["order_id"],
-                      order_version=record["order_version"], target=Target(record["target"]), kind=record["kind"],
-                      idempotency_key=record.get("idempotency_key") or record["command_id"],
-                      payload=json.loads(record.get("payload_json") or "{}"))
     detail = json.loads(record["detail_json"]) if record.get("detail_json") else {}
-    return ResultIn(command=command, outcome=record["outcome"], reason=record.get("reason"), detail=detail)
+    return ResultIn(command=command_from_record(record), outcome=record["outcome"], reason=record.get("reason"),
+                    detail=detail)
 
 
 def exception_record(issue: Issue) -> dict[str, Any]:
     return {"exception_id": issue.exception_id, "order_id": issue.order_id, "order_name": issue.order_name,
             "type": issue.type, "owner": issue.owner.value, "severity": issue.severity, "state": issue.state,
             "first_seen": issue.first_seen, "last_seen": issue.last_seen, "summary": issue.summary,
-            "detail_json": json.dumps(issue.detail, sort_keys=True, default=str),
+            "detail_json": _json(issue.detail),
             "suggested_action": issue.suggested_action}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def epoch_ms(value: Any) -> int | None:
