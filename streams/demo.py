@@ -35,6 +35,7 @@ class Plan:
 
     order_id: int
     name: str
+    first_line_id: int
     kinds: list[str] = field(default_factory=list)
     edits: int = 0
     after_pick: bool = False
@@ -83,7 +84,8 @@ class Demo:
                 arguments["items"].append([variants["POSTER"], 1])
                 kinds.append("unknown_sku")
             order = self.op("create_order", **arguments)
-            plan = Plan(order["id"], order["name"], kinds, unknown_sku="unknown_sku" in kinds)
+            plan = Plan(order["id"], order["name"], order["lines"][0]["id"], kinds,
+                        unknown_sku="unknown_sku" in kinds)
             self.plans[order["id"]] = plan
         time.sleep(4)  # let the creates reach the warehouse before editing
         for plan in list(self.plans.values()):
@@ -91,10 +93,9 @@ class Demo:
 
     def act(self, plan: Plan, variants: dict[str, int]) -> None:
         roll = self.random.random()
-        summary = self.http.get(f"{self.shopify}/state").json()["orders"][str(plan.order_id)]
-        first_line = summary["lines"][0]
+        first_line = plan.first_line_id
         if roll < 0.30:
-            self.op("edit_order", order_id=plan.order_id, set_quantity={str(first_line["id"]): 0},
+            self.op("edit_order", order_id=plan.order_id, set_quantity={str(first_line): 0},
                     add=[[variants["TEE-L"], 1]], restock=self.random.random() < 0.5)
             plan.kinds.append("edit")
             plan.edits += 1
@@ -103,7 +104,7 @@ class Demo:
             plan.kinds.append("address")
             plan.edits += 1
         elif roll < 0.45:
-            self.op("set_line_properties", order_id=plan.order_id, line_id=first_line["id"],
+            self.op("set_line_properties", order_id=plan.order_id, line_id=first_line,
                     properties={"Gift message": "Happy birthday!"})
             plan.kinds.append("gift_message")
             plan.edits += 1
@@ -121,7 +122,7 @@ class Demo:
             self.op("cancel_order", order_id=plan.order_id)
             plan.kinds.append("cancel")
         elif roll < 0.67:
-            self.op("refund", order_id=plan.order_id, lines={str(first_line["id"]): 1}, restock_type="CANCEL")
+            self.op("refund", order_id=plan.order_id, lines={str(first_line): 1}, restock_type="CANCEL")
             plan.kinds.append("refund")
             plan.edits += 1
         elif roll < 0.72 and not plan.unknown_sku:
@@ -131,7 +132,7 @@ class Demo:
             plan.kinds.append("recreate")
             plan.superseded = True
             plan.edits += 1
-            self.plans[new["id"]] = Plan(new["id"], new["name"], ["recreated"])
+            self.plans[new["id"]] = Plan(new["id"], new["name"], new["lines"][0]["id"], ["recreated"])
 
     def wait_for_sales_order(self, number: str, timeout_s: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout_s
