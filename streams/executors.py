@@ -13,7 +13,7 @@ from typing import Any
 
 from connectors.shopify import StockChange
 from streams.core.model import Command, Target
-from streams.core.peoplevox import CANCELLED, SalesOrder
+from streams.core.peoplevox import SalesOrder
 from streams.downstream import Downstream
 
 
@@ -54,9 +54,7 @@ async def _peoplevox(downstream: Downstream, command: Command) -> Outcome:
         written = await warehouse.upsert(order, command.order_id, must_exist=command.kind == "update_sales_order")
     if not written.applied:
         return Outcome("REJECTED_CUTOFF", f"sales order is at {written.status}", {"status": written.status})
-    # A cancelled sales order's status says nothing about the pick cycle of a later one.
-    live = written.status not in (None, CANCELLED)
-    return Outcome("APPLIED", detail={"status": written.status} if live else {})
+    return Outcome("APPLIED", detail={"status": written.status} if written.status else {})
 
 
 async def _erp(downstream: Downstream, command: Command) -> Outcome:

@@ -223,7 +223,8 @@ def _peoplevox(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refer
                                                             reason="original's sales order cancelled or never sent")))
             state = state.model_copy(update={"successor_notified": True})
         return state, returns
-    if state.pvx is not None and policy.cutoff.reached(state.pvx_status):
+    # The pick cycle of a sales order editsync already cancelled cannot hold back its successor.
+    if state.pvx is not None and not state.pvx.cancelled and policy.cutoff.reached(state.pvx_status):
         lines = change.touches_lines or change.kind == "cancel"
         want("EDIT_AFTER_PICK", Owner.OPS if lines else Owner.CX, "HIGH",
              f"{snapshot.display_name} changed after the warehouse started ({state.pvx_status}); "

@@ -436,3 +436,17 @@ def test_state_round_trips_through_json():
     created(h, order(lines=(line("1", "TEE-M"), line("2", "GIFT-BOX"))))
     state = h.state("1001")
     assert OrderState.model_validate_json(state.model_dump_json()) == state
+
+
+def test_a_cancelled_sales_order_reported_cancelled_does_not_block_its_re_creation():
+    h = harness()
+    created(h, order(lines=(line("1", "TEE-M"),)))
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 0, original=1),)))
+    h.settle()
+    assert h.warehouse.live() == []
+    state = h.state("1001")
+    h.states["1001"] = state.model_copy(update={"pvx_status": "Cancelled", "pvx_status_at": h.now})
+    h.webhook(order(version=3, lines=(line("1", "TEE-M", 0, original=1), line("2", "MUG", 1, original=0))))
+    h.settle()
+    assert [so["lines"] for so in h.warehouse.live()] == [[("MUG", 1)]]
+    assert "EDIT_AFTER_PICK" not in h.open_issues("1001")
