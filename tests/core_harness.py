@@ -114,6 +114,7 @@ class Harness:
     wakes: dict[str, int] = field(default_factory=dict)
     pending_fetches: set[str] = field(default_factory=set)
     fail_next: dict[Target, str] = field(default_factory=dict)
+    lose_lookups: int = 0  # order-name lookups that fail, as a throttled Admin API read can
 
     def state(self, order_id: str) -> OrderState:
         return self.states.setdefault(order_id, OrderState(order_id=order_id))
@@ -131,6 +132,9 @@ class Harness:
             self._route(notice)
 
     def _route(self, notice: Notice) -> None:
+        if notice.to_order_ref is not None and self.lose_lookups:
+            self.lose_lookups -= 1
+            return
         target = notice.to_order_id or next(
             (oid for oid, snap in self.shop.items() if snap.name == notice.to_order_ref or oid == notice.to_order_ref),
             None)

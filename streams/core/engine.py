@@ -75,7 +75,7 @@ def on_event(state: OrderState, event: OrderEventIn, policy: Policy, now: int) -
 
 def on_timer(state: OrderState, policy: Policy, reference: Reference, now: int) -> Decision:
     if state.dirty_since is None:
-        return Decision(state)
+        return reconcile(state, policy, reference, now) if _awaiting_predecessor(state) else Decision(state)
     due = state.dirty_since + policy.debounce_ms
     if now < due:
         return Decision(state, wake_at=due)
@@ -137,8 +137,7 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
 def on_successor_linked(state: OrderState, message: SuccessorLinked, policy: Policy, reference: Reference,
                         now: int) -> Decision:
     """This order was recreated as another: its sales order must go, and only then may the new one ship."""
-    if state.successor_id == message.successor_id:
-        return Decision(state)
+    # A repeated link means the successor is still waiting: the answer is sent again.
     linked = state.model_copy(update={"successor_id": message.successor_id, "successor_notified": False})
     if state.snapshot is None:
         # Never seen (or state lost): read it before deciding anything.
@@ -179,8 +178,12 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
                                  type=kind, owner=owner, severity=severity, summary=summary, detail=detail,
                                  suggested_action=action, first_seen=now, last_seen=now)
 
-    if state.predecessor_ref is None and (ref := referenced_order(snapshot, policy.recreate)):
-        state = state.model_copy(update={"predecessor_ref": ref})
+    ref = state.predecessor_ref or referenced_order(snapshot, policy.recreate)
+    asked = state.predecessor_asked_at
+    if ref and (state.predecessor_ref is None or
+                (_awaiting_predecessor(state) and (asked is None or now - asked >= policy.fetch_timeout_ms))):
+        # The link travels through a name lookup and another partition: ask until answered.
+        state = state.model_copy(update={"predecessor_ref": ref, "predecessor_asked_at": now})
         notices.append(Notice(to_order_ref=ref, message=SuccessorLinked(successor_id=snapshot.order_id)))
 
     state, pvx_commands = _peoplevox(state, snapshot, policy, reference, want, notices)
@@ -191,8 +194,13 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
 
     issues, changed = _settle_issues(state.issues, wanted, now)
     in_flight = {**state.in_flight, **{c.command_id: c for c in commands}}
+    wake_at = (state.predecessor_asked_at or now) + policy.fetch_timeout_ms if _awaiting_predecessor(state) else None
     return Decision(state.model_copy(update={"in_flight": in_flight, "issues": issues}), commands,
-                    tuple(changed), notices=tuple(notices))
+                    tuple(changed), wake_at=wake_at, notices=tuple(notices))
+
+
+def _awaiting_predecessor(state: OrderState) -> bool:
+    return bool(state.predecessor_ref) and not state.predecessor_released and not state.predecessor_blocked
 
 
 def _peoplevox(state: OrderState, snapshot: OrderSnapshot, policy: Policy, reference: Reference,

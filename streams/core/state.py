@@ -48,6 +48,7 @@ class OrderState(Value):
     predecessor_ref: str | None = None
     predecessor_released: bool = False
     predecessor_blocked: bool = False
+    predecessor_asked_at: int | None = None  # asked again after the fetch timeout until it answers
     successor_id: str | None = None
     successor_notified: bool = False
 

@@ -13,7 +13,7 @@ from streams.core.model import Address, Owner, Target
 from streams.core.peoplevox import CutOff
 from streams.core.recreate import RecreatePolicy, looks_like_recreate, referenced_order
 from streams.core.reference import Catalogue, Reference
-from streams.core.state import OrderEventIn, OrderState
+from streams.core.state import OrderEventIn, OrderState, SuccessorLinked
 from tests.core_harness import Harness
 from tests.unit.core_builders import HOME, REFERENCE, line, order, refund, with_price_list
 
@@ -246,6 +246,35 @@ def test_new_order_is_held_until_the_original_is_cancelled():
     assert not [c for c in h.sent if c.order_id == "2002" and c.target is Target.PEOPLEVOX]
     h.settle()
     assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-L", 1)]]
+
+
+def test_a_link_lost_on_the_way_is_asked_again_until_the_original_answers():
+    h = harness()
+    created(h)
+    h.lose_lookups = 2
+    h.webhook(order("2002", version=11, name="#1001-E1", lines=(line("9", "TEE-L"),),
+                    note_attributes=(("edited_from", "#1001"),)), "ORDER_CREATED")
+    for _ in range(2):
+        h.advance(h.policy.debounce_ms + 1)
+        h.deliver()
+        assert not h.warehouse.orders["1001"]["cancelled"] and len(h.warehouse.live()) == 1
+        h.advance(h.policy.fetch_timeout_ms)  # that ask was lost: the new order asks again
+    h.webhook(order("1001", version=10, cancelled_at=9, lines=(line("1", "TEE-M", 0, original=1),)),
+              "ORDER_CANCELLED")
+    h.settle()
+    assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-L", 1)]]
+    assert h.state("2002").predecessor_released
+
+
+def test_a_repeated_link_is_answered_again():
+    """The new order asks again when an answer is late; the original answers every time."""
+    h = harness()
+    created(h)
+    recreate(h, {"note_attributes": (("edited_from", "#1001"),)})
+    decision = engine.on_successor_linked(h.state("1001"), SuccessorLinked(successor_id="2002"), h.policy,
+                                          h.reference, h.now)
+    assert [(n.to_order_id, n.message.released) for n in decision.notices] == [("2002", True)]
+    assert not decision.commands
 
 
 def test_recreate_of_an_order_already_being_picked_releases_neither():
