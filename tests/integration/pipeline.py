@@ -1,0 +1,153 @@
+"""The whole service on the real broker against sandboxes it does not own, so it can be restarted.
+
+The sandboxes run in the test process (their own loop thread); ``editsync
+run`` runs as a subprocess pointed at them and at the test's Tansu broker,
+exactly as production points it at Shopify, Peoplevox and NetSuite. Tests act
+as the merchant and the warehouse through the sandboxes' HTTP control
+surfaces and judge the end state with the demo's own comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sandboxes.shopify.cost import Bucket
+from sandboxes.shopify.webhooks import DeliveryPlan
+from sandboxes.stack import SandboxStack, sandbox_reference
+from streams import topics
+from streams.avro_codec import AvroCodec
+from streams.broker import free_port
+from streams.demo import Demo, Plan, compare
+from tests.integration.conftest import SECRET, Service, service_env
+from tests.integration.kafka_reader import read_topic
+
+CODEC = AvroCodec()
+
+
+class Pipeline:
+    def __init__(self, bootstrap: str, tmp: Path, **env: str) -> None:
+        self.bootstrap = bootstrap
+        self.tmp = tmp
+        port = free_port()
+        # Shopify retries an unanswered webhook for hours; a restart here must not outlast the retries.
+        self.sandboxes = SandboxStack(f"http://127.0.0.1:{port}/webhooks/shopify", SECRET.encode(),
+                                      pick_delay_s=(3600, 3600), bucket=Bucket(maximum=4000, restore_rate=1000),
+                                      delivery=DeliveryPlan(max_attempts=10, retry_base_s=1.0), seed=7).start()
+        reference = tmp / "reference.json"
+        reference.write_text(json.dumps(sandbox_reference(self.sandboxes)))
+        c = self.sandboxes.credentials
+        self.env = service_env(tmp, EDITSYNC_KAFKA_BOOTSTRAP=bootstrap, EDITSYNC_WEB_PORT=str(port),
+                               EDITSYNC_SHOPIFY_ADMIN_URL=self.sandboxes.shopify_url,
+                               EDITSYNC_SHOPIFY_ACCESS_TOKEN=c.shopify_token,
+                               EDITSYNC_PEOPLEVOX_URL=self.sandboxes.peoplevox_url,
+                               EDITSYNC_PEOPLEVOX_CLIENT_ID=c.peoplevox_client_id,
+                               EDITSYNC_PEOPLEVOX_USERNAME=c.peoplevox_username,
+                               EDITSYNC_PEOPLEVOX_PASSWORD=c.peoplevox_password,
+                               EDITSYNC_ERP_URL=self.sandboxes.erp_url, EDITSYNC_ERP_TOKEN=c.erp_token,
+                               EDITSYNC_REFERENCE_FILE=str(reference), EDITSYNC_DEBOUNCE_MS="300", **env)
+        self.demo = Demo({"shopify": self.sandboxes.shopify_url, "peoplevox": self.sandboxes.peoplevox_url,
+                          "erp": self.sandboxes.erp_url}, seed=7)
+        self.variants = self.sandboxes.merchant["variants"]
+        self.starts = 0
+        self.service = self._start()
+
+    def _start(self) -> Service:
+        self.starts += 1
+        service = Service(self.env, self.tmp / f"editsync-{self.starts}.log")
+        service.wait_ready()
+        return service
+
+    def restart(self, kill: bool, wipe: bool, while_down: Callable[[], None] | None = None) -> None:
+        """Stop the worker (SIGKILL when ``kill``), optionally lose its local state, run ``while_down``, start."""
+        if kill:
+            self.service.process.kill()
+        self.service.stop()
+        if wipe:
+            shutil.rmtree(self.env["EDITSYNC_DATA_DIR"])
+        if while_down:
+            while_down()
+        self.service = self._start()
+
+    def close(self) -> None:
+        try:
+            self.service.stop()
+        finally:
+            self.sandboxes.stop()
+
+    # --- acting as the merchant and the warehouse -------------------------------------------
+
+    def create(self, items: dict[str, int], **arguments: Any) -> Plan:
+        order = self.demo.op("create_order", items=[[self.variants[sku], n] for sku, n in items.items()],
+                             address={"name": "Ann Smith", "address1": "1 High Street", "city": "Leeds"},
+                             **arguments)
+        plan = Plan(order["id"], order["name"], order["lines"][0]["id"], ["create"])
+        self.demo.plans[order["id"]] = plan
+        return plan
+
+    def edit(self, plan: Plan, operation: str, **arguments: Any) -> dict[str, Any]:
+        plan.kinds.append(operation)
+        plan.edits += 1
+        return self.demo.op(operation, order_id=plan.order_id, **arguments)
+
+    def set_faults(self, system: str, **faults: Any) -> None:
+        httpx.put(f"{self.sandboxes.control_url(system)}/faults", json=faults, timeout=10).raise_for_status()
+
+    def force_status(self, plan: Plan, status: str) -> None:
+        httpx.post(f"{self.sandboxes.control_url('peoplevox')}/status/{plan.name.lstrip('#')}",
+                   json={"status": status}, timeout=10).raise_for_status()
+
+    # --- judging ------------------------------------------------------------------------------
+
+    def sales_orders(self, plan: Plan) -> dict[str, dict[str, Any]]:
+        state = self.demo.state(self.demo.peoplevox)["sales_orders"]
+        return {number: so for number, so in state.items() if so["reference"] == str(plan.order_id)}
+
+    def live_sales_orders(self, plan: Plan) -> list[dict[str, Any]]:
+        return [so for so in self.sales_orders(plan).values() if so["status"] != "Cancelled"]
+
+    def commands(self, plan: Plan, topic: str = topics.COMMANDS_PEOPLEVOX) -> list[dict[str, Any]]:
+        return [CODEC.decode(topic, m.value()) for m in read_topic(self.bootstrap, topic, idle_s=1.0)
+                if m.key() == str(plan.order_id).encode()]
+
+    def exceptions(self) -> dict[str, dict[str, Any]]:
+        latest: dict[str, dict[str, Any]] = {}
+        for message in read_topic(self.bootstrap, topics.EXCEPTIONS, idle_s=1.0):
+            record = CODEC.decode(topics.EXCEPTIONS, message.value())
+            latest[record["exception_id"]] = record
+        return latest
+
+    def compare(self) -> dict[str, Any]:
+        return compare(self.demo, self.exceptions())
+
+    def row(self, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
+        return next(r for r in results["orders_detail"] if r["order"] == plan.name)
+
+    def settled(self, plans: list[Plan], timeout_s: float = 60.0,
+                done: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+        """Wait until every plan's row is right in Peoplevox and the ERP (or ``done`` holds), then return it."""
+        done = done or (lambda row: row["peoplevox"] == "ok" and row["erp"] == "ok")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            results = self.compare()
+            if all(done(self.row(plan, results)) for plan in plans):
+                return results
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not settled in {timeout_s}s: "
+                                     f"{[self.row(p, results) for p in plans]}\n{self.service.log()}")
+            time.sleep(1.0)
+
+    def wait_for(self, what: str, condition: Callable[[], Any], timeout_s: float = 30.0) -> Any:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.5)
+        raise AssertionError(f"{what}: not within {timeout_s}s\n{self.service.log()}")
