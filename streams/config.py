@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         1, ge=1, description="Commands executed at once per target (per worker). Above 1, see the README's known issue."
     )
     sink_rate_per_s: float = Field(20.0, gt=0, description="Requests per second per target (per worker).")
-    sink_max_attempts: int = Field(6, ge=1, description="Attempts before a command becomes an exception.")
+    sink_max_attempts: int = Field(8, ge=1, description="Attempts before a command becomes an exception.")
     sink_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles per attempt, with jitter.")
 
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")

@@ -3,7 +3,7 @@
 One agent per target, ``concurrency`` commands at once and a rate limit per
 target, so a slow system back-pressures only its own topic. A transient
 failure is re-published to ``commands.retry.v1`` with the next attempt's
-``not_before`` (exponential backoff with full jitter); the retry agent waits
+``not_before`` (exponential backoff with jitter, streams/backoff.py); the retry agent waits
 for it and hands it back to its target's topic, so the partition it came
 from is never blocked. A permanent failure, or the last attempt, becomes a
 FAILED result: the order-state agent turns it into an owned exception.
@@ -18,6 +18,7 @@ import time
 
 from connectors.errors import PermanentError, TransientError
 from streams import topics
+from streams.backoff import backoff_ms
 from streams.context import Context
 from streams.dead_letters import now_ms
 from streams.downstream import Downstream
@@ -26,11 +27,6 @@ from streams.rate_limit import RateLimiter
 from streams.records import command_from_record, command_record, epoch_ms, result_record
 
 log = logging.getLogger(__name__)
-
-
-def backoff_ms(attempt: int, base_s: float, rng: random.Random, cap_s: float = 300.0) -> int:
-    """Full jitter: uniformly up to base × 2^attempt, capped."""
-    return int(rng.uniform(0, min(cap_s, base_s * 2 ** attempt)) * 1000)
 
 
 def register(ctx: Context, downstream: Downstream) -> None:
