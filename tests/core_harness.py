@@ -114,6 +114,7 @@ class Harness:
     wakes: dict[str, int] = field(default_factory=dict)
     pending_fetches: set[str] = field(default_factory=set)
     fail_next: dict[Target, str] = field(default_factory=dict)
+    results: list[ResultIn] = field(default_factory=list)
     lose_lookups: int = 0  # order-name lookups that fail, as a throttled Admin API read can
 
     def state(self, order_id: str) -> OrderState:
@@ -196,10 +197,18 @@ class Harness:
             else:
                 system = {Target.PEOPLEVOX: self.warehouse, Target.INVENTORY: self.stock, Target.ERP: self.erp}
                 result = system[command.target].apply(command)
+            self.results.append(result)
             self._take(command.order_id, engine.on_result(self.state(command.order_id), result, self.policy,
                                                           self.reference, self.now))
         if self.outbox:
             raise AssertionError(f"commands still coming after {limit} deliveries: the engine does not converge")
+
+    def redeliver_results(self) -> None:
+        """Every result again, as a sink re-executing a redelivered command would publish it."""
+        for result in list(self.results):
+            self._take(result.command.order_id, engine.on_result(self.state(result.command.order_id), result,
+                                                                 self.policy, self.reference, self.now))
+        self.deliver()
 
     def settle(self, rounds: int = 20) -> None:
         for _ in range(rounds):

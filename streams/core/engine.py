@@ -117,12 +117,16 @@ def on_peoplevox_status(state: OrderState, status: str, at: int, policy: Policy,
 
 def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Reference, now: int) -> Decision:
     command = result.command
+    if command.command_id in state.acknowledged and command.command_id not in state.in_flight:
+        return Decision(state)  # a redelivered result: its effect is already counted
     in_flight = {cid: c for cid, c in state.in_flight.items() if cid != command.command_id}
     state = state.model_copy(update={"in_flight": in_flight})
     status = result.detail.get("status")
     if isinstance(status, str):
         state = state.model_copy(update={"pvx_status": status, "pvx_status_at": max(state.pvx_status_at, now)})
     if result.outcome == "APPLIED":
+        acknowledged = (*state.acknowledged, command.command_id)[-policy.max_seen_events:]
+        state = state.model_copy(update={"acknowledged": acknowledged})
         return reconcile(_acknowledge(state, command), policy, reference, now)
     if result.outcome == "REJECTED_CUTOFF":
         # The sink re-read the status and found picking under way: reconcile raises EDIT_AFTER_PICK.

@@ -40,8 +40,10 @@ class OrderState(Value):
     erp_payments: frozenset[str] = frozenset()
     erp_credit_memos: frozenset[str] = frozenset()
 
-    # Sent and not yet answered; and failed for good (not re-sent until a person retries)
+    # Sent and not yet answered; answered APPLIED (the latest ids, so a redelivered result is
+    # not counted twice); and failed for good (not re-sent until a person retries)
     in_flight: dict[str, Command] = {}
+    acknowledged: tuple[str, ...] = ()
     failed: frozenset[str] = frozenset()
 
     # Recreate-as-new-order links

@@ -99,6 +99,9 @@ class Pipeline:
     def set_faults(self, system: str, **faults: Any) -> None:
         httpx.put(f"{self.sandboxes.control_url(system)}/faults", json=faults, timeout=10).raise_for_status()
 
+    def sandbox_calls(self, system: str) -> list[dict[str, Any]]:
+        return httpx.get(f"{self.sandboxes.control_url(system)}/calls", timeout=10).json()
+
     def force_status(self, plan: Plan, status: str) -> None:
         httpx.post(f"{self.sandboxes.control_url('peoplevox')}/status/{plan.name.lstrip('#')}",
                    json={"status": status}, timeout=10).raise_for_status()

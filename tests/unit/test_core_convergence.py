@@ -1,5 +1,5 @@
-"""Property: any interleaving and duplication of an order's events converges to the same
-downstream end state as in-order delivery (level-triggered, idempotent effects)."""
+"""Property: any interleaving and duplication of an order's events (and of the sinks' results)
+converges to the same downstream end state as in-order delivery (level-triggered, idempotent effects)."""
 
 from __future__ import annotations
 
@@ -104,10 +104,13 @@ def test_any_interleaving_and_duplication_converges(data, snapshots):
         snapshot = snapshots[index]
         h.webhook(snapshot, event_type(index, snapshot), complete=complete,
                   event_id=f"e{index}" if data.draw(st.booleans(), label="same event id") else None)
-        step = data.draw(st.sampled_from(["nothing", "timer", "deliver", "both"]), label="then")
+        step = data.draw(st.sampled_from(["nothing", "timer", "deliver", "both", "redeliver results"]),
+                         label="then")
         if step in ("timer", "both"):
             h.advance(data.draw(st.integers(0, 5000), label="ms"))
         if step in ("deliver", "both"):
             h.deliver()
+        if step == "redeliver results":  # a sink re-ran commands after a rebalance
+            h.redeliver_results()
     h.settle()
     assert end_state(h) == expected

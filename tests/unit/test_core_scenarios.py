@@ -379,6 +379,19 @@ def test_an_adjustment_delivered_twice_changes_stock_once():
     assert h.stock.levels == {"inv-TEE-M@loc-1": 2}
 
 
+def test_every_result_delivered_twice_is_counted_once():
+    h = harness()
+    created(h, order(lines=(line("1", "TEE-M", 3), line("2", "MUG"))))
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 1, original=3), line("2", "MUG", 0, original=1))))
+    h.settle()
+    before = (dict(h.stock.levels), {n: dict(so) for n, so in h.warehouse.orders.items()}, h.erp.upserts,
+              len(h.sent))
+    assert before[0] == {"inv-TEE-M@loc-1": 2, "inv-MUG@loc-1": 1}
+    h.redeliver_results()
+    h.settle()
+    assert (h.stock.levels, h.warehouse.orders, h.erp.upserts, len(h.sent)) == before
+
+
 # --- money ----------------------------------------------------------------------------------
 
 def test_many_updated_events_upsert_one_erp_sales_order():

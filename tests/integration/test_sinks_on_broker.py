@@ -1,0 +1,163 @@
+"""The sinks on the real broker while Peoplevox, the ERP and Shopify push back.
+
+Each test acts as merchant and warehouse, makes a system misbehave through
+its sandbox's fault controls, and then judges the end state of every system
+and the results topic: the effect happens exactly once, or the command
+becomes an owned exception, never silence.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from confluent_kafka import Producer
+
+from streams import topics
+from streams.backoff import shortest_retry_span_s
+from streams.broker import EmbeddedBroker
+from tests.integration.kafka_reader import read_topic
+from tests.integration.pipeline import CODEC, Pipeline
+
+BACKOFF_S = 0.5
+MAX_ATTEMPTS = 8
+OUTAGE_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sinks")
+    with EmbeddedBroker(log_path=tmp / "tansu.log") as broker:
+        running = Pipeline(broker.bootstrap, tmp, EDITSYNC_SINK_BACKOFF_S=str(BACKOFF_S),
+                           EDITSYNC_SINK_MAX_ATTEMPTS=str(MAX_ATTEMPTS))
+        try:
+            yield running
+        finally:
+            running.close()
+
+
+def results_for(pipeline: Pipeline, order_id: int) -> list[dict]:
+    return [CODEC.decode(topics.COMMANDS_RESULTS, m.value())
+            for m in read_topic(pipeline.bootstrap, topics.COMMANDS_RESULTS, idle_s=1.0)
+            if m.key() == str(order_id).encode()]
+
+
+def metric(pipeline: Pipeline, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in httpx.get(f"{pipeline.service.url}/metrics", timeout=10).text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_every_command_delivered_twice_has_its_effect_once(pipeline):
+    plan = pipeline.create({"TEE-M": 3, "MUG": 1})
+    pipeline.settled([plan])
+    pipeline.edit(plan, "edit_order", set_quantity={str(plan.first_line_id): 1}, restock=False)
+    mug_line = next(line["id"] for line in pipeline.demo.state(pipeline.demo.shopify)["orders"][str(plan.order_id)]
+                    ["lines"] if line["sku"] == "MUG")
+    pipeline.edit(plan, "refund", lines={str(mug_line): 1}, restock_type="NO_RESTOCK")
+    pipeline.settled([plan])
+    time.sleep(2)  # the last results in flight reach the agent
+    before = (pipeline.sales_orders(plan), pipeline.demo.state(pipeline.demo.erp),
+              pipeline.demo.state(pipeline.demo.shopify)["stock"],
+              pipeline.demo.state(pipeline.demo.peoplevox)["returns"])
+    sent = {topic: pipeline.commands(plan, topic) for topic in topics.COMMANDS_BY_TARGET.values()}
+    assert all(sent.values()), {topic: len(records) for topic, records in sent.items()}
+    kinds = {record["kind"] for records in sent.values() for record in records}
+    assert {"create_sales_order", "replace_sales_order", "adjust_inventory", "record_payment",
+            "create_credit_memo"} <= kinds, kinds
+    results_before = len(results_for(pipeline, plan.order_id))
+
+    producer = Producer({"bootstrap.servers": pipeline.bootstrap})
+    for topic, records in sent.items():
+        for record in records:  # every command this order ever had, again, twice
+            for _ in range(2):
+                producer.produce(topic, key=str(plan.order_id).encode(), value=CODEC.encode(topic, record))
+    assert producer.flush(10) == 0
+    redelivered = sum(len(records) for records in sent.values()) * 2
+    pipeline.wait_for("every redelivered command answered",
+                      lambda: len(results_for(pipeline, plan.order_id)) >= results_before + redelivered, timeout_s=60)
+
+    after = (pipeline.sales_orders(plan), pipeline.demo.state(pipeline.demo.erp),
+             pipeline.demo.state(pipeline.demo.shopify)["stock"],
+             pipeline.demo.state(pipeline.demo.peoplevox)["returns"])
+    assert after[0].keys() == before[0].keys() and [so["lines"] for so in after[0].values()] == \
+        [so["lines"] for so in before[0].values()], "no second sales order, no line changed"
+    assert {t: len(r) for t, r in after[1].items()} == {t: len(r) for t, r in before[1].items()}, \
+        "no second ERP record of any type"
+    assert after[2] == before[2], "no second stock adjustment"
+    assert after[3] == before[3], "no second return"
+    assert pipeline.settled([plan])["duplicate_sales_orders"] == 0
+
+
+def test_an_update_racing_the_pick_cycle_is_refused_at_the_state_check(pipeline):
+    """Picking starts and editsync has not heard yet: the sink's re-read refuses, nothing is written."""
+    plan = pipeline.create({"HOODIE-L": 1})
+    pipeline.settled([plan])
+    warehouse = pipeline.sandboxes.warehouse
+    with warehouse.lock:  # the floor's status callback is late: editsync learns it only from its own check
+        subscriptions = dict(warehouse.subscriptions)
+        warehouse.subscriptions.clear()
+    try:
+        pipeline.force_status(plan, "Picking")
+        saves_before = len([c for c in pipeline.sandbox_calls("peoplevox") if c["operation"] == "SaveData"])
+        pipeline.edit(plan, "edit_order", add=[[pipeline.variants["SOCK"], 1]])
+        refused = pipeline.wait_for("a REJECTED_CUTOFF result", lambda: [
+            r for r in results_for(pipeline, plan.order_id) if r["outcome"] == "REJECTED_CUTOFF"])
+        assert refused[0]["kind"] == "update_sales_order"
+        pipeline.settled([plan], done=lambda row: "EDIT_AFTER_PICK" in row["exceptions"])
+    finally:
+        with warehouse.lock:
+            warehouse.subscriptions.update(subscriptions)
+    saves_after = len([c for c in pipeline.sandbox_calls("peoplevox") if c["operation"] == "SaveData"])
+    assert saves_after == saves_before, "nothing written to Peoplevox"
+    assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"HOODIE-L": 1}]
+
+
+def test_a_bad_day_outage_storms_and_expired_sessions_lose_nothing(pipeline):
+    """Peoplevox down for 30 s, ERP 429 storm and 5xx burst, Shopify throttling, sessions expired mid-run."""
+    assert shortest_retry_span_s(MAX_ATTEMPTS, BACKOFF_S) > OUTAGE_S, "the test's retries must outlast the outage"
+    retries_before = metric(pipeline, "editsync_command_retries_total")
+    auths_before = len([c for c in pipeline.sandbox_calls("peoplevox") if c["operation"] == "Authenticate"])
+    pipeline.set_faults("peoplevox", down_for_s=OUTAGE_S)
+    pipeline.set_faults("erp", throttle_rate=0.5, fail_next=[500, 502, 503, 500, 503])
+    pipeline.set_faults("shopify", throttle_rate=0.3)
+    started = time.monotonic()
+    plans = []
+    for sku in ("TEE-S", "TEE-L", "CAP", "SOCK"):
+        plan = pipeline.create({sku: 1, "MUG": 1})
+        plans.append(plan)
+    for plan in plans[:2]:
+        pipeline.edit(plan, "change_address", address1="5 Other Road", zip="LS5 5AA")
+    pipeline.edit(plans[2], "edit_order", add=[[pipeline.variants["HOODIE-M"], 1]])
+    time.sleep(max(0.0, OUTAGE_S + 1 - (time.monotonic() - started)))
+    httpx.post(f"{pipeline.sandboxes.control_url('peoplevox')}/expire-sessions", timeout=10).raise_for_status()
+    pipeline.set_faults("erp", throttle_rate=0.0)
+    pipeline.set_faults("shopify", throttle_rate=0.0)
+
+    results = pipeline.settled(plans, timeout_s=90)
+    assert results["duplicate_sales_orders"] == 0 and results["lost_edits"] == 0
+    failed = [r for plan in plans for r in results_for(pipeline, plan.order_id) if r["outcome"] == "FAILED"]
+    assert failed == [], "every transient failure was retried to success"
+    assert metric(pipeline, "editsync_command_retries_total", target="PEOPLEVOX") > 0
+    assert metric(pipeline, "editsync_command_retries_total", target="ERP") > 0
+    assert metric(pipeline, "editsync_command_retries_total") > retries_before
+    auths = len([c for c in pipeline.sandbox_calls("peoplevox") if c["operation"] == "Authenticate"])
+    assert auths > auths_before, "the expired session was renewed"
+    assert all(row["exceptions"] == [] for row in results["orders_detail"]
+               if row["order"] in {plan.name for plan in plans})
+
+
+def test_a_command_that_keeps_failing_becomes_an_owned_exception(pipeline):
+    """A permanent refusal is not retried: it becomes a FAILED result and an exception with an owner."""
+    pipeline.set_faults("erp", fail_next=[400] * 3)
+    plan = pipeline.create({"CAP": 2})
+    try:
+        pipeline.settled([plan], done=lambda row: "ERP_SYNC_FAILED" in row["exceptions"])
+    finally:
+        pipeline.set_faults("erp", fail_next=[])
+    issue = next(e for e in pipeline.exceptions().values()
+                 if e["order_id"] == str(plan.order_id) and e["type"] == "ERP_SYNC_FAILED")
+    assert issue["owner"] == "FINANCE" and issue["state"] == "OPEN"
