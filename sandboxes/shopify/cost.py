@@ -8,9 +8,11 @@ mutations 10. A query may cost at most 1,000 points. Each shop has a bucket
 query costing more than what is left is refused with a ``THROTTLED`` error,
 and every answer carries ``extensions.cost`` with ``throttleStatus``.
 
-Shopify refunds the difference between requested and actual cost after
-running a query; this sandbox charges the requested cost, which is never
-kinder to the client than the real API.
+A query needs its requested cost in the bucket to run; afterwards Shopify
+refunds the difference to the actual cost, which counts the objects really
+returned (a connection asked for 250 lines that has 3 costs 2 + 3 × its
+children). The sandbox does the same, so a client that sizes its waits by the
+requested cost is exactly as fast, and no faster, than against Shopify.
 """
 
 from __future__ import annotations
@@ -41,7 +43,20 @@ MAX_QUERY_COST = 1000
 MUTATION_COST = 10
 
 
+REQUESTED = object()  # walk the query alone, as if every connection returned ``first`` elements
+
+
 def requested_cost(schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None) -> int:
+    return _document_cost(schema, document, variables or {}, REQUESTED)
+
+
+def actual_cost(schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None,
+                data: dict[str, Any] | None) -> int:
+    """The cost of what a query returned: connections and lists count the elements present."""
+    return _document_cost(schema, document, variables or {}, data)
+
+
+def _document_cost(schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any], data: Any) -> int:
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     total = 0
     for definition in document.definitions:
@@ -50,44 +65,49 @@ def requested_cost(schema: GraphQLSchema, document: DocumentNode, variables: dic
         if definition.operation is OperationType.MUTATION:
             total += MUTATION_COST  # the mutation field itself; its payload's selections are free
             continue
-        total += _selection_cost(schema, schema.query_type, definition.selection_set, fragments, variables or {})
+        total += _selection_cost(schema, schema.query_type, definition.selection_set, fragments, variables, data)
     return total
 
 
 def _selection_cost(schema: GraphQLSchema, parent: Any, selection_set: SelectionSetNode | None,
-                    fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any]) -> int:
-    if selection_set is None:
+                    fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any], data: Any) -> int:
+    if selection_set is None or (data is not REQUESTED and not isinstance(data, dict)):
         return 0
     total = 0
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
-            total += _field_cost(schema, parent, selection, fragments, variables)
+            total += _field_cost(schema, parent, selection, fragments, variables, data)
         elif isinstance(selection, InlineFragmentNode):
             on = schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
-            total += _selection_cost(schema, on, selection.selection_set, fragments, variables)
+            total += _selection_cost(schema, on, selection.selection_set, fragments, variables, data)
         elif isinstance(selection, FragmentSpreadNode):
             fragment = fragments[selection.name.value]
             on = schema.get_type(fragment.type_condition.name.value)
-            total += _selection_cost(schema, on, fragment.selection_set, fragments, variables)
+            total += _selection_cost(schema, on, fragment.selection_set, fragments, variables, data)
     return total
 
 
 def _field_cost(schema: GraphQLSchema, parent: Any, node: FieldNode, fragments: dict[str, FragmentDefinitionNode],
-                variables: dict[str, Any]) -> int:
+                variables: dict[str, Any], data: Any) -> int:
     name = node.name.value
     if name.startswith("__") or not hasattr(parent, "fields") or name not in parent.fields:
         return 0
     definition = parent.fields[name]
     named = get_named_type(definition.type)
-    if is_leaf_type(named):
+    value = data if data is REQUESTED else data.get(node.alias.value if node.alias else name)
+    if is_leaf_type(named) or value is None:
         return 0
-    children = _selection_cost(schema, named, node.selection_set, fragments, variables)
     if isinstance(named, GraphQLObjectType) and named.name.endswith("Connection"):
+        page = _selection_cost(schema, named, node.selection_set, fragments, variables, value)
+        if value is not REQUESTED:
+            return 2 + page  # the page's lists already counted what came back
         arguments = {a.name.value: value_from_ast(a.value, definition.args[a.name.value].type, variables)
                      for a in node.arguments if a.name.value in definition.args}
         size = arguments.get("first") or arguments.get("last") or 0
-        return 2 + size * children  # children: one page element (nodes or edges)
-    return (1 if isinstance(named, GraphQLObjectType) or is_abstract_type(named) else 0) + children
+        return 2 + size * page  # page: one page element (nodes or edges)
+    own = 1 if isinstance(named, GraphQLObjectType) or is_abstract_type(named) else 0
+    items = value if isinstance(value, list) else [value]
+    return sum(own + _selection_cost(schema, named, node.selection_set, fragments, variables, item) for item in items)
 
 
 @dataclass
@@ -115,6 +135,11 @@ class Bucket:
                 return False
             self._available -= cost
             return True
+
+    def refund(self, points: int) -> None:
+        with self._lock:
+            self._refill()
+            self._available = min(self.maximum, self._available + points)
 
     def status(self) -> dict[str, float]:
         with self._lock:

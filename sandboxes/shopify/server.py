@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from sandboxes.control import Control
-from sandboxes.shopify.cost import MAX_QUERY_COST, Bucket, requested_cost
+from sandboxes.shopify.cost import MAX_QUERY_COST, Bucket, actual_cost, requested_cost
 from sandboxes.shopify.graphql_api import AdminGraphQL
 from sandboxes.shopify.schema import API_VERSION, admin_schema, check_document
 from sandboxes.shopify.store import Order, Shop, StoreError
@@ -111,7 +111,9 @@ class ShopifySandbox:
             return web.json_response({"errors": [{"message": "Throttled", "extensions": {
                 "code": "THROTTLED", "documentation": THROTTLE_DOC}}], "extensions": extensions})
         result = self.api.execute(document, variables, body.get("operationName"))
-        extensions["cost"].update(actualQueryCost=cost, throttleStatus=self.bucket.status())
+        actual = min(cost, actual_cost(admin_schema(), document, variables, result.data))
+        self.bucket.refund(cost - actual)
+        extensions["cost"].update(actualQueryCost=actual, throttleStatus=self.bucket.status())
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = [e.formatted for e in result.errors]

@@ -137,7 +137,13 @@ class WebhookEmitter:
         self._client = httpx.AsyncClient(timeout=5.0)  # Shopify waits five seconds for an answer
 
     async def close(self) -> None:
-        await self.flush()
+        """Stop at once: deliveries still retrying are dropped (their receiver is usually gone too)."""
+        pending = list(self._inflight)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            log.info("webhook emitter closed with %d deliveries undelivered", len(pending))
         if self._client is not None:
             await self._client.aclose()
 

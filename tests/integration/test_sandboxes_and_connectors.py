@@ -132,6 +132,23 @@ def test_throttling_answers_in_shopifys_shape_and_the_connector_waits_it_out(sta
                                                                 "restoreRate"}
 
 
+def test_a_query_is_charged_what_it_returned_after_needing_what_it_asked_for(stack):
+    """Shopify refunds requested minus actual cost: a 2-line order read costs little, once it may run."""
+    from connectors.shopify_order import ORDER_QUERY
+
+    order = new_order(stack)
+    stack.bucket.refund(int(stack.bucket.maximum))  # full, whatever the tests before left
+    token = {"X-Shopify-Access-Token": stack.credentials.shopify_token}
+    cost = httpx.post(f"{stack.shopify_url}/admin/api/2026-10/graphql.json", headers=token, json={
+        "query": ORDER_QUERY, "variables": {"id": f"gid://shopify/Order/{order.id}"}}).json()["extensions"]["cost"]
+    assert cost["requestedQueryCost"] > 300 and 5 < cost["actualQueryCost"] < 40, cost
+    # Leave 300 points fewer than requested: the fixture refills 500/s, so that is 0.6 s of slack.
+    stack.bucket.take(int(stack.bucket.status()["currentlyAvailable"]) - cost["requestedQueryCost"] + 300)
+    refused = httpx.post(f"{stack.shopify_url}/admin/api/2026-10/graphql.json", headers=token, json={
+        "query": ORDER_QUERY, "variables": {"id": f"gid://shopify/Order/{order.id}"}}).json()
+    assert refused["errors"][0]["extensions"]["code"] == "THROTTLED", "the requested cost must be available"
+
+
 def test_an_inventory_adjustment_sent_twice_changes_stock_once(stack):
     variant = stack.shop.variants[stack.merchant["variants"]["SOCK"]]
     location = next(iter(stack.shop.locations))
