@@ -184,8 +184,8 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
 
     ref = state.predecessor_ref or referenced_order(snapshot, policy.recreate)
     asked = state.predecessor_asked_at
-    if ref and (state.predecessor_ref is None or
-                (_awaiting_predecessor(state) and (asked is None or now - asked >= policy.fetch_timeout_ms))):
+    due = asked is None or now - asked >= policy.fetch_timeout_ms
+    if ref and due and not (state.predecessor_released or state.predecessor_blocked):
         # The link travels through a name lookup and another partition: ask until answered.
         state = state.model_copy(update={"predecessor_ref": ref, "predecessor_asked_at": now})
         notices.append(Notice(to_order_ref=ref, message=SuccessorLinked(successor_id=snapshot.order_id)))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,23 @@ from sandboxes.shopify.webhooks import DeliveryPlan
 from sandboxes.stack import SandboxStack, sandbox_reference
 from streams import topics
 from streams.avro_codec import AvroCodec
-from streams.broker import free_port
+from streams.broker import EmbeddedBroker, free_port
 from streams.demo import Demo, Plan, compare
 from tests.integration.conftest import SECRET, Service, service_env
 from tests.integration.kafka_reader import read_topic
 
 CODEC = AvroCodec()
+
+
+@contextmanager
+def pipeline_on_own_broker(tmp: Path, **env: str) -> Iterator["Pipeline"]:
+    """A broker of its own: no other module's records or consumer groups in the way."""
+    with EmbeddedBroker(log_path=tmp / "tansu.log") as broker:
+        pipeline = Pipeline(broker.bootstrap, tmp, **env)
+        try:
+            yield pipeline
+        finally:
+            pipeline.close()
 
 
 class Pipeline:

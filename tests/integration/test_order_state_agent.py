@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.pipeline import Pipeline
+from streams.demo import Plan
+from tests.integration.pipeline import pipeline_on_own_broker
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    from streams.broker import EmbeddedBroker
-
-    tmp = tmp_path_factory.mktemp("agent")
-    with EmbeddedBroker(log_path=tmp / "tansu.log") as broker:
-        running = Pipeline(broker.bootstrap, tmp, EDITSYNC_KAFKA_SESSION_TIMEOUT_S="6")
-        try:
-            yield running
-        finally:
-            running.close()
+    with pipeline_on_own_broker(tmp_path_factory.mktemp("agent")) as running:
+        yield running
 
 
 def test_an_order_and_its_size_swap_reach_peoplevox_stock_and_the_erp(pipeline):
@@ -66,8 +60,8 @@ def test_a_recreated_order_ships_and_its_original_does_not(pipeline):
     pipeline.settled([original])
     new = pipeline.edit(original, "recreate_order", items=[[pipeline.variants["TEE-L"], 1]], marker="note")
     original.superseded = True
-    successor = pipeline.demo.plans.setdefault(new["id"], type(original)(new["id"], new["name"],
-                                                                          new["lines"][0]["id"], ["recreated"]))
+    successor = pipeline.demo.plans.setdefault(new["id"], Plan(new["id"], new["name"], new["lines"][0]["id"],
+                                                               ["recreated"]))
     results = pipeline.settled([original, successor])
     assert pipeline.live_sales_orders(original) == []
     assert [so["lines"] for so in pipeline.live_sales_orders(successor)] == [{"TEE-L": 1}]

@@ -16,9 +16,8 @@ from confluent_kafka import Producer
 
 from streams import topics
 from streams.backoff import shortest_retry_span_s
-from streams.broker import EmbeddedBroker
 from tests.integration.kafka_reader import read_topic
-from tests.integration.pipeline import CODEC, Pipeline
+from tests.integration.pipeline import CODEC, Pipeline, pipeline_on_own_broker
 
 BACKOFF_S = 0.5
 MAX_ATTEMPTS = 8
@@ -27,14 +26,9 @@ OUTAGE_S = 30.0
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sinks")
-    with EmbeddedBroker(log_path=tmp / "tansu.log") as broker:
-        running = Pipeline(broker.bootstrap, tmp, EDITSYNC_SINK_BACKOFF_S=str(BACKOFF_S),
-                           EDITSYNC_SINK_MAX_ATTEMPTS=str(MAX_ATTEMPTS))
-        try:
-            yield running
-        finally:
-            running.close()
+    with pipeline_on_own_broker(tmp_path_factory.mktemp("sinks"), EDITSYNC_SINK_BACKOFF_S=str(BACKOFF_S),
+                                EDITSYNC_SINK_MAX_ATTEMPTS=str(MAX_ATTEMPTS)) as running:
+        yield running
 
 
 def results_for(pipeline: Pipeline, order_id: int) -> list[dict]:
