@@ -42,6 +42,11 @@ class Plan:
     superseded: bool = False  # recreated as another order: its sales order must go
     unknown_sku: bool = False
 
+    @classmethod
+    def of(cls, order: dict[str, Any], kinds: list[str]) -> "Plan":
+        """The plan for an order as the sandbox's scenario answer summarises it."""
+        return cls(order["id"], order["name"], order["lines"][0]["id"], kinds, unknown_sku="unknown_sku" in kinds)
+
 
 class Demo:
     def __init__(self, urls: dict[str, str], seed: int) -> None:
@@ -84,8 +89,7 @@ class Demo:
                 arguments["items"].append([variants["POSTER"], 1])
                 kinds.append("unknown_sku")
             order = self.op("create_order", **arguments)
-            plan = Plan(order["id"], order["name"], order["lines"][0]["id"], kinds,
-                        unknown_sku="unknown_sku" in kinds)
+            plan = Plan.of(order, kinds)
             self.plans[order["id"]] = plan
         time.sleep(4)  # let the creates reach the warehouse before editing
         for plan in list(self.plans.values()):
@@ -132,7 +136,7 @@ class Demo:
             plan.kinds.append("recreate")
             plan.superseded = True
             plan.edits += 1
-            self.plans[new["id"]] = Plan(new["id"], new["name"], new["lines"][0]["id"], ["recreated"])
+            self.plans[new["id"]] = Plan.of(new, ["recreated"])
 
     def wait_for_sales_order(self, number: str, timeout_s: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout_s

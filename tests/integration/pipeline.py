@@ -99,7 +99,7 @@ class Pipeline:
         order = self.demo.op("create_order", items=[[self.variants[sku], n] for sku, n in items.items()],
                              address={"name": "Ann Smith", "address1": "1 High Street", "city": "Leeds"},
                              **arguments)
-        plan = Plan(order["id"], order["name"], order["lines"][0]["id"], ["create"])
+        plan = Plan.of(order, ["create"])
         self.demo.plans[order["id"]] = plan
         return plan
 
@@ -111,8 +111,10 @@ class Pipeline:
     def set_faults(self, system: str, **faults: Any) -> None:
         httpx.put(f"{self.sandboxes.control_url(system)}/faults", json=faults, timeout=10).raise_for_status()
 
-    def sandbox_calls(self, system: str) -> list[dict[str, Any]]:
-        return httpx.get(f"{self.sandboxes.control_url(system)}/calls", timeout=10).json()
+    def calls_to(self, system: str, operation: str) -> int:
+        """How many requests of one operation a sandbox has received."""
+        calls = httpx.get(f"{self.sandboxes.control_url(system)}/calls", timeout=10).json()
+        return sum(1 for call in calls if call["operation"] == operation)
 
     def force_status(self, plan: Plan, status: str) -> None:
         httpx.post(f"{self.sandboxes.control_url('peoplevox')}/status/{plan.name.lstrip('#')}",
@@ -127,7 +129,8 @@ class Pipeline:
     def live_sales_orders(self, plan: Plan) -> list[dict[str, Any]]:
         return [so for so in self.sales_orders(plan).values() if so["status"] != "Cancelled"]
 
-    def commands(self, plan: Plan, topic: str = topics.COMMANDS_PEOPLEVOX) -> list[dict[str, Any]]:
+    def records(self, plan: Plan, topic: str = topics.COMMANDS_PEOPLEVOX) -> list[dict[str, Any]]:
+        """One order's records on a topic (keyed by order id), decoded, oldest first."""
         return [CODEC.decode(topic, m.value()) for m in read_topic(self.bootstrap, topic, idle_s=1.0)
                 if m.key() == str(plan.order_id).encode()]
 

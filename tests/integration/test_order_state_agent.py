@@ -60,8 +60,7 @@ def test_a_recreated_order_ships_and_its_original_does_not(pipeline):
     pipeline.settled([original])
     new = pipeline.edit(original, "recreate_order", items=[[pipeline.variants["TEE-L"], 1]], marker="note")
     original.superseded = True
-    successor = pipeline.demo.plans.setdefault(new["id"], Plan(new["id"], new["name"], new["lines"][0]["id"],
-                                                               ["recreated"]))
+    successor = pipeline.demo.plans.setdefault(new["id"], Plan.of(new, ["recreated"]))
     results = pipeline.settled([original, successor])
     assert pipeline.live_sales_orders(original) == []
     assert [so["lines"] for so in pipeline.live_sales_orders(successor)] == [{"TEE-L": 1}]
@@ -75,7 +74,7 @@ def test_after_a_crash_with_local_state_wiped_it_heals_without_a_second_sales_or
     pipeline.set_faults("peoplevox", latency_ms=4000)
     pipeline.edit(plan, "change_address", address1="9 Moved Street", zip="LS9 9ZZ")
     pipeline.wait_for("the update under way", lambda: any(
-        c["kind"] == "update_sales_order" for c in pipeline.commands(plan)), timeout_s=20)
+        c["kind"] == "update_sales_order" for c in pipeline.records(plan)), timeout_s=20)
 
     def while_down() -> None:
         pipeline.set_faults("peoplevox", latency_ms=0)

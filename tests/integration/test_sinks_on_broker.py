@@ -16,7 +16,6 @@ from confluent_kafka import Producer
 
 from streams import topics
 from streams.backoff import shortest_retry_span_s
-from tests.integration.kafka_reader import read_topic
 from tests.integration.pipeline import CODEC, Pipeline, pipeline_on_own_broker
 
 BACKOFF_S = 0.5
@@ -31,10 +30,15 @@ def pipeline(tmp_path_factory):
         yield running
 
 
-def results_for(pipeline: Pipeline, order_id: int) -> list[dict]:
-    return [CODEC.decode(topics.COMMANDS_RESULTS, m.value())
-            for m in read_topic(pipeline.bootstrap, topics.COMMANDS_RESULTS, idle_s=1.0)
-            if m.key() == str(order_id).encode()]
+def results_for(pipeline: Pipeline, plan) -> list[dict]:
+    return pipeline.records(plan, topics.COMMANDS_RESULTS)
+
+
+def effects(pipeline: Pipeline, plan) -> tuple:
+    """What the order changed in every system: its sales orders, ERP records, stock and returns."""
+    state = pipeline.demo.state
+    return (pipeline.sales_orders(plan), state(pipeline.demo.erp), state(pipeline.demo.shopify)["stock"],
+            state(pipeline.demo.peoplevox)["returns"])
 
 
 def metric(pipeline: Pipeline, name: str, **labels: str) -> float:
@@ -54,15 +58,13 @@ def test_every_command_delivered_twice_has_its_effect_once(pipeline):
     pipeline.edit(plan, "refund", lines={str(mug_line): 1}, restock_type="NO_RESTOCK")
     pipeline.settled([plan])
     time.sleep(2)  # the last results in flight reach the agent
-    before = (pipeline.sales_orders(plan), pipeline.demo.state(pipeline.demo.erp),
-              pipeline.demo.state(pipeline.demo.shopify)["stock"],
-              pipeline.demo.state(pipeline.demo.peoplevox)["returns"])
-    sent = {topic: pipeline.commands(plan, topic) for topic in topics.COMMANDS_BY_TARGET.values()}
+    before = effects(pipeline, plan)
+    sent = {topic: pipeline.records(plan, topic) for topic in topics.COMMANDS_BY_TARGET.values()}
     assert all(sent.values()), {topic: len(records) for topic, records in sent.items()}
     kinds = {record["kind"] for records in sent.values() for record in records}
     assert {"create_sales_order", "replace_sales_order", "adjust_inventory", "record_payment",
             "create_credit_memo"} <= kinds, kinds
-    results_before = len(results_for(pipeline, plan.order_id))
+    results_before = len(results_for(pipeline, plan))
 
     producer = Producer({"bootstrap.servers": pipeline.bootstrap})
     for topic, records in sent.items():
@@ -72,11 +74,9 @@ def test_every_command_delivered_twice_has_its_effect_once(pipeline):
     assert producer.flush(10) == 0
     redelivered = sum(len(records) for records in sent.values()) * 2
     pipeline.wait_for("every redelivered command answered",
-                      lambda: len(results_for(pipeline, plan.order_id)) >= results_before + redelivered, timeout_s=60)
+                      lambda: len(results_for(pipeline, plan)) >= results_before + redelivered, timeout_s=60)
 
-    after = (pipeline.sales_orders(plan), pipeline.demo.state(pipeline.demo.erp),
-             pipeline.demo.state(pipeline.demo.shopify)["stock"],
-             pipeline.demo.state(pipeline.demo.peoplevox)["returns"])
+    after = effects(pipeline, plan)
     assert after[0].keys() == before[0].keys() and [so["lines"] for so in after[0].values()] == \
         [so["lines"] for so in before[0].values()], "no second sales order, no line changed"
     assert {t: len(r) for t, r in after[1].items()} == {t: len(r) for t, r in before[1].items()}, \
@@ -96,16 +96,16 @@ def test_an_update_racing_the_pick_cycle_is_refused_at_the_state_check(pipeline)
         warehouse.subscriptions.clear()
     try:
         pipeline.force_status(plan, "Picking")
-        saves_before = len([c for c in pipeline.sandbox_calls("peoplevox") if c["operation"] == "SaveData"])
+        saves_before = pipeline.calls_to("peoplevox", "SaveData")
         pipeline.edit(plan, "edit_order", add=[[pipeline.variants["SOCK"], 1]])
         refused = pipeline.wait_for("a REJECTED_CUTOFF result", lambda: [
-            r for r in results_for(pipeline, plan.order_id) if r["outcome"] == "REJECTED_CUTOFF"])
+            r for r in results_for(pipeline, plan) if r["outcome"] == "REJECTED_CUTOFF"])
         assert refused[0]["kind"] == "update_sales_order"
         pipeline.settled([plan], done=lambda row: "EDIT_AFTER_PICK" in row["exceptions"])
     finally:
         with warehouse.lock:
             warehouse.subscriptions.update(subscriptions)
-    saves_after = len([c for c in pipeline.sandbox_calls("peoplevox") if c["operation"] == "SaveData"])
+    saves_after = pipeline.calls_to("peoplevox", "SaveData")
     assert saves_after == saves_before, "nothing written to Peoplevox"
     assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"HOODIE-L": 1}]
 
@@ -114,7 +114,7 @@ def test_a_bad_day_outage_storms_and_expired_sessions_lose_nothing(pipeline):
     """Peoplevox down for 30 s, ERP 429 storm and 5xx burst, Shopify throttling, sessions expired mid-run."""
     assert shortest_retry_span_s(MAX_ATTEMPTS, BACKOFF_S) > OUTAGE_S, "the test's retries must outlast the outage"
     retries_before = metric(pipeline, "editsync_command_retries_total")
-    auths_before = len([c for c in pipeline.sandbox_calls("peoplevox") if c["operation"] == "Authenticate"])
+    auths_before = pipeline.calls_to("peoplevox", "Authenticate")
     pipeline.set_faults("peoplevox", down_for_s=OUTAGE_S)
     pipeline.set_faults("erp", throttle_rate=0.5, fail_next=[500, 502, 503, 500, 503])
     pipeline.set_faults("shopify", throttle_rate=0.3)
@@ -133,12 +133,12 @@ def test_a_bad_day_outage_storms_and_expired_sessions_lose_nothing(pipeline):
 
     results = pipeline.settled(plans, timeout_s=90)
     assert results["duplicate_sales_orders"] == 0 and results["lost_edits"] == 0
-    failed = [r for plan in plans for r in results_for(pipeline, plan.order_id) if r["outcome"] == "FAILED"]
+    failed = [r for plan in plans for r in results_for(pipeline, plan) if r["outcome"] == "FAILED"]
     assert failed == [], "every transient failure was retried to success"
     assert metric(pipeline, "editsync_command_retries_total", target="PEOPLEVOX") > 0
     assert metric(pipeline, "editsync_command_retries_total", target="ERP") > 0
     assert metric(pipeline, "editsync_command_retries_total") > retries_before
-    auths = len([c for c in pipeline.sandbox_calls("peoplevox") if c["operation"] == "Authenticate"])
+    auths = pipeline.calls_to("peoplevox", "Authenticate")
     assert auths > auths_before, "the expired session was renewed"
     assert all(row["exceptions"] == [] for row in results["orders_detail"]
                if row["order"] in {plan.name for plan in plans})
