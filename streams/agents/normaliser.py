@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from streams import topics
-from streams.avro_codec import DecodeError
-from streams.context import Context
-from streams.normalise import NormaliseError, normalise
+from streams.ingress.normalise import NormaliseError, normalise
+from streams.kafka import topics
+from streams.kafka.avro_codec import DecodeError
+from streams.service.context import Context
 
 
 def register(ctx: Context) -> None:

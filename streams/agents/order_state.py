@@ -23,14 +23,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from streams import topics
-from streams.context import Context
 from streams.core import engine
 from streams.core.engine import Decision, Policy
 from streams.core.model import OrderSnapshot
 from streams.core.state import OrderEventIn, OrderState, PredecessorAnswer, SuccessorLinked
-from streams.dead_letters import now_ms
-from streams.records import command_record, exception_record, result_from_record
+from streams.kafka import topics
+from streams.kafka.records import command_record, exception_record, result_from_record
+from streams.service.clock import now_ms
+from streams.service.context import Context
 
 log = logging.getLogger(__name__)
 

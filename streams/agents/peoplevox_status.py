@@ -12,10 +12,10 @@ import json
 import logging
 
 from connectors.errors import ConnectorError
-from streams import topics
-from streams.context import Context
-from streams.dead_letters import now_ms
-from streams.downstream import Downstream
+from streams.kafka import topics
+from streams.service.clock import now_ms
+from streams.service.context import Context
+from streams.service.downstream import Downstream
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import json
 import logging
 
 from connectors.errors import ConnectorError, TransientError
-from streams import topics
-from streams.context import Context
-from streams.downstream import Downstream
+from streams.kafka import topics
+from streams.service.context import Context
+from streams.service.downstream import Downstream
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 4

@@ -3,7 +3,7 @@
 One agent per target, ``concurrency`` commands at once and a rate limit per
 target, so a slow system back-pressures only its own topic. A transient
 failure is re-published to ``commands.retry.v1`` with the next attempt's
-``not_before`` (exponential backoff with jitter, streams/backoff.py); the retry agent waits
+``not_before`` (exponential backoff with jitter, streams/sinks/backoff.py); the retry agent waits
 for it and hands it back to its target's topic, so the partition it came
 from is never blocked. A permanent failure, or the last attempt, becomes a
 FAILED result: the order-state agent turns it into an owned exception.
@@ -17,14 +17,14 @@ import random
 import time
 
 from connectors.errors import PermanentError, TransientError
-from streams import topics
-from streams.backoff import backoff_ms
-from streams.context import Context
-from streams.dead_letters import now_ms
-from streams.downstream import Downstream
-from streams.executors import Outcome, execute
-from streams.rate_limit import RateLimiter
-from streams.records import command_from_record, command_record, epoch_ms, result_record
+from streams.kafka import topics
+from streams.kafka.records import command_from_record, command_record, epoch_ms, result_record
+from streams.service.clock import now_ms
+from streams.service.context import Context
+from streams.service.downstream import Downstream
+from streams.sinks.backoff import backoff_ms
+from streams.sinks.executors import Outcome, execute
+from streams.sinks.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import closing
 
-from streams.tail import read_records
+from streams.kafka.tail import read_records
 
 
 def read_topic(bootstrap: str, topic: str, until: Callable[[list], bool] | None = None,

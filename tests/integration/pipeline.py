@@ -19,13 +19,13 @@ from typing import Any
 
 import httpx
 
+from sandboxes.demo import Demo, Plan, compare
 from sandboxes.shopify.cost import Bucket
 from sandboxes.shopify.webhooks import DeliveryPlan
 from sandboxes.stack import SandboxStack, sandbox_reference
-from streams import topics
-from streams.avro_codec import AvroCodec
-from streams.broker import EmbeddedBroker, free_port
-from streams.demo import Demo, Plan, compare
+from streams.kafka import topics
+from streams.kafka.avro_codec import AvroCodec
+from streams.kafka.broker import EmbeddedBroker, free_port
 from tests.integration.conftest import SECRET, Service, service_env
 from tests.integration.kafka_reader import read_topic
 

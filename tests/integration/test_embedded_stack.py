@@ -59,8 +59,8 @@ def test_readme_walkthrough_then_ctrl_c_stops_worker_and_embedded_broker(tmp_pat
     body = json.dumps(payload("orders_create")).encode()
     headers = webhook_headers("orders/create", body, SECRET.encode(), **{"X-Shopify-Event-Id": "demo-1"})
     assert httpx.post(f"{service.url}/webhooks/shopify", content=body, headers=headers).status_code == 200
-    tailed = subprocess.run([sys.executable, "-m", "streams.cli", "tail", "orders.events.v1", "--from-beginning",
-                             "-n", "1", "--idle-timeout", "20"], cwd=ROOT, env=service.env,
+    tailed = subprocess.run([sys.executable, "-m", "streams.service.cli", "tail", "orders.events.v1",
+                             "--from-beginning", "-n", "1", "--idle-timeout", "20"], cwd=ROOT, env=service.env,
                             capture_output=True, text=True, timeout=60)
     record = json.loads(tailed.stdout)
     assert record["key"] == "820982911946154508"

@@ -8,8 +8,8 @@ import uuid
 import httpx
 import pytest
 
-from streams import topics
-from streams.avro_codec import AvroCodec
+from streams.kafka import topics
+from streams.kafka.avro_codec import AvroCodec
 from tests.integration.conftest import SECRET
 from tests.integration.kafka_reader import read_topic
 from tests.support import payload, webhook_headers

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.demo import Plan
+from sandboxes.demo import Plan
 from tests.integration.pipeline import pipeline_on_own_broker
 
 

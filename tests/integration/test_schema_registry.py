@@ -8,9 +8,9 @@ import struct
 import httpx
 import pytest
 
-from streams import topics
-from streams.avro_codec import AvroCodec, ConfluentRegistry
-from streams.broker import EmbeddedBroker
+from streams.kafka import topics
+from streams.kafka.avro_codec import AvroCodec, ConfluentRegistry
+from streams.kafka.broker import EmbeddedBroker
 from tests.integration.conftest import SECRET, Service, service_env
 from tests.integration.kafka_reader import read_topic
 from tests.registry_double import RegistryDouble

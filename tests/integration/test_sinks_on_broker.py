@@ -14,8 +14,8 @@ import httpx
 import pytest
 from confluent_kafka import Producer
 
-from streams import topics
-from streams.backoff import shortest_retry_span_s
+from streams.kafka import topics
+from streams.sinks.backoff import shortest_retry_span_s
 from tests.integration.pipeline import CODEC, Pipeline, pipeline_on_own_broker
 
 BACKOFF_S = 0.5

@@ -4,8 +4,8 @@ import struct
 
 import pytest
 
-from streams import topics
-from streams.avro_codec import SCHEMA_DIR, AvroCodec, ConfluentRegistry, DecodeError, load_schemas
+from streams.kafka import topics
+from streams.kafka.avro_codec import SCHEMA_DIR, AvroCodec, ConfluentRegistry, DecodeError, load_schemas
 from tests.registry_double import RegistryDouble
 
 EMPTY = 0xC15D213AA4D7A795

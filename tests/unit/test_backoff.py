@@ -1,6 +1,6 @@
 import random
 
-from streams.backoff import backoff_ms, shortest_retry_span_s
+from streams.sinks.backoff import backoff_ms, shortest_retry_span_s
 
 
 def test_each_wait_is_between_half_and_all_of_the_doubled_base():

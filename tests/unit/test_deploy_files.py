@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from streams.config import Settings
-from streams.metrics import Metrics
+from streams.service.config import Settings
+from streams.service.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 

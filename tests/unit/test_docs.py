@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from streams.config import Settings
-from streams.topics import TOPICS
+from streams.kafka.topics import TOPICS
+from streams.service.config import Settings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 

@@ -1,7 +1,7 @@
 import json
 
-from streams import topics
-from streams.ingress import Publish, Refuse, decide
+from streams.ingress.request import Publish, Refuse, decide
+from streams.kafka import topics
 from tests.support import payload, webhook_headers
 
 SECRET = b"ingress-secret"

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from streams.normalise import NormaliseError, event_id_for, normalise
+from streams.ingress.normalise import NormaliseError, event_id_for, normalise
 from tests.support import payload
 
 

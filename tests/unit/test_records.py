@@ -1,9 +1,9 @@
 """Commands and results survive the Avro round trip whole, so a result can rebuild its command."""
 
-from streams import topics
-from streams.avro_codec import AvroCodec
 from streams.core.model import Command, Target
-from streams.records import command_from_record, command_record, result_from_record, result_record
+from streams.kafka import topics
+from streams.kafka.avro_codec import AvroCodec
+from streams.kafka.records import command_from_record, command_record, result_from_record, result_record
 
 COMMAND = Command(command_id="erp:record_payment:1:t1", order_id="1", order_version=2, target=Target.ERP,
                   kind="record_payment", idempotency_key="erp:record_payment:1:t1", payload={"amount": "5.00"})

@@ -7,7 +7,7 @@ import avro.schema
 import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
-from streams.avro_codec import SCHEMA_DIR
+from streams.kafka.avro_codec import SCHEMA_DIR
 
 CURRENT = sorted(SCHEMA_DIR.glob("*.avsc"))
 

@@ -1,6 +1,6 @@
 import pytest
 
-from streams.webhooks import (
+from streams.ingress.webhooks import (
     MissingHeader,
     UnroutableBody,
     numeric_id,

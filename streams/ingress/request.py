@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from streams import topics
-from streams.dead_letters import INGRESS_SOURCE, dead_letter
-from streams.webhooks import (
+from streams.kafka import topics
+from streams.kafka.dead_letters import INGRESS_SOURCE, dead_letter
+from streams.ingress.webhooks import (
     HMAC_HEADER,
     MissingHeader,
     UnroutableBody,

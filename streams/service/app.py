@@ -8,14 +8,14 @@ from pathlib import Path
 import faust
 
 from connectors.errors import ConnectorError
-from streams import web
 from streams.agents import normaliser, order_state, peoplevox_status, shopify_reads, sinks
-from streams.avro_codec import AvroCodec
-from streams.config import Settings
-from streams.context import Context
 from streams.core.engine import Policy
-from streams.downstream import Downstream
-from streams.metrics import Metrics
+from streams.kafka.avro_codec import AvroCodec
+from streams.service.config import Settings
+from streams.service.context import Context
+from streams.service.downstream import Downstream
+from streams.service.metrics import Metrics
+from streams.web import views
 
 log = logging.getLogger(__name__)
 ITEM_CODES_REFRESH_S = 300.0
@@ -49,7 +49,7 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     shopify_reads.register(ctx, downstream)
     peoplevox_status.register(ctx, downstream)
     sinks.register(ctx, downstream)
-    web.register(ctx)
+    views.register(ctx)
 
     async def load_item_codes() -> None:
         try:

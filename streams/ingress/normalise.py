@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from streams.webhooks import UnroutableBody, numeric_id, order_id_for, parse_body
+from streams.ingress.webhooks import UnroutableBody, numeric_id, order_id_for, parse_body
 
 EVENT_TYPES: dict[str, str] = {
     "orders/create": "ORDER_CREATED",

@@ -21,10 +21,10 @@ from typing import Any
 
 import httpx
 
-from streams import topics
-from streams.avro_codec import AvroCodec
-from streams.config import ConfigError, Settings
-from streams.tail import read_records
+from streams.kafka import topics
+from streams.kafka.avro_codec import AvroCodec
+from streams.kafka.tail import read_records
+from streams.service.config import ConfigError, Settings
 
 ADDRESS = {"name": "Ann Smith", "address1": "1 High Street", "city": "Leeds", "zip": "LS1 1AA", "country_code": "GB"}
 

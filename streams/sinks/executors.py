@@ -14,7 +14,7 @@ from typing import Any
 from connectors.shopify import StockChange
 from streams.core.model import Command, Target
 from streams.core.peoplevox import SalesOrder
-from streams.downstream import Downstream
+from streams.service.downstream import Downstream
 
 
 @dataclass(frozen=True)

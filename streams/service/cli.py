@@ -7,7 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
-from streams.config import ConfigError, Settings
+from streams.service.config import ConfigError, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,21 +29,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
         if args.command == "run":
-            from streams.runner import run
+            from streams.service.runner import run
 
             run(settings)
         elif args.command == "topics":
             _topics(settings)
         elif args.command == "tail":
-            from streams.avro_codec import codec_from_settings
-            from streams.tail import tail
+            from streams.kafka.avro_codec import codec_from_settings
+            from streams.kafka.tail import tail
 
             tail(_bootstrap(settings), args.topic, codec_from_settings(settings.schema_registry_url),
                  args.from_beginning, args.count, args.idle_timeout)
         elif args.command == "demo":
             from pathlib import Path
 
-            from streams.demo import run_demo
+            from sandboxes.demo import run_demo
 
             run_demo(settings, _bootstrap(settings), args.orders, args.seed, args.settle, Path(args.out))
     except (ConfigError, ValidationError) as exc:
@@ -63,8 +63,8 @@ def _bootstrap(settings: Settings) -> str:
 
 
 def _topics(settings: Settings) -> None:
-    from streams.admin import ensure_topics
-    from streams.topics import TOPICS
+    from streams.kafka.admin import ensure_topics
+    from streams.kafka.topics import TOPICS
 
     bootstrap = _bootstrap(settings)
     ensure_topics(bootstrap, settings.topic_partitions, settings.topic_replication_factor)

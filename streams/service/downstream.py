@@ -14,9 +14,9 @@ from pathlib import Path
 from connectors.erp import Erp, NetSuiteRest
 from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse
 from connectors.shopify import ShopifyAdmin
-from streams.config import ConfigError, Settings
 from streams.core.peoplevox import CutOff
 from streams.core.reference import Catalogue, PriceLists, Reference
+from streams.service.config import ConfigError, Settings
 
 
 @dataclass

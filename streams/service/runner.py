@@ -13,11 +13,11 @@ from contextlib import ExitStack
 import faust
 from pydantic import SecretStr
 
-from streams.admin import ensure_topics
-from streams.app import create_app
-from streams.avro_codec import codec_from_settings
-from streams.broker import EmbeddedBroker, wait_until_ready
-from streams.config import Settings
+from streams.kafka.admin import ensure_topics
+from streams.kafka.avro_codec import codec_from_settings
+from streams.kafka.broker import EmbeddedBroker, wait_until_ready
+from streams.service.app import create_app
+from streams.service.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from streams.topics import INTERNAL, TOPICS
+from streams.kafka.topics import INTERNAL, TOPICS
 
 log = logging.getLogger(__name__)
 

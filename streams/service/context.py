@@ -8,11 +8,11 @@ from typing import Any
 
 import faust
 
-from streams import topics
-from streams.avro_codec import AvroCodec
-from streams.config import Settings
-from streams.dead_letters import dead_letter
-from streams.metrics import Metrics
+from streams.kafka import topics
+from streams.kafka.avro_codec import AvroCodec
+from streams.kafka.dead_letters import dead_letter
+from streams.service.config import Settings
+from streams.service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from confluent_kafka.admin import AdminClient
 from faust import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams import topics
-from streams.context import Context
-from streams.dead_letters import now_ms
-from streams.ingress import Publish, Refuse, decide
+from streams.ingress.request import Publish, Refuse, decide
+from streams.kafka import topics
+from streams.service.clock import now_ms
+from streams.service.context import Context
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
 
-from streams.avro_codec import AvroCodec, DecodeError
+from streams.kafka.avro_codec import AvroCodec, DecodeError
 
 
 def _jsonable(value: Any) -> Any:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
+from streams.service.clock import now_ms
+
 INGRESS_SOURCE = "http:/webhooks/shopify"
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def dead_letter(

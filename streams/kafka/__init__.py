@@ -1,0 +1,1 @@
+"""Kafka plumbing: the embedded broker, topic names and creation, the Avro codec, records, dead letters, tail."""

@@ -1,0 +1,1 @@
+"""HTTP endpoints on the Faust web server."""
