@@ -175,15 +175,15 @@ def compare(demo: Demo, exceptions: dict[str, dict[str, Any]]) -> dict[str, Any]
         should_ship = not order["cancelled"] and not plan.superseded and not plan.unknown_sku
         want = expected_lines(order, item_codes) if should_ship else {}
         have = held[0]["lines"] if held else {}
-        pvx_ok = (want == have) if should_ship else not held
+        peoplevox_ok = (want == have) if should_ship else not held
         erp_record = erp["salesOrder"].get(key)
         erp_ok = erp_record is not None and erp_record["total"] == order["total"]
         explained = open_by_order.get(key, set())
-        if not (pvx_ok and erp_ok):
+        if not (peoplevox_ok and erp_ok):
             mismatches += 1
             if not explained:
                 lost += plan.edits > 0
-        rows.append({"order": plan.name, "did": "+".join(plan.kinds), "peoplevox": "ok" if pvx_ok else
+        rows.append({"order": plan.name, "did": "+".join(plan.kinds), "peoplevox": "ok" if peoplevox_ok else
                      f"expected {want or 'none'}, has {have or 'none'}", "erp": "ok" if erp_ok else "differs",
                      "exceptions": sorted(explained)})
     superseded_live = sum(1 for p in demo.plans.values() if p.superseded and live.get(str(p.order_id)))

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from streams.core import engine
 from streams.core.engine import Decision, Policy
-from streams.core.model import Command, Issue, OrderSnapshot, Target
+from streams.core.model import Command, OrderException, OrderSnapshot, Target
 from streams.core.peoplevox import PICK_CYCLE
 from streams.core.reference import Reference
 from streams.core.state import (
@@ -108,7 +108,7 @@ class Harness:
     stock: Stock = field(default_factory=Stock)
     erp: Erp = field(default_factory=Erp)
     sent: list[Command] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
+    exceptions: list[OrderException] = field(default_factory=list)
     fetches: int = 0
     outbox: list[Command] = field(default_factory=list)
     wakes: dict[str, int] = field(default_factory=dict)
@@ -124,7 +124,7 @@ class Harness:
         self.states[order_id] = decision.state
         self.sent.extend(decision.commands)
         self.outbox.extend(decision.commands)
-        self.issues.extend(decision.issues)
+        self.exceptions.extend(decision.exceptions)
         if decision.fetch:
             self.pending_fetches.add(order_id)
         if decision.wake_at is not None:
@@ -166,8 +166,8 @@ class Harness:
             event_id=event_id or f"{event_type}:{snapshot.order_id}:{snapshot.version}", event_type=event_type,
             snapshot=snapshot if complete else None))
 
-    def pvx_status(self, order_id: str, status: str) -> None:
-        number = self.state(order_id).pvx.number
+    def peoplevox_status(self, order_id: str, status: str) -> None:
+        number = self.state(order_id).peoplevox_sales_order.number
         self.warehouse.orders[number]["status"] = status
         self.now += 1
         self._take(order_id, engine.on_peoplevox_status(self.state(order_id), status, self.now, self.policy,
@@ -218,5 +218,5 @@ class Harness:
                 return
         raise AssertionError("did not settle")
 
-    def open_issues(self, order_id: str) -> dict[str, Issue]:
-        return {issue.type: issue for issue in self.state(order_id).issues.values()}
+    def open_exceptions(self, order_id: str) -> dict[str, OrderException]:
+        return {exception.type: exception for exception in self.state(order_id).exceptions.values()}

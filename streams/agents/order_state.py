@@ -59,9 +59,9 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
             await target_topic.send(key=key, value=codec.encode(target_topic.get_topic_name(),
                                                                 command_record(command, now)))
             metrics.commands_issued.labels(command.target.value, command.kind).inc()
-        for issue in decision.issues:
-            await exceptions.send(key=key, value=codec.encode(topics.EXCEPTIONS, exception_record(issue)))
-            metrics.exceptions.labels(issue.type, issue.owner.value, issue.state).inc()
+        for exception in decision.exceptions:
+            await exceptions.send(key=key, value=codec.encode(topics.EXCEPTIONS, exception_record(exception)))
+            metrics.exceptions.labels(exception.type, exception.owner.value, exception.state).inc()
         if decision.fetch:
             await reads.send(key=key, value=_json({"kind": "fetch", "order_id": order_id}))
         for notice in decision.notices:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from streams.core import inventory, money
-from streams.core.model import Command, Issue, OrderSnapshot, Owner, Target
+from streams.core.model import Command, OrderException, OrderSnapshot, Owner, Target
 from streams.core.peoplevox import Change, CutOff, SalesOrder, UnknownSkus, desired_sales_order, plan
 from streams.core.recreate import RecreatePolicy, referenced_order
 from streams.core.reference import Reference
@@ -25,9 +25,9 @@ from streams.core.state import (
     SuccessorLinked,
 )
 
-#: Issue types the engine opens and resolves by itself as the order changes.
-RULE_ISSUES = frozenset({"UNKNOWN_SKU", "EDIT_AFTER_PICK", "PRICE_LIST_MISMATCH", "RECREATE_AMBIGUOUS"})
-FAILURE_ISSUE = {Target.PEOPLEVOX: "PVX_UPDATE_FAILED", Target.INVENTORY: "INVENTORY_ADJUST_FAILED",
+#: Exception types the engine opens and resolves by itself as the order changes.
+RULE_EXCEPTIONS = frozenset({"UNKNOWN_SKU", "EDIT_AFTER_PICK", "PRICE_LIST_MISMATCH", "RECREATE_AMBIGUOUS"})
+FAILURE_EXCEPTION = {Target.PEOPLEVOX: "PVX_UPDATE_FAILED", Target.INVENTORY: "INVENTORY_ADJUST_FAILED",
                  Target.ERP: "ERP_SYNC_FAILED"}
 
 
@@ -44,7 +44,7 @@ class Policy:
 class Decision:
     state: OrderState
     commands: tuple[Command, ...] = ()
-    issues: tuple[Issue, ...] = ()  # opened, changed or resolved by this input
+    exceptions: tuple[OrderException, ...] = ()  # opened, changed or resolved by this input
     fetch: bool = False  # read the order from Shopify, then call on_snapshot
     wake_at: int | None = None  # call on_timer at or after this time
     notices: tuple[Notice, ...] = ()
@@ -110,9 +110,9 @@ def on_peoplevox_status(state: OrderState, status: str, at: int, policy: Policy,
     Only the live sales order's status counts: a replaced one's "Cancelled" says
     nothing about where the replacement is.
     """
-    if at < state.pvx_status_at or (number and state.pvx is not None and number != state.pvx.number):
+    if at < state.peoplevox_status_at or (number and state.peoplevox_sales_order is not None and number != state.peoplevox_sales_order.number):
         return Decision(state)
-    return reconcile(state.model_copy(update={"pvx_status": status, "pvx_status_at": at}), policy, reference, now)
+    return reconcile(state.model_copy(update={"peoplevox_status": status, "peoplevox_status_at": at}), policy, reference, now)
 
 
 def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Reference, now: int) -> Decision:
@@ -123,7 +123,7 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     state = state.model_copy(update={"in_flight": in_flight})
     status = result.detail.get("status")
     if isinstance(status, str):
-        state = state.model_copy(update={"pvx_status": status, "pvx_status_at": max(state.pvx_status_at, now)})
+        state = state.model_copy(update={"peoplevox_status": status, "peoplevox_status_at": max(state.peoplevox_status_at, now)})
     if result.outcome == "APPLIED":
         acknowledged = (*state.acknowledged, command.command_id)[-policy.max_seen_events:]
         state = state.model_copy(update={"acknowledged": acknowledged})
@@ -131,11 +131,11 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     if result.outcome == "REJECTED_CUTOFF":
         # The sink re-read the status and found picking under way: reconcile raises EDIT_AFTER_PICK.
         return reconcile(state, policy, reference, now)
-    issue = _failure_issue(state, result, now)
-    issues = {**state.issues, issue.exception_id: issue}
-    failed_state = state.model_copy(update={"failed": state.failed | {command.command_id}, "issues": issues})
+    exception = _failure_exception(state, result, now)
+    exceptions = {**state.exceptions, exception.exception_id: exception}
+    failed_state = state.model_copy(update={"failed": state.failed | {command.command_id}, "exceptions": exceptions})
     decision = reconcile(failed_state, policy, reference, now)
-    return replace(decision, issues=(issue, *decision.issues))
+    return replace(decision, exceptions=(exception, *decision.exceptions))
 
 
 def on_successor_linked(state: OrderState, message: SuccessorLinked, policy: Policy, reference: Reference,
@@ -173,12 +173,12 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
     snapshot = state.snapshot
     if snapshot is None:
         return Decision(state)
-    wanted: dict[str, Issue] = {}
+    wanted: dict[str, OrderException] = {}
     notices: list[Notice] = []
 
     def want(kind: str, owner: Owner, severity: str, summary: str, detail: dict, action: str) -> None:
-        issue_id = f"{snapshot.order_id}:{kind}"
-        wanted[issue_id] = Issue(exception_id=issue_id, order_id=snapshot.order_id, order_name=snapshot.name,
+        key = f"{snapshot.order_id}:{kind}"
+        wanted[key] = OrderException(exception_id=key, order_id=snapshot.order_id, order_name=snapshot.name,
                                  type=kind, owner=owner, severity=severity, summary=summary, detail=detail,
                                  suggested_action=action, first_seen=now, last_seen=now)
 
@@ -190,16 +190,16 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
         state = state.model_copy(update={"predecessor_ref": ref, "predecessor_asked_at": now})
         notices.append(Notice(to_order_ref=ref, message=SuccessorLinked(successor_id=snapshot.order_id)))
 
-    state, pvx_commands = _peoplevox(state, snapshot, policy, reference, want, notices)
+    state, peoplevox_commands = _peoplevox(state, snapshot, policy, reference, want, notices)
     state, inventory_commands = _inventory(state, snapshot)
     erp_commands = _erp(state, snapshot, reference, want)
-    commands = tuple(c for c in (*pvx_commands, *inventory_commands, *erp_commands)
+    commands = tuple(c for c in (*peoplevox_commands, *inventory_commands, *erp_commands)
                      if c.command_id not in state.failed and c.command_id not in state.in_flight)
 
-    issues, changed = _settle_issues(state.issues, wanted, now)
+    exceptions, changed = _settle_exceptions(state.exceptions, wanted, now)
     in_flight = {**state.in_flight, **{c.command_id: c for c in commands}}
     wake_at = (state.predecessor_asked_at or now) + policy.fetch_timeout_ms if _awaiting_predecessor(state) else None
-    return Decision(state.model_copy(update={"in_flight": in_flight, "issues": issues}), commands,
+    return Decision(state.model_copy(update={"in_flight": in_flight, "exceptions": exceptions}), commands,
                     tuple(changed), wake_at=wake_at, notices=tuple(notices))
 
 
@@ -226,7 +226,7 @@ def _peoplevox(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refer
         return state, []
     if any(c.target is Target.PEOPLEVOX for c in state.in_flight.values()):
         return state, []  # one Peoplevox change at a time per order; the result triggers the next
-    change = plan(desired, state.pvx)
+    change = plan(desired, state.peoplevox_sales_order)
     if change.kind == "none":
         returns = _returns(state, snapshot, reference)
         if state.successor_id and not state.successor_notified:
@@ -236,25 +236,25 @@ def _peoplevox(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refer
             state = state.model_copy(update={"successor_notified": True})
         return state, returns
     # The pick cycle of a sales order editsync already cancelled cannot hold back its successor.
-    if state.pvx is not None and not state.pvx.cancelled and policy.cutoff.reached(state.pvx_status):
+    if state.peoplevox_sales_order is not None and not state.peoplevox_sales_order.cancelled and policy.cutoff.reached(state.peoplevox_status):
         lines = change.touches_lines or change.kind == "cancel"
         want("EDIT_AFTER_PICK", Owner.OPS if lines else Owner.CX, "HIGH",
-             f"{snapshot.display_name} changed after the warehouse started ({state.pvx_status}); "
+             f"{snapshot.display_name} changed after the warehouse started ({state.peoplevox_status}); "
              "the change was not sent.",
-             {"status": state.pvx_status, "change": change.kind, "diff": change.diff},
+             {"status": state.peoplevox_status, "change": change.kind, "diff": change.diff},
              "Stop or amend the parcel in Peoplevox, or tell the customer the edit missed it.")
         if state.successor_id and not state.successor_notified:
             notices.append(Notice(to_order_id=state.successor_id,
                                   message=PredecessorAnswer(predecessor_id=snapshot.order_id, released=False,
-                                                            reason=f"original is at {state.pvx_status}")))
+                                                            reason=f"original is at {state.peoplevox_status}")))
             state = state.model_copy(update={"successor_notified": True})
         return state, []
-    return state, [_pvx_command(state, snapshot, change, desired)]
+    return state, [_peoplevox_command(state, snapshot, change, desired)]
 
 
-def _pvx_command(state: OrderState, snapshot: OrderSnapshot, change: Change, desired: SalesOrder | None) -> Command:
+def _peoplevox_command(state: OrderState, snapshot: OrderSnapshot, change: Change, desired: SalesOrder | None) -> Command:
     payload: dict = {"diff": change.diff}
-    live = state.pvx
+    live = state.peoplevox_sales_order
     if change.kind == "cancel":
         assert live is not None
         payload["sales_order"] = live.model_copy(update={"cancelled": True}).model_dump(mode="json")
@@ -265,7 +265,7 @@ def _pvx_command(state: OrderState, snapshot: OrderSnapshot, change: Change, des
         elif live is None:
             number = desired.number
         else:  # replace, or re-create after a cancel: Peoplevox numbers are never reused
-            number = f"{desired.number}-R{state.pvx_revision + 1}"
+            number = f"{desired.number}-R{state.peoplevox_revision + 1}"
             payload["replaces"] = live.number
         payload["sales_order"] = desired.model_copy(update={"number": number}).model_dump(mode="json")
     return _command(snapshot, Target.PEOPLEVOX, f"{change.kind}_sales_order", payload)
@@ -273,7 +273,7 @@ def _pvx_command(state: OrderState, snapshot: OrderSnapshot, change: Change, des
 
 def _returns(state: OrderState, snapshot: OrderSnapshot, reference: Reference) -> list[Command]:
     """A refund with returned lines becomes a return in Peoplevox (once per refund), in ItemCodes."""
-    if state.pvx is None:
+    if state.peoplevox_sales_order is None:
         return []
     skus = {line.line_id: line.sku or "" for line in snapshot.lines}
     for refund in snapshot.refunds:
@@ -284,7 +284,7 @@ def _returns(state: OrderState, snapshot: OrderSnapshot, reference: Reference) -
                 for sku, quantity in reference.catalogue.expand(skus.get(line.line_id, ""), line.quantity):
                     code = reference.catalogue.item_code(sku) or sku
                     codes[code] = codes.get(code, 0) + quantity
-            payload = {"refund_id": refund.refund_id, "sales_order_number": state.pvx.number,
+            payload = {"refund_id": refund.refund_id, "sales_order_number": state.peoplevox_sales_order.number,
                        "lines": [{"item_code": code, "quantity": quantity} for code, quantity in sorted(codes.items())]}
             return [_command(snapshot, Target.PEOPLEVOX, "create_return", payload, refund.refund_id)]
     return []
@@ -353,8 +353,8 @@ def _acknowledge(state: OrderState, command: Command) -> OrderState:
         if command.kind == "create_return":
             return state.model_copy(update={"returns": state.returns | {payload["refund_id"]}})
         sales_order = SalesOrder.model_validate(payload["sales_order"])
-        revision = state.pvx_revision + (1 if "replaces" in payload else 0)
-        return state.model_copy(update={"pvx": sales_order, "pvx_revision": revision})
+        revision = state.peoplevox_revision + (1 if "replaces" in payload else 0)
+        return state.model_copy(update={"peoplevox_sales_order": sales_order, "peoplevox_revision": revision})
     if command.target is Target.INVENTORY:
         applied = dict(state.inventory_applied)
         applied[payload["stock_key"]] = applied.get(payload["stock_key"], 0) + payload["delta"]
@@ -366,14 +366,14 @@ def _acknowledge(state: OrderState, command: Command) -> OrderState:
     return state.model_copy(update={"erp_credit_memos": state.erp_credit_memos | {payload["refund_id"]}})
 
 
-def _failure_issue(state: OrderState, result: ResultIn, now: int) -> Issue:
+def _failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderException:
     command = result.command
-    kind = FAILURE_ISSUE[command.target]
+    kind = FAILURE_EXCEPTION[command.target]
     if command.target is Target.ERP and command.kind == "create_credit_memo":
         kind = "REFUND_NOT_POSTED"
     owner = Owner.FINANCE if command.target is Target.ERP else Owner.OPS
     name = state.snapshot.name if state.snapshot else None
-    return Issue(exception_id=f"{command.order_id}:{kind}:{command.command_id}", order_id=command.order_id,
+    return OrderException(exception_id=f"{command.order_id}:{kind}:{command.command_id}", order_id=command.order_id,
                  order_name=name, type=kind, owner=owner, severity="HIGH",
                  summary=f"{name or command.order_id}: {command.kind} was {result.outcome.lower()} by "
                          f"{command.target.value.title()}: {result.reason or 'no reason given'}",
@@ -382,24 +382,24 @@ def _failure_issue(state: OrderState, result: ResultIn, now: int) -> Issue:
                  suggested_action="Fix the cause shown, then retry the order.", first_seen=now, last_seen=now)
 
 
-def _settle_issues(current: dict[str, Issue], wanted: dict[str, Issue], now: int) -> tuple[dict[str, Issue], list[Issue]]:
-    """Open what the rules want, resolve rule issues they no longer want; keep failure issues."""
-    kept = {issue_id: issue for issue_id, issue in current.items() if issue.type not in RULE_ISSUES}
-    changed: list[Issue] = []
-    for issue_id, issue in wanted.items():
-        previous = current.get(issue_id)
+def _settle_exceptions(current: dict[str, OrderException], wanted: dict[str, OrderException], now: int) -> tuple[dict[str, OrderException], list[OrderException]]:
+    """Open what the rules want, resolve rule exceptions they no longer want; keep failure exceptions."""
+    kept = {key: exception for key, exception in current.items() if exception.type not in RULE_EXCEPTIONS}
+    changed: list[OrderException] = []
+    for key, exception in wanted.items():
+        previous = current.get(key)
         if previous is not None:
-            issue = issue.model_copy(update={"first_seen": previous.first_seen})
-        if previous is None or not previous.same_content(issue):
-            changed.append(issue)
-        kept[issue_id] = issue if previous is None or not previous.same_content(issue) else previous
-    for issue_id, issue in current.items():
-        if issue.type in RULE_ISSUES and issue_id not in wanted:
-            changed.append(issue.model_copy(update={"state": "RESOLVED", "last_seen": now}))
+            exception = exception.model_copy(update={"first_seen": previous.first_seen})
+        if previous is None or not previous.same_content(exception):
+            changed.append(exception)
+        kept[key] = exception if previous is None or not previous.same_content(exception) else previous
+    for key, exception in current.items():
+        if exception.type in RULE_EXCEPTIONS and key not in wanted:
+            changed.append(exception.model_copy(update={"state": "RESOLVED", "last_seen": now}))
     return kept, changed
 
 
 def mismatch_reasons(state: OrderState) -> set[str]:
     """Why Shopify and the other systems disagree about this order right now (empty when in step)."""
-    return {issue.type.lower() for issue in state.issues.values()}
+    return {exception.type.lower() for exception in state.exceptions.values()}
 

@@ -134,7 +134,7 @@ class Command(Value):
     payload: dict[str, Any]
 
 
-class Issue(Value):
+class OrderException(Value):
     """Something a person must see (an ``exceptions.v1`` record), owned by one team."""
 
     exception_id: str
@@ -150,6 +150,6 @@ class Issue(Value):
     first_seen: int = 0
     last_seen: int = 0
 
-    def same_content(self, other: "Issue") -> bool:
+    def same_content(self, other: "OrderException") -> bool:
         fields = ("type", "owner", "severity", "summary", "detail", "state")
         return all(getattr(self, f) == getattr(other, f) for f in fields)

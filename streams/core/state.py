@@ -1,15 +1,20 @@
 """Everything editsync remembers about one order, and the inputs that change it.
 
 Stored per order id in a Faust table. ``snapshot`` is the desired state (what
-Shopify says now); the ``pvx``/``inventory_applied``/``erp_*`` fields are the
+Shopify says now); the ``peoplevox_*``/``inventory_applied``/``erp_*`` fields are the
 acknowledged state (what each system confirmed). Commands close the gap.
+
+Rows are JSON in RocksDB and outlive a deploy: a renamed field keeps reading
+its old name (``validation_alias``), so stored state loads as it was.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from streams.core.model import Command, Issue, OrderSnapshot, Value
+from pydantic import AliasChoices, Field
+
+from streams.core.model import Command, OrderException, OrderSnapshot, Value
 from streams.core.peoplevox import SalesOrder
 
 
@@ -25,10 +30,11 @@ class OrderState(Value):
     fetching_since: int | None = None
 
     # Acknowledged by Peoplevox
-    pvx_status: str | None = None
-    pvx_status_at: int = 0
-    pvx: SalesOrder | None = None
-    pvx_revision: int = 0  # cancel-and-replace count: the replacement's number suffix
+    peoplevox_status: str | None = Field(None, validation_alias=AliasChoices("peoplevox_status", "pvx_status"))
+    peoplevox_status_at: int = Field(0, validation_alias=AliasChoices("peoplevox_status_at", "pvx_status_at"))
+    peoplevox_sales_order: SalesOrder | None = Field(None, validation_alias=AliasChoices("peoplevox_sales_order", "pvx"))
+    # cancel-and-replace count: the replacement's number suffix
+    peoplevox_revision: int = Field(0, validation_alias=AliasChoices("peoplevox_revision", "pvx_revision"))
     returns: frozenset[str] = frozenset()  # refund ids Peoplevox holds a return for
 
     # Acknowledged by Shopify inventory
@@ -54,7 +60,8 @@ class OrderState(Value):
     successor_id: str | None = None
     successor_notified: bool = False
 
-    issues: dict[str, Issue] = {}  # open ones, by exception id
+    # open ones, by exception id
+    exceptions: dict[str, OrderException] = Field({}, validation_alias=AliasChoices("exceptions", "issues"))
 
 
 class OrderEventIn(Value):

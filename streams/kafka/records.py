@@ -1,7 +1,7 @@
 """Core values to Avro records and back: commands, results, exceptions.
 
 The one place that knows how ``schemas/command*.avsc`` and
-``order_exception.avsc`` spell the core's ``Command``, ``ResultIn`` and ``Issue``.
+``order_exception.avsc`` spell the core's ``Command``, ``ResultIn`` and ``OrderException``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from streams.core.model import Command, Issue, Target
+from streams.core.model import Command, OrderException, Target
 from streams.core.state import ResultIn
 
 
@@ -44,12 +44,12 @@ def result_from_record(record: dict[str, Any]) -> ResultIn:
                     detail=detail)
 
 
-def exception_record(issue: Issue) -> dict[str, Any]:
-    return {"exception_id": issue.exception_id, "order_id": issue.order_id, "order_name": issue.order_name,
-            "type": issue.type, "owner": issue.owner.value, "severity": issue.severity, "state": issue.state,
-            "first_seen": issue.first_seen, "last_seen": issue.last_seen, "summary": issue.summary,
-            "detail_json": _json(issue.detail),
-            "suggested_action": issue.suggested_action}
+def exception_record(exception: OrderException) -> dict[str, Any]:
+    return {"exception_id": exception.exception_id, "order_id": exception.order_id,
+            "order_name": exception.order_name, "type": exception.type, "owner": exception.owner.value,
+            "severity": exception.severity, "state": exception.state, "first_seen": exception.first_seen,
+            "last_seen": exception.last_seen, "summary": exception.summary, "detail_json": _json(exception.detail),
+            "suggested_action": exception.suggested_action}
 
 
 def _json(value: Any) -> str:

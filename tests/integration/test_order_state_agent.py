@@ -48,9 +48,9 @@ def test_an_edit_after_picking_started_is_an_ops_exception_and_nothing_is_sent(p
     # Whether the status callback or the sink's own state check sees Picking first, nothing is written.
     pipeline.edit(plan, "edit_order", add=[[pipeline.variants["CAP"], 1]])
     results = pipeline.settled([plan], done=lambda row: "EDIT_AFTER_PICK" in row["exceptions"])
-    issue = next(e for e in pipeline.exceptions().values()
+    exception = next(e for e in pipeline.exceptions().values()
                  if e["order_id"] == str(plan.order_id) and e["type"] == "EDIT_AFTER_PICK")
-    assert issue["owner"] == "OPS" and issue["state"] == "OPEN"
+    assert exception["owner"] == "OPS" and exception["state"] == "OPEN"
     assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"HOODIE-M": 1}]
     assert pipeline.row(plan, results)["peoplevox"].startswith("expected"), "counted as a mismatch"
 

@@ -195,13 +195,13 @@ def test_peoplevox_refuses_unknown_item_codes_and_line_removal(stack):
 
 
 def test_an_expired_session_is_renewed_mid_run(stack):
-    pvx = warehouse(stack)
+    peoplevox = warehouse(stack)
 
     async def scenario():
-        await pvx.status("nope")
+        await peoplevox.status("nope")
         stack.warehouse.expire_sessions()
-        await pvx.status("nope")
-        return pvx.client.authentications
+        await peoplevox.status("nope")
+        return peoplevox.client.authentications
 
     assert run(scenario()) == 2
 

@@ -152,6 +152,6 @@ def test_a_command_that_keeps_failing_becomes_an_owned_exception(pipeline):
         pipeline.settled([plan], done=lambda row: "ERP_SYNC_FAILED" in row["exceptions"])
     finally:
         pipeline.set_faults("erp", fail_next=[])
-    issue = next(e for e in pipeline.exceptions().values()
+    exception = next(e for e in pipeline.exceptions().values()
                  if e["order_id"] == str(plan.order_id) and e["type"] == "ERP_SYNC_FAILED")
-    assert issue["owner"] == "FINANCE" and issue["state"] == "OPEN"
+    assert exception["owner"] == "FINANCE" and exception["state"] == "OPEN"

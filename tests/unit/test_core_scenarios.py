@@ -154,36 +154,36 @@ def test_size_swap_removes_a_line_so_the_sales_order_is_cancelled_and_replaced()
 def test_edit_after_picking_started_is_not_sent_and_is_owned_by_ops():
     h = harness()
     created(h)
-    h.pvx_status("1001", "Picking")
+    h.peoplevox_status("1001", "Picking")
     sent_before = len(h.sent)
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 2, original=1),)))
     h.settle()
     assert not [c for c in h.sent[sent_before:] if c.target is Target.PEOPLEVOX]
     assert h.warehouse.live()[0]["lines"] == [("TEE-M", 1)]  # warehouse state wins
-    issue = h.open_issues("1001")["EDIT_AFTER_PICK"]
-    assert issue.owner is Owner.OPS and issue.detail["diff"] == {"lines_changed": {"TEE-M": [1, 2]}}
+    exception = h.open_exceptions("1001")["EDIT_AFTER_PICK"]
+    assert exception.owner is Owner.OPS and exception.detail["diff"] == {"lines_changed": {"TEE-M": [1, 2]}}
     assert engine.mismatch_reasons(h.state("1001")) == {"edit_after_pick"}
 
 
 def test_address_change_after_pick_is_owned_by_customer_service():
     h = harness()
     created(h)
-    h.pvx_status("1001", "Packed")
+    h.peoplevox_status("1001", "Packed")
     h.webhook(order(version=2, shipping_address=HOME.model_copy(update={"zip": "W9"})))
     h.settle()
-    assert h.open_issues("1001")["EDIT_AFTER_PICK"].owner is Owner.CX
+    assert h.open_exceptions("1001")["EDIT_AFTER_PICK"].owner is Owner.CX
 
 
 def test_edit_reverted_resolves_the_edit_after_pick_exception():
     h = harness()
     created(h)
-    h.pvx_status("1001", "Picking")
+    h.peoplevox_status("1001", "Picking")
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 2, original=1),)))
     h.settle()
     h.webhook(order(version=3, lines=(line("1", "TEE-M", 1),)))
     h.settle()
-    assert "EDIT_AFTER_PICK" not in h.open_issues("1001")
-    assert [i.state for i in h.issues if i.type == "EDIT_AFTER_PICK"] == ["OPEN", "RESOLVED"]
+    assert "EDIT_AFTER_PICK" not in h.open_exceptions("1001")
+    assert [i.state for i in h.exceptions if i.type == "EDIT_AFTER_PICK"] == ["OPEN", "RESOLVED"]
 
 
 def test_sink_finding_picking_started_turns_into_the_exception():
@@ -194,15 +194,15 @@ def test_sink_finding_picking_started_turns_into_the_exception():
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 3, original=1),)))
     h.settle()
     assert h.warehouse.live()[0]["lines"] == [("TEE-M", 1)]
-    assert h.state("1001").pvx_status == "Picking"
-    assert "EDIT_AFTER_PICK" in h.open_issues("1001")
+    assert h.state("1001").peoplevox_status == "Picking"
+    assert "EDIT_AFTER_PICK" in h.open_exceptions("1001")
 
 
 def test_cut_off_is_configurable():
     h = harness(policy=Policy(cutoff=CutOff("Packed")))
     h.warehouse.cutoff = "Packed"
     created(h)
-    h.pvx_status("1001", "Picking")
+    h.peoplevox_status("1001", "Picking")
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 2, original=1),)))
     h.settle()
     assert h.warehouse.live()[0]["lines"] == [("TEE-M", 2)]
@@ -280,11 +280,11 @@ def test_a_repeated_link_is_answered_again():
 def test_recreate_of_an_order_already_being_picked_releases_neither():
     h = harness()
     created(h)
-    h.pvx_status("1001", "Picking")
+    h.peoplevox_status("1001", "Picking")
     recreate(h, {"note_attributes": (("edited_from", "#1001"),)})
     assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-M", 1)]]
-    assert h.open_issues("2002")["RECREATE_AMBIGUOUS"].owner is Owner.OPS
-    assert "EDIT_AFTER_PICK" in h.open_issues("1001")
+    assert h.open_exceptions("2002")["RECREATE_AMBIGUOUS"].owner is Owner.OPS
+    assert "EDIT_AFTER_PICK" in h.open_exceptions("1001")
 
 
 def test_recreate_of_an_order_editsync_never_saw_releases_the_new_one():
@@ -315,19 +315,19 @@ def test_unknown_sku_holds_the_whole_order_then_retry_sends_it():
     h = harness()
     created(h, order(lines=(line("1", "TEE-M"), line("2", "NEW-THING"))))
     assert h.warehouse.orders == {}, "held, not half-sent"
-    issue = h.open_issues("1001")["UNKNOWN_SKU"]
-    assert issue.owner is Owner.OPS and issue.detail == {"skus": ["NEW-THING"]}
+    exception = h.open_exceptions("1001")["UNKNOWN_SKU"]
+    assert exception.owner is Owner.OPS and exception.detail == {"skus": ["NEW-THING"]}
     h.reference = Reference(Catalogue(item_codes=REFERENCE.catalogue.item_codes | {"NEW-THING"}))
     h._take("1001", engine.reconcile(h.state("1001"), h.policy, h.reference, h.now))  # what "retry" will do
     h.settle()
     assert h.warehouse.live()[0]["lines"] == [("NEW-THING", 1), ("TEE-M", 1)]
-    assert "UNKNOWN_SKU" not in h.open_issues("1001")
+    assert "UNKNOWN_SKU" not in h.open_exceptions("1001")
 
 
 def test_line_without_sku_is_unknown():
     h = harness()
     created(h, order(lines=(line("1", None),)))
-    assert h.open_issues("1001")["UNKNOWN_SKU"].detail == {"skus": ["(line 1 has no SKU)"]}
+    assert h.open_exceptions("1001")["UNKNOWN_SKU"].detail == {"skus": ["(line 1 has no SKU)"]}
 
 
 # --- inventory ------------------------------------------------------------------------------
@@ -418,13 +418,13 @@ def test_captured_payment_and_refund_become_payment_and_credit_memo():
 def test_b2b_added_line_off_the_price_list_is_finance_s():
     h = harness(reference=with_price_list({("cl-1", "v-MUG"): Decimal("8.00")}))
     created(h, order(company_location_id="cl-1", lines=(line("1", "MUG", price="8.00"),)))
-    assert "PRICE_LIST_MISMATCH" not in h.open_issues("1001")
+    assert "PRICE_LIST_MISMATCH" not in h.open_exceptions("1001")
     h.webhook(order(version=2, company_location_id="cl-1",
                     lines=(line("1", "MUG", price="8.00"), line("2", "MUG", price="9.50", original=0))))
     h.settle()
-    issue = h.open_issues("1001")["PRICE_LIST_MISMATCH"]
-    assert issue.owner is Owner.FINANCE
-    assert issue.detail["lines"] == [{"line_id": "2", "sku": "MUG", "variant_id": "v-MUG", "charged": "9.50",
+    exception = h.open_exceptions("1001")["PRICE_LIST_MISMATCH"]
+    assert exception.owner is Owner.FINANCE
+    assert exception.detail["lines"] == [{"line_id": "2", "sku": "MUG", "variant_id": "v-MUG", "charged": "9.50",
                                       "price_list": "8.00"}]
 
 
@@ -442,7 +442,7 @@ def test_cancellation_cancels_the_sales_order_and_the_erp_order():
 def test_refund_with_return_creates_a_return_in_peoplevox():
     h = harness()
     created(h)
-    h.pvx_status("1001", "Despatched")
+    h.peoplevox_status("1001", "Despatched")
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 0, original=1, restocked=1),),
                     refunds=(refund("r-9", "10.00", ("1", 1, "RETURN")),)))
     h.settle()
@@ -454,8 +454,8 @@ def test_failed_command_becomes_an_owned_exception_and_is_not_resent():
     h = harness()
     h.fail_next[Target.ERP] = "HTTP 500 after 5 attempts"
     created(h)
-    (issue,) = [i for i in h.state("1001").issues.values() if i.type == "ERP_SYNC_FAILED"]
-    assert issue.owner is Owner.FINANCE and "HTTP 500" in issue.summary
+    (exception,) = [i for i in h.state("1001").exceptions.values() if i.type == "ERP_SYNC_FAILED"]
+    assert exception.owner is Owner.FINANCE and "HTTP 500" in exception.summary
     erp_sent = len([c for c in h.sent if c.target is Target.ERP])
     h.webhook(order(version=1, note="same version"), event_id="again")
     h.settle()
@@ -487,8 +487,8 @@ def test_a_cancelled_sales_order_reported_cancelled_does_not_block_its_re_creati
     h.settle()
     assert h.warehouse.live() == []
     state = h.state("1001")
-    h.states["1001"] = state.model_copy(update={"pvx_status": "Cancelled", "pvx_status_at": h.now})
+    h.states["1001"] = state.model_copy(update={"peoplevox_status": "Cancelled", "peoplevox_status_at": h.now})
     h.webhook(order(version=3, lines=(line("1", "TEE-M", 0, original=1), line("2", "MUG", 1, original=0))))
     h.settle()
     assert [so["lines"] for so in h.warehouse.live()] == [[("MUG", 1)]]
-    assert "EDIT_AFTER_PICK" not in h.open_issues("1001")
+    assert "EDIT_AFTER_PICK" not in h.open_exceptions("1001")
