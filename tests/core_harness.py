@@ -12,18 +12,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from streams.core import engine
+from streams.core.commands import Command, CreateReturn, RecordPayment, UpsertSalesOrder
 from streams.core.engine import Decision, Policy
-from streams.core.model import Command, OrderException, OrderSnapshot, Target
-from streams.core.peoplevox import PICK_CYCLE
-from streams.core.reference import Reference
-from streams.core.state import (
+from streams.core.inputs import (
     Notice,
     OrderEventIn,
-    OrderState,
+    PeoplevoxStatus,
     PredecessorAnswer,
     ResultIn,
     SuccessorLinked,
 )
+from streams.core.model import OrderException, OrderSnapshot, Target
+from streams.core.peoplevox import PICK_CYCLE
+from streams.core.reference import Reference
+from streams.core.state import OrderState
 
 
 @dataclass
@@ -41,12 +43,12 @@ class Warehouse:
 
     def apply(self, command: Command) -> ResultIn:
         payload = command.payload
-        if command.kind == "create_return":
-            self.returns.add(payload["refund_id"])
+        if isinstance(payload, CreateReturn):
+            self.returns.add(payload.refund_id)
             return ResultIn(command=command, outcome="APPLIED")
-        wanted = payload["sales_order"]
+        wanted = payload.sales_order.model_dump(mode="json")
         number = wanted["number"]
-        touched = payload.get("replaces", number)
+        touched = payload.replaces or number
         if touched in self.orders and command.kind != "create_sales_order":
             status = self.past_cutoff(touched)
             if status:
@@ -54,8 +56,8 @@ class Warehouse:
         if command.kind == "update_sales_order":
             existing = self.orders[number]
             assert set(dict(existing["lines"])) <= set(dict(map(tuple, wanted["lines"]))), "an update removed a line"
-        if "replaces" in payload:
-            self.orders[payload["replaces"]]["cancelled"] = True
+        if payload.replaces is not None:
+            self.orders[payload.replaces]["cancelled"] = True
         status = self.orders.get(number, {}).get("status", "New")
         self.orders[number] = {"lines": [tuple(line) for line in wanted["lines"]], "address": wanted["address"],
                                "gift_message": wanted["gift_message"], "cancelled": wanted["cancelled"],
@@ -71,8 +73,8 @@ class Stock:
     def apply(self, command: Command) -> ResultIn:
         if command.idempotency_key not in self.keys:  # @idempotent: a repeated key changes nothing
             self.keys.add(command.idempotency_key)
-            key = command.payload["stock_key"]
-            self.levels[key] = self.levels.get(key, 0) + command.payload["delta"]
+            key = command.payload.stock_key
+            self.levels[key] = self.levels.get(key, 0) + command.payload.delta
         return ResultIn(command=command, outcome="APPLIED")
 
 
@@ -85,15 +87,15 @@ class Erp:
 
     def apply(self, command: Command) -> ResultIn:
         payload = command.payload
-        if command.kind == "upsert_sales_order":
+        if isinstance(payload, UpsertSalesOrder):
             self.upserts += 1
-            self.sales_orders[payload["sales_order"]["external_id"]] = payload["sales_order"]
-        elif command.kind == "record_payment":
-            assert payload["external_id"] in self.sales_orders
-            self.payments[payload["transaction_id"]] = Decimal(payload["amount"])
+            self.sales_orders[payload.sales_order.external_id] = payload.sales_order.model_dump(mode="json")
+        elif isinstance(payload, RecordPayment):
+            assert payload.external_id in self.sales_orders
+            self.payments[payload.transaction_id] = payload.amount
         else:
-            assert payload["external_id"] in self.sales_orders
-            self.credit_memos[payload["refund_id"]] = Decimal(payload["amount"])
+            assert payload.external_id in self.sales_orders
+            self.credit_memos[payload.refund_id] = payload.amount
         return ResultIn(command=command, outcome="APPLIED")
 
 
@@ -170,8 +172,9 @@ class Harness:
         number = self.state(order_id).peoplevox_sales_order.number
         self.warehouse.orders[number]["status"] = status
         self.now += 1
-        self._take(order_id, engine.on_peoplevox_status(self.state(order_id), status, self.now, self.policy,
-                                                        self.reference, self.now))
+        status_in = PeoplevoxStatus(status=status, at=self.now)
+        self._take(order_id, engine.on_peoplevox_status(self.state(order_id), status_in, self.policy, self.reference,
+                                                        self.now))
 
     def advance(self, ms: int) -> None:
         self.now += ms

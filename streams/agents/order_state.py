@@ -17,16 +17,27 @@ order with work outstanding is healed: re-read and re-sent before anything new.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-from streams.core import engine
+from streams.core import engine, inputs
 from streams.core.engine import Decision, Policy
-from streams.core.model import OrderSnapshot
-from streams.core.state import OrderEventIn, OrderState, PredecessorAnswer, SuccessorLinked
+from streams.core.exceptions import mismatch_reasons
+from streams.core.inputs import (
+    FetchedSnapshot,
+    FetchOrder,
+    Heal,
+    NoticeIn,
+    OrderEventIn,
+    PeoplevoxStatus,
+    PredecessorAnswer,
+    ResolveOrder,
+    SuccessorLinked,
+    Tick,
+)
+from streams.core.state import OrderState
 from streams.kafka import topics
 from streams.kafka.records import command_record, exception_record, result_from_record
 from streams.service.clock import now_ms
@@ -39,7 +50,7 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
     app, codec, metrics = ctx.app, ctx.codec, ctx.metrics
     table = app.Table("order-state", default=None, key_type=bytes, value_type=bytes, partitions=ctx.settings.topic_partitions,
                       options={"driver": "rocksdict"})
-    inputs = ctx.topic(topics.ORDER_INPUTS)
+    order_inputs = ctx.topic(topics.ORDER_INPUTS)
     reads = ctx.topic(topics.SHOPIFY_READS)
     exceptions = ctx.topic(topics.EXCEPTIONS)
     wakes: dict[str, int] = {}
@@ -63,17 +74,18 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
             await exceptions.send(key=key, value=codec.encode(topics.EXCEPTIONS, exception_record(exception)))
             metrics.exceptions.labels(exception.type, exception.owner.value, exception.state).inc()
         if decision.fetch:
-            await reads.send(key=key, value=_json({"kind": "fetch", "order_id": order_id}))
+            await reads.send(key=key, value=inputs.encode(FetchOrder(order_id=order_id)))
         for notice in decision.notices:
-            message = {"type": type(notice.message).__name__, **notice.message.model_dump()}
             if notice.to_order_id is not None:
-                await inputs.send(key=notice.to_order_id.encode(), value=_json({"kind": "notice", "message": message}))
+                await order_inputs.send(key=notice.to_order_id.encode(),
+                                        value=inputs.encode(NoticeIn(message=notice.message)))
             else:
-                await reads.send(key=key, value=_json({"kind": "resolve", "ref": notice.to_order_ref,
-                                                       "from_order_id": order_id, "message": message}))
+                await reads.send(key=key, value=inputs.encode(ResolveOrder(ref=notice.to_order_ref,
+                                                                           from_order_id=order_id,
+                                                                           message=notice.message)))
         if decision.wake_at is not None:
             wakes[order_id] = decision.wake_at
-        reasons = engine.mismatch_reasons(decision.state)
+        reasons = mismatch_reasons(decision.state)
         if reasons:
             mismatched[order_id] = reasons
         else:
@@ -87,24 +99,22 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
                                    policy, now)
         if source == topics.COMMANDS_RESULTS:
             return engine.on_result(state, result_from_record(codec.decode(source, value)), policy, ref, now)
-        message = json.loads(value)
-        kind = message["kind"]
-        if kind == "tick":
-            return engine.on_timer(state, policy, ref, now)
-        if kind == "snapshot":
-            return engine.on_snapshot(state, OrderSnapshot.model_validate(message["snapshot"]), policy, ref, now)
-        if kind == "status":
-            return engine.on_peoplevox_status(state, message["status"], message["at"], policy, ref, now,
-                                              message.get("number"))
-        if kind == "heal":
-            return engine.on_heal(state, policy, now) if _needs_heal(state) else None
-        if kind == "notice":
-            body = dict(message["message"])
-            if body.pop("type") == "SuccessorLinked":
-                return engine.on_successor_linked(state, SuccessorLinked(**body), policy, ref, now)
-            return engine.on_predecessor_answer(state, PredecessorAnswer(**body), policy, ref, now)
-        log.warning("unknown order input %r for order %s", kind, order_id)
-        return None
+        match inputs.decode(value):
+            case Tick():
+                return engine.on_timer(state, policy, ref, now)
+            case FetchedSnapshot(snapshot=snapshot):
+                return engine.on_snapshot(state, snapshot, policy, ref, now)
+            case PeoplevoxStatus() as status:
+                return engine.on_peoplevox_status(state, status, policy, ref, now)
+            case Heal():
+                return engine.on_heal(state, policy, now) if engine.needs_heal(state) else None
+            case NoticeIn(message=SuccessorLinked() as linked):
+                return engine.on_successor_linked(state, linked, policy, ref, now)
+            case NoticeIn(message=PredecessorAnswer() as answer):
+                return engine.on_predecessor_answer(state, answer, policy, ref, now)
+            case other:
+                log.warning("%s on %s for order %s is not an order input", other.kind, source, order_id)
+                return None
 
     channel = app.topic(topics.ORDERS_EVENTS, topics.COMMANDS_RESULTS, topics.ORDER_INPUTS, key_type=bytes,
                         value_type=bytes, key_serializer="raw", value_serializer="raw")
@@ -130,23 +140,15 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
         for order_id, due in list(wakes.items()):
             if due <= now and wakes.get(order_id) == due:
                 del wakes[order_id]
-                await inputs.send(key=order_id.encode(), value=_json({"kind": "tick"}))
+                await order_inputs.send(key=order_id.encode(), value=inputs.encode(Tick()))
 
     @app.on_rebalance_complete.connect
     async def heal(sender: Any, **_: Any) -> None:  # noqa: ARG001
         # Local table rows are exactly the orders this worker now owns.
         healed = 0
         for key, raw in list(table.items()):
-            if raw and _needs_heal(OrderState.model_validate_json(raw)):
-                await inputs.send(key=key, value=_json({"kind": "heal"}))
+            if raw and engine.needs_heal(OrderState.model_validate_json(raw)):
+                await order_inputs.send(key=key, value=inputs.encode(Heal()))
                 healed += 1
         if healed:
             log.info("healing %d orders with outstanding work after rebalance", healed)
-
-
-def _needs_heal(state: OrderState) -> bool:
-    return bool(state.in_flight) or state.dirty_since is not None or state.needs_fetch
-
-
-def _json(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, default=str).encode()

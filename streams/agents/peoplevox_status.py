@@ -8,10 +8,11 @@ The status is stamped with the time it was read, the moment it is known true.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from connectors.errors import ConnectorError
+from streams.core import inputs
+from streams.core.inputs import PeoplevoxStatus
 from streams.kafka import topics
 from streams.service.clock import now_ms
 from streams.service.context import Context
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def register(ctx: Context, downstream: Downstream) -> None:
-    inputs = ctx.topic(topics.ORDER_INPUTS)
+    order_inputs = ctx.topic(topics.ORDER_INPUTS)
 
     @ctx.app.agent(ctx.topic(topics.PEOPLEVOX_EVENTS_RAW), name="peoplevox_status",
                    concurrency=ctx.settings.sink_concurrency)
@@ -41,5 +42,5 @@ def register(ctx: Context, downstream: Downstream) -> None:
                 log.info("callback for sales order %s that editsync does not own", number)
                 continue
             order_id = row["CustomerPurchaseOrderReferenceNumber"]
-            await inputs.send(key=order_id.encode(), value=json.dumps(
-                {"kind": "status", "status": row["Status"], "at": now_ms(), "number": number}).encode())
+            status = PeoplevoxStatus(status=row["Status"], at=now_ms(), number=number)
+            await order_inputs.send(key=order_id.encode(), value=inputs.encode(status))

@@ -9,10 +9,11 @@ when its fetch times out (level-triggered), so nothing is lost.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 from connectors.errors import ConnectorError, TransientError
+from streams.core import inputs
+from streams.core.inputs import FetchedSnapshot, FetchOrder, NoticeIn, PredecessorAnswer, ResolveOrder
 from streams.kafka import topics
 from streams.service.context import Context
 from streams.service.downstream import Downstream
@@ -22,7 +23,7 @@ ATTEMPTS = 4
 
 
 def register(ctx: Context, downstream: Downstream) -> None:
-    inputs = ctx.topic(topics.ORDER_INPUTS)
+    order_inputs = ctx.topic(topics.ORDER_INPUTS)
     metrics = ctx.metrics
 
     async def with_retries(call):  # type: ignore[no-untyped-def]
@@ -40,28 +41,32 @@ def register(ctx: Context, downstream: Downstream) -> None:
     @ctx.app.agent(ctx.topic(topics.SHOPIFY_READS), name="shopify_reads")
     async def shopify_reads(stream):  # type: ignore[no-untyped-def]
         async for value in stream:
-            request = json.loads(value)
+            request = inputs.decode(value)
             try:
-                if request["kind"] == "fetch":
-                    order_id = request["order_id"]
-                    snapshot = await with_retries(lambda: downstream.shopify.fetch_order(order_id))
-                    metrics.shopify_reads.labels("fetch", "ok" if snapshot else "missing").inc()
-                    if snapshot is not None:
-                        await inputs.send(key=order_id.encode(), value=json.dumps(
-                            {"kind": "snapshot", "snapshot": snapshot.model_dump(mode="json")}).encode())
-                    continue
-                ref = request["ref"]
-                found = await with_retries(lambda: downstream.shopify.find_order_id(ref))
-                metrics.shopify_reads.labels("resolve", "ok" if found else "missing").inc()
-                if found is not None:
-                    await inputs.send(key=found.encode(), value=json.dumps(
-                        {"kind": "notice", "message": request["message"]}).encode())
+                if isinstance(request, FetchOrder):
+                    await fetch(request)
+                elif isinstance(request, ResolveOrder):
+                    await resolve(request)
                 else:
-                    answer = {"type": "PredecessorAnswer", "predecessor_id": None, "released": False,
-                              "reason": f"{ref} is not an order of this shop"}
-                    await inputs.send(key=request["from_order_id"].encode(),
-                                      value=json.dumps({"kind": "notice", "message": answer}).encode())
+                    log.warning("%s on %s is not a Shopify read", request.kind, topics.SHOPIFY_READS)
             except ConnectorError as error:
-                metrics.shopify_reads.labels(request.get("kind", "?"), "failed").inc()
+                metrics.shopify_reads.labels(request.kind, "failed").inc()
                 log.warning("Shopify read %s failed (%s); the order asks again after its fetch timeout",
-                            request.get("kind"), error.reason)
+                            request.kind, error.reason)
+
+    async def fetch(request: FetchOrder) -> None:
+        order_id = request.order_id
+        snapshot = await with_retries(lambda: downstream.shopify.fetch_order(order_id))
+        metrics.shopify_reads.labels("fetch", "ok" if snapshot else "missing").inc()
+        if snapshot is not None:
+            await order_inputs.send(key=order_id.encode(), value=inputs.encode(FetchedSnapshot(snapshot=snapshot)))
+
+    async def resolve(request: ResolveOrder) -> None:
+        found = await with_retries(lambda: downstream.shopify.find_order_id(request.ref))
+        metrics.shopify_reads.labels("resolve", "ok" if found else "missing").inc()
+        if found is not None:
+            await order_inputs.send(key=found.encode(), value=inputs.encode(NoticeIn(message=request.message)))
+        else:
+            answer = PredecessorAnswer(predecessor_id=None, released=False,
+                                       reason=f"{request.ref} is not an order of this shop")
+            await order_inputs.send(key=request.from_order_id.encode(), value=inputs.encode(NoticeIn(message=answer)))

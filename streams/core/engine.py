@@ -4,31 +4,32 @@ Level-triggered: every reconcile compares what Shopify says the order is now
 (``state.snapshot``) with what each system acknowledged, and emits only the
 commands that close the gap, never one already in flight. Replaying,
 duplicating or reordering inputs therefore converges on the same end state.
+``reconcile`` is the one place that asks every target's planner
+(:mod:`~streams.core.peoplevox`, :mod:`~streams.core.inventory`,
+:mod:`~streams.core.money`) and settles the exceptions
+(:mod:`~streams.core.exceptions`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from streams.core import inventory, money
-from streams.core.model import Command, OrderException, OrderSnapshot, Owner, Target
-from streams.core.peoplevox import Change, CutOff, SalesOrder, UnknownSkus, desired_sales_order, plan
-from streams.core.recreate import RecreatePolicy, referenced_order
-from streams.core.reference import Reference
-from streams.core.state import (
+from streams.core import inventory, money, peoplevox
+from streams.core.commands import Command
+from streams.core.exceptions import Wanted, failure_exception, settle
+from streams.core.inputs import (
     Notice,
     OrderEventIn,
-    OrderState,
+    PeoplevoxStatus,
     PredecessorAnswer,
     ResultIn,
     SuccessorLinked,
 )
-
-#: Exception types the engine opens and resolves by itself as the order changes.
-RULE_EXCEPTIONS = frozenset({"UNKNOWN_SKU", "EDIT_AFTER_PICK", "PRICE_LIST_MISMATCH", "RECREATE_AMBIGUOUS"})
-FAILURE_EXCEPTION = {Target.PEOPLEVOX: "PVX_UPDATE_FAILED", Target.INVENTORY: "INVENTORY_ADJUST_FAILED",
-                 Target.ERP: "ERP_SYNC_FAILED"}
+from streams.core.model import OrderException, OrderSnapshot, Target
+from streams.core.peoplevox import CutOff
+from streams.core.recreate import RecreatePolicy, referenced_order
+from streams.core.reference import Reference
+from streams.core.state import OrderState
 
 
 @dataclass(frozen=True)
@@ -103,16 +104,18 @@ def on_snapshot(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refe
     return reconcile(state.model_copy(update=updates), policy, reference, now)
 
 
-def on_peoplevox_status(state: OrderState, status: str, at: int, policy: Policy, reference: Reference,
-                        now: int, number: str | None = None) -> Decision:
+def on_peoplevox_status(state: OrderState, status: PeoplevoxStatus, policy: Policy, reference: Reference,
+                        now: int) -> Decision:
     """A status Peoplevox reported (re-read, not taken from a callback on trust).
 
     Only the live sales order's status counts: a replaced one's "Cancelled" says
     nothing about where the replacement is.
     """
-    if at < state.peoplevox_status_at or (number and state.peoplevox_sales_order is not None and number != state.peoplevox_sales_order.number):
+    live = state.peoplevox_sales_order
+    if status.at < state.peoplevox_status_at or (status.number and live is not None and status.number != live.number):
         return Decision(state)
-    return reconcile(state.model_copy(update={"peoplevox_status": status, "peoplevox_status_at": at}), policy, reference, now)
+    update = {"peoplevox_status": status.status, "peoplevox_status_at": status.at}
+    return reconcile(state.model_copy(update=update), policy, reference, now)
 
 
 def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Reference, now: int) -> Decision:
@@ -123,7 +126,8 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     state = state.model_copy(update={"in_flight": in_flight})
     status = result.detail.get("status")
     if isinstance(status, str):
-        state = state.model_copy(update={"peoplevox_status": status, "peoplevox_status_at": max(state.peoplevox_status_at, now)})
+        state = state.model_copy(update={"peoplevox_status": status,
+                                         "peoplevox_status_at": max(state.peoplevox_status_at, now)})
     if result.outcome == "APPLIED":
         acknowledged = (*state.acknowledged, command.command_id)[-policy.max_seen_events:]
         state = state.model_copy(update={"acknowledged": acknowledged})
@@ -131,7 +135,7 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     if result.outcome == "REJECTED_CUTOFF":
         # The sink re-read the status and found picking under way: reconcile raises EDIT_AFTER_PICK.
         return reconcile(state, policy, reference, now)
-    exception = _failure_exception(state, result, now)
+    exception = failure_exception(state, result, now)
     exceptions = {**state.exceptions, exception.exception_id: exception}
     failed_state = state.model_copy(update={"failed": state.failed | {command.command_id}, "exceptions": exceptions})
     decision = reconcile(failed_state, policy, reference, now)
@@ -166,6 +170,11 @@ def on_heal(state: OrderState, policy: Policy, now: int) -> Decision:
                     commands=tuple(state.in_flight.values()), wake_at=now + policy.debounce_ms)
 
 
+def needs_heal(state: OrderState) -> bool:
+    """Work outstanding that a lost timer or a lost answer would leave undone."""
+    return bool(state.in_flight) or state.dirty_since is not None or state.needs_fetch
+
+
 # --- reconcile ----------------------------------------------------------------------------
 
 
@@ -173,14 +182,8 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
     snapshot = state.snapshot
     if snapshot is None:
         return Decision(state)
-    wanted: dict[str, OrderException] = {}
+    want = Wanted(snapshot, now)
     notices: list[Notice] = []
-
-    def want(kind: str, owner: Owner, severity: str, summary: str, detail: dict, action: str) -> None:
-        key = f"{snapshot.order_id}:{kind}"
-        wanted[key] = OrderException(exception_id=key, order_id=snapshot.order_id, order_name=snapshot.name,
-                                 type=kind, owner=owner, severity=severity, summary=summary, detail=detail,
-                                 suggested_action=action, first_seen=now, last_seen=now)
 
     ref = state.predecessor_ref or referenced_order(snapshot, policy.recreate)
     asked = state.predecessor_asked_at
@@ -190,13 +193,13 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
         state = state.model_copy(update={"predecessor_ref": ref, "predecessor_asked_at": now})
         notices.append(Notice(to_order_ref=ref, message=SuccessorLinked(successor_id=snapshot.order_id)))
 
-    state, peoplevox_commands = _peoplevox(state, snapshot, policy, reference, want, notices)
-    state, inventory_commands = _inventory(state, snapshot)
-    erp_commands = _erp(state, snapshot, reference, want)
+    state, peoplevox_commands = peoplevox.plan_commands(state, snapshot, policy.cutoff, reference, want, notices)
+    state, inventory_commands = inventory.plan_commands(state, snapshot)
+    erp_commands = money.plan_commands(state, snapshot, reference, want)
     commands = tuple(c for c in (*peoplevox_commands, *inventory_commands, *erp_commands)
                      if c.command_id not in state.failed and c.command_id not in state.in_flight)
 
-    exceptions, changed = _settle_exceptions(state.exceptions, wanted, now)
+    exceptions, changed = settle(state.exceptions, want.exceptions, now)
     in_flight = {**state.in_flight, **{c.command_id: c for c in commands}}
     wake_at = (state.predecessor_asked_at or now) + policy.fetch_timeout_ms if _awaiting_predecessor(state) else None
     return Decision(state.model_copy(update={"in_flight": in_flight, "exceptions": exceptions}), commands,
@@ -207,199 +210,12 @@ def _awaiting_predecessor(state: OrderState) -> bool:
     return bool(state.predecessor_ref) and not state.predecessor_released and not state.predecessor_blocked
 
 
-def _peoplevox(state: OrderState, snapshot: OrderSnapshot, policy: Policy, reference: Reference,
-               want: Callable[..., None], notices: list[Notice]) -> tuple[OrderState, list[Command]]:
-    desired = None if state.successor_id else desired_sales_order(snapshot, reference.catalogue)
-    if isinstance(desired, UnknownSkus):
-        want("UNKNOWN_SKU", Owner.OPS, "HIGH",
-             f"{snapshot.display_name} is held: {', '.join(desired.skus)} has no Peoplevox ItemCode.",
-             {"skus": list(desired.skus)},
-             "Add the item to Peoplevox (or a SKU override), then retry the order.")
-        return state, []
-    if state.predecessor_ref and not state.predecessor_released:
-        if state.predecessor_blocked:
-            want("RECREATE_AMBIGUOUS", Owner.OPS, "HIGH",
-                 f"{snapshot.display_name} replaces {state.predecessor_ref}, which the warehouse is already "
-                 "picking: neither is released automatically.",
-                 {"predecessor": state.predecessor_ref},
-                 "Decide which order ships; cancel the other in Peoplevox, then retry.")
-        return state, []
-    if any(c.target is Target.PEOPLEVOX for c in state.in_flight.values()):
-        return state, []  # one Peoplevox change at a time per order; the result triggers the next
-    change = plan(desired, state.peoplevox_sales_order)
-    if change.kind == "none":
-        returns = _returns(state, snapshot, reference)
-        if state.successor_id and not state.successor_notified:
-            notices.append(Notice(to_order_id=state.successor_id,
-                                  message=PredecessorAnswer(predecessor_id=snapshot.order_id, released=True,
-                                                            reason="original's sales order cancelled or never sent")))
-            state = state.model_copy(update={"successor_notified": True})
-        return state, returns
-    # The pick cycle of a sales order editsync already cancelled cannot hold back its successor.
-    if state.peoplevox_sales_order is not None and not state.peoplevox_sales_order.cancelled and policy.cutoff.reached(state.peoplevox_status):
-        lines = change.touches_lines or change.kind == "cancel"
-        want("EDIT_AFTER_PICK", Owner.OPS if lines else Owner.CX, "HIGH",
-             f"{snapshot.display_name} changed after the warehouse started ({state.peoplevox_status}); "
-             "the change was not sent.",
-             {"status": state.peoplevox_status, "change": change.kind, "diff": change.diff},
-             "Stop or amend the parcel in Peoplevox, or tell the customer the edit missed it.")
-        if state.successor_id and not state.successor_notified:
-            notices.append(Notice(to_order_id=state.successor_id,
-                                  message=PredecessorAnswer(predecessor_id=snapshot.order_id, released=False,
-                                                            reason=f"original is at {state.peoplevox_status}")))
-            state = state.model_copy(update={"successor_notified": True})
-        return state, []
-    return state, [_peoplevox_command(state, snapshot, change, desired)]
-
-
-def _peoplevox_command(state: OrderState, snapshot: OrderSnapshot, change: Change, desired: SalesOrder | None) -> Command:
-    payload: dict = {"diff": change.diff}
-    live = state.peoplevox_sales_order
-    if change.kind == "cancel":
-        assert live is not None
-        payload["sales_order"] = live.model_copy(update={"cancelled": True}).model_dump(mode="json")
-    else:
-        assert desired is not None
-        if change.kind == "update":
-            number = live.number if live else desired.number
-        elif live is None:
-            number = desired.number
-        else:  # replace, or re-create after a cancel: Peoplevox numbers are never reused
-            number = f"{desired.number}-R{state.peoplevox_revision + 1}"
-            payload["replaces"] = live.number
-        payload["sales_order"] = desired.model_copy(update={"number": number}).model_dump(mode="json")
-    return _command(snapshot, Target.PEOPLEVOX, f"{change.kind}_sales_order", payload)
-
-
-def _returns(state: OrderState, snapshot: OrderSnapshot, reference: Reference) -> list[Command]:
-    """A refund with returned lines becomes a return in Peoplevox (once per refund), in ItemCodes."""
-    if state.peoplevox_sales_order is None:
-        return []
-    skus = {line.line_id: line.sku or "" for line in snapshot.lines}
-    for refund in snapshot.refunds:
-        returned = [line for line in refund.lines if line.restock_type == "RETURN"]
-        if returned and refund.refund_id not in state.returns:
-            codes: dict[str, int] = {}
-            for line in returned:
-                for sku, quantity in reference.catalogue.expand(skus.get(line.line_id, ""), line.quantity):
-                    code = reference.catalogue.item_code(sku) or sku
-                    codes[code] = codes.get(code, 0) + quantity
-            payload = {"refund_id": refund.refund_id, "sales_order_number": state.peoplevox_sales_order.number,
-                       "lines": [{"item_code": code, "quantity": quantity} for code, quantity in sorted(codes.items())]}
-            return [_command(snapshot, Target.PEOPLEVOX, "create_return", payload, refund.refund_id)]
-    return []
-
-
-def _inventory(state: OrderState, snapshot: OrderSnapshot) -> tuple[OrderState, list[Command]]:
-    in_flight: dict[str, int] = {}
-    for command in state.in_flight.values():
-        if command.target is Target.INVENTORY:
-            key = command.payload["stock_key"]
-            in_flight[key] = in_flight.get(key, 0) + command.payload["delta"]
-    target = inventory.target_adjustments(snapshot)
-    commands = []
-    sequence = dict(state.inventory_sequence)
-    for key, delta in inventory.outstanding(target, state.inventory_applied, in_flight).items():
-        sequence[key] = sequence.get(key, 0) + 1
-        item, location = key.split("@", 1)
-        payload = {"stock_key": key, "inventory_item_id": item, "location_id": location, "delta": delta,
-                   "reason": "correction", "reference_document_uri": f"gid://shopify/Order/{snapshot.order_id}"}
-        commands.append(_command(snapshot, Target.INVENTORY, "adjust_inventory", payload, f"{key}:{sequence[key]}"))
-    return state.model_copy(update={"inventory_sequence": sequence}), commands
-
-
-def _erp(state: OrderState, snapshot: OrderSnapshot, reference: Reference, want: Callable[..., None]) -> list[Command]:
-    mismatches = money.price_list_mismatches(snapshot, reference.price_lists)
-    if mismatches:
-        want("PRICE_LIST_MISMATCH", Owner.FINANCE, "MEDIUM",
-             f"{snapshot.display_name}: an added line is not at the company's agreed price.",
-             {"lines": mismatches}, "Correct the price in Shopify, or approve the difference, then retry.")
-    commands = []
-    in_flight_kinds = {c.kind for c in state.in_flight.values() if c.target is Target.ERP}
-    record = money.erp_sales_order(snapshot)
-    fingerprint = money.fingerprint(record)
-    if state.erp_fingerprint != fingerprint and "upsert_sales_order" not in in_flight_kinds:
-        commands.append(_command(snapshot, Target.ERP, "upsert_sales_order",
-                                 {"sales_order": record, "fingerprint": fingerprint}))
-    if state.erp_fingerprint is None:
-        return commands  # payments and credit memos attach to a sales order the ERP already has
-    for payment in money.captured_payments(snapshot):
-        if payment.transaction_id not in state.erp_payments:
-            commands.append(_command(snapshot, Target.ERP, "record_payment",
-                                     {"external_id": snapshot.order_id, "transaction_id": payment.transaction_id,
-                                      "amount": str(payment.amount), "currency": snapshot.currency},
-                                     payment.transaction_id))
-    for refund in snapshot.refunds:
-        if refund.refund_id not in state.erp_credit_memos:
-            commands.append(_command(snapshot, Target.ERP, "create_credit_memo",
-                                     {"external_id": snapshot.order_id, "refund_id": refund.refund_id,
-                                      "amount": str(refund.amount), "currency": snapshot.currency,
-                                      "lines": [line.model_dump() for line in refund.lines]},
-                                     refund.refund_id))
-    return commands
-
-
-def _command(snapshot: OrderSnapshot, target: Target, kind: str, payload: dict, subject: str | None = None) -> Command:
-    """Ids are deterministic: per order version for state upserts, per Shopify id for one-off records."""
-    scope = subject if subject is not None else str(snapshot.version)
-    command_id = f"{target.value.lower()}:{kind}:{snapshot.order_id}:{scope}"
-    return Command(command_id=command_id, order_id=snapshot.order_id, order_version=snapshot.version,
-                   target=target, kind=kind, idempotency_key=command_id, payload=payload)
+_ACKNOWLEDGE = {Target.PEOPLEVOX: peoplevox.acknowledge, Target.INVENTORY: inventory.acknowledge,
+                Target.ERP: money.acknowledge}
 
 
 def _acknowledge(state: OrderState, command: Command) -> OrderState:
-    payload = command.payload
-    if command.target is Target.PEOPLEVOX:
-        if command.kind == "create_return":
-            return state.model_copy(update={"returns": state.returns | {payload["refund_id"]}})
-        sales_order = SalesOrder.model_validate(payload["sales_order"])
-        revision = state.peoplevox_revision + (1 if "replaces" in payload else 0)
-        return state.model_copy(update={"peoplevox_sales_order": sales_order, "peoplevox_revision": revision})
-    if command.target is Target.INVENTORY:
-        applied = dict(state.inventory_applied)
-        applied[payload["stock_key"]] = applied.get(payload["stock_key"], 0) + payload["delta"]
-        return state.model_copy(update={"inventory_applied": applied})
-    if command.kind == "upsert_sales_order":
-        return state.model_copy(update={"erp_fingerprint": payload["fingerprint"]})
-    if command.kind == "record_payment":
-        return state.model_copy(update={"erp_payments": state.erp_payments | {payload["transaction_id"]}})
-    return state.model_copy(update={"erp_credit_memos": state.erp_credit_memos | {payload["refund_id"]}})
-
-
-def _failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderException:
-    command = result.command
-    kind = FAILURE_EXCEPTION[command.target]
-    if command.target is Target.ERP and command.kind == "create_credit_memo":
-        kind = "REFUND_NOT_POSTED"
-    owner = Owner.FINANCE if command.target is Target.ERP else Owner.OPS
-    name = state.snapshot.name if state.snapshot else None
-    return OrderException(exception_id=f"{command.order_id}:{kind}:{command.command_id}", order_id=command.order_id,
-                 order_name=name, type=kind, owner=owner, severity="HIGH",
-                 summary=f"{name or command.order_id}: {command.kind} was {result.outcome.lower()} by "
-                         f"{command.target.value.title()}: {result.reason or 'no reason given'}",
-                 detail={"command_id": command.command_id, "outcome": result.outcome, "reason": result.reason,
-                         "detail": result.detail},
-                 suggested_action="Fix the cause shown, then retry the order.", first_seen=now, last_seen=now)
-
-
-def _settle_exceptions(current: dict[str, OrderException], wanted: dict[str, OrderException], now: int) -> tuple[dict[str, OrderException], list[OrderException]]:
-    """Open what the rules want, resolve rule exceptions they no longer want; keep failure exceptions."""
-    kept = {key: exception for key, exception in current.items() if exception.type not in RULE_EXCEPTIONS}
-    changed: list[OrderException] = []
-    for key, exception in wanted.items():
-        previous = current.get(key)
-        if previous is not None:
-            exception = exception.model_copy(update={"first_seen": previous.first_seen})
-        if previous is None or not previous.same_content(exception):
-            changed.append(exception)
-        kept[key] = exception if previous is None or not previous.same_content(exception) else previous
-    for key, exception in current.items():
-        if exception.type in RULE_EXCEPTIONS and key not in wanted:
-            changed.append(exception.model_copy(update={"state": "RESOLVED", "last_seen": now}))
-    return kept, changed
-
-
-def mismatch_reasons(state: OrderState) -> set[str]:
-    """Why Shopify and the other systems disagree about this order right now (empty when in step)."""
-    return {exception.type.lower() for exception in state.exceptions.values()}
-
+    if command.payload is None:
+        raise ValueError(f"{command.command_id} was applied, but its result (written before v1.1) does not carry "
+                         "what was applied")
+    return _ACKNOWLEDGE[command.target](state, command.payload)

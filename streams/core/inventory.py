@@ -7,13 +7,18 @@ stock although it never left the shelf: that is the drift editsync closes
 with an increment. Returned units are the returns process's business, never
 editsync's. The target is computed from the latest snapshot alone, so any
 delivery order of the same edits arrives at the same stock.
+
+:func:`plan_commands` is the inventory part of a reconcile; :func:`acknowledge`
+records an adjustment Shopify confirmed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from streams.core.commands import AdjustInventory, Command, command
 from streams.core.model import OrderSnapshot
+from streams.core.state import OrderState
 
 StockKey = str  # "<inventory item id>@<location id>"
 
@@ -43,3 +48,25 @@ def outstanding(target: Mapping[StockKey, int], applied: Mapping[StockKey, int],
     keys = set(target) | set(applied) | set(in_flight)
     deltas = {key: target.get(key, 0) - applied.get(key, 0) - in_flight.get(key, 0) for key in keys}
     return {key: delta for key, delta in sorted(deltas.items()) if delta}
+
+
+def plan_commands(state: OrderState, snapshot: OrderSnapshot) -> tuple[OrderState, list[Command]]:
+    in_flight: dict[StockKey, int] = {}
+    for sent in state.in_flight.values():
+        if isinstance(sent.payload, AdjustInventory):
+            in_flight[sent.payload.stock_key] = in_flight.get(sent.payload.stock_key, 0) + sent.payload.delta
+    commands = []
+    sequence = dict(state.inventory_sequence)
+    for key, delta in outstanding(target_adjustments(snapshot), state.inventory_applied, in_flight).items():
+        sequence[key] = sequence.get(key, 0) + 1
+        item, location = key.split("@", 1)
+        payload = AdjustInventory(stock_key=key, inventory_item_id=item, location_id=location, delta=delta,
+                                  reference_document_uri=f"gid://shopify/Order/{snapshot.order_id}")
+        commands.append(command(snapshot, payload, f"{key}:{sequence[key]}"))
+    return state.model_copy(update={"inventory_sequence": sequence}), commands
+
+
+def acknowledge(state: OrderState, payload: AdjustInventory) -> OrderState:
+    applied = dict(state.inventory_applied)
+    applied[payload.stock_key] = applied.get(payload.stock_key, 0) + payload.delta
+    return state.model_copy(update={"inventory_applied": applied})

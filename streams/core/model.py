@@ -110,6 +110,21 @@ class OrderSnapshot(Value):
         return self.name or f"order {self.order_id}"
 
 
+class SalesOrder(Value):
+    """The part of a Peoplevox sales order editsync owns."""
+
+    number: str
+    lines: tuple[tuple[str, int], ...]  # (ItemCode, quantity), sorted by ItemCode
+    address: Address | None = None
+    email: str | None = None
+    gift_message: str | None = None
+    line_notes: tuple[tuple[str, str], ...] = ()  # (ItemCode, "name: value") for personalisation
+    cancelled: bool = False
+
+    def line_map(self) -> dict[str, int]:
+        return dict(self.lines)
+
+
 class Target(str, Enum):
     PEOPLEVOX = "PEOPLEVOX"
     INVENTORY = "INVENTORY"
@@ -120,18 +135,6 @@ class Owner(str, Enum):
     FINANCE = "FINANCE"
     OPS = "OPS"
     CX = "CX"
-
-
-class Command(Value):
-    """One effect on one system. Same order, version, target and kind → same id and key."""
-
-    command_id: str
-    order_id: str
-    order_version: int
-    target: Target
-    kind: str
-    idempotency_key: str
-    payload: dict[str, Any]
 
 
 class OrderException(Value):

@@ -3,6 +3,9 @@
 The ERP sales order is upserted by Shopify order id as external id, so a
 second "order updated" can never create a second sales order. Payments and
 credit memos are keyed by Shopify's own transaction and refund ids.
+
+:func:`plan_commands` is the ERP part of a reconcile; :func:`acknowledge`
+records what the ERP confirmed.
 """
 
 from __future__ import annotations
@@ -11,29 +14,34 @@ import hashlib
 import json
 from typing import Any
 
-from streams.core.model import OrderSnapshot, Transaction
-from streams.core.reference import PriceLists
+from streams.core.commands import (
+    Command,
+    CreateCreditMemo,
+    ErpLine,
+    ErpSalesOrder,
+    RecordPayment,
+    UpsertSalesOrder,
+    command,
+)
+from streams.core.exceptions import Wanted
+from streams.core.model import OrderSnapshot, Owner, Target, Transaction
+from streams.core.reference import PriceLists, Reference
+from streams.core.state import OrderState
 
 CAPTURED_KINDS = frozenset({"SALE", "CAPTURE"})
 
 
-def erp_sales_order(snapshot: OrderSnapshot) -> dict[str, Any]:
-    return {
-        "external_id": snapshot.order_id,
-        "number": snapshot.name,
-        "currency": snapshot.currency,
-        "total": str(snapshot.total),
-        "tax": str(snapshot.tax),
-        "cancelled": snapshot.cancelled,
-        "customer_id": snapshot.customer_id,
-        "lines": [{"line_id": line.line_id, "sku": line.sku, "quantity": line.quantity,
-                   "unit_price": str(line.unit_price)} for line in snapshot.lines if line.quantity > 0],
-    }
+def erp_sales_order(snapshot: OrderSnapshot) -> ErpSalesOrder:
+    return ErpSalesOrder(
+        external_id=snapshot.order_id, number=snapshot.name, currency=snapshot.currency, total=snapshot.total,
+        tax=snapshot.tax, cancelled=snapshot.cancelled, customer_id=snapshot.customer_id,
+        lines=tuple(ErpLine(line_id=line.line_id, sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+                    for line in snapshot.lines if line.quantity > 0))
 
 
-def fingerprint(record: dict[str, Any]) -> str:
-    """Stable digest of what the ERP holds, to tell whether an upsert is needed."""
-    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:24]
+def fingerprint(record: ErpSalesOrder) -> str:
+    """Stable digest of what the ERP holds, to tell whether an upsert is needed (stored per order: keep stable)."""
+    return hashlib.sha256(json.dumps(record.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:24]
 
 
 def captured_payments(snapshot: OrderSnapshot) -> list[Transaction]:
@@ -51,3 +59,38 @@ def price_list_mismatches(snapshot: OrderSnapshot, price_lists: PriceLists) -> l
             mismatches.append({"line_id": line.line_id, "sku": line.sku, "variant_id": line.variant_id,
                                "charged": str(line.unit_price), "price_list": str(agreed)})
     return mismatches
+
+
+def plan_commands(state: OrderState, snapshot: OrderSnapshot, reference: Reference, want: Wanted) -> list[Command]:
+    mismatches = price_list_mismatches(snapshot, reference.price_lists)
+    if mismatches:
+        want("PRICE_LIST_MISMATCH", Owner.FINANCE, "MEDIUM",
+             f"{snapshot.display_name}: an added line is not at the company's agreed price.",
+             {"lines": mismatches}, "Correct the price in Shopify, or approve the difference, then retry.")
+    commands = []
+    in_flight_kinds = {c.kind for c in state.in_flight.values() if c.target is Target.ERP}
+    record = erp_sales_order(snapshot)
+    digest = fingerprint(record)
+    if state.erp_fingerprint != digest and "upsert_sales_order" not in in_flight_kinds:
+        commands.append(command(snapshot, UpsertSalesOrder(sales_order=record, fingerprint=digest)))
+    if state.erp_fingerprint is None:
+        return commands  # payments and credit memos attach to a sales order the ERP already has
+    for payment in captured_payments(snapshot):
+        if payment.transaction_id not in state.erp_payments:
+            commands.append(command(snapshot, RecordPayment(
+                external_id=snapshot.order_id, transaction_id=payment.transaction_id, amount=payment.amount,
+                currency=snapshot.currency), payment.transaction_id))
+    for refund in snapshot.refunds:
+        if refund.refund_id not in state.erp_credit_memos:
+            commands.append(command(snapshot, CreateCreditMemo(
+                external_id=snapshot.order_id, refund_id=refund.refund_id, amount=refund.amount,
+                currency=snapshot.currency, lines=refund.lines), refund.refund_id))
+    return commands
+
+
+def acknowledge(state: OrderState, payload: UpsertSalesOrder | RecordPayment | CreateCreditMemo) -> OrderState:
+    if isinstance(payload, UpsertSalesOrder):
+        return state.model_copy(update={"erp_fingerprint": payload.fingerprint})
+    if isinstance(payload, RecordPayment):
+        return state.model_copy(update={"erp_payments": state.erp_payments | {payload.transaction_id}})
+    return state.model_copy(update={"erp_credit_memos": state.erp_credit_memos | {payload.refund_id}})

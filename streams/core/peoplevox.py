@@ -4,6 +4,11 @@ Peoplevox rules (Peoplevox integration templates, see DESIGN.md): an update may 
 or edit sales order lines but never remove one, so a removal needs
 cancel-and-replace; an unknown ItemCode is refused, so every SKU must map
 first; and once picking has started the warehouse state wins.
+
+:func:`plan_commands` is the Peoplevox part of a reconcile: at most one change
+in flight per order, exceptions for held orders and edits after the cut-off,
+returns for returned refund lines; :func:`acknowledge` records what Peoplevox
+confirmed.
 """
 
 from __future__ import annotations
@@ -12,8 +17,22 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from streams.core.model import Address, OrderSnapshot, Value
-from streams.core.reference import Catalogue
+from streams.core.commands import (
+    CancelSalesOrder,
+    Command,
+    CreateReturn,
+    CreateSalesOrder,
+    ReplaceSalesOrder,
+    ReturnLine,
+    SalesOrderChange,
+    UpdateSalesOrder,
+    command,
+)
+from streams.core.exceptions import Wanted
+from streams.core.inputs import Notice, PredecessorAnswer
+from streams.core.model import OrderSnapshot, Owner, SalesOrder, Target, Value
+from streams.core.reference import Catalogue, Reference
+from streams.core.state import OrderState
 
 #: The pick cycle in order. A status not listed is treated as past any cut-off:
 #: when the warehouse says something we do not understand, we do not write over it.
@@ -37,21 +56,6 @@ class CutOff:
         if status not in PICK_CYCLE:
             return True
         return PICK_CYCLE.index(status) >= PICK_CYCLE.index(self.status)
-
-
-class SalesOrder(Value):
-    """The part of a Peoplevox sales order editsync owns."""
-
-    number: str
-    lines: tuple[tuple[str, int], ...]  # (ItemCode, quantity), sorted by ItemCode
-    address: Address | None = None
-    email: str | None = None
-    gift_message: str | None = None
-    line_notes: tuple[tuple[str, str], ...] = ()  # (ItemCode, "name: value") for personalisation
-    cancelled: bool = False
-
-    def line_map(self) -> dict[str, int]:
-        return dict(self.lines)
 
 
 @dataclass(frozen=True)
@@ -152,3 +156,101 @@ def diff_sales_orders(before: SalesOrder, after: SalesOrder) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     return value.model_dump() if isinstance(value, Value) else value
+
+
+# --- the Peoplevox part of a reconcile ------------------------------------------------------
+
+CHANGES: dict[str, type[SalesOrderChange]] = {"create": CreateSalesOrder, "update": UpdateSalesOrder,
+                                              "replace": ReplaceSalesOrder, "cancel": CancelSalesOrder}
+
+
+def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, reference: Reference, want: Wanted,
+                  notices: list[Notice]) -> tuple[OrderState, list[Command]]:
+    desired = None if state.successor_id else desired_sales_order(snapshot, reference.catalogue)
+    if isinstance(desired, UnknownSkus):
+        want("UNKNOWN_SKU", Owner.OPS, "HIGH",
+             f"{snapshot.display_name} is held: {', '.join(desired.skus)} has no Peoplevox ItemCode.",
+             {"skus": list(desired.skus)},
+             "Add the item to Peoplevox (or a SKU override), then retry the order.")
+        return state, []
+    if state.predecessor_ref and not state.predecessor_released:
+        if state.predecessor_blocked:
+            want("RECREATE_AMBIGUOUS", Owner.OPS, "HIGH",
+                 f"{snapshot.display_name} replaces {state.predecessor_ref}, which the warehouse is already "
+                 "picking: neither is released automatically.",
+                 {"predecessor": state.predecessor_ref},
+                 "Decide which order ships; cancel the other in Peoplevox, then retry.")
+        return state, []
+    if any(c.target is Target.PEOPLEVOX for c in state.in_flight.values()):
+        return state, []  # one Peoplevox change at a time per order; the result triggers the next
+    change = plan(desired, state.peoplevox_sales_order)
+    if change.kind == "none":
+        returns = _return_commands(state, snapshot, reference)
+        if state.successor_id and not state.successor_notified:
+            notices.append(Notice(to_order_id=state.successor_id,
+                                  message=PredecessorAnswer(predecessor_id=snapshot.order_id, released=True,
+                                                            reason="original's sales order cancelled or never sent")))
+            state = state.model_copy(update={"successor_notified": True})
+        return state, returns
+    live = state.peoplevox_sales_order
+    # The pick cycle of a sales order editsync already cancelled cannot hold back its successor.
+    if live is not None and not live.cancelled and cutoff.reached(state.peoplevox_status):
+        lines = change.touches_lines or change.kind == "cancel"
+        want("EDIT_AFTER_PICK", Owner.OPS if lines else Owner.CX, "HIGH",
+             f"{snapshot.display_name} changed after the warehouse started ({state.peoplevox_status}); "
+             "the change was not sent.",
+             {"status": state.peoplevox_status, "change": change.kind, "diff": change.diff},
+             "Stop or amend the parcel in Peoplevox, or tell the customer the edit missed it.")
+        if state.successor_id and not state.successor_notified:
+            notices.append(Notice(to_order_id=state.successor_id,
+                                  message=PredecessorAnswer(predecessor_id=snapshot.order_id, released=False,
+                                                            reason=f"original is at {state.peoplevox_status}")))
+            state = state.model_copy(update={"successor_notified": True})
+        return state, []
+    return state, [_sales_order_command(state, snapshot, change, desired)]
+
+
+def _sales_order_command(state: OrderState, snapshot: OrderSnapshot, change: Change,
+                         desired: SalesOrder | None) -> Command:
+    live = state.peoplevox_sales_order
+    replaces = None
+    if change.kind == "cancel":
+        assert live is not None
+        sales_order = live.model_copy(update={"cancelled": True})
+    else:
+        assert desired is not None
+        number = desired.number
+        if change.kind == "update" and live is not None:
+            number = live.number
+        elif change.kind != "update" and live is not None:
+            # replace, or re-create after a cancel: Peoplevox numbers are never reused
+            number, replaces = f"{desired.number}-R{state.peoplevox_revision + 1}", live.number
+        sales_order = desired.model_copy(update={"number": number})
+    return command(snapshot, CHANGES[change.kind](sales_order=sales_order, diff=change.diff, replaces=replaces))
+
+
+def _return_commands(state: OrderState, snapshot: OrderSnapshot, reference: Reference) -> list[Command]:
+    """A refund with returned lines becomes a return in Peoplevox (once per refund), in ItemCodes."""
+    if state.peoplevox_sales_order is None:
+        return []
+    skus = {line.line_id: line.sku or "" for line in snapshot.lines}
+    for refund in snapshot.refunds:
+        returned = [line for line in refund.lines if line.restock_type == "RETURN"]
+        if returned and refund.refund_id not in state.returns:
+            codes: dict[str, int] = {}
+            for line in returned:
+                for sku, quantity in reference.catalogue.expand(skus.get(line.line_id, ""), line.quantity):
+                    code = reference.catalogue.item_code(sku) or sku
+                    codes[code] = codes.get(code, 0) + quantity
+            payload = CreateReturn(refund_id=refund.refund_id, sales_order_number=state.peoplevox_sales_order.number,
+                                   lines=tuple(ReturnLine(item_code=code, quantity=quantity)
+                                               for code, quantity in sorted(codes.items())))
+            return [command(snapshot, payload, refund.refund_id)]
+    return []
+
+
+def acknowledge(state: OrderState, payload: SalesOrderChange | CreateReturn) -> OrderState:
+    if isinstance(payload, CreateReturn):
+        return state.model_copy(update={"returns": state.returns | {payload.refund_id}})
+    revision = state.peoplevox_revision + (1 if payload.replaces is not None else 0)
+    return state.model_copy(update={"peoplevox_sales_order": payload.sales_order, "peoplevox_revision": revision})

@@ -1,4 +1,4 @@
-"""Everything editsync remembers about one order, and the inputs that change it.
+"""Everything editsync remembers about one order.
 
 Stored per order id in a Faust table. ``snapshot`` is the desired state (what
 Shopify says now); the ``peoplevox_*``/``inventory_applied``/``erp_*`` fields are the
@@ -10,12 +10,10 @@ its old name (``validation_alias``), so stored state loads as it was.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import AliasChoices, Field
 
-from streams.core.model import Command, OrderException, OrderSnapshot, Value
-from streams.core.peoplevox import SalesOrder
+from streams.core.commands import Command
+from streams.core.model import OrderException, OrderSnapshot, SalesOrder, Value
 
 
 class OrderState(Value):
@@ -32,7 +30,8 @@ class OrderState(Value):
     # Acknowledged by Peoplevox
     peoplevox_status: str | None = Field(None, validation_alias=AliasChoices("peoplevox_status", "pvx_status"))
     peoplevox_status_at: int = Field(0, validation_alias=AliasChoices("peoplevox_status_at", "pvx_status_at"))
-    peoplevox_sales_order: SalesOrder | None = Field(None, validation_alias=AliasChoices("peoplevox_sales_order", "pvx"))
+    peoplevox_sales_order: SalesOrder | None = Field(None,
+                                                     validation_alias=AliasChoices("peoplevox_sales_order", "pvx"))
     # cancel-and-replace count: the replacement's number suffix
     peoplevox_revision: int = Field(0, validation_alias=AliasChoices("peoplevox_revision", "pvx_revision"))
     returns: frozenset[str] = frozenset()  # refund ids Peoplevox holds a return for
@@ -62,47 +61,3 @@ class OrderState(Value):
 
     # open ones, by exception id
     exceptions: dict[str, OrderException] = Field({}, validation_alias=AliasChoices("exceptions", "issues"))
-
-
-class OrderEventIn(Value):
-    """A normalised ``orders.events.v1`` record, as much as the core needs."""
-
-    event_id: str
-    event_type: str
-    snapshot: OrderSnapshot | None = None  # present only when the payload held the whole order
-
-
-class PeoplevoxStatusIn(Value):
-    status: str
-    at: int  # when Peoplevox says the status changed (epoch ms)
-
-
-class ResultIn(Value):
-    """A sink's answer, carrying the command it answers, so it can be applied even after state loss."""
-
-    command: Command
-    outcome: str  # APPLIED, REJECTED, REJECTED_CUTOFF, FAILED
-    reason: str | None = None
-    detail: dict[str, Any] = {}
-
-
-class SuccessorLinked(Value):
-    """To an original order: a new order says it replaces you."""
-
-    successor_id: str
-
-
-class PredecessorAnswer(Value):
-    """To a new order: the original released its warehouse slot (or could not)."""
-
-    predecessor_id: str | None
-    released: bool
-    reason: str
-
-
-class Notice(Value):
-    """A message for another order, routed by the agent: by id, or by a reference to resolve first."""
-
-    to_order_id: str | None = None
-    to_order_ref: str | None = None  # e.g. "#1001": the agent resolves names to ids
-    message: SuccessorLinked | PredecessorAnswer

@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from streams.core.model import Command, OrderException, Target
-from streams.core.state import ResultIn
+from streams.core.commands import Command
+from streams.core.inputs import ResultIn
+from streams.core.model import OrderException, Target
 
 
 def _command_fields(command: Command) -> dict[str, Any]:
     """The fields a Command and a CommandResult record share."""
     return {"command_id": command.command_id, "order_id": command.order_id, "order_version": command.order_version,
             "target": command.target.value, "kind": command.kind, "idempotency_key": command.idempotency_key,
-            "payload_json": _json(command.payload)}
+            "payload_json": _json(command.payload.wire() if command.payload is not None else {})}
 
 
 def command_record(command: Command, issued_at: int, attempt: int = 0, not_before: int | None = None) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def command_from_record(record: dict[str, Any]) -> Command:
     return Command(command_id=record["command_id"], order_id=record["order_id"],
                    order_version=record["order_version"], target=Target(record["target"]), kind=record["kind"],
                    idempotency_key=record.get("idempotency_key") or record["command_id"],
-                   payload=json.loads(record.get("payload_json") or "{}"))
+                   payload=json.loads(record.get("payload_json") or "{}") or None)
 
 
 def result_record(command: Command, outcome: str, reason: str | None, detail: dict[str, Any], attempts: int,

@@ -11,9 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.erp import Erp
+from connectors.errors import PermanentError
+from connectors.peoplevox import PeoplevoxWarehouse as Warehouse
 from connectors.shopify import StockChange
-from streams.core.model import Command, Target
-from streams.core.peoplevox import SalesOrder
+from streams.core.commands import (
+    AdjustInventory,
+    CancelSalesOrder,
+    Command,
+    CreateCreditMemo,
+    CreateReturn,
+    RecordPayment,
+    ReplaceSalesOrder,
+    SalesOrderChange,
+    UpdateSalesOrder,
+    UpsertSalesOrder,
+)
 from streams.service.downstream import Downstream
 
 
@@ -25,46 +38,46 @@ class Outcome:
 
 
 async def execute(downstream: Downstream, command: Command) -> Outcome:
-    if command.target is Target.PEOPLEVOX:
-        return await _peoplevox(downstream, command)
-    if command.target is Target.INVENTORY:
-        payload = command.payload
+    payload = command.payload
+    if payload is None:
+        raise PermanentError(f"{command.command_id} carries no payload")
+    if isinstance(payload, AdjustInventory):
         group = await downstream.shopify.adjust_inventory(
-            command.idempotency_key, [StockChange(payload["inventory_item_id"], payload["location_id"],
-                                                  payload["delta"])],
-            payload.get("reason", "correction"), payload.get("reference_document_uri"))
+            command.idempotency_key, [StockChange(payload.inventory_item_id, payload.location_id, payload.delta)],
+            payload.reason, payload.reference_document_uri)
         return Outcome("APPLIED", detail={"adjustment_group": group["id"]})
-    return await _erp(downstream, command)
+    if isinstance(payload, (SalesOrderChange, CreateReturn)):
+        return await _peoplevox(downstream.peoplevox, command.order_id, payload)
+    return await _erp(downstream.erp, payload)
 
 
-async def _peoplevox(downstream: Downstream, command: Command) -> Outcome:
-    warehouse, payload = downstream.peoplevox, command.payload
-    if command.kind == "create_return":
-        await warehouse.create_return(payload["refund_id"], payload["sales_order_number"],
-                                      [(line["item_code"], line["quantity"]) for line in payload["lines"]])
+async def _peoplevox(warehouse: Warehouse, order_id: str, payload: SalesOrderChange | CreateReturn) -> Outcome:
+    if isinstance(payload, CreateReturn):
+        await warehouse.create_return(payload.refund_id, payload.sales_order_number,
+                                      [(line.item_code, line.quantity) for line in payload.lines])
         return Outcome("APPLIED")
-    order = SalesOrder.model_validate(payload["sales_order"])
-    if command.kind == "cancel_sales_order":
+    order = payload.sales_order
+    if isinstance(payload, CancelSalesOrder):
         written = await warehouse.cancel(order.number)
-    elif command.kind == "replace_sales_order":
-        written = await warehouse.cancel(payload["replaces"])
+    elif isinstance(payload, ReplaceSalesOrder):
+        written = await warehouse.cancel(payload.replaces)
         if written.applied:
-            written = await warehouse.upsert(order, command.order_id, must_exist=False)
+            written = await warehouse.upsert(order, order_id, must_exist=False)
     else:
-        written = await warehouse.upsert(order, command.order_id, must_exist=command.kind == "update_sales_order")
+        written = await warehouse.upsert(order, order_id, must_exist=isinstance(payload, UpdateSalesOrder))
     if not written.applied:
         return Outcome("REJECTED_CUTOFF", f"sales order is at {written.status}", {"status": written.status})
     return Outcome("APPLIED", detail={"status": written.status} if written.status else {})
 
 
-async def _erp(downstream: Downstream, command: Command) -> Outcome:
-    erp, payload = downstream.erp, command.payload
-    if command.kind == "upsert_sales_order":
-        internal_id = await erp.upsert_sales_order(payload["sales_order"])
-    elif command.kind == "record_payment":
-        internal_id = await erp.record_payment(payload["external_id"], payload["transaction_id"], payload["amount"],
-                                               payload["currency"])
+async def _erp(erp: Erp, payload: UpsertSalesOrder | RecordPayment | CreateCreditMemo) -> Outcome:
+    if isinstance(payload, UpsertSalesOrder):
+        internal_id = await erp.upsert_sales_order(payload.sales_order.model_dump(mode="json"))
+    elif isinstance(payload, RecordPayment):
+        internal_id = await erp.record_payment(payload.external_id, payload.transaction_id, str(payload.amount),
+                                               payload.currency)
     else:
-        internal_id = await erp.create_credit_memo(payload["external_id"], payload["refund_id"], payload["amount"],
-                                                   payload["currency"], payload["lines"])
+        internal_id = await erp.create_credit_memo(payload.external_id, payload.refund_id, str(payload.amount),
+                                                   payload.currency,
+                                                   [line.model_dump(mode="json") for line in payload.lines])
     return Outcome("APPLIED", detail={"erp_id": internal_id})

@@ -1,0 +1,168 @@
+"""Commands: one effect on one system, with one typed payload per kind.
+
+The core builds the payloads and the sinks' executors consume them; nothing
+reads a payload by string key. The Avro ``Command`` record carries a payload as
+``payload_json`` without its kind (the record has a ``kind`` field of its
+own): :meth:`Payload.wire` writes it, ``Command`` takes the kind back in.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from streams.core.model import OrderSnapshot, RefundLine, SalesOrder, Target, Value
+
+
+class Payload(Value):
+    target: ClassVar[Target]
+    kind: str
+
+    def wire(self) -> dict[str, Any]:
+        """As ``payload_json`` carries it: no kind, and no option left unset."""
+        return {k: v for k, v in self.model_dump(mode="json", exclude={"kind"}).items() if v is not None}
+
+
+# --- Peoplevox ------------------------------------------------------------------------------
+
+
+class SalesOrderChange(Payload):
+    """The whole sales order as it should stand afterwards, and the diff that explains it."""
+
+    target: ClassVar[Target] = Target.PEOPLEVOX
+    sales_order: SalesOrder
+    diff: dict[str, Any]
+    replaces: str | None = None  # the live sales order this one takes over from (cancelled first)
+
+
+class CreateSalesOrder(SalesOrderChange):
+    kind: Literal["create_sales_order"] = "create_sales_order"
+
+
+class UpdateSalesOrder(SalesOrderChange):
+    kind: Literal["update_sales_order"] = "update_sales_order"
+
+
+class ReplaceSalesOrder(SalesOrderChange):
+    kind: Literal["replace_sales_order"] = "replace_sales_order"
+    replaces: str
+
+
+class CancelSalesOrder(SalesOrderChange):
+    kind: Literal["cancel_sales_order"] = "cancel_sales_order"
+
+
+class ReturnLine(Value):
+    item_code: str
+    quantity: int
+
+
+class CreateReturn(Payload):
+    target: ClassVar[Target] = Target.PEOPLEVOX
+    kind: Literal["create_return"] = "create_return"
+    refund_id: str
+    sales_order_number: str
+    lines: tuple[ReturnLine, ...]
+
+
+# --- Shopify inventory ----------------------------------------------------------------------
+
+
+class AdjustInventory(Payload):
+    target: ClassVar[Target] = Target.INVENTORY
+    kind: Literal["adjust_inventory"] = "adjust_inventory"
+    stock_key: str  # "<inventory item id>@<location id>"
+    inventory_item_id: str
+    location_id: str
+    delta: int
+    reason: str = "correction"
+    reference_document_uri: str
+
+
+# --- ERP ------------------------------------------------------------------------------------
+
+
+class ErpLine(Value):
+    line_id: str
+    sku: str | None
+    quantity: int
+    unit_price: Decimal
+
+
+class ErpSalesOrder(Value):
+    """What the ERP holds for an order, upserted by Shopify order id as external id."""
+
+    external_id: str
+    number: str | None
+    currency: str
+    total: Decimal
+    tax: Decimal
+    cancelled: bool
+    customer_id: str | None
+    lines: tuple[ErpLine, ...]
+
+
+class UpsertSalesOrder(Payload):
+    target: ClassVar[Target] = Target.ERP
+    kind: Literal["upsert_sales_order"] = "upsert_sales_order"
+    sales_order: ErpSalesOrder
+    fingerprint: str
+
+
+class RecordPayment(Payload):
+    target: ClassVar[Target] = Target.ERP
+    kind: Literal["record_payment"] = "record_payment"
+    external_id: str
+    transaction_id: str
+    amount: Decimal
+    currency: str
+
+
+class CreateCreditMemo(Payload):
+    target: ClassVar[Target] = Target.ERP
+    kind: Literal["create_credit_memo"] = "create_credit_memo"
+    external_id: str
+    refund_id: str
+    amount: Decimal
+    currency: str
+    lines: tuple[RefundLine, ...]
+
+
+CommandPayload = Annotated[
+    CreateSalesOrder | UpdateSalesOrder | ReplaceSalesOrder | CancelSalesOrder | CreateReturn | AdjustInventory
+    | UpsertSalesOrder | RecordPayment | CreateCreditMemo,
+    Field(discriminator="kind"),
+]
+
+
+class Command(Value):
+    """One effect on one system. Same order, version, target and kind → same id and key.
+
+    ``payload`` is None only on a result written before v1.1, which carried no payload.
+    """
+
+    command_id: str
+    order_id: str
+    order_version: int
+    target: Target
+    kind: str
+    idempotency_key: str
+    payload: CommandPayload | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_into_payload(cls, data: Any) -> Any:
+        # payload_json, and order state stored before payloads were typed, leave the kind to the command.
+        if isinstance(data, dict) and isinstance(data.get("payload"), dict) and "kind" not in data["payload"]:
+            data = {**data, "payload": {**data["payload"], "kind": data.get("kind")}}
+        return data
+
+
+def command(snapshot: OrderSnapshot, payload: Payload, subject: str | None = None) -> Command:
+    """Ids are deterministic: per order version for state upserts, per Shopify id for one-off records."""
+    scope = subject if subject is not None else str(snapshot.version)
+    command_id = f"{payload.target.value.lower()}:{payload.kind}:{snapshot.order_id}:{scope}"
+    return Command(command_id=command_id, order_id=snapshot.order_id, order_version=snapshot.version,
+                   target=payload.target, kind=payload.kind, idempotency_key=command_id, payload=payload)

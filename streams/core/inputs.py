@@ -1,0 +1,132 @@
+"""The inputs that change an order's state, and editsync's internal messages, as typed values.
+
+``editsync.order-inputs`` (for the order-state agent) and
+``editsync.shopify-reads`` (for the Shopify reader) carry the messages below as
+JSON, told apart by ``kind``; :func:`decode` is the one way back from bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
+
+from streams.core.commands import Command
+from streams.core.model import OrderSnapshot, Value
+
+
+class OrderEventIn(Value):
+    """A normalised ``orders.events.v1`` record, as much as the core needs."""
+
+    event_id: str
+    event_type: str
+    snapshot: OrderSnapshot | None = None  # present only when the payload held the whole order
+
+
+class ResultIn(Value):
+    """A sink's answer, carrying the command it answers, so it can be applied even after state loss."""
+
+    command: Command
+    outcome: str  # APPLIED, REJECTED, REJECTED_CUTOFF, FAILED
+    reason: str | None = None
+    detail: dict[str, Any] = {}
+
+
+# --- recreate-as-new-order links between two orders -----------------------------------------
+
+
+class SuccessorLinked(Value):
+    """To an original order: a new order says it replaces you."""
+
+    type: Literal["SuccessorLinked"] = "SuccessorLinked"
+    successor_id: str
+
+
+class PredecessorAnswer(Value):
+    """To a new order: the original released its warehouse slot (or could not)."""
+
+    type: Literal["PredecessorAnswer"] = "PredecessorAnswer"
+    predecessor_id: str | None
+    released: bool
+    reason: str
+
+
+LinkMessage = Annotated[SuccessorLinked | PredecessorAnswer, Field(discriminator="type")]
+
+
+class Notice(Value):
+    """A message for another order, routed by the agent: by id, or by a reference to resolve first."""
+
+    to_order_id: str | None = None
+    to_order_ref: str | None = None  # e.g. "#1001": the agent resolves names to ids
+    message: LinkMessage
+
+
+# --- editsync.order-inputs ------------------------------------------------------------------
+
+
+class Tick(Value):
+    """A wake-up the engine asked for is due."""
+
+    kind: Literal["tick"] = "tick"
+
+
+class FetchedSnapshot(Value):
+    """The order as Shopify's Admin API returned it."""
+
+    kind: Literal["snapshot"] = "snapshot"
+    snapshot: OrderSnapshot
+
+
+class PeoplevoxStatus(Value):
+    """A status re-read from Peoplevox (never taken from a callback on trust)."""
+
+    kind: Literal["status"] = "status"
+    status: str
+    at: int  # when it was read, epoch ms: the moment it is known true
+    number: str | None = None  # the sales order it was read from
+
+
+class NoticeIn(Value):
+    """A link message from another order."""
+
+    kind: Literal["notice"] = "notice"
+    message: LinkMessage
+
+
+class Heal(Value):
+    """After a rebalance: re-verify an order with work outstanding."""
+
+    kind: Literal["heal"] = "heal"
+
+
+# --- editsync.shopify-reads -----------------------------------------------------------------
+
+
+class FetchOrder(Value):
+    kind: Literal["fetch"] = "fetch"
+    order_id: str
+
+
+class ResolveOrder(Value):
+    """Find the order named ``ref`` and hand it ``message``; tell ``from_order_id`` when there is none."""
+
+    kind: Literal["resolve"] = "resolve"
+    ref: str
+    from_order_id: str
+    message: LinkMessage
+
+
+OrderInput = Tick | FetchedSnapshot | PeoplevoxStatus | NoticeIn | Heal
+ShopifyRead = FetchOrder | ResolveOrder
+InternalMessage = Annotated[OrderInput | ShopifyRead, Field(discriminator="kind")]
+_INTERNAL: TypeAdapter[InternalMessage] = TypeAdapter(InternalMessage)
+
+
+def decode(raw: bytes) -> OrderInput | ShopifyRead:
+    """An internal message from its JSON; raises ``pydantic.ValidationError`` on anything else."""
+    return _INTERNAL.validate_json(raw)
+
+
+def encode(message: OrderInput | ShopifyRead) -> bytes:
+    return message.model_dump_json().encode()
