@@ -1,4 +1,4 @@
-"""The ERP behind one small interface, and its NetSuite REST record API implementation.
+"""The ERP's NetSuite REST record API implementation of ``connectors.ports.Erp``.
 
 Every write is an upsert by external id (``PUT .../record/v1/<type>/eid:<id>``,
 Oracle NetSuite REST Web Services), so a command delivered twice writes the
@@ -11,23 +11,11 @@ reference, invalid content) is ``PermanentError`` carrying NetSuite's
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from connectors.errors import PermanentError, TransientError
-
-
-class Erp(Protocol):
-    async def upsert_sales_order(self, record: dict[str, Any]) -> str: ...
-
-    async def record_payment(self, order_external_id: str, transaction_id: str, amount: str,
-                             currency: str) -> str: ...
-
-    async def create_credit_memo(self, order_external_id: str, refund_id: str, amount: str, currency: str,
-                                 lines: list[dict[str, Any]]) -> str: ...
-
-    async def aclose(self) -> None: ...
 
 
 class NetSuiteRest:

@@ -18,7 +18,6 @@ import asyncio
 import base64
 import csv
 import io
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -27,6 +26,7 @@ import zeep.exceptions
 from zeep.transports import AsyncTransport
 
 from connectors.errors import PermanentError, TransientError
+from connectors.ports import Written
 from streams.core.model import Address
 from streams.core.peoplevox import CANCELLED, CutOff, SalesOrder
 
@@ -126,13 +126,8 @@ class PeoplevoxClient:
                                                     "callbackUrl": callback_url})
         return result.Detail
 
-
-@dataclass(frozen=True)
-class Written:
-    """What the warehouse holds after a command: applied, or refused because picking started."""
-
-    applied: bool
-    status: str | None
+    async def unsubscribe(self, subscription_id: int) -> None:
+        await self.call("UnsubscribeEvent", {"subscriptionId": subscription_id})
 
 
 class PeoplevoxWarehouse:

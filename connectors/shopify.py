@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from connectors.errors import PermanentError, TransientError
+from connectors.ports import StockChange
 from connectors.shopify_order import (
     FIND_BY_NAME_QUERY,
     INVENTORY_MUTATION,
@@ -27,13 +28,6 @@ from connectors.shopify_order import (
     snapshot_from_graphql,
 )
 from streams.core.model import OrderSnapshot
-
-
-@dataclass(frozen=True)
-class StockChange:
-    inventory_item_id: str
-    location_id: str
-    delta: int
 
 
 @dataclass

@@ -1,18 +1,16 @@
-"""Drives the pure engine against simulated downstream systems, with no Kafka and no HTTP.
+"""Drives the pure engine and the sinks' real executors against in-memory systems, with no Kafka and no HTTP.
 
-The simulated systems follow the rules the real ones enforce (and the sinks
-will check): Peoplevox refuses changes past the cut-off and never removes a
-line in an update; Shopify's inventory ignores a repeated idempotency key;
-the ERP upserts sales orders by external id.
+The systems are the fakes in ``tests/fakes/``, behind the same protocols as the
+real clients, so a command runs here exactly as a sink runs it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 
+from connectors.errors import PermanentError
 from streams.core import engine
-from streams.core.commands import Command, CreateReturn, RecordPayment, UpsertSalesOrder
+from streams.core.commands import Command
 from streams.core.engine import Decision, Policy
 from streams.core.inputs import (
     Notice,
@@ -23,92 +21,26 @@ from streams.core.inputs import (
     SuccessorLinked,
 )
 from streams.core.model import OrderException, OrderSnapshot, Target
-from streams.core.peoplevox import PICK_CYCLE
+from streams.core.peoplevox import CutOff
 from streams.core.reference import Reference
 from streams.core.state import OrderState
-
-
-@dataclass
-class Warehouse:
-    cutoff: str = "Picking"
-    orders: dict[str, dict] = field(default_factory=dict)  # sales order number -> record
-    returns: set[str] = field(default_factory=set)
-
-    def live(self) -> list[dict]:
-        return [so for so in self.orders.values() if not so["cancelled"]]
-
-    def past_cutoff(self, number: str) -> str | None:
-        status = self.orders[number]["status"]
-        return status if PICK_CYCLE.index(status) >= PICK_CYCLE.index(self.cutoff) else None
-
-    def apply(self, command: Command) -> ResultIn:
-        payload = command.payload
-        if isinstance(payload, CreateReturn):
-            self.returns.add(payload.refund_id)
-            return ResultIn(command=command, outcome="APPLIED")
-        wanted = payload.sales_order.model_dump(mode="json")
-        number = wanted["number"]
-        touched = payload.replaces or number
-        if touched in self.orders and command.kind != "create_sales_order":
-            status = self.past_cutoff(touched)
-            if status:
-                return ResultIn(command=command, outcome="REJECTED_CUTOFF", detail={"status": status})
-        if command.kind == "update_sales_order":
-            existing = self.orders[number]
-            assert set(dict(existing["lines"])) <= set(dict(map(tuple, wanted["lines"]))), "an update removed a line"
-        if payload.replaces is not None:
-            self.orders[payload.replaces]["cancelled"] = True
-        status = self.orders.get(number, {}).get("status", "New")
-        self.orders[number] = {"lines": [tuple(line) for line in wanted["lines"]], "address": wanted["address"],
-                               "gift_message": wanted["gift_message"], "cancelled": wanted["cancelled"],
-                               "status": status}
-        return ResultIn(command=command, outcome="APPLIED", detail={"status": status})
-
-
-@dataclass
-class Stock:
-    levels: dict[str, int] = field(default_factory=dict)
-    keys: set[str] = field(default_factory=set)
-
-    def apply(self, command: Command) -> ResultIn:
-        if command.idempotency_key not in self.keys:  # @idempotent: a repeated key changes nothing
-            self.keys.add(command.idempotency_key)
-            key = command.payload.stock_key
-            self.levels[key] = self.levels.get(key, 0) + command.payload.delta
-        return ResultIn(command=command, outcome="APPLIED")
-
-
-@dataclass
-class Erp:
-    sales_orders: dict[str, dict] = field(default_factory=dict)
-    payments: dict[str, Decimal] = field(default_factory=dict)
-    credit_memos: dict[str, Decimal] = field(default_factory=dict)
-    upserts: int = 0
-
-    def apply(self, command: Command) -> ResultIn:
-        payload = command.payload
-        if isinstance(payload, UpsertSalesOrder):
-            self.upserts += 1
-            self.sales_orders[payload.sales_order.external_id] = payload.sales_order.model_dump(mode="json")
-        elif isinstance(payload, RecordPayment):
-            assert payload.external_id in self.sales_orders
-            self.payments[payload.transaction_id] = payload.amount
-        else:
-            assert payload.external_id in self.sales_orders
-            self.credit_memos[payload.refund_id] = payload.amount
-        return ResultIn(command=command, outcome="APPLIED")
+from streams.service.downstream import Downstream
+from streams.sinks.executors import Outcome, execute
+from tests.fakes import run_now
+from tests.fakes.erp import FakeErp
+from tests.fakes.peoplevox import FakeWarehouse
+from tests.fakes.shopify import FakeShop
 
 
 @dataclass
 class Harness:
     reference: Reference = field(default_factory=Reference)
     policy: Policy = field(default_factory=Policy)
-    shop: dict[str, OrderSnapshot] = field(default_factory=dict)  # what Shopify's Admin API answers now
     now: int = 1_000_000
     states: dict[str, OrderState] = field(default_factory=dict)
-    warehouse: Warehouse = field(default_factory=Warehouse)
-    stock: Stock = field(default_factory=Stock)
-    erp: Erp = field(default_factory=Erp)
+    shopify: FakeShop = field(default_factory=FakeShop)  # orders as they are now, and stock levels
+    warehouse: FakeWarehouse = field(default_factory=FakeWarehouse)
+    erp: FakeErp = field(default_factory=FakeErp)
     sent: list[Command] = field(default_factory=list)
     exceptions: list[OrderException] = field(default_factory=list)
     fetches: int = 0
@@ -118,6 +50,11 @@ class Harness:
     fail_next: dict[Target, str] = field(default_factory=dict)
     results: list[ResultIn] = field(default_factory=list)
     lose_lookups: int = 0  # order-name lookups that fail, as a throttled Admin API read can
+
+    @property
+    def shop(self) -> dict[str, OrderSnapshot]:
+        """What Shopify's Admin API answers now."""
+        return self.shopify.orders
 
     def state(self, order_id: str) -> OrderState:
         return self.states.setdefault(order_id, OrderState(order_id=order_id))
@@ -138,9 +75,7 @@ class Harness:
         if notice.to_order_ref is not None and self.lose_lookups:
             self.lose_lookups -= 1
             return
-        target = notice.to_order_id or next(
-            (oid for oid, snap in self.shop.items() if snap.name == notice.to_order_ref or oid == notice.to_order_ref),
-            None)
+        target = notice.to_order_id or run_now(self.shopify.find_order_id(notice.to_order_ref or ""))
         message = notice.message
         if target is None:  # the original is unknown to Shopify: nothing of it can be in the warehouse
             assert isinstance(message, SuccessorLinked)
@@ -185,8 +120,10 @@ class Harness:
         for order_id in sorted(self.pending_fetches):
             self.pending_fetches.discard(order_id)
             self.fetches += 1
-            self._take(order_id, engine.on_snapshot(self.state(order_id), self.shop[order_id], self.policy,
-                                                    self.reference, self.now))
+            snapshot = run_now(self.shopify.fetch_order(order_id))
+            if snapshot is not None:
+                self._take(order_id, engine.on_snapshot(self.state(order_id), snapshot, self.policy, self.reference,
+                                                        self.now))
 
     def deliver(self, limit: int = 200) -> None:
         """Run every queued command through its system and feed the results back."""
@@ -195,16 +132,21 @@ class Harness:
                 return
             command = self.outbox.pop(0)
             failure = self.fail_next.pop(command.target, None)
-            if failure:
-                result = ResultIn(command=command, outcome="FAILED", reason=failure)
-            else:
-                system = {Target.PEOPLEVOX: self.warehouse, Target.INVENTORY: self.stock, Target.ERP: self.erp}
-                result = system[command.target].apply(command)
+            result = ResultIn(command=command, outcome="FAILED", reason=failure) if failure else self.execute(command)
             self.results.append(result)
             self._take(command.order_id, engine.on_result(self.state(command.order_id), result, self.policy,
                                                           self.reference, self.now))
         if self.outbox:
             raise AssertionError(f"commands still coming after {limit} deliveries: the engine does not converge")
+
+    def execute(self, command: Command) -> ResultIn:
+        """As a sink runs it: the real executor against the fakes; a refusal becomes a FAILED result."""
+        systems = Downstream(shopify=self.shopify, peoplevox=self.warehouse, erp=self.erp, cutoff=CutOff())
+        try:
+            outcome = run_now(execute(systems, command))
+        except PermanentError as error:
+            outcome = Outcome("FAILED", error.reason, error.detail)
+        return ResultIn(command=command, outcome=outcome.outcome, reason=outcome.reason, detail=outcome.detail)
 
     def redeliver_results(self) -> None:
         """Every result again, as a sink re-executing a redelivered command would publish it."""

@@ -18,8 +18,8 @@ import time
 
 from connectors.errors import PermanentError, TransientError
 from streams.kafka import topics
-from streams.kafka.records import command_from_record, command_record, epoch_ms, result_record
-from streams.service.clock import now_ms
+from streams.kafka.records import command_from_record, command_record, result_record
+from streams.service.clock import epoch_ms, now_ms
 from streams.service.context import Context
 from streams.service.downstream import Downstream
 from streams.sinks.backoff import backoff_ms

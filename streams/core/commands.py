@@ -130,6 +130,8 @@ class CreateCreditMemo(Payload):
     lines: tuple[RefundLine, ...]
 
 
+PeoplevoxPayload = SalesOrderChange | CreateReturn
+ErpPayload = UpsertSalesOrder | RecordPayment | CreateCreditMemo
 CommandPayload = Annotated[
     CreateSalesOrder | UpdateSalesOrder | ReplaceSalesOrder | CancelSalesOrder | CreateReturn | AdjustInventory
     | UpsertSalesOrder | RecordPayment | CreateCreditMemo,

@@ -17,6 +17,7 @@ from typing import Any
 from streams.core.commands import (
     Command,
     CreateCreditMemo,
+    ErpPayload,
     ErpLine,
     ErpSalesOrder,
     RecordPayment,
@@ -88,7 +89,7 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, reference: Referen
     return commands
 
 
-def acknowledge(state: OrderState, payload: UpsertSalesOrder | RecordPayment | CreateCreditMemo) -> OrderState:
+def acknowledge(state: OrderState, payload: ErpPayload) -> OrderState:
     if isinstance(payload, UpsertSalesOrder):
         return state.model_copy(update={"erp_fingerprint": payload.fingerprint})
     if isinstance(payload, RecordPayment):

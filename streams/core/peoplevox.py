@@ -22,6 +22,7 @@ from streams.core.commands import (
     Command,
     CreateReturn,
     CreateSalesOrder,
+    PeoplevoxPayload,
     ReplaceSalesOrder,
     ReturnLine,
     SalesOrderChange,
@@ -249,7 +250,7 @@ def _return_commands(state: OrderState, snapshot: OrderSnapshot, reference: Refe
     return []
 
 
-def acknowledge(state: OrderState, payload: SalesOrderChange | CreateReturn) -> OrderState:
+def acknowledge(state: OrderState, payload: PeoplevoxPayload) -> OrderState:
     if isinstance(payload, CreateReturn):
         return state.model_copy(update={"returns": state.returns | {payload.refund_id}})
     revision = state.peoplevox_revision + (1 if payload.replaces is not None else 0)

@@ -55,10 +55,3 @@ def exception_record(exception: OrderException) -> dict[str, Any]:
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
-
-
-def epoch_ms(value: Any) -> int | None:
-    """fastavro reads timestamp-millis as aware datetimes; the core counts in epoch ms."""
-    if value is None or isinstance(value, int):
-        return value
-    return int(value.timestamp() * 1000)

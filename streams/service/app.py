@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import faust
 
 from connectors.errors import ConnectorError
+from connectors.ports import WarehouseEvents
 from streams.agents import normaliser, order_state, peoplevox_status, shopify_reads, sinks
 from streams.core.engine import Policy
 from streams.kafka.avro_codec import AvroCodec
@@ -63,19 +63,19 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     @app.task
     async def connect_peoplevox() -> None:
         await load_item_codes()
-        await subscribe_to_statuses(settings, downstream)
+        if downstream.peoplevox_events is not None:
+            await subscribe_to_statuses(settings, downstream.peoplevox_events)
 
     return app
 
 
-async def subscribe_to_statuses(settings: Settings, downstream: Downstream) -> None:
+async def subscribe_to_statuses(settings: Settings, events: WarehouseEvents) -> None:
     """One SalesOrderStatusChanges subscription per data dir: the previous one is removed first."""
-    marker = Path(settings.data_dir) / "peoplevox-subscription"
-    client = downstream.peoplevox.client
+    marker = settings.data_dir / "peoplevox-subscription"
     try:
         if marker.exists():
-            await client.call("UnsubscribeEvent", {"subscriptionId": int(marker.read_text().strip() or 0)})
-        marker.write_text(await client.subscribe("SalesOrderStatusChanges", settings.callback_url()))
+            await events.unsubscribe(int(marker.read_text().strip() or 0))
+        marker.write_text(await events.subscribe("SalesOrderStatusChanges", settings.callback_url()))
     except (ConnectorError, ValueError) as error:
         log.error("Peoplevox status subscription failed (%s): statuses will only be read by the sinks' "
                   "state checks until the next start", error)

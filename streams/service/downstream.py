@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from connectors.erp import Erp, NetSuiteRest
-from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse
-from connectors.shopify import ShopifyAdmin
+from connectors import erp, peoplevox, ports, shopify
 from streams.core.peoplevox import CutOff
 from streams.core.reference import Catalogue, PriceLists, Reference
 from streams.service.config import ConfigError, Settings
@@ -21,10 +19,11 @@ from streams.service.config import ConfigError, Settings
 
 @dataclass
 class Downstream:
-    shopify: ShopifyAdmin
-    peoplevox: PeoplevoxWarehouse
-    erp: Erp
+    shopify: ports.Shop
+    peoplevox: ports.Warehouse
+    erp: ports.Erp
     cutoff: CutOff
+    peoplevox_events: ports.WarehouseEvents | None = None  # None: no status callbacks, only the sinks' checks
     overrides: dict[str, str] = field(default_factory=dict)
     bundles: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     price_lists: PriceLists = field(default_factory=PriceLists)
@@ -36,15 +35,13 @@ class Downstream:
             return value.get_secret_value() if value is not None else ""  # type: ignore[attr-defined]
 
         cutoff = CutOff(settings.peoplevox_cutoff_status)
-        client = PeoplevoxClient(settings.peoplevox_url or "", settings.peoplevox_client_id or "",
-                                 settings.peoplevox_username or "", secret(settings.peoplevox_password))
+        client = peoplevox.PeoplevoxClient(settings.peoplevox_url or "", settings.peoplevox_client_id or "",
+                                           settings.peoplevox_username or "", secret(settings.peoplevox_password))
         downstream = cls(
-            shopify=ShopifyAdmin(settings.shopify_admin_url or "", secret(settings.shopify_access_token),
-                                 settings.shopify_api_version),
-            peoplevox=PeoplevoxWarehouse(client, cutoff),
-            erp=NetSuiteRest(settings.erp_url or "", secret(settings.erp_token)),
-            cutoff=cutoff,
-        )
+            shopify=shopify.ShopifyAdmin(settings.shopify_admin_url or "", secret(settings.shopify_access_token),
+                                         settings.shopify_api_version),
+            peoplevox=peoplevox.PeoplevoxWarehouse(client, cutoff), peoplevox_events=client,
+            erp=erp.NetSuiteRest(settings.erp_url or "", secret(settings.erp_token)), cutoff=cutoff)
         if settings.reference_file is not None:
             downstream.load_reference_file(settings.reference_file)
         return downstream

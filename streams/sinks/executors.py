@@ -11,22 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.erp import Erp
 from connectors.errors import PermanentError
-from connectors.peoplevox import PeoplevoxWarehouse as Warehouse
-from connectors.shopify import StockChange
-from streams.core.commands import (
-    AdjustInventory,
-    CancelSalesOrder,
-    Command,
-    CreateCreditMemo,
-    CreateReturn,
-    RecordPayment,
-    ReplaceSalesOrder,
-    SalesOrderChange,
-    UpdateSalesOrder,
-    UpsertSalesOrder,
-)
+from connectors.ports import Erp, StockChange, Warehouse
+from streams.core import commands
 from streams.service.downstream import Downstream
 
 
@@ -37,47 +24,47 @@ class Outcome:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-async def execute(downstream: Downstream, command: Command) -> Outcome:
+async def execute(downstream: Downstream, command: commands.Command) -> Outcome:
     payload = command.payload
     if payload is None:
         raise PermanentError(f"{command.command_id} carries no payload")
-    if isinstance(payload, AdjustInventory):
+    if isinstance(payload, commands.AdjustInventory):
         group = await downstream.shopify.adjust_inventory(
             command.idempotency_key, [StockChange(payload.inventory_item_id, payload.location_id, payload.delta)],
             payload.reason, payload.reference_document_uri)
         return Outcome("APPLIED", detail={"adjustment_group": group["id"]})
-    if isinstance(payload, (SalesOrderChange, CreateReturn)):
+    if isinstance(payload, (commands.SalesOrderChange, commands.CreateReturn)):
         return await _peoplevox(downstream.peoplevox, command.order_id, payload)
     return await _erp(downstream.erp, payload)
 
 
-async def _peoplevox(warehouse: Warehouse, order_id: str, payload: SalesOrderChange | CreateReturn) -> Outcome:
-    if isinstance(payload, CreateReturn):
+async def _peoplevox(warehouse: Warehouse, order_id: str, payload: commands.PeoplevoxPayload) -> Outcome:
+    if isinstance(payload, commands.CreateReturn):
         await warehouse.create_return(payload.refund_id, payload.sales_order_number,
                                       [(line.item_code, line.quantity) for line in payload.lines])
         return Outcome("APPLIED")
     order = payload.sales_order
-    if isinstance(payload, CancelSalesOrder):
+    if isinstance(payload, commands.CancelSalesOrder):
         written = await warehouse.cancel(order.number)
-    elif isinstance(payload, ReplaceSalesOrder):
+    elif isinstance(payload, commands.ReplaceSalesOrder):
         written = await warehouse.cancel(payload.replaces)
         if written.applied:
             written = await warehouse.upsert(order, order_id, must_exist=False)
     else:
-        written = await warehouse.upsert(order, order_id, must_exist=isinstance(payload, UpdateSalesOrder))
+        written = await warehouse.upsert(order, order_id, must_exist=isinstance(payload, commands.UpdateSalesOrder))
     if not written.applied:
         return Outcome("REJECTED_CUTOFF", f"sales order is at {written.status}", {"status": written.status})
     return Outcome("APPLIED", detail={"status": written.status} if written.status else {})
 
 
-async def _erp(erp: Erp, payload: UpsertSalesOrder | RecordPayment | CreateCreditMemo) -> Outcome:
-    if isinstance(payload, UpsertSalesOrder):
+async def _erp(erp: Erp, payload: commands.ErpPayload) -> Outcome:
+    if isinstance(payload, commands.UpsertSalesOrder):
         internal_id = await erp.upsert_sales_order(payload.sales_order.model_dump(mode="json"))
-    elif isinstance(payload, RecordPayment):
+    elif isinstance(payload, commands.RecordPayment):
         internal_id = await erp.record_payment(payload.external_id, payload.transaction_id, str(payload.amount),
                                                payload.currency)
     else:
+        lines = [line.model_dump(mode="json") for line in payload.lines]
         internal_id = await erp.create_credit_memo(payload.external_id, payload.refund_id, str(payload.amount),
-                                                   payload.currency,
-                                                   [line.model_dump(mode="json") for line in payload.lines])
+                                                   payload.currency, lines)
     return Outcome("APPLIED", detail={"erp_id": internal_id})

@@ -19,7 +19,8 @@ import pytest
 from connectors.erp import NetSuiteRest
 from connectors.errors import PermanentError, TransientError
 from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse, Refused
-from connectors.shopify import ShopifyAdmin, StockChange
+from connectors.ports import StockChange
+from connectors.shopify import ShopifyAdmin
 from sandboxes.shopify.cost import Bucket
 from sandboxes.stack import SandboxStack
 from streams.core.model import Address

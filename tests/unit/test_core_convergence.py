@@ -71,7 +71,7 @@ def end_state(h: Harness) -> dict:
     assert len(live) <= 1, "two live sales orders for one order"
     return {
         "warehouse": [(so["lines"], so["address"], so["gift_message"]) for so in live],
-        "stock": {key: level for key, level in h.stock.levels.items() if level},
+        "stock": {key: level for key, level in h.shopify.levels.items() if level},
         "erp_orders": h.erp.sales_orders,
         "payments": h.erp.payments,
         "credit_memos": h.erp.credit_memos,

@@ -337,11 +337,11 @@ def test_line_without_sku_is_unknown():
 def test_units_taken_off_before_shipping_go_back_to_stock_added_units_are_shopifys():
     h = harness()
     created(h, order(lines=(line("1", "TEE-M"), line("2", "MUG"))))
-    assert h.stock.levels == {}, "checkout stock is Shopify's own business"
+    assert h.shopify.levels == {}, "checkout stock is Shopify's own business"
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 0, original=1), line("2", "MUG"),
                                       line("3", "TEE-L", 2, original=0))))
     h.settle()
-    assert h.stock.levels == {"inv-TEE-M@loc-1": 1}, "Shopify commits added units itself"
+    assert h.shopify.levels == {"inv-TEE-M@loc-1": 1}, "Shopify commits added units itself"
 
 
 def test_units_sold_by_an_edit_then_removed_go_back_too():
@@ -350,7 +350,7 @@ def test_units_sold_by_an_edit_then_removed_go_back_too():
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 3, original=1),)))
     h.webhook(order(version=3, lines=(line("1", "TEE-M", 1, original=1).model_copy(update={"sold_quantity": 3}),)))
     h.settle()
-    assert h.stock.levels == {"inv-TEE-M@loc-1": 2}
+    assert h.shopify.levels == {"inv-TEE-M@loc-1": 2}
 
 
 def test_no_increment_where_shopify_already_restocked():
@@ -358,7 +358,7 @@ def test_no_increment_where_shopify_already_restocked():
     created(h, order(lines=(line("1", "TEE-M", 2),)))
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 1, original=2, restocked=1),)))
     h.settle()
-    assert h.stock.levels.get("inv-TEE-M@loc-1", 0) == 0
+    assert h.shopify.levels.get("inv-TEE-M@loc-1", 0) == 0
 
 
 def test_inventory_commands_have_deterministic_idempotency_keys():
@@ -377,8 +377,8 @@ def test_an_adjustment_delivered_twice_changes_stock_once():
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 1, original=3),)))
     h.settle()
     (command,) = [c for c in h.sent if c.target is Target.INVENTORY]
-    h.stock.apply(command)
-    assert h.stock.levels == {"inv-TEE-M@loc-1": 2}
+    h.execute(command)
+    assert h.shopify.levels == {"inv-TEE-M@loc-1": 2}
 
 
 def test_every_result_delivered_twice_is_counted_once():
@@ -386,12 +386,12 @@ def test_every_result_delivered_twice_is_counted_once():
     created(h, order(lines=(line("1", "TEE-M", 3), line("2", "MUG"))))
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 1, original=3), line("2", "MUG", 0, original=1))))
     h.settle()
-    before = (dict(h.stock.levels), {n: dict(so) for n, so in h.warehouse.orders.items()}, h.erp.upserts,
+    before = (dict(h.shopify.levels), {n: dict(so) for n, so in h.warehouse.orders.items()}, h.erp.upserts,
               len(h.sent))
     assert before[0] == {"inv-TEE-M@loc-1": 2, "inv-MUG@loc-1": 1}
     h.redeliver_results()
     h.settle()
-    assert (h.stock.levels, h.warehouse.orders, h.erp.upserts, len(h.sent)) == before
+    assert (h.shopify.levels, h.warehouse.orders, h.erp.upserts, len(h.sent)) == before
 
 
 # --- money ----------------------------------------------------------------------------------

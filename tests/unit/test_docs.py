@@ -23,3 +23,13 @@ def test_every_topic_is_documented():
 def test_readme_leads_with_the_two_commands():
     first_block = README.split("```sh", 1)[1].split("```", 1)[0]
     assert "make run" in first_block and "make test" in first_block
+
+
+def test_the_code_layout_names_every_package_and_module_of_streams():
+    layout = README.split("### Code layout", 1)[1].split("```", 2)[1]
+    streams = Path(__file__).resolve().parents[2] / "streams"
+    for package in sorted(p for p in streams.iterdir() if (p / "__init__.py").exists()):
+        assert f"  {package.name}/" in layout
+        for module in package.glob("*.py"):
+            if module.stem != "__init__":
+                assert re.search(rf"\b{module.stem}\b", layout), f"{package.name}/{module.name} is not in the layout"

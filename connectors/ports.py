@@ -1,0 +1,73 @@
+"""What editsync needs from each downstream system: one small ``Protocol`` per system.
+
+The sinks' executors, the agents and ``streams.service.downstream.Downstream``
+depend on these, never on a concrete client: ``connectors/`` holds the real
+clients (HTTP), ``tests/fakes/`` in-memory ones that keep the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from streams.core.model import OrderSnapshot, SalesOrder
+
+
+@dataclass(frozen=True)
+class StockChange:
+    inventory_item_id: str
+    location_id: str
+    delta: int
+
+
+@dataclass(frozen=True)
+class Written:
+    """What the warehouse holds after a command: applied, or refused because picking started."""
+
+    applied: bool
+    status: str | None
+
+
+class Shop(Protocol):
+    """Shopify's Admin API: the order as it is now, and inventory adjustments."""
+
+    async def fetch_order(self, order_id: str) -> OrderSnapshot | None: ...
+
+    async def find_order_id(self, name: str) -> str | None: ...
+
+    async def adjust_inventory(self, key: str, changes: list[StockChange], reason: str,
+                               reference_document_uri: str | None) -> dict[str, Any]: ...
+
+
+class Warehouse(Protocol):
+    """Peoplevox's sales orders, with the state check before every write (the warehouse state wins)."""
+
+    async def sales_order(self, number: str) -> dict[str, str] | None: ...
+
+    async def item_codes(self) -> frozenset[str]: ...
+
+    async def upsert(self, order: SalesOrder, reference: str, *, must_exist: bool) -> Written: ...
+
+    async def cancel(self, number: str) -> Written: ...
+
+    async def create_return(self, refund_id: str, number: str, lines: list[tuple[str, int]]) -> None: ...
+
+
+class WarehouseEvents(Protocol):
+    """Peoplevox's event subscriptions: status callbacks to editsync's URL."""
+
+    async def subscribe(self, event_type: str, callback_url: str, filter_: str = "") -> str: ...
+
+    async def unsubscribe(self, subscription_id: int) -> None: ...
+
+
+class Erp(Protocol):
+    async def upsert_sales_order(self, record: dict[str, Any]) -> str: ...
+
+    async def record_payment(self, order_external_id: str, transaction_id: str, amount: str,
+                             currency: str) -> str: ...
+
+    async def create_credit_memo(self, order_external_id: str, refund_id: str, amount: str, currency: str,
+                                 lines: list[dict[str, Any]]) -> str: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,69 @@
+"""Peoplevox's sales orders in memory, as ``connectors.peoplevox.PeoplevoxWarehouse`` sees them.
+
+Rules kept from the real service and connector (Peoplevox integration templates,
+see DESIGN.md and sandboxes/peoplevox/): an import adds or edits lines but never
+removes one; a sales order at or past the cut-off (or in a status outside the
+pick cycle, such as Cancelled) is not written, the write is answered with its
+status; an update of a sales order Peoplevox does not hold is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.errors import PermanentError
+from connectors.ports import Written
+from streams.core.model import SalesOrder
+from streams.core.peoplevox import CANCELLED, CutOff
+
+
+@dataclass
+class FakeWarehouse:
+    cutoff: str = "Picking"
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # sales order number -> what Peoplevox holds
+    returns: set[str] = field(default_factory=set)  # refund ids
+    known_item_codes: frozenset[str] = frozenset()
+
+    def live(self) -> list[dict[str, Any]]:
+        return [so for so in self.orders.values() if not so["cancelled"]]
+
+    def _refused(self, number: str) -> Written | None:
+        status = self.orders[number]["status"]
+        return Written(False, status) if CutOff(self.cutoff).reached(status) else None
+
+    async def sales_order(self, number: str) -> dict[str, str] | None:
+        held = self.orders.get(number)
+        if held is None:
+            return None
+        return {"SalesOrderNumber": number, "CustomerPurchaseOrderReferenceNumber": held["reference"],
+                "Status": held["status"]}
+
+    async def item_codes(self) -> frozenset[str]:
+        return self.known_item_codes
+
+    async def upsert(self, order: SalesOrder, reference: str, *, must_exist: bool) -> Written:
+        held = self.orders.get(order.number)
+        if held is None and must_exist:
+            raise PermanentError(f"sales order {order.number} is not in Peoplevox", {"number": order.number})
+        if held is not None and (refused := self._refused(order.number)):
+            return refused
+        lines = dict(held["lines"]) if held else {}
+        lines.update(order.lines)  # an import never removes a line
+        status = held["status"] if held else "New"
+        self.orders[order.number] = {
+            "lines": sorted(lines.items()), "address": order.address.model_dump() if order.address else None,
+            "gift_message": order.gift_message, "cancelled": False, "status": status, "reference": reference}
+        return Written(True, status)
+
+    async def cancel(self, number: str) -> Written:
+        held = self.orders.get(number)
+        if held is None or held["status"] == CANCELLED:
+            return Written(True, held and held["status"])
+        if refused := self._refused(number):
+            return refused
+        held.update(status=CANCELLED, cancelled=True)
+        return Written(True, CANCELLED)
+
+    async def create_return(self, refund_id: str, number: str, lines: list[tuple[str, int]]) -> None:
+        self.returns.add(refund_id)

@@ -1,0 +1,37 @@
+"""Shopify's Admin API in memory: orders as they are now, and stock levels.
+
+Rules kept from the real API (shopify.dev, Admin GraphQL 2026-10):
+``inventoryAdjustQuantities`` is ``@idempotent``, so a repeated key changes
+nothing; orders are found by name (``name:#1001``), never by a bare id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.ports import StockChange
+from streams.core.model import OrderSnapshot
+
+
+@dataclass
+class FakeShop:
+    orders: dict[str, OrderSnapshot] = field(default_factory=dict)  # what the Admin API answers now
+    levels: dict[str, int] = field(default_factory=dict)  # "<inventory item id>@<location id>" -> adjusted by
+    keys: set[str] = field(default_factory=set)
+
+    async def fetch_order(self, order_id: str) -> OrderSnapshot | None:
+        return self.orders.get(order_id)
+
+    async def find_order_id(self, name: str) -> str | None:
+        wanted = name if name.startswith("#") else f"#{name}"
+        return next((order_id for order_id, order in self.orders.items() if order.name == wanted), None)
+
+    async def adjust_inventory(self, key: str, changes: list[StockChange], reason: str,
+                               reference_document_uri: str | None) -> dict[str, Any]:
+        if key not in self.keys:
+            self.keys.add(key)
+            for change in changes:
+                stock = f"{change.inventory_item_id}@{change.location_id}"
+                self.levels[stock] = self.levels.get(stock, 0) + change.delta
+        return {"id": f"gid://shopify/InventoryAdjustmentGroup/{len(self.keys)}"}
