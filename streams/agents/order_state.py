@@ -33,6 +33,7 @@ from streams.core.inputs import (
     OrderEventIn,
     PeoplevoxStatus,
     PredecessorAnswer,
+    Rebuild,
     ResolveOrder,
     SuccessorLinked,
     Tick,
@@ -108,6 +109,8 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
                 return engine.on_peoplevox_status(state, status, policy, ref, now)
             case Heal():
                 return engine.on_heal(state, policy, now) if engine.needs_heal(state) else None
+            case Rebuild():
+                return engine.on_heal(state, policy, now)
             case NoticeIn(message=SuccessorLinked() as linked):
                 return engine.on_successor_linked(state, linked, policy, ref, now)
             case NoticeIn(message=PredecessorAnswer() as answer):

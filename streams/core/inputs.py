@@ -100,6 +100,12 @@ class Heal(Value):
     kind: Literal["heal"] = "heal"
 
 
+class Rebuild(Value):
+    """This order's local state was discarded (the broker no longer backs it): re-read it from Shopify."""
+
+    kind: Literal["rebuild"] = "rebuild"
+
+
 # --- editsync.shopify-reads -----------------------------------------------------------------
 
 
@@ -117,7 +123,7 @@ class ResolveOrder(Value):
     message: LinkMessage
 
 
-OrderInput = Tick | FetchedSnapshot | PeoplevoxStatus | NoticeIn | Heal
+OrderInput = Tick | FetchedSnapshot | PeoplevoxStatus | NoticeIn | Heal | Rebuild
 ShopifyRead = FetchOrder | ResolveOrder
 InternalMessage = Annotated[OrderInput | ShopifyRead, Field(discriminator="kind")]
 _INTERNAL: TypeAdapter[InternalMessage] = TypeAdapter(InternalMessage)

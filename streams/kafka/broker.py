@@ -86,7 +86,7 @@ class EmbeddedBroker:
             output.close()
         try:
             wait_until_ready(self.bootstrap, self._ready_timeout_s)
-        except BrokerError:
+        except BaseException:  # not ready, or a stop signal during start-up
             self.stop()
             raise
         log.info("embedded Tansu broker ready at %s (pid %s)", self.bootstrap, self._process.pid)
@@ -96,7 +96,8 @@ class EmbeddedBroker:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
-    def stop(self, timeout_s: float = 10.0) -> None:
+    def stop(self, timeout_s: float = 3.0) -> None:
+        # Memory storage: once the worker has left, nothing the broker holds is worth a long drain.
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return

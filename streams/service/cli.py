@@ -8,6 +8,7 @@ import sys
 from pydantic import ValidationError
 
 from streams.service.config import ConfigError, Settings
+from streams.service.shutdown import StopRequested, Watchdog
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,9 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
         if args.command == "run":
-            from streams.service.runner import run
+            # Armed before the slow imports, so a stop signal during start-up still exits 0.
+            watchdog = Watchdog()
+            watchdog.install_early_handlers()
+            try:
+                from streams.service.runner import run
 
-            run(settings)
+                run(settings, watchdog)
+            except StopRequested:
+                return 0
         elif args.command == "topics":
             _topics(settings)
         elif args.command == "tail":

@@ -9,15 +9,21 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import ExitStack
+from pathlib import Path
 
 import faust
+from confluent_kafka import Producer
 from pydantic import SecretStr
 
+from streams.core.inputs import Rebuild, encode
 from streams.kafka.admin import ensure_topics
 from streams.kafka.avro_codec import codec_from_settings
 from streams.kafka.broker import EmbeddedBroker, wait_until_ready
+from streams.kafka.topics import ORDER_INPUTS
 from streams.service.app import create_app
 from streams.service.config import Settings
+from streams.service.local_state import discard_stale_stores
+from streams.service.shutdown import StopRequested, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +50,55 @@ def start_sandboxes(settings: Settings, stack: ExitStack) -> Settings:
         "reference_file": settings.reference_file or reference_file})
 
 
-def run(settings: Settings) -> None:
+def reconcile_local_state(app: faust.App, bootstrap: str) -> None:
+    """Discard table stores the broker's changelogs no longer back, and ask for their orders to be rebuilt."""
+    for table in app.tables.values():
+        order_ids = discard_stale_stores(bootstrap, Path(app.conf.tabledir), table.name, table.changelog_topic_name)
+        if order_ids:
+            publish_rebuilds(bootstrap, order_ids)
+
+
+def publish_rebuilds(bootstrap: str, order_ids: list[str]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "log_level": 3})
+    for order_id in order_ids:
+        producer.produce(ORDER_INPUTS, key=order_id.encode(), value=encode(Rebuild()))
+        producer.poll(0)
+    if producer.flush(30.0):
+        raise RuntimeError(f"rebuild requests for {len(order_ids)} orders not acknowledged by the broker")
+
+
+class Worker(faust.Worker):
+    """Faust's worker, with the stop signal also arming the shutdown watchdog."""
+
+    def __init__(self, *args: object, watchdog: Watchdog, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.watchdog = watchdog
+
+    def _schedule_shutdown(self, signal: object) -> None:  # type: ignore[override]
+        self.watchdog.start()
+        super()._schedule_shutdown(signal)  # type: ignore[arg-type]
+
+
+def run(settings: Settings, watchdog: Watchdog | None = None) -> None:
+    watchdog = watchdog or Watchdog()
+    watchdog.install_early_handlers()
     settings.require_webhook_secret()  # fail before starting anything
     settings.require_downstream()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        _run(settings, watchdog)
+    except StopRequested as stop:
+        log.info("stopped by %s during start-up", stop)
+
+
+def _run(settings: Settings, watchdog: Watchdog) -> None:
     with ExitStack() as stack:
         if settings.kafka_bootstrap:
             bootstrap = settings.kafka_bootstrap
             wait_until_ready(bootstrap, timeout_s=60.0)
         else:
             broker = stack.enter_context(EmbeddedBroker(log_path=settings.data_dir / "tansu.log"))
+            watchdog.on_expiry = broker.stop
             bootstrap = broker.bootstrap
             settings.embedded_bootstrap_file.write_text(bootstrap)
             stack.callback(settings.embedded_bootstrap_file.unlink, missing_ok=True)
@@ -62,9 +107,10 @@ def run(settings: Settings) -> None:
             settings = start_sandboxes(settings, stack)
         ensure_topics(bootstrap, settings.topic_partitions, settings.topic_replication_factor)
         app = create_app(settings, bootstrap, codec_from_settings(settings.schema_registry_url))
+        reconcile_local_state(app, bootstrap)
         print(f"editsync: web server on http://{settings.web_host}:{settings.web_port} "
               f"(POST /webhooks/shopify, /webhooks/peoplevox; GET /healthz /readyz /metrics)", flush=True)
-        worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+        worker = Worker(app, loglevel=settings.log_level, quiet=True, watchdog=watchdog)
         try:
             worker.execute_from_commandline()
         except SystemExit as exit_:

@@ -1,0 +1,74 @@
+"""`make run` stopped and started again on the same data dir, as every user does.
+
+The embedded broker keeps its log in memory while the RocksDB table under the
+data dir survives, so the second start meets local state the broker's fresh
+changelog does not back (Faust's ConsistencyError). The worker must discard it,
+say so, and go on; stop signals at any moment end the process within 10 s, 0.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.integration.conftest import Service, service_env
+
+STOP_BOUND_S = 10.0
+
+
+def sandbox_urls(data_dir: Path) -> dict[str, str]:
+    urls = json.loads((data_dir / "sandboxes.json").read_text())
+    return {"shopify": f"{urls['shopify']}/_sandbox",
+            "peoplevox": urls["peoplevox"].split("/resources/")[0].rsplit("/", 1)[0] + "/_sandbox"}
+
+
+def take_an_order_to_peoplevox(data_dir: Path) -> None:
+    urls = sandbox_urls(data_dir)
+    variants = httpx.get(f"{urls['shopify']}/state", timeout=10).json()["variants"]
+    order = httpx.post(f"{urls['shopify']}/scenario/create_order", timeout=10,
+                       json={"items": [[variants["TEE-M"]["id"], 2]]}).json()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        sales_orders = httpx.get(f"{urls['peoplevox']}/state", timeout=10).json()["sales_orders"]
+        if any(so["reference"] == str(order["id"]) for so in sales_orders.values()):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"order {order['name']} never reached Peoplevox")
+
+
+def stop_within_bound(service: Service, signum: int) -> None:
+    started = time.monotonic()
+    service.process.send_signal(signum)
+    code = service.process.wait(STOP_BOUND_S + 5)
+    took = time.monotonic() - started
+    assert code == 0, f"exit {code} after {signum!r}:\n{service.log()}"
+    assert took < STOP_BOUND_S, f"took {took:.1f} s to stop"
+
+
+def test_stop_and_start_again_on_the_same_data_dir(tmp_path):
+    env = service_env(tmp_path)
+    data_dir = Path(env["EDITSYNC_DATA_DIR"])
+
+    first = Service(env, tmp_path / "first.log")
+    first.wait_ready()
+    take_an_order_to_peoplevox(data_dir)
+    stop_within_bound(first, signal.SIGINT)
+
+    second = Service(env, tmp_path / "second.log")
+    second.wait_ready()
+    take_an_order_to_peoplevox(data_dir)
+    log = second.log_path.read_text(errors="replace")
+    assert "ConsistencyError" not in log
+    assert "discarded it" in log, "the stale local state must be reported in one line"
+    stop_within_bound(second, signal.SIGTERM)
+
+    # Stopped during start-up (after the broker, during sandboxes, topics or the group join).
+    for delay_s in (1.5, 4.0):
+        during = Service(env, tmp_path / f"start-{delay_s}.log")
+        time.sleep(delay_s)
+        assert during.process.poll() is None, during.log()
+        stop_within_bound(during, signal.SIGTERM)
