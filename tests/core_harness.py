@@ -157,7 +157,9 @@ class Harness:
 
     def settle(self, rounds: int = 20) -> None:
         for _ in range(rounds):
-            self.advance(self.policy.debounce_ms + 1)
+            # Straight to the next timer: re-asks back off to minutes.
+            next_wake = min(self.wakes.values(), default=self.now) - self.now
+            self.advance(max(self.policy.debounce_ms + 1, next_wake))
             self.deliver()
             if not (self.wakes or self.pending_fetches or self.outbox):
                 return

@@ -22,22 +22,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from streams.core import engine, inputs
+from streams.core import engine, holds, inputs
 from streams.core.engine import Decision, Policy
 from streams.core.exceptions import mismatch_reasons
-from streams.core.inputs import (
-    FetchedSnapshot,
-    FetchOrder,
-    Heal,
-    NoticeIn,
-    OrderEventIn,
-    PeoplevoxStatus,
-    PredecessorAnswer,
-    Rebuild,
-    ResolveOrder,
-    SuccessorLinked,
-    Tick,
-)
+from streams.core.inputs import FetchOrder, Heal, NoticeIn, OrderEventIn, ResolveOrder, Tick
 from streams.core.state import OrderState
 from streams.kafka import topics
 from streams.kafka.records import command_record, exception_record, result_from_record
@@ -53,18 +41,27 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
                       options={"driver": "rocksdict"})
     order_inputs = ctx.topic(topics.ORDER_INPUTS)
     reads = ctx.topic(topics.SHOPIFY_READS)
+    lookups = ctx.topic(topics.SHOPIFY_LOOKUPS)
     exceptions = ctx.topic(topics.EXCEPTIONS)
     wakes: dict[str, int] = {}
     mismatched: dict[str, set[str]] = {}
     metrics.watch_mismatches(mismatched)
+    held: dict[str, list[holds.Held]] = {}
+    metrics.watch_holds(held)
 
     def load(order_id: str) -> OrderState:
         raw = table.get(order_id.encode())
         return OrderState.model_validate_json(raw) if raw else OrderState(order_id=order_id)
 
     async def apply(order_id: str, decision: Decision) -> None:
-        table[order_id.encode()] = decision.state.model_dump_json().encode()
         key = order_id.encode()
+        if decision.forget:
+            table.pop(key, None)
+            wakes.pop(order_id, None)
+            mismatched.pop(order_id, None)
+            held.pop(order_id, None)
+            return
+        table[key] = decision.state.model_dump_json().encode()
         now = now_ms()
         for command in decision.commands:
             target_topic = ctx.topic(topics.COMMANDS_BY_TARGET[command.target.value])
@@ -75,13 +72,13 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
             await exceptions.send(key=key, value=codec.encode(topics.EXCEPTIONS, exception_record(exception)))
             metrics.exceptions.labels(exception.type, exception.owner.value, exception.state).inc()
         if decision.fetch:
-            await reads.send(key=key, value=inputs.encode(FetchOrder(order_id=order_id)))
+            await reads.send(key=key, value=inputs.encode(FetchOrder(order_id=order_id, requested_at=now)))
         for notice in decision.notices:
             if notice.to_order_id is not None:
                 await order_inputs.send(key=notice.to_order_id.encode(),
                                         value=inputs.encode(NoticeIn(message=notice.message)))
             else:
-                await reads.send(key=key, value=inputs.encode(ResolveOrder(ref=notice.to_order_ref,
+                await lookups.send(key=key, value=inputs.encode(ResolveOrder(ref=notice.to_order_ref,
                                                                            from_order_id=order_id,
                                                                            message=notice.message)))
         if decision.wake_at is not None:
@@ -91,33 +88,21 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
             mismatched[order_id] = reasons
         else:
             mismatched.pop(order_id, None)
+        holding = holds.held(decision.state)
+        if holding:
+            held[order_id] = holding
+        else:
+            held.pop(order_id, None)
 
     def decide(order_id: str, source: str, value: bytes) -> Decision | None:
-        state, now, ref = load(order_id), now_ms(), reference()
         if source == topics.ORDERS_EVENTS:
             event = codec.decode(source, value)
-            return engine.on_event(state, OrderEventIn(event_id=event["event_id"], event_type=event["event_type"]),
-                                   policy, now)
-        if source == topics.COMMANDS_RESULTS:
-            return engine.on_result(state, result_from_record(codec.decode(source, value)), policy, ref, now)
-        match inputs.decode(value):
-            case Tick():
-                return engine.on_timer(state, policy, ref, now)
-            case FetchedSnapshot(snapshot=snapshot):
-                return engine.on_snapshot(state, snapshot, policy, ref, now)
-            case PeoplevoxStatus() as status:
-                return engine.on_peoplevox_status(state, status, policy, ref, now)
-            case Heal():
-                return engine.on_heal(state, policy, now) if engine.needs_heal(state) else None
-            case Rebuild():
-                return engine.on_heal(state, policy, now)
-            case NoticeIn(message=SuccessorLinked() as linked):
-                return engine.on_successor_linked(state, linked, policy, ref, now)
-            case NoticeIn(message=PredecessorAnswer() as answer):
-                return engine.on_predecessor_answer(state, answer, policy, ref, now)
-            case other:
-                log.warning("%s on %s for order %s is not an order input", other.kind, source, order_id)
-                return None
+            message: Any = OrderEventIn(event_id=event["event_id"], event_type=event["event_type"])
+        elif source == topics.COMMANDS_RESULTS:
+            message = result_from_record(codec.decode(source, value))
+        else:
+            message = inputs.decode(value)
+        return engine.step(load(order_id), message, policy, reference(), now_ms())
 
     channel = app.topic(topics.ORDERS_EVENTS, topics.COMMANDS_RESULTS, topics.ORDER_INPUTS, key_type=bytes,
                         value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -1,32 +1,58 @@
 """Reads from Shopify the order-state agent asked for: whole orders, and order names to ids.
 
 Separate from the order-state agent so that a slow or throttled Admin API
-delays only reads, never the handling of results and statuses. A read that
-keeps failing is dropped with a warning: the order-state agent asks again
-when its fetch times out (level-triggered), so nothing is lost.
+delays only reads, never the handling of results and statuses. Name look-ups
+(recreate links) have their own topic and agent, so a queue of order reads
+cannot starve them. A read that keeps failing is dropped with a warning: the
+order-state agent asks again, backing off, and an order that waits too long
+becomes an exception (streams.core.holds), so nothing is held in silence.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from connectors.errors import ConnectorError, TransientError
 from streams.core import inputs
-from streams.core.inputs import FetchedSnapshot, FetchOrder, NoticeIn, PredecessorAnswer, ResolveOrder
+from streams.core.inputs import FetchedSnapshot, FetchOrder, NoticeIn, OrderMissing, PredecessorAnswer, ResolveOrder
 from streams.kafka import topics
+from streams.service.clock import now_ms
 from streams.service.context import Context
 from streams.service.downstream import Downstream
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 4
+T = TypeVar("T")
+
+
+class ReadLog:
+    """When each order's latest read started (bounded): a request made before that is already answered."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._started: OrderedDict[str, int] = OrderedDict()
+        self._size = size
+
+    def answered(self, request: FetchOrder) -> bool:
+        started = self._started.get(request.order_id)
+        return started is not None and request.requested_at != 0 and started >= request.requested_at
+
+    def started(self, order_id: str, at: int) -> None:
+        self._started[order_id] = at
+        self._started.move_to_end(order_id)
+        while len(self._started) > self._size:
+            self._started.popitem(last=False)
 
 
 def register(ctx: Context, downstream: Downstream) -> None:
     order_inputs = ctx.topic(topics.ORDER_INPUTS)
     metrics = ctx.metrics
+    reads = ReadLog()
 
-    async def with_retries(call):  # type: ignore[no-untyped-def]
+    async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return await call()
@@ -36,30 +62,42 @@ def register(ctx: Context, downstream: Downstream) -> None:
                 await asyncio.sleep(error.retry_after_s or 0.5 * 2 ** attempt)
         raise AssertionError("unreachable")
 
-    # One read at a time: the shop's cost bucket serialises reads anyway, and with Faust agent
-    # concurrency above 1 the demo saw reads of one partition stall (see the README's known issues).
+    async def handled(kind: str, call: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await call()
+        except ConnectorError as error:
+            metrics.shopify_reads.labels(kind, "failed").inc()
+            log.warning("Shopify read %s failed (%s); the order asks again, backing off", kind, error.reason)
+
+    # One read at a time: the shop's cost bucket serialises reads anyway.
     @ctx.app.agent(ctx.topic(topics.SHOPIFY_READS), name="shopify_reads")
     async def shopify_reads(stream):  # type: ignore[no-untyped-def]
         async for value in stream:
             request = inputs.decode(value)
-            try:
-                if isinstance(request, FetchOrder):
-                    await fetch(request)
-                elif isinstance(request, ResolveOrder):
-                    await resolve(request)
-                else:
-                    log.warning("%s on %s is not a Shopify read", request.kind, topics.SHOPIFY_READS)
-            except ConnectorError as error:
-                metrics.shopify_reads.labels(request.kind, "failed").inc()
-                log.warning("Shopify read %s failed (%s); the order asks again after its fetch timeout",
-                            request.kind, error.reason)
+            if not isinstance(request, FetchOrder):
+                log.warning("%s on %s is not an order read", request.kind, topics.SHOPIFY_READS)
+            elif reads.answered(request):
+                # A burst queued this order's read more than once: the read already made answers them all.
+                metrics.shopify_reads.labels("fetch", "coalesced").inc()
+            else:
+                await handled("fetch", lambda: fetch(request))
+
+    @ctx.app.agent(ctx.topic(topics.SHOPIFY_LOOKUPS), name="shopify_lookups")
+    async def shopify_lookups(stream):  # type: ignore[no-untyped-def]
+        async for value in stream:
+            request = inputs.decode(value)
+            if isinstance(request, ResolveOrder):
+                await handled("resolve", lambda: resolve(request))
+            else:
+                log.warning("%s on %s is not a name look-up", request.kind, topics.SHOPIFY_LOOKUPS)
 
     async def fetch(request: FetchOrder) -> None:
         order_id = request.order_id
+        reads.started(order_id, now_ms())
         snapshot = await with_retries(lambda: downstream.shopify.fetch_order(order_id))
         metrics.shopify_reads.labels("fetch", "ok" if snapshot else "missing").inc()
-        if snapshot is not None:
-            await order_inputs.send(key=order_id.encode(), value=inputs.encode(FetchedSnapshot(snapshot=snapshot)))
+        answer = FetchedSnapshot(snapshot=snapshot) if snapshot is not None else OrderMissing()
+        await order_inputs.send(key=order_id.encode(), value=inputs.encode(answer))
 
     async def resolve(request: ResolveOrder) -> None:
         found = await with_retries(lambda: downstream.shopify.find_order_id(request.ref))

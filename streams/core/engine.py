@@ -14,16 +14,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from streams.core import inventory, money, peoplevox
+from streams.core import holds, inventory, money, peoplevox
 from streams.core.commands import Command
 from streams.core.exceptions import Wanted, failure_exception, settle
 from streams.core.inputs import (
+    FetchedSnapshot,
+    Heal,
     Notice,
+    NoticeIn,
     OrderEventIn,
+    OrderInput,
+    OrderMissing,
     PeoplevoxStatus,
     PredecessorAnswer,
+    Rebuild,
     ResultIn,
     SuccessorLinked,
+    Tick,
 )
 from streams.core.model import OrderException, OrderSnapshot, Target
 from streams.core.peoplevox import CutOff
@@ -35,7 +42,9 @@ from streams.core.state import OrderState
 @dataclass(frozen=True)
 class Policy:
     debounce_ms: int = 2000
-    fetch_timeout_ms: int = 30_000
+    fetch_timeout_ms: int = 30_000  # the first re-ask; each next one waits twice as long
+    max_fetch_timeout_ms: int = 300_000
+    hold_bound_ms: int = 300_000  # a wait longer than this becomes an owned exception
     cutoff: CutOff = CutOff()
     recreate: RecreatePolicy = RecreatePolicy()
     max_seen_events: int = 256
@@ -49,6 +58,54 @@ class Decision:
     fetch: bool = False  # read the order from Shopify, then call on_snapshot
     wake_at: int | None = None  # call on_timer at or after this time
     notices: tuple[Notice, ...] = ()
+    forget: bool = False  # nothing is known or owed for this order: drop its row
+
+
+def step(state: OrderState, message: OrderEventIn | ResultIn | OrderInput, policy: Policy, reference: Reference,
+         now: int) -> Decision | None:
+    """The one entry: any input for an order, then what its waits call for. None: nothing to do."""
+    match message:
+        case OrderEventIn():
+            decision = on_event(state, message, policy, now)
+        case ResultIn():
+            decision = on_result(state, message, policy, reference, now)
+        case Tick():
+            decision = on_timer(state, policy, reference, now)
+        case FetchedSnapshot(snapshot=snapshot):
+            decision = on_snapshot(state, snapshot, policy, reference, now)
+        case OrderMissing():
+            decision = on_missing(state, policy, now)
+        case PeoplevoxStatus():
+            decision = on_peoplevox_status(state, message, policy, reference, now)
+        case Heal():
+            if not needs_heal(state):
+                return None
+            decision = on_heal(state, policy, now)
+        case Rebuild():
+            decision = on_heal(state.model_copy(update={"rebuilt": True}), policy, now)
+        case NoticeIn(message=SuccessorLinked() as linked):
+            decision = on_successor_linked(state, linked, policy, reference, now)
+        case NoticeIn(message=PredecessorAnswer() as answer):
+            decision = on_predecessor_answer(state, answer, policy, reference, now)
+        case _:
+            raise ValueError(f"{type(message).__name__} is not an order input")
+    return decision if decision.forget else _settle_holds(decision, policy, now)
+
+
+def _settle_holds(decision: Decision, policy: Policy, now: int) -> Decision:
+    """Time every wait; one that outlasted the bound opens its exception, and resolves it when it ends."""
+    state = holds.track(decision.state, now)
+    wanted = holds.overdue(state, policy.hold_bound_ms, now)
+    exceptions, changed = settle(state.exceptions, wanted, now, holds.HOLD_EXCEPTIONS)
+    deadline = holds.next_deadline(state, policy.hold_bound_ms, now)
+    wake_at = min((t for t in (decision.wake_at, deadline) if t is not None), default=None)
+    return replace(decision, state=state.model_copy(update={"exceptions": exceptions}),
+                   exceptions=(*decision.exceptions, *changed), wake_at=wake_at)
+
+
+def _backoff(policy: Policy, attempts: int) -> int:
+    """How long the ``attempts``-th ask waits for its answer before asking again."""
+    return min(policy.fetch_timeout_ms << max(attempts - 1, 0), policy.max_fetch_timeout_ms)
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -81,10 +138,13 @@ def on_timer(state: OrderState, policy: Policy, reference: Reference, now: int) 
     if now < due:
         return Decision(state, wake_at=due)
     if state.needs_fetch or state.snapshot is None:
-        if state.fetching_since is not None and now - state.fetching_since < policy.fetch_timeout_ms:
-            return Decision(state, wake_at=state.fetching_since + policy.fetch_timeout_ms)
-        return Decision(state.model_copy(update={"fetching_since": now}), fetch=True,
-                        wake_at=now + policy.fetch_timeout_ms)
+        # Re-asks back off, so a burst that outruns Shopify's cost budget does not multiply its own reads.
+        waited = _backoff(policy, state.fetch_attempts)
+        if state.fetching_since is not None and now - state.fetching_since < waited:
+            return Decision(state, wake_at=state.fetching_since + waited)
+        attempts = state.fetch_attempts + 1
+        return Decision(state.model_copy(update={"fetching_since": now, "fetch_attempts": attempts}), fetch=True,
+                        wake_at=now + _backoff(policy, attempts))
     return reconcile(state.model_copy(update={"dirty_since": None}), policy, reference, now)
 
 
@@ -94,7 +154,8 @@ def on_snapshot(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refe
     current = state.snapshot
     if current is None or snapshot.version >= current.version:
         current = snapshot
-    updates: dict = {"snapshot": current, "needs_fetch": False, "dirty_since": None, "fetching_since": None}
+    updates: dict = {"snapshot": current, "needs_fetch": False, "dirty_since": None, "fetching_since": None,
+                     "fetch_attempts": 0, "read_missing": False, "rebuilt": False}
     fetch_started = state.fetching_since
     if fetch_started is not None and state.last_event_at is not None and state.last_event_at > fetch_started:
         # Events arrived while we were fetching: this answer may predate them, go round again.
@@ -102,6 +163,18 @@ def on_snapshot(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refe
         decision = reconcile(state.model_copy(update=updates), policy, reference, now)
         return replace(decision, wake_at=state.last_event_at + policy.debounce_ms)
     return reconcile(state.model_copy(update=updates), policy, reference, now)
+
+
+def on_missing(state: OrderState, policy: Policy, now: int) -> Decision:
+    """Shopify has no such order. A rebuilt order nothing is known of belonged to discarded state: forget it.
+
+    Otherwise keep asking (backing off): an order read a moment after its webhook may not be readable yet,
+    and one that stays missing is held until the bound turns it into an exception.
+    """
+    if state.rebuilt and state.snapshot is None and not state.in_flight:
+        return Decision(OrderState(order_id=state.order_id), forget=True)
+    return Decision(state.model_copy(update={"read_missing": True}),
+                    wake_at=(state.fetching_since or now) + _backoff(policy, state.fetch_attempts))
 
 
 def on_peoplevox_status(state: OrderState, status: PeoplevoxStatus, policy: Policy, reference: Reference,
@@ -166,13 +239,15 @@ def on_heal(state: OrderState, policy: Policy, now: int) -> Decision:
     Commands still in flight are sent again (same ids, so sinks change nothing
     twice and re-check Peoplevox status first), and the order is re-read.
     """
-    return Decision(state.model_copy(update={"needs_fetch": True, "dirty_since": now, "fetching_since": None}),
-                    commands=tuple(state.in_flight.values()), wake_at=now + policy.debounce_ms)
+    update = {"needs_fetch": True, "dirty_since": now, "fetching_since": None, "fetch_attempts": 0,
+              "predecessor_asked_at": None, "predecessor_asks": 0}
+    return Decision(state.model_copy(update=update), commands=tuple(state.in_flight.values()),
+                    wake_at=now + policy.debounce_ms)
 
 
 def needs_heal(state: OrderState) -> bool:
     """Work outstanding that a lost timer or a lost answer would leave undone."""
-    return bool(state.in_flight) or state.dirty_since is not None or state.needs_fetch
+    return bool(state.in_flight) or state.dirty_since is not None or state.needs_fetch or bool(state.waiting)
 
 
 # --- reconcile ----------------------------------------------------------------------------
@@ -187,10 +262,11 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
 
     ref = state.predecessor_ref or referenced_order(snapshot, policy.recreate)
     asked = state.predecessor_asked_at
-    due = asked is None or now - asked >= policy.fetch_timeout_ms
+    due = asked is None or now - asked >= _backoff(policy, state.predecessor_asks)
     if ref and due and not (state.predecessor_released or state.predecessor_blocked):
-        # The link travels through a name lookup and another partition: ask until answered.
-        state = state.model_copy(update={"predecessor_ref": ref, "predecessor_asked_at": now})
+        # The link travels through a name lookup and another partition: ask, backing off, until answered.
+        state = state.model_copy(update={"predecessor_ref": ref, "predecessor_asked_at": now,
+                                         "predecessor_asks": state.predecessor_asks + 1})
         notices.append(Notice(to_order_ref=ref, message=SuccessorLinked(successor_id=snapshot.order_id)))
 
     state, peoplevox_commands = peoplevox.plan_commands(state, snapshot, policy.cutoff, reference, want, notices)
@@ -201,7 +277,8 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
 
     exceptions, changed = settle(state.exceptions, want.exceptions, now)
     in_flight = {**state.in_flight, **{c.command_id: c for c in commands}}
-    wake_at = (state.predecessor_asked_at or now) + policy.fetch_timeout_ms if _awaiting_predecessor(state) else None
+    wake_at = ((state.predecessor_asked_at or now) + _backoff(policy, state.predecessor_asks)
+               if _awaiting_predecessor(state) else None)
     return Decision(state.model_copy(update={"in_flight": in_flight, "exceptions": exceptions}), commands,
                     tuple(changed), wake_at=wake_at, notices=tuple(notices))
 

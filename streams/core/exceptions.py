@@ -51,10 +51,10 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
         suggested_action="Fix the cause shown, then retry the order.", first_seen=now, last_seen=now)
 
 
-def settle(current: dict[str, OrderException], wanted: dict[str, OrderException],
-           now: int) -> tuple[dict[str, OrderException], list[OrderException]]:
-    """Open what the rules want, resolve rule exceptions they no longer want; keep failure exceptions."""
-    kept = {key: exception for key, exception in current.items() if exception.type not in RULE_EXCEPTIONS}
+def settle(current: dict[str, OrderException], wanted: dict[str, OrderException], now: int,
+           types: frozenset[str] = RULE_EXCEPTIONS) -> tuple[dict[str, OrderException], list[OrderException]]:
+    """Open what the rules want, resolve exceptions of ``types`` they no longer want; keep the others."""
+    kept = {key: exception for key, exception in current.items() if exception.type not in types}
     changed: list[OrderException] = []
     for key, exception in wanted.items():
         previous = current.get(key)
@@ -64,7 +64,7 @@ def settle(current: dict[str, OrderException], wanted: dict[str, OrderException]
             changed.append(exception)
         kept[key] = exception if previous is None or not previous.same_content(exception) else previous
     for key, exception in current.items():
-        if exception.type in RULE_EXCEPTIONS and key not in wanted:
+        if exception.type in types and key not in wanted:
             changed.append(exception.model_copy(update={"state": "RESOLVED", "last_seen": now}))
     return kept, changed
 

@@ -112,6 +112,13 @@ class Rebuild(Value):
 class FetchOrder(Value):
     kind: Literal["fetch"] = "fetch"
     order_id: str
+    requested_at: int = 0  # epoch ms: a read that started later answers this request too
+
+
+class OrderMissing(Value):
+    """The Shopify read found no such order."""
+
+    kind: Literal["missing"] = "missing"
 
 
 class ResolveOrder(Value):
@@ -123,7 +130,7 @@ class ResolveOrder(Value):
     message: LinkMessage
 
 
-OrderInput = Tick | FetchedSnapshot | PeoplevoxStatus | NoticeIn | Heal | Rebuild
+OrderInput = Tick | FetchedSnapshot | OrderMissing | PeoplevoxStatus | NoticeIn | Heal | Rebuild
 ShopifyRead = FetchOrder | ResolveOrder
 InternalMessage = Annotated[OrderInput | ShopifyRead, Field(discriminator="kind")]
 _INTERNAL: TypeAdapter[InternalMessage] = TypeAdapter(InternalMessage)

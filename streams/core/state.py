@@ -26,6 +26,9 @@ class OrderState(Value):
     last_event_at: int | None = None
     needs_fetch: bool = False
     fetching_since: int | None = None
+    fetch_attempts: int = 0  # reads asked since the last answer: each waits twice as long for it
+    read_missing: bool = False  # the last read found no such order in Shopify
+    rebuilt: bool = False  # local state was discarded and this order is being rebuilt from Shopify
 
     # Acknowledged by Peoplevox
     peoplevox_status: str | None = Field(None, validation_alias=AliasChoices("peoplevox_status", "pvx_status"))
@@ -55,9 +58,13 @@ class OrderState(Value):
     predecessor_ref: str | None = None
     predecessor_released: bool = False
     predecessor_blocked: bool = False
-    predecessor_asked_at: int | None = None  # asked again after the fetch timeout until it answers
+    predecessor_asked_at: int | None = None  # asked again, backing off, until it answers
+    predecessor_asks: int = 0
     successor_id: str | None = None
     successor_notified: bool = False
+
+    # What the order is waiting for, and since when (streams.core.holds)
+    waiting: dict[str, int] = {}
 
     # open ones, by exception id
     exceptions: dict[str, OrderException] = Field({}, validation_alias=AliasChoices("exceptions", "issues"))

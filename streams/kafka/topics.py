@@ -55,6 +55,8 @@ BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in TOPICS}
 #: and requests to read Shopify. Keyed by order id like everything else.
 ORDER_INPUTS = "editsync.order-inputs"
 SHOPIFY_READS = "editsync.shopify-reads"
-INTERNAL: tuple[str, ...] = (ORDER_INPUTS, SHOPIFY_READS)
+# Name look-ups (recreate links) have their own queue, so a burst of order reads cannot starve them.
+SHOPIFY_LOOKUPS = "editsync.shopify-lookups"
+INTERNAL: tuple[str, ...] = (ORDER_INPUTS, SHOPIFY_READS, SHOPIFY_LOOKUPS)
 
 COMMANDS_BY_TARGET = {"PEOPLEVOX": COMMANDS_PEOPLEVOX, "INVENTORY": COMMANDS_INVENTORY, "ERP": COMMANDS_ERP}

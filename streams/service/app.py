@@ -43,7 +43,8 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     )
     ctx = Context.build(app, settings, bootstrap, codec, metrics or Metrics())
     downstream = downstream or Downstream.from_settings(settings)
-    policy = Policy(debounce_ms=settings.debounce_ms, cutoff=downstream.cutoff)
+    policy = Policy(debounce_ms=settings.debounce_ms, cutoff=downstream.cutoff,
+                    hold_bound_ms=int(settings.hold_bound_s * 1000))
     normaliser.register(ctx)
     order_state.register(ctx, downstream.reference, policy)
     shopify_reads.register(ctx, downstream)

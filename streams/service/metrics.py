@@ -5,9 +5,12 @@ Names follow Prometheus conventions (base units, ``_total`` counters).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from streams.core.holds import Held
+from streams.service.clock import now_ms
 
 
 class Metrics:
@@ -64,10 +67,23 @@ class Metrics:
             registry=r, buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
         )
         self._mismatches: Mapping[str, set[str]] = {}
+        self._held: Mapping[str, Sequence[Held]] = {}
+        self.orders_held = Gauge(
+            "editsync_orders_held", "Orders this worker owns that wait, by reason (a wait or an open exception).",
+            ["reason"], registry=r,
+        )
+        self.orders_held_oldest = Gauge(
+            "editsync_orders_held_oldest_seconds", "Age of the longest wait among held orders, by reason.",
+            ["reason"], registry=r,
+        )
         self.orders_mismatched = Gauge(
             "editsync_orders_mismatched", "Orders this worker owns that disagree with a downstream system, by reason.",
             ["reason"], registry=r,
         )
+
+    def watch_holds(self, held: Mapping[str, Sequence[Held]]) -> None:
+        """Report the order-state agent's live view of held orders at every scrape."""
+        self._held = held
 
     def watch_mismatches(self, mismatched: Mapping[str, set[str]]) -> None:
         """Report the order-state agent's live view of mismatched orders at every scrape."""
@@ -81,3 +97,15 @@ class Metrics:
         self.orders_mismatched.clear()
         for reason, count in counts.items():
             self.orders_mismatched.labels(reason).set(count)
+        held: dict[str, int] = {}
+        oldest: dict[str, int] = {}
+        for holds in self._held.values():
+            for hold in holds:
+                held[hold.reason] = held.get(hold.reason, 0) + 1
+                oldest[hold.reason] = min(oldest.get(hold.reason, hold.since), hold.since)
+        self.orders_held.clear()
+        self.orders_held_oldest.clear()
+        now = now_ms()
+        for reason, count in held.items():
+            self.orders_held.labels(reason).set(count)
+            self.orders_held_oldest.labels(reason).set(max(0, now - oldest[reason]) / 1000)

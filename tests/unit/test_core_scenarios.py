@@ -256,11 +256,11 @@ def test_a_link_lost_on_the_way_is_asked_again_until_the_original_answers():
     h.lose_lookups = 2
     h.webhook(order("2002", version=11, name="#1001-E1", lines=(line("9", "TEE-L"),),
                     note_attributes=(("edited_from", "#1001"),)), "ORDER_CREATED")
-    for _ in range(2):
+    for asked in range(2):
         h.advance(h.policy.debounce_ms + 1)
         h.deliver()
         assert not h.warehouse.orders["1001"]["cancelled"] and len(h.warehouse.live()) == 1
-        h.advance(h.policy.fetch_timeout_ms)  # that ask was lost: the new order asks again
+        h.advance(h.policy.fetch_timeout_ms << asked)  # that ask was lost: the new order asks again, backing off
     h.webhook(order("1001", version=10, cancelled_at=9, lines=(line("1", "TEE-M", 0, original=1),)),
               "ORDER_CANCELLED")
     h.settle()
