@@ -16,6 +16,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,24 @@ def expected_lines(order: dict[str, Any], item_codes: set[str]) -> dict[str, int
     return lines
 
 
+def erp_matches(sales_order: dict[str, Any] | None, order: dict[str, Any]) -> bool:
+    """NetSuite holds the order's current lines open at Shopify's prices, or every line closed once cancelled."""
+    if sales_order is None:
+        return False
+    lines = sales_order["item"]["items"]
+    if order["cancelled"]:
+        return all(line["isClosed"] for line in lines)
+    held: dict[str, int] = {}
+    for line in lines:
+        if not line.get("isClosed"):
+            held[line["item"]["refName"]] = held.get(line["item"]["refName"], 0) + int(line["quantity"])
+    want: dict[str, int] = {}
+    for line in order["lines"]:
+        if line["current_quantity"] > 0:
+            want[line["sku"]] = want.get(line["sku"], 0) + line["current_quantity"]
+    return held == want and Decimal(str(sales_order["total"])) == Decimal(order["total"])
+
+
 def compare(demo: Demo, exceptions: dict[str, dict[str, Any]]) -> dict[str, Any]:
     shop, warehouse, erp = demo.state(demo.shopify), demo.state(demo.peoplevox), demo.state(demo.erp)
     item_codes = set(warehouse["item_types"])
@@ -176,8 +195,7 @@ def compare(demo: Demo, exceptions: dict[str, dict[str, Any]]) -> dict[str, Any]
         want = expected_lines(order, item_codes) if should_ship else {}
         have = held[0]["lines"] if held else {}
         peoplevox_ok = (want == have) if should_ship else not held
-        erp_record = erp["salesOrder"].get(key)
-        erp_ok = erp_record is not None and erp_record["total"] == order["total"]
+        erp_ok = erp_matches(erp["salesOrder"].get(key), order)
         explained = open_by_order.get(key, set())
         if not (peoplevox_ok and erp_ok):
             mismatches += 1

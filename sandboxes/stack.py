@@ -15,8 +15,11 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from sandboxes.erp.server import ErpSandbox
+from sandboxes.erp.oauth import Integration
+from sandboxes.erp.server import ErpSandbox, Seed
 from sandboxes.peoplevox.server import PeoplevoxSandbox
 from sandboxes.peoplevox.warehouse import Warehouse
 from sandboxes.shopify.cost import Bucket
@@ -34,13 +37,31 @@ BUNDLE_SKU = "GIFT-BOX"
 B2B_PRICES = {"TEE-M": "18.00", "HOODIE-M": "45.00"}
 
 
+def _certificate_key() -> bytes:
+    """A fresh EC P-256 key for the sandbox integration's certificate (ES256), as PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
 @dataclass(frozen=True)
 class Credentials:
     shopify_token: str = "shpat_sandbox"
     peoplevox_client_id: str = "editsync"
     peoplevox_username: str = "integration"
     peoplevox_password: str = "sandbox-password"
-    erp_token: str = "netsuite-sandbox-token"
+    erp_client_id: str = "editsync-sandbox-integration"
+    erp_certificate_id: str = "editsync-sandbox-certificate"
+    erp_private_key_pem: bytes = field(default_factory=_certificate_key, repr=False)
+
+    def erp_public_key_pem(self) -> bytes:
+        key = serialization.load_pem_private_key(self.erp_private_key_pem, password=None)
+        return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+#: The NetSuite customer that takes orders from shoppers NetSuite does not know.
+ERP_GUEST_CUSTOMER = "Shopify web orders"
 
 
 def seed_merchant(shop: Shop, warehouse: Warehouse, stock: int = 500) -> dict[str, Any]:
@@ -76,7 +97,10 @@ class SandboxStack:
         self.merchant = seed_merchant(self.shop, self.warehouse)
         self.shopify = ShopifySandbox(self.shop, c.shopify_token, self.bucket, self.seed)
         self.peoplevox = PeoplevoxSandbox(self.warehouse, self.seed)
-        self.erp = ErpSandbox(c.erp_token, seed=self.seed)
+        self.erp = ErpSandbox(Integration(c.erp_client_id, c.erp_certificate_id, c.erp_public_key_pem()),
+                              Seed(items={sku: "" for sku in (*CATALOGUE, BUNDLE_SKU)},
+                                   customers=[{"entityId": ERP_GUEST_CUSTOMER}]), random_seed=self.seed)
+        self.erp_default_customer_id = self.erp.customer_id(ERP_GUEST_CUSTOMER)
         self.emitter = WebhookEmitter(self.shop, self.webhook_url, self.webhook_secret, plan=self.delivery,
                                       seed=self.seed)
         self.shopify.emitter = self.emitter

@@ -102,6 +102,7 @@ class ErpSalesOrder(Value):
     cancelled: bool
     customer_id: str | None
     lines: tuple[ErpLine, ...]
+    email: str | None = None  # finds the NetSuite customer when the Shopify customer id does not
 
 
 class UpsertSalesOrder(Payload):
@@ -120,6 +121,13 @@ class RecordPayment(Payload):
     currency: str
 
 
+class CreditMemoLine(RefundLine):
+    """A refunded line with what a credit memo needs from the order line (absent in commands before v1.2)."""
+
+    sku: str | None = None
+    unit_price: Decimal | None = None
+
+
 class CreateCreditMemo(Payload):
     target: ClassVar[Target] = Target.ERP
     kind: Literal["create_credit_memo"] = "create_credit_memo"
@@ -127,7 +135,7 @@ class CreateCreditMemo(Payload):
     refund_id: str
     amount: Decimal
     currency: str
-    lines: tuple[RefundLine, ...]
+    lines: tuple[CreditMemoLine, ...]
 
 
 PeoplevoxPayload = SalesOrderChange | CreateReturn

@@ -17,6 +17,7 @@ from typing import Any
 from streams.core.commands import (
     Command,
     CreateCreditMemo,
+    CreditMemoLine,
     ErpPayload,
     ErpLine,
     ErpSalesOrder,
@@ -25,7 +26,7 @@ from streams.core.commands import (
     command,
 )
 from streams.core.exceptions import Wanted
-from streams.core.model import OrderSnapshot, Owner, Target, Transaction
+from streams.core.model import OrderSnapshot, Owner, Refund, Target, Transaction
 from streams.core.reference import PriceLists, Reference
 from streams.core.state import OrderState
 
@@ -33,11 +34,23 @@ CAPTURED_KINDS = frozenset({"SALE", "CAPTURE"})
 
 
 def erp_sales_order(snapshot: OrderSnapshot) -> ErpSalesOrder:
+    """The sales order as the ERP should hold it: the live lines, or for a cancelled order every line
+    it ever sold (so an order cancelled before the ERP saw it can still be recorded, closed)."""
+    lines = [(line, line.units_sold) for line in snapshot.lines if line.units_sold > 0] if snapshot.cancelled \
+        else [(line, line.quantity) for line in snapshot.lines if line.quantity > 0]
     return ErpSalesOrder(
         external_id=snapshot.order_id, number=snapshot.name, currency=snapshot.currency, total=snapshot.total,
-        tax=snapshot.tax, cancelled=snapshot.cancelled, customer_id=snapshot.customer_id,
-        lines=tuple(ErpLine(line_id=line.line_id, sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
-                    for line in snapshot.lines if line.quantity > 0))
+        tax=snapshot.tax, cancelled=snapshot.cancelled, customer_id=snapshot.customer_id, email=snapshot.email,
+        lines=tuple(ErpLine(line_id=line.line_id, sku=line.sku, quantity=quantity, unit_price=line.unit_price)
+                    for line, quantity in lines))
+
+
+def credit_memo_lines(snapshot: OrderSnapshot, refund: Refund) -> tuple[CreditMemoLine, ...]:
+    """A refund's lines with what a credit memo needs from the order line: SKU and unit price."""
+    sold = {line.line_id: line for line in snapshot.lines}
+    return tuple(CreditMemoLine(**line.model_dump(), sku=sold[line.line_id].sku if line.line_id in sold else None,
+                                unit_price=sold[line.line_id].unit_price if line.line_id in sold else None)
+                 for line in refund.lines)
 
 
 def fingerprint(record: ErpSalesOrder) -> str:
@@ -85,7 +98,7 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, reference: Referen
         if refund.refund_id not in state.erp_credit_memos:
             commands.append(command(snapshot, CreateCreditMemo(
                 external_id=snapshot.order_id, refund_id=refund.refund_id, amount=refund.amount,
-                currency=snapshot.currency, lines=refund.lines), refund.refund_id))
+                currency=snapshot.currency, lines=credit_memo_lines(snapshot, refund)), refund.refund_id))
     return commands
 
 

@@ -66,7 +66,18 @@ class Settings(BaseSettings):
         None, description="How Peoplevox reaches this service for callbacks; default http://<web_host>:<web_port>."
     )
     erp_url: str | None = Field(None, description="NetSuite REST base, e.g. https://<account>.suitetalk.api.netsuite.com/services/rest.")
-    erp_token: SecretStr | None = Field(None, description="NetSuite OAuth 2.0 access token.")
+    erp_client_id: str | None = Field(
+        None, description="Client ID of the NetSuite integration record (OAuth 2.0 client credentials grant)."
+    )
+    erp_certificate_id: str | None = Field(
+        None, description="Certificate ID from NetSuite's OAuth 2.0 Client Credentials (M2M) Setup: the JWT's kid."
+    )
+    erp_private_key_file: Path | None = Field(
+        None, description="PEM private key of that certificate (RSA: PS256, EC: ES256/384/512); never logged."
+    )
+    erp_default_customer_id: str | None = Field(
+        None, description="NetSuite customer internal id for orders whose customer NetSuite does not know (guests)."
+    )
     reference_file: Path | None = Field(
         None, description="JSON with sku_overrides, bundles and b2b_prices (see README); item codes come from Peoplevox."
     )
@@ -95,7 +106,9 @@ class Settings(BaseSettings):
             ("EDITSYNC_SHOPIFY_ADMIN_URL", self.shopify_admin_url), ("EDITSYNC_SHOPIFY_ACCESS_TOKEN", self.shopify_access_token),
             ("EDITSYNC_PEOPLEVOX_URL", self.peoplevox_url), ("EDITSYNC_PEOPLEVOX_CLIENT_ID", self.peoplevox_client_id),
             ("EDITSYNC_PEOPLEVOX_USERNAME", self.peoplevox_username), ("EDITSYNC_PEOPLEVOX_PASSWORD", self.peoplevox_password),
-            ("EDITSYNC_ERP_URL", self.erp_url), ("EDITSYNC_ERP_TOKEN", self.erp_token)) if not value]
+            ("EDITSYNC_ERP_URL", self.erp_url), ("EDITSYNC_ERP_CLIENT_ID", self.erp_client_id),
+            ("EDITSYNC_ERP_CERTIFICATE_ID", self.erp_certificate_id),
+            ("EDITSYNC_ERP_PRIVATE_KEY_FILE", self.erp_private_key_file)) if not value]
         if missing:
             raise ConfigError("Set all downstream systems or none (none starts the sandboxes); missing: "
                               + ", ".join(missing))
@@ -104,6 +117,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    def erp_private_key(self) -> bytes:
+        """The NetSuite certificate's private key, or a clear start-up error."""
+        try:
+            return self.erp_private_key_file.read_bytes() if self.erp_private_key_file else b""
+        except OSError as error:
+            raise ConfigError(f"EDITSYNC_ERP_PRIVATE_KEY_FILE cannot be read: {error}") from error
 
     @property
     def embedded_bootstrap_file(self) -> Path:

@@ -41,7 +41,7 @@ class Downstream:
             shopify=shopify.ShopifyAdmin(settings.shopify_admin_url or "", secret(settings.shopify_access_token),
                                          settings.shopify_api_version),
             peoplevox=peoplevox.PeoplevoxWarehouse(client, cutoff), peoplevox_events=client,
-            erp=erp.NetSuiteRest(settings.erp_url or "", secret(settings.erp_token)), cutoff=cutoff)
+            erp=_netsuite(settings), cutoff=cutoff)
         if settings.reference_file is not None:
             downstream.load_reference_file(settings.reference_file)
         return downstream
@@ -64,3 +64,12 @@ class Downstream:
 
     async def refresh_item_codes(self) -> None:
         self.item_codes = await self.peoplevox.item_codes()
+
+
+def _netsuite(settings: Settings) -> erp.NetSuiteRest:
+    try:
+        return erp.NetSuiteRest.connect(settings.erp_url or "", settings.erp_client_id or "",
+                                    settings.erp_certificate_id or "", settings.erp_private_key(),
+                                    settings.erp_default_customer_id)
+    except ValueError as error:  # not a PEM key, or a key type NetSuite does not take
+        raise ConfigError(f"EDITSYNC_ERP_PRIVATE_KEY_FILE cannot be used: {error}") from error

@@ -37,6 +37,9 @@ def start_sandboxes(settings: Settings, stack: ExitStack) -> Settings:
     credentials = sandboxes.credentials
     reference_file = settings.data_dir / "sandbox-reference.json"
     reference_file.write_text(json.dumps(sandbox_reference(sandboxes), indent=2))
+    erp_key = settings.data_dir / "netsuite-sandbox-certificate.pem"
+    erp_key.touch(mode=0o600)
+    erp_key.write_bytes(credentials.erp_private_key_pem)
     (settings.data_dir / "sandboxes.json").write_text(json.dumps(
         {"shopify": sandboxes.shopify_url, "peoplevox": sandboxes.peoplevox_url, "erp": sandboxes.erp_url}))
     print(f"editsync: sandboxes: Shopify {sandboxes.shopify_url}, Peoplevox {sandboxes.peoplevox_url}, "
@@ -46,7 +49,9 @@ def start_sandboxes(settings: Settings, stack: ExitStack) -> Settings:
         "peoplevox_url": sandboxes.peoplevox_url, "peoplevox_client_id": credentials.peoplevox_client_id,
         "peoplevox_username": credentials.peoplevox_username,
         "peoplevox_password": SecretStr(credentials.peoplevox_password),
-        "erp_url": sandboxes.erp_url, "erp_token": SecretStr(credentials.erp_token),
+        "erp_url": sandboxes.erp_url, "erp_client_id": credentials.erp_client_id,
+        "erp_certificate_id": credentials.erp_certificate_id, "erp_private_key_file": erp_key,
+        "erp_default_customer_id": sandboxes.erp_default_customer_id,
         "reference_file": settings.reference_file or reference_file})
 
 

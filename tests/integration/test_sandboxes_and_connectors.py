@@ -16,7 +16,6 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from connectors.erp import NetSuiteRest
 from connectors.errors import PermanentError, TransientError
 from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse, Refused
 from connectors.ports import StockChange
@@ -230,39 +229,3 @@ def test_status_changes_reach_subscribed_callbacks(stack, receiver):
             break
         time.sleep(0.1)
     assert any("order=S4&status=Picking" in c["url"] and c["status"] == 200 for c in stack.peoplevox.callbacks)
-
-
-# --- ERP -----------------------------------------------------------------------------------
-
-
-def erp(stack: SandboxStack) -> NetSuiteRest:
-    return NetSuiteRest(stack.erp_url, stack.credentials.erp_token)
-
-
-RECORD = {"external_id": "9001", "number": "#9001", "currency": "USD", "total": "50.00", "tax": "0.00",
-          "cancelled": False, "customer_id": None, "lines": [{"line_id": "1", "sku": "MUG", "quantity": 2,
-                                                              "unit_price": "25.00"}]}
-
-
-def test_upserts_by_external_id_never_duplicate(stack):
-    first = run(erp(stack).upsert_sales_order(RECORD))
-    second = run(erp(stack).upsert_sales_order({**RECORD, "total": "40.00"}))
-    assert first == second
-    assert stack.erp.by_external_id("salesOrder", "9001")["total"] == "40.00"
-    for _ in range(2):
-        run(erp(stack).create_credit_memo("9001", "r1", "10.00", "USD", [{"line_id": "1", "quantity": 1}]))
-    assert len(stack.erp.records["creditMemo"]) == 1
-
-
-def test_erp_refusals_are_permanent_and_throttling_transient(stack):
-    with pytest.raises(PermanentError, match="createdFrom"):
-        run(erp(stack).record_payment("no-such-order", "t1", "5.00", "USD"))
-    stack.erp.control.faults.update({"fail_next": [429]})
-    with pytest.raises(TransientError):
-        run(erp(stack).upsert_sales_order(RECORD))
-    stack.erp.control.faults.update({"down_for_s": 1})
-    with pytest.raises(TransientError):
-        run(erp(stack).upsert_sales_order(RECORD))
-    stack.erp.control.faults.update({"down_for_s": 0})
-    with pytest.raises(PermanentError, match="Invalid login"):
-        run(NetSuiteRest(stack.erp_url, "wrong").upsert_sales_order(RECORD))

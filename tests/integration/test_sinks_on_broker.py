@@ -21,12 +21,16 @@ from tests.integration.pipeline import CODEC, Pipeline, pipeline_on_own_broker
 BACKOFF_S = 0.5
 MAX_ATTEMPTS = 8
 OUTAGE_S = 30.0
+ERP_TOKEN_S = 5
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     with pipeline_on_own_broker(tmp_path_factory.mktemp("sinks"), EDITSYNC_SINK_BACKOFF_S=str(BACKOFF_S),
                                 EDITSYNC_SINK_MAX_ATTEMPTS=str(MAX_ATTEMPTS)) as running:
+        # NetSuite access tokens last an hour; here a few seconds, so every test crosses expiries.
+        httpx.put(f"{running.sandboxes.control_url('erp')}/oauth", json={"token_lifetime_s": ERP_TOKEN_S},
+                  timeout=10).raise_for_status()
         yield running
 
 
@@ -115,6 +119,7 @@ def test_a_bad_day_outage_storms_and_expired_sessions_lose_nothing(pipeline):
     assert shortest_retry_span_s(MAX_ATTEMPTS, BACKOFF_S) > OUTAGE_S, "the test's retries must outlast the outage"
     retries_before = metric(pipeline, "editsync_command_retries_total")
     auths_before = pipeline.calls_to("peoplevox", "Authenticate")
+    erp_tokens_before = pipeline.calls_to("erp", "POST token")
     pipeline.set_faults("peoplevox", down_for_s=OUTAGE_S)
     pipeline.set_faults("erp", throttle_rate=0.5, fail_next=[500, 502, 503, 500, 503])
     pipeline.set_faults("shopify", throttle_rate=0.3)
@@ -128,6 +133,7 @@ def test_a_bad_day_outage_storms_and_expired_sessions_lose_nothing(pipeline):
     pipeline.edit(plans[2], "edit_order", add=[[pipeline.variants["HOODIE-M"], 1]])
     time.sleep(max(0.0, OUTAGE_S + 1 - (time.monotonic() - started)))
     httpx.post(f"{pipeline.sandboxes.control_url('peoplevox')}/expire-sessions", timeout=10).raise_for_status()
+    httpx.post(f"{pipeline.sandboxes.control_url('erp')}/expire-tokens", timeout=10).raise_for_status()
     pipeline.set_faults("erp", throttle_rate=0.0)
     pipeline.set_faults("shopify", throttle_rate=0.0)
 
@@ -140,6 +146,8 @@ def test_a_bad_day_outage_storms_and_expired_sessions_lose_nothing(pipeline):
     assert metric(pipeline, "editsync_command_retries_total") > retries_before
     auths = pipeline.calls_to("peoplevox", "Authenticate")
     assert auths > auths_before, "the expired session was renewed"
+    assert pipeline.calls_to("erp", "POST token") > erp_tokens_before + OUTAGE_S / ERP_TOKEN_S / 2, \
+        "NetSuite access tokens ran out and were renewed throughout"
     assert all(row["exceptions"] == [] for row in results["orders_detail"]
                if row["order"] in {plan.name for plan in plans})
 
