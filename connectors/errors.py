@@ -20,3 +20,16 @@ class TransientError(ConnectorError):
 
 class PermanentError(ConnectorError):
     """Retrying the same request cannot help: refused data, bad credentials, invalid reference."""
+
+
+class AccessDenied(PermanentError):
+    """The system refused because the app lacks a permission; retrying cannot help until a person grants it.
+
+    ``required_access`` names what is missing as the system states it (for Shopify an access scope such as
+    ``read_orders``, or protected customer data approval), so the exception it becomes can say what to grant.
+    """
+
+    def __init__(self, system: str, required_access: str, detail: dict | None = None) -> None:
+        super().__init__(f"{system} denied access: the app needs {required_access}",
+                         {"required_access": required_access, **(detail or {})})
+        self.required_access = required_access

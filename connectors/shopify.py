@@ -1,33 +1,63 @@
-"""Shopify Admin GraphQL over httpx: read orders, find one by name, adjust inventory.
+"""Shopify Admin GraphQL over httpx: read orders completely, find one by name, adjust inventory.
 
 Throttle-aware as shopify.dev/docs/api/usage/limits asks: every answer's
 ``extensions.cost.throttleStatus`` says how many points are left and how fast
 they return, so a query waits until the bucket holds what it will cost
-instead of being refused; a ``THROTTLED`` error waits for the refill and
-retries; an HTTP 429 honours ``Retry-After``. 5xx and transport errors are
-``TransientError`` (the caller retries later), a 401/403 or a GraphQL error is
-``PermanentError``.
+(``requestedQueryCost``, remembered per query and page size) instead of being
+refused; a ``THROTTLED`` error waits for the refill and retries; an HTTP 429
+honours ``Retry-After``. An order is read with tight pages and follow-up
+queries for whatever does not fit (``connectors.shopify_order``), each page
+paid for and waited for on its own.
+
+Errors: 5xx and transport errors are ``TransientError`` (the caller retries
+later). A field the token may not read answers ``ACCESS_DENIED``
+(shopify.dev/changelog/new-error-messages-for-graphql-operations-without-necessary-access-scopes:
+"Access denied for <field-name>. Required access: <access scope required>
+access scope", with the required access also in ``extensions``): that is
+``AccessDenied`` naming what to grant, never a partial order. A 401/403 or
+any other GraphQL error is ``PermanentError``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from connectors.errors import PermanentError, TransientError
+from connectors.errors import AccessDenied, PermanentError, TransientError
 from connectors.ports import StockChange
 from connectors.shopify_order import (
+    AGREEMENTS_PAGE,
     FIND_BY_NAME_QUERY,
+    FULFILLMENT_LINES_PAGE,
+    FULFILLMENT_ORDERS_PAGE,
     INVENTORY_MUTATION,
+    LINES_PAGE,
     ORDER_QUERY,
+    REFUND_LINES_PAGE,
+    REFUNDS_LIST,
+    SALES_PAGE,
+    TRANSACTIONS_LIST,
+    FollowUpSizes,
+    PageSizes,
     numeric,
     snapshot_from_graphql,
 )
 from streams.core.model import OrderSnapshot
+
+
+#: The changelog's message shape, for answers whose extensions do not name the required access.
+_REQUIRED_IN_MESSAGE = re.compile(r"Required access: (.+?)\.?$")
+READ_ATTEMPTS = 3  # an order edited while its pages were read is read again from the start, this often
+
+
+class _OrderChanged(Exception):
+    """The order's ``updatedAt`` moved between two pages of one read."""
 
 
 @dataclass
@@ -53,7 +83,8 @@ class _Bucket:
 class ShopifyAdmin:
     def __init__(self, base_url: str, access_token: str, api_version: str = "2026-10",
                  client: httpx.AsyncClient | None = None, max_throttle_retries: int = 5,
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, pages: PageSizes = PageSizes(),
+                 follow_ups: FollowUpSizes = FollowUpSizes()) -> None:
         self._url = f"{base_url.rstrip('/')}/admin/api/{api_version}/graphql.json"
         self._headers = {"X-Shopify-Access-Token": access_token, "Content-Type": "application/json"}
         self._client = client or httpx.AsyncClient(timeout=timeout_s)
@@ -61,14 +92,77 @@ class ShopifyAdmin:
         self._costs: dict[str, float] = {}  # last requested cost per query: what to wait for next time
         self._max_throttle_retries = max_throttle_retries
         self._lock = asyncio.Lock()
+        self._pages = pages
+        self._follow_ups = follow_ups
+        self.queries_sent = 0  # every GraphQL request, pages included: what the order reads really cost
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def fetch_order(self, order_id: str) -> OrderSnapshot | None:
-        data = await self._query(ORDER_QUERY, {"id": f"gid://shopify/Order/{order_id}"})
-        node = data.get("order")
-        return None if node is None else snapshot_from_graphql(node)
+        """The order with every line, agreement, sale, fulfillment order, refund and transaction, or None."""
+        gid = f"gid://shopify/Order/{order_id}"
+        for _ in range(READ_ATTEMPTS):
+            node = (await self._query(ORDER_QUERY, {"id": gid, **self._pages.variables()})).get("order")
+            if node is None:
+                return None
+            try:
+                await self._read_rest(gid, node)
+            except _OrderChanged:
+                continue
+            return snapshot_from_graphql(node)
+        raise TransientError(f"order {order_id} kept changing while its pages were read")
+
+    async def _read_rest(self, gid: str, order: dict[str, Any]) -> None:
+        """Complete, in place, every connection and list of ``order`` that did not fit its first page."""
+        more, version = self._follow_ups, order["updatedAt"]
+
+        async def order_page(query: str, variables: dict[str, Any], *path: str | int) -> dict[str, Any]:
+            data = (await self._query(query, {"id": gid, **variables})).get("order")
+            if data is None or data["updatedAt"] != version:
+                raise _OrderChanged
+            return _dig(data, path)
+
+        async def node_page(node_id: str, query: str, variables: dict[str, Any], field: str) -> dict[str, Any]:
+            data = (await self._query(query, {"id": node_id, **variables})).get("node")
+            if data is None:
+                raise _OrderChanged  # gone since the first page: the order changed
+            return data[field]
+
+        await _drain(order["lineItems"], "nodes",
+                     lambda after: order_page(LINES_PAGE, {"first": more.lines, "after": after}, "lineItems"))
+        await _drain(order["agreements"], "edges", lambda after: order_page(
+            AGREEMENTS_PAGE, {"first": more.agreements, "after": after, "sales": self._pages.sales}, "agreements"))
+        edges = order["agreements"]["edges"]
+        for index, edge in enumerate(edges):
+            before = edges[index - 1]["cursor"] if index else None
+            await _drain(edge["node"]["sales"], "nodes", lambda after, before=before: order_page(
+                SALES_PAGE, {"agreementAfter": before, "first": more.sales, "after": after},
+                "agreements", "nodes", 0, "sales"))
+        await _drain(order["fulfillmentOrders"], "nodes", lambda after: order_page(
+            FULFILLMENT_ORDERS_PAGE, {"first": more.fulfillment_orders, "after": after,
+                                      "fulfillmentLines": self._pages.fulfillment_lines}, "fulfillmentOrders"))
+        for fulfillment_order in order["fulfillmentOrders"]["nodes"]:
+            await _drain(fulfillment_order["lineItems"], "nodes", lambda after, fo=fulfillment_order: node_page(
+                fo["id"], FULFILLMENT_LINES_PAGE, {"first": more.fulfillment_lines, "after": after}, "lineItems"))
+        asked = self._pages.refunds
+        for refunds, lines in more.refunds:
+            if len(order["refunds"]) < asked:
+                break
+            order["refunds"] = await order_page(REFUNDS_LIST, {"refunds": refunds, "refundLines": lines}, "refunds")
+            asked = refunds
+        else:
+            if len(order["refunds"]) >= asked:
+                raise PermanentError(f"order {numeric(gid)} has more than {asked} refunds; editsync reads no more")
+        for refund in order["refunds"]:
+            await _drain(refund["refundLineItems"], "nodes", lambda after, r=refund: node_page(
+                r["id"], REFUND_LINES_PAGE, {"first": more.refund_lines, "after": after}, "refundLineItems"))
+        if len(order["transactions"]) >= self._pages.transactions:
+            order["transactions"] = await order_page(TRANSACTIONS_LIST, {"transactions": more.transactions},
+                                                     "transactions")
+            if len(order["transactions"]) >= more.transactions:
+                raise PermanentError(f"order {numeric(gid)} has more than {more.transactions} transactions; "
+                                     "editsync reads no more")
 
     async def find_order_id(self, name: str) -> str | None:
         wanted = name if name.startswith("#") else f"#{name}"
@@ -90,11 +184,14 @@ class ShopifyAdmin:
         return payload["inventoryAdjustmentGroup"]
 
     async def _query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        # Page sizes set the requested cost; ids and cursors do not.
+        shape = query + json.dumps({k: v for k, v in sorted(variables.items()) if isinstance(v, int)})
         for _ in range(self._max_throttle_retries + 1):
             async with self._lock:  # one waiter at a time, each reserving its cost, so waits do not collide
-                cost = self._costs.get(query, 0)
+                cost = self._costs.get(shape, 0)
                 await asyncio.sleep(self._bucket.wait_for(cost))
                 self._bucket.reserve(cost)
+            self.queries_sent += 1
             try:
                 response = await self._client.post(self._url, json={"query": query, "variables": variables},
                                                    headers=self._headers)
@@ -111,19 +208,52 @@ class ShopifyAdmin:
                 raise PermanentError(f"Shopify answered {response.status_code}", {"body": response.text[:500]})
             body = response.json()
             cost = (body.get("extensions") or {}).get("cost") or {}
-            self._read_cost(query, cost)
+            self._read_cost(shape, cost)
             errors = body.get("errors") or []
             if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
                 continue  # the bucket status just read says how long to wait
+            denied = [e for e in errors if (e.get("extensions") or {}).get("code") == "ACCESS_DENIED"]
+            if denied:
+                raise _access_denied(denied)
             if errors:
                 raise PermanentError("Shopify GraphQL error", {"errors": [e.get("message") for e in errors]})
             return body["data"]
-        raise TransientError("Shopify kept throttling", retry_after_s=self._bucket.wait_for(self._costs.get(query, 0)))
+        raise TransientError("Shopify kept throttling", retry_after_s=self._bucket.wait_for(self._costs.get(shape, 0)))
 
-    def _read_cost(self, query: str, cost: dict[str, Any]) -> None:
+    def _read_cost(self, shape: str, cost: dict[str, Any]) -> None:
         if cost.get("requestedQueryCost") is not None:
-            self._costs[query] = float(cost["requestedQueryCost"])
+            self._costs[shape] = float(cost["requestedQueryCost"])
         status = cost.get("throttleStatus")
         if status:
             self._bucket = _Bucket(float(status["currentlyAvailable"]), float(status["restoreRate"]),
                                    float(status["maximumAvailable"]), time.monotonic())
+
+
+def _access_denied(errors: list[dict[str, Any]]) -> AccessDenied:
+    """One error naming everything the token lacks, each as Shopify worded it."""
+    required: list[str] = []
+    for error in errors:
+        named = (error.get("extensions") or {}).get("requiredAccess")
+        if not named:
+            found = _REQUIRED_IN_MESSAGE.search(error.get("message") or "")
+            named = found.group(1) if found else "an access scope Shopify did not name"
+        named = named.rstrip(".")
+        if named not in required:
+            required.append(named)
+    fields = [".".join(str(p) for p in error.get("path") or ()) for error in errors]
+    return AccessDenied("Shopify", "; ".join(required), {"fields": fields})
+
+
+def _dig(data: Any, path: tuple[str | int, ...]) -> Any:
+    for step in path:
+        data = data[step]
+    return data
+
+
+async def _drain(connection: dict[str, Any], key: str, next_page: Any) -> None:
+    """Append every further page of ``connection`` (its ``nodes`` or ``edges``) until ``hasNextPage`` is false."""
+    page = connection
+    while page["pageInfo"]["hasNextPage"]:
+        page = await next_page(page["pageInfo"]["endCursor"])
+        connection[key].extend(page[key])
+    connection["pageInfo"] = page["pageInfo"]

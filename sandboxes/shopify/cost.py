@@ -3,7 +3,12 @@
 Rules from shopify.dev/docs/api/usage/limits (GraphQL Admin API, "Cost
 calculation"): scalars and enums cost 0, objects 1, interfaces and unions 1,
 connections 2 plus ``first`` (or ``last``) times the cost of their children,
-mutations 10. A query may cost at most 1,000 points. Each shop has a bucket
+mutations 10. A query may cost at most 1,000 points. "The cost of a query is
+the maximum of possible fields selected" (shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits),
+so a plain list truncated by ``first`` (``Order.refunds(first: 5)``) is
+requested at ``first`` times its element's cost, the most it can return.
+Every query is charged on its own: reading a long connection page by page
+pays for every page. Each shop has a bucket
 (``maximumAvailable``) that refills at ``restoreRate`` points per second; a
 query costing more than what is left is refused with a ``THROTTLED`` error,
 and every answer carries ``extensions.cost`` with ``throttleStatus``.
@@ -33,8 +38,10 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     get_named_type,
+    get_nullable_type,
     is_abstract_type,
     is_leaf_type,
+    is_list_type,
     value_from_ast,
 )
 from graphql.language import FragmentSpreadNode
@@ -97,17 +104,20 @@ def _field_cost(schema: GraphQLSchema, parent: Any, node: FieldNode, fragments: 
     value = data if data is REQUESTED else data.get(node.alias.value if node.alias else name)
     if is_leaf_type(named) or value is None:
         return 0
+    arguments = {a.name.value: value_from_ast(a.value, definition.args[a.name.value].type, variables)
+                 for a in node.arguments or () if a.name.value in definition.args}
+    size = arguments.get("first") or arguments.get("last") or 0
     if isinstance(named, GraphQLObjectType) and named.name.endswith("Connection"):
         page = _selection_cost(schema, named, node.selection_set, fragments, variables, value)
         if value is not REQUESTED:
             return 2 + page  # the page's lists already counted what came back
-        arguments = {a.name.value: value_from_ast(a.value, definition.args[a.name.value].type, variables)
-                     for a in node.arguments if a.name.value in definition.args}
-        size = arguments.get("first") or arguments.get("last") or 0
         return 2 + size * page  # page: one page element (nodes or edges)
     own = 1 if isinstance(named, GraphQLObjectType) or is_abstract_type(named) else 0
     items = value if isinstance(value, list) else [value]
-    return sum(own + _selection_cost(schema, named, node.selection_set, fragments, variables, item) for item in items)
+    cost = sum(own + _selection_cost(schema, named, node.selection_set, fragments, variables, item) for item in items)
+    if value is REQUESTED and size and is_list_type(get_nullable_type(definition.type)):
+        return size * cost  # a list truncated to ``first``: at most that many elements
+    return cost
 
 
 @dataclass

@@ -3,7 +3,9 @@
 Admin API behaviour follows shopify.dev/docs/api/admin-graphql and
 shopify.dev/docs/api/usage: ``POST /admin/api/<version>/graphql.json`` with the
 ``X-Shopify-Access-Token`` header (401 ``{"errors": "[API] Invalid API key or
-access token ..."}`` without it), answers 200 with ``data``/``errors`` and
+access token ..."}`` without it; each token holds its own access scopes, set
+with ``grant`` or ``PUT /_sandbox/tokens/<token>``, and fields outside them
+answer ``ACCESS_DENIED`` as ``graphql_api`` describes), answers 200 with ``data``/``errors`` and
 ``extensions.cost`` (``requestedQueryCost``, ``actualQueryCost``,
 ``throttleStatus``); a query over the bucket is answered with a ``THROTTLED``
 error and no data; a query costing over 1,000 with ``MAX_COST_EXCEEDED``; a
@@ -24,7 +26,7 @@ from aiohttp import web
 
 from sandboxes.control import Control
 from sandboxes.shopify.cost import MAX_QUERY_COST, Bucket, actual_cost, requested_cost
-from sandboxes.shopify.graphql_api import AdminGraphQL
+from sandboxes.shopify.graphql_api import ALL_SCOPES, AdminGraphQL
 from sandboxes.shopify.schema import API_VERSION, admin_schema, check_document
 from sandboxes.shopify.store import Order, Shop, StoreError
 from sandboxes.shopify.webhooks import WebhookEmitter
@@ -47,10 +49,15 @@ class ShopifySandbox:
                  seed: int | None = None) -> None:
         self.shop = shop or Shop()
         self.access_token = access_token
+        self.tokens: dict[str, frozenset[str]] = {access_token: ALL_SCOPES}
         self.bucket = bucket or Bucket()
         self.api = AdminGraphQL(self.shop)
         self.control = Control("shopify", error_response, self.state, self._operation_of, seed)
         self.emitter: WebhookEmitter | None = None  # set by whoever starts one for this shop
+
+    def grant(self, token: str, scopes: frozenset[str] | set[str]) -> None:
+        """Install the app with ``token`` holding exactly ``scopes`` (replacing what it held)."""
+        self.tokens[token] = frozenset(scopes)
 
     def state(self) -> dict[str, Any]:
         with self.shop.lock:
@@ -71,6 +78,7 @@ class ShopifySandbox:
         app.add_routes([web.post("/admin/api/{version}/graphql.json", self.graphql),
                         web.post("/_sandbox/scenario/{operation}", self.scenario),
                         web.put("/_sandbox/webhooks", self.delivery_plan),
+                        web.put("/_sandbox/tokens/{token}", self.token_scopes),
                         *self.control.routes()])
         return app
 
@@ -83,7 +91,8 @@ class ShopifySandbox:
         return body.get("operationName") if isinstance(body, dict) else None
 
     async def graphql(self, request: web.Request) -> web.Response:
-        if request.headers.get("X-Shopify-Access-Token") != self.access_token:
+        scopes = self.tokens.get(request.headers.get("X-Shopify-Access-Token", ""))
+        if scopes is None:
             return web.json_response({"errors": "[API] Invalid API key or access token (unrecognized login or "
                                                 "wrong password)"}, status=401)
         if request.match_info["version"] != API_VERSION:
@@ -110,7 +119,7 @@ class ShopifySandbox:
             extensions["cost"]["throttleStatus"] = self.bucket.status()
             return web.json_response({"errors": [{"message": "Throttled", "extensions": {
                 "code": "THROTTLED", "documentation": THROTTLE_DOC}}], "extensions": extensions})
-        result = self.api.execute(document, variables, body.get("operationName"))
+        result = self.api.execute(document, variables, body.get("operationName"), scopes)
         actual = min(cost, actual_cost(admin_schema(), document, variables, result.data))
         self.bucket.refund(cost - actual)
         extensions["cost"].update(actualQueryCost=actual, throttleStatus=self.bucket.status())
@@ -119,6 +128,16 @@ class ShopifySandbox:
             answer["errors"] = [e.formatted for e in result.errors]
         answer["extensions"] = extensions
         return web.json_response(answer)
+
+    async def token_scopes(self, request: web.Request) -> web.Response:
+        try:
+            scopes = (await request.json())["scopes"]
+            if not isinstance(scopes, list) or not set(scopes) <= ALL_SCOPES:
+                raise ValueError(f"scopes must be a list drawn from {sorted(ALL_SCOPES)}")
+        except (ValueError, KeyError, TypeError) as error:
+            return web.json_response({"error": str(error)}, status=400)
+        self.grant(request.match_info["token"], set(scopes))
+        return web.json_response({"token": request.match_info["token"], "scopes": sorted(scopes)})
 
     async def delivery_plan(self, request: web.Request) -> web.Response:
         """Make webhook delivery as unreliable as Shopify allows: duplicates, delays, reordering."""
@@ -153,8 +172,9 @@ def _decode_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     decoded = dict(arguments)
     if "set_quantity" in decoded:
         decoded["set_quantity"] = {int(k): v for k, v in decoded["set_quantity"].items()}
-    if "lines" in decoded:
-        decoded["lines"] = {int(k): v for k, v in decoded["lines"].items()}
+    for key in ("lines", "line_locations"):
+        if key in decoded:
+            decoded[key] = {int(k): v for k, v in decoded[key].items()}
     for key in ("items", "add", "attributes"):
         if key in decoded:
             decoded[key] = [tuple(item) for item in decoded[key]]

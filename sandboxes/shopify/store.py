@@ -4,7 +4,12 @@ Entities and their rules follow Shopify's Admin GraphQL reference (2026-10):
 ``Order`` (``currentQuantity`` after edits, ``agreements`` whose
 ``SalesAgreement.reason`` is ORDER at checkout and ORDER_EDIT for each committed
 edit, ``refunds`` with ``RefundLineItem.restockType``/``restocked``,
-``transactions``), ``InventoryLevel`` quantities per location, B2B
+``transactions``), ``InventoryLevel`` quantities per location, fulfillment
+orders (one per location that holds lines of the order: each line is
+assigned to one location, and "There can be more than one fulfillment order
+for an order at a given location", shopify.dev/docs/api/admin-graphql/latest/objects/FulfillmentOrder),
+refunds restocked at a location of the merchant's choosing
+(``RefundLineItem.location``, "The inventory restock location"), B2B
 ``PurchasingCompany`` with a company location, and bundles whose components
 appear as line items grouped by ``LineItemGroup``. Every change bumps
 ``updatedAt`` and is announced to listeners as the webhook topic Shopify
@@ -50,6 +55,7 @@ class Line:
     properties: list[tuple[str, str]] = field(default_factory=list)
     requires_shipping: bool = True
     group: dict[str, Any] | None = None  # LineItemGroup for bundle components
+    location_id: int | None = None  # the location whose fulfillment order holds the line; its stock moves
 
 
 @dataclass
@@ -120,6 +126,7 @@ class Order:
     agreements: list[Agreement] = field(default_factory=list)
     transactions: list[Transaction] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
+    fulfillment_order_ids: dict[int, int] = field(default_factory=dict)  # location id -> fulfillment order id
 
     def line(self, line_id: int) -> Line:
         for line in self.lines:
@@ -213,18 +220,22 @@ class Shop:
                      customer_id: int | None = None, address: dict[str, Any] | None = None,
                      note: str | None = None, tags: list[str] | None = None,
                      attributes: list[tuple[str, str]] | None = None, source_name: str = "web",
-                     company_location_id: int | None = None, location_id: int | None = None) -> Order:
+                     company_location_id: int | None = None, location_id: int | None = None,
+                     line_locations: dict[int, int] | None = None) -> Order:
+        """Place an order; ``line_locations`` routes a variant (a bundle with its components) elsewhere."""
         with self.lock:
             now = self.now()
+            location_id = location_id or next(iter(self.locations))
             lines: list[Line] = []
             for item in items:
                 variant_id, quantity, *rest = item
-                lines.extend(self._lines_for(variant_id, quantity, rest[0] if rest else {}, company_location_id))
+                lines.extend(self._lines_for(variant_id, quantity, rest[0] if rest else {}, company_location_id,
+                                             (line_locations or {}).get(variant_id, location_id)))
             company_id = self.company_locations[company_location_id][0] if company_location_id else None
             order = Order(id=self.next_id(), name=f"#{next(self._numbers)}", created_at=now, updated_at=now,
                           currency=self.currency, email=self.customers.get(customer_id) if customer_id else None,
                           customer_id=customer_id, shipping_address=address, lines=lines,
-                          location_id=location_id or next(iter(self.locations)), note=note, tags=list(tags or []),
+                          location_id=location_id, note=note, tags=list(tags or []),
                           attributes=list(attributes or []), source_name=source_name, company_id=company_id,
                           company_location_id=company_location_id)
             order.agreements.append(Agreement(self.next_id(), "ORDER", now, [
@@ -232,17 +243,20 @@ class Shop:
             order.transactions.append(Transaction(self.next_id(), "SALE", "SUCCESS", order.total, now))
             for line in lines:
                 self._take_stock(order, line, line.quantity)
+            self._assign_fulfillment_orders(order)
             self.orders[order.id] = order
             self._emit("orders/create", order)
             return order
 
     def edit_order(self, order_id: int, add: list[tuple[int, int]] = (),  # type: ignore[assignment]
-                   set_quantity: dict[int, int] | None = None, restock: bool = False) -> Order:
+                   set_quantity: dict[int, int] | None = None, restock: bool = False,
+                   location_id: int | None = None) -> Order:
         """A native order edit (orderEditBegin … orderEditCommit): add variants, change or zero quantities.
 
         The total difference is settled as Shopify's admin does after an edit:
         a higher total is charged, a lower one refunded (with the removed
-        units restocked when ``restock`` is set).
+        units restocked at their line's location when ``restock`` is set).
+        Added lines go to ``location_id`` (default: the order's location).
         """
         with self.lock:
             order = self._editable(order_id)
@@ -251,7 +265,8 @@ class Shop:
             removed: list[tuple[Line, int]] = []
             before = order.total
             for variant_id, quantity in add:
-                for line in self._lines_for(variant_id, quantity, {}, order.company_location_id):
+                for line in self._lines_for(variant_id, quantity, {}, order.company_location_id,
+                                            location_id or order.location_id):
                     order.lines.append(line)
                     sales.append(Sale(line.id, line.quantity, "ORDER", line.price * line.quantity))
                     self._take_stock(order, line, line.quantity)
@@ -271,6 +286,7 @@ class Shop:
                     removed.append((line, -delta))
             if not sales:
                 raise StoreError("the edit changes nothing")
+            self._assign_fulfillment_orders(order)
             order.agreements.append(Agreement(self.next_id(), "ORDER_EDIT", now, sales))
             difference = order.total - before
             if difference > 0:
@@ -316,8 +332,13 @@ class Shop:
                 order.updated_at = self.now()
             return order
 
-    def refund(self, order_id: int, lines: dict[int, int], restock_type: str = "NO_RESTOCK") -> Refund:
-        """refundCreate for some units of some lines; RETURN when the customer sent them back."""
+    def refund(self, order_id: int, lines: dict[int, int], restock_type: str = "NO_RESTOCK",
+               location_id: int | None = None) -> Refund:
+        """refundCreate for some units of some lines; RETURN when the customer sent them back.
+
+        Restocked units go back at ``location_id`` (``RefundLineItemInput.locationId``), by default
+        at the location that held the line.
+        """
         with self.lock:
             order = self.orders[order_id]
             chosen = [(order.line(line_id), qty, restock_type) for line_id, qty in lines.items()]
@@ -325,7 +346,7 @@ class Shop:
                 if qty <= 0 or qty > line.current_quantity:
                     raise StoreError(f"cannot refund {qty} of line {line.id}: {line.current_quantity} refundable")
             amount = sum((line.price * qty for line, qty, _ in chosen), Decimal("0.00"))
-            return self._refund(order, amount, chosen)
+            return self._refund(order, amount, chosen, restock_location_id=location_id)
 
     def recreate_order(self, order_id: int, items: list[tuple[int, int]], marker: str = "note_attribute") -> Order:
         """What recreate-style editing apps do: cancel the original and place a new order naming it."""
@@ -390,12 +411,14 @@ class Shop:
         return order
 
     def _lines_for(self, variant_id: int, quantity: int, properties: dict[str, str],
-                   company_location_id: int | None) -> list[Line]:
+                   company_location_id: int | None, location_id: int) -> list[Line]:
         variant = self.variants[variant_id]
+        if location_id not in self.locations:
+            raise StoreError(f"no location {location_id}")
         prices = self.company_locations[company_location_id][1] if company_location_id else {}
         if not variant.bundle_components:
             return [Line(self.next_id(), variant.id, variant.sku, variant.title, quantity, quantity,
-                         prices.get(variant.id, variant.price), list(properties.items()))]
+                         prices.get(variant.id, variant.price), list(properties.items()), location_id=location_id)]
         # A bundle is sold as its components, grouped (Shopify's LineItemGroup), priced pro rata.
         group = {"id": self.next_id(), "title": variant.title, "quantity": quantity,
                  "variant_id": variant.id, "variant_sku": variant.sku}
@@ -405,17 +428,22 @@ class Shop:
         for component, qty in parts:
             share = (variant.price * quantity * component.price * qty / list_total / qty).quantize(Decimal("0.01"))
             lines.append(Line(self.next_id(), component.id, component.sku, component.title, qty, qty, share,
-                              list(properties.items()), group=group))
+                              list(properties.items()), group=group, location_id=location_id))
         return lines
 
     def _take_stock(self, order: Order, line: Line, quantity: int) -> None:
         if line.variant_id is None:
             return
-        level = (self.variants[line.variant_id].inventory_item_id, order.location_id)
+        level = (self.variants[line.variant_id].inventory_item_id, line.location_id or order.location_id)
         self.levels[level] = self.levels.get(level, 0) - quantity
 
+    def _assign_fulfillment_orders(self, order: Order) -> None:
+        for line in order.lines:
+            if line.location_id is not None and line.location_id not in order.fulfillment_order_ids:
+                order.fulfillment_order_ids[line.location_id] = self.next_id()
+
     def _refund(self, order: Order, amount: Decimal, lines: list[tuple[Line, int, str]],
-                count_lines: bool = True) -> Refund:
+                count_lines: bool = True, restock_location_id: int | None = None) -> Refund:
         now = self.now()
         transaction = Transaction(self.next_id(), "REFUND", "SUCCESS", amount, now) if amount > 0 else None
         refund_lines = []
@@ -423,10 +451,12 @@ class Shop:
             if count_lines:
                 line.current_quantity -= qty
             restocked = restock_type in ("CANCEL", "RETURN")
+            location_id = restock_location_id or line.location_id or order.location_id
             if restocked and line.variant_id is not None:
-                level = (self.variants[line.variant_id].inventory_item_id, order.location_id)
+                level = (self.variants[line.variant_id].inventory_item_id, location_id)
                 self.levels[level] = self.levels.get(level, 0) + qty
-            refund_lines.append(RefundLine(line.id, qty, restock_type, restocked, order.location_id, line.price * qty))
+            refund_lines.append(RefundLine(line.id, qty, restock_type, restocked, location_id if restocked else None,
+                                           line.price * qty))
         refund = Refund(self.next_id(), now, amount, refund_lines, transaction.id if transaction else None)
         order.refunds.append(refund)
         if transaction:

@@ -5,7 +5,10 @@ delays only reads, never the handling of results and statuses. Name look-ups
 (recreate links) have their own topic and agent, so a queue of order reads
 cannot starve them. A read that keeps failing is dropped with a warning: the
 order-state agent asks again, backing off, and an order that waits too long
-becomes an exception (streams.core.holds), so nothing is held in silence.
+becomes an exception (streams.core.holds), so nothing is held in silence. A
+read Shopify denies for a missing access scope is never retried here: it goes
+back to the order (the one that asked, for a name look-up) as ``read_denied``,
+which the engine turns into an owned ``SHOPIFY_ACCESS_DENIED`` exception.
 """
 
 from __future__ import annotations
@@ -16,9 +19,17 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from connectors.errors import ConnectorError, TransientError
+from connectors.errors import AccessDenied, ConnectorError, TransientError
 from streams.core import inputs
-from streams.core.inputs import FetchedSnapshot, FetchOrder, NoticeIn, OrderMissing, PredecessorAnswer, ResolveOrder
+from streams.core.inputs import (
+    FetchedSnapshot,
+    FetchOrder,
+    NoticeIn,
+    OrderMissing,
+    PredecessorAnswer,
+    ReadDenied,
+    ResolveOrder,
+)
 from streams.kafka import topics
 from streams.service.clock import now_ms
 from streams.service.context import Context
@@ -62,9 +73,15 @@ def register(ctx: Context, downstream: Downstream) -> None:
                 await asyncio.sleep(error.retry_after_s or 0.5 * 2 ** attempt)
         raise AssertionError("unreachable")
 
-    async def handled(kind: str, call: Callable[[], Awaitable[None]]) -> None:
+    async def handled(kind: str, order_id: str, call: Callable[[], Awaitable[None]]) -> None:
         try:
             await call()
+        except AccessDenied as error:
+            # Asking again cannot help until a person grants access: the order owns an exception instead.
+            metrics.shopify_reads.labels(kind, "denied").inc()
+            log.warning("Shopify denied a %s read for order %s: %s", kind, order_id, error.reason)
+            denied = ReadDenied(required_access=error.required_access, reason=error.reason)
+            await order_inputs.send(key=order_id.encode(), value=inputs.encode(denied))
         except ConnectorError as error:
             metrics.shopify_reads.labels(kind, "failed").inc()
             log.warning("Shopify read %s failed (%s); the order asks again, backing off", kind, error.reason)
@@ -80,14 +97,14 @@ def register(ctx: Context, downstream: Downstream) -> None:
                 # A burst queued this order's read more than once: the read already made answers them all.
                 metrics.shopify_reads.labels("fetch", "coalesced").inc()
             else:
-                await handled("fetch", lambda: fetch(request))
+                await handled("fetch", request.order_id, lambda: fetch(request))
 
     @ctx.app.agent(ctx.topic(topics.SHOPIFY_LOOKUPS), name="shopify_lookups")
     async def shopify_lookups(stream):  # type: ignore[no-untyped-def]
         async for value in stream:
             request = inputs.decode(value)
             if isinstance(request, ResolveOrder):
-                await handled("resolve", lambda: resolve(request))
+                await handled("resolve", request.from_order_id, lambda: resolve(request))
             else:
                 log.warning("%s on %s is not a name look-up", request.kind, topics.SHOPIFY_LOOKUPS)
 

@@ -170,9 +170,13 @@ class Command(Value):
         return data
 
 
-def command(snapshot: OrderSnapshot, payload: Payload, subject: str | None = None) -> Command:
+def command_id(snapshot: OrderSnapshot, target: Target, kind: str, subject: str | None = None) -> str:
     """Ids are deterministic: per order version for state upserts, per Shopify id for one-off records."""
     scope = subject if subject is not None else str(snapshot.version)
-    command_id = f"{payload.target.value.lower()}:{payload.kind}:{snapshot.order_id}:{scope}"
-    return Command(command_id=command_id, order_id=snapshot.order_id, order_version=snapshot.version,
-                   target=payload.target, kind=payload.kind, idempotency_key=command_id, payload=payload)
+    return f"{target.value.lower()}:{kind}:{snapshot.order_id}:{scope}"
+
+
+def command(snapshot: OrderSnapshot, payload: Payload, subject: str | None = None) -> Command:
+    identity = command_id(snapshot, payload.target, payload.kind, subject)
+    return Command(command_id=identity, order_id=snapshot.order_id, order_version=snapshot.version,
+                   target=payload.target, kind=payload.kind, idempotency_key=identity, payload=payload)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from streams.core import holds, inventory, money, peoplevox
 from streams.core.commands import Command
-from streams.core.exceptions import Wanted, failure_exception, settle
+from streams.core.exceptions import ACCESS_DENIED, REQUIRED_ACCESS, Wanted, failure_exception, read_denied_id, settle
 from streams.core.inputs import (
     FetchedSnapshot,
     Heal,
@@ -27,12 +27,13 @@ from streams.core.inputs import (
     OrderMissing,
     PeoplevoxStatus,
     PredecessorAnswer,
+    ReadDenied,
     Rebuild,
     ResultIn,
     SuccessorLinked,
     Tick,
 )
-from streams.core.model import OrderException, OrderSnapshot, Target
+from streams.core.model import OrderException, OrderSnapshot, Owner, Target
 from streams.core.peoplevox import CutOff
 from streams.core.recreate import RecreatePolicy, referenced_order
 from streams.core.reference import Reference
@@ -75,6 +76,8 @@ def step(state: OrderState, message: OrderEventIn | ResultIn | OrderInput, polic
             decision = on_snapshot(state, snapshot, policy, reference, now)
         case OrderMissing():
             decision = on_missing(state, policy, now)
+        case ReadDenied():
+            decision = on_read_denied(state, message, now)
         case PeoplevoxStatus():
             decision = on_peoplevox_status(state, message, policy, reference, now)
         case Heal():
@@ -150,7 +153,18 @@ def on_timer(state: OrderState, policy: Policy, reference: Reference, now: int) 
 
 def on_snapshot(state: OrderState, snapshot: OrderSnapshot, policy: Policy, reference: Reference,
                 now: int) -> Decision:
-    """The order as Shopify's Admin API returned it."""
+    """The order as Shopify's Admin API returned it (so a read denied earlier is allowed again)."""
+    denied = state.exceptions.get(read_denied_id(state.order_id))
+    if denied is None:
+        return _take_snapshot(state, snapshot, policy, reference, now)
+    exceptions = {k: v for k, v in state.exceptions.items() if k != denied.exception_id}
+    decision = _take_snapshot(state.model_copy(update={"exceptions": exceptions}), snapshot, policy, reference, now)
+    return replace(decision, exceptions=(denied.model_copy(update={"state": "RESOLVED", "last_seen": now}),
+                                         *decision.exceptions))
+
+
+def _take_snapshot(state: OrderState, snapshot: OrderSnapshot, policy: Policy, reference: Reference,
+                   now: int) -> Decision:
     current = state.snapshot
     if current is None or snapshot.version >= current.version:
         current = snapshot
@@ -163,6 +177,28 @@ def on_snapshot(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refe
         decision = reconcile(state.model_copy(update=updates), policy, reference, now)
         return replace(decision, wake_at=state.last_event_at + policy.debounce_ms)
     return reconcile(state.model_copy(update=updates), policy, reference, now)
+
+
+def on_read_denied(state: OrderState, denied: ReadDenied, now: int) -> Decision:
+    """Shopify refused to show the order: a person must grant access; asking again cannot help until then.
+
+    The order stays marked for a read without a timer, so it is read again on
+    its next webhook or on the next start (heal), not on every timeout.
+    """
+    exception_id = read_denied_id(state.order_id)
+    previous = state.exceptions.get(exception_id)
+    name = state.snapshot.name if state.snapshot else None
+    exception = OrderException(
+        exception_id=exception_id, order_id=state.order_id, order_name=name, type=ACCESS_DENIED, owner=Owner.OPS,
+        severity="HIGH", summary=f"{name or 'order ' + state.order_id} cannot be read from Shopify: {denied.reason}",
+        detail={REQUIRED_ACCESS: denied.required_access, "reason": denied.reason},
+        suggested_action=f"Grant the editsync app {denied.required_access} in Shopify; the order is read again on "
+                         "its next change or when editsync restarts.",
+        first_seen=previous.first_seen if previous else now, last_seen=now)
+    updates = {"needs_fetch": True, "fetching_since": None, "dirty_since": None,
+               "exceptions": {**state.exceptions, exception_id: exception}}
+    changed = () if previous is not None and previous.same_content(exception) else (exception,)
+    return Decision(state.model_copy(update=updates), exceptions=changed)
 
 
 def on_missing(state: OrderState, policy: Policy, now: int) -> Decision:
@@ -270,7 +306,7 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
         notices.append(Notice(to_order_ref=ref, message=SuccessorLinked(successor_id=snapshot.order_id)))
 
     state, peoplevox_commands = peoplevox.plan_commands(state, snapshot, policy.cutoff, reference, want, notices)
-    state, inventory_commands = inventory.plan_commands(state, snapshot)
+    state, inventory_commands = inventory.plan_commands(state, snapshot, want)
     erp_commands = money.plan_commands(state, snapshot, reference, want)
     commands = tuple(c for c in (*peoplevox_commands, *inventory_commands, *erp_commands)
                      if c.command_id not in state.failed and c.command_id not in state.in_flight)

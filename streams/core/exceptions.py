@@ -13,9 +13,14 @@ from streams.core.model import OrderException, OrderSnapshot, Owner, Target
 from streams.core.state import OrderState
 
 #: Exception types the engine opens and resolves by itself as the order changes.
-RULE_EXCEPTIONS = frozenset({"UNKNOWN_SKU", "EDIT_AFTER_PICK", "PRICE_LIST_MISMATCH", "RECREATE_AMBIGUOUS"})
+RULE_EXCEPTIONS = frozenset({"UNKNOWN_SKU", "EDIT_AFTER_PICK", "PRICE_LIST_MISMATCH", "RECREATE_AMBIGUOUS",
+                             "INVENTORY_LOCATION_UNKNOWN"})
 FAILURE_EXCEPTION = {Target.PEOPLEVOX: "PVX_UPDATE_FAILED", Target.INVENTORY: "INVENTORY_ADJUST_FAILED",
                      Target.ERP: "ERP_SYNC_FAILED"}
+#: Shopify refused a read or a write for a missing access scope (or protected customer data approval).
+ACCESS_DENIED = "SHOPIFY_ACCESS_DENIED"
+#: The result detail key a sink sets when the system refused for lack of a permission.
+REQUIRED_ACCESS = "required_access"
 
 
 class Wanted:
@@ -40,6 +45,10 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
     if command.target is Target.ERP and command.kind == "create_credit_memo":
         kind = "REFUND_NOT_POSTED"
     owner = Owner.FINANCE if command.target is Target.ERP else Owner.OPS
+    action = "Fix the cause shown, then retry the order."
+    if REQUIRED_ACCESS in result.detail and command.target is Target.INVENTORY:
+        kind, owner = ACCESS_DENIED, Owner.OPS
+        action = f"Grant the editsync app {result.detail[REQUIRED_ACCESS]} in Shopify, then retry the order."
     name = state.snapshot.name if state.snapshot else None
     return OrderException(
         exception_id=f"{command.order_id}:{kind}:{command.command_id}", order_id=command.order_id,
@@ -48,7 +57,11 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
                 f"{command.target.value.title()}: {result.reason or 'no reason given'}",
         detail={"command_id": command.command_id, "outcome": result.outcome, "reason": result.reason,
                 "detail": result.detail},
-        suggested_action="Fix the cause shown, then retry the order.", first_seen=now, last_seen=now)
+        suggested_action=action, first_seen=now, last_seen=now)
+
+
+def read_denied_id(order_id: str) -> str:
+    return f"{order_id}:{ACCESS_DENIED}:read"
 
 
 def settle(current: dict[str, OrderException], wanted: dict[str, OrderException], now: int,

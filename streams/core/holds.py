@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from streams.core.exceptions import read_denied_id
 from streams.core.model import OrderException, Owner
 from streams.core.state import OrderState
 
@@ -44,7 +45,9 @@ class Held:
 
 def waits(state: OrderState) -> set[Wait]:
     found = set()
-    if state.needs_fetch or (state.snapshot is None and state.dirty_since is not None):
+    # A read Shopify denied is already an owned exception (SHOPIFY_ACCESS_DENIED), not a wait.
+    denied = read_denied_id(state.order_id) in state.exceptions
+    if not denied and (state.needs_fetch or (state.snapshot is None and state.dirty_since is not None)):
         found.add(Wait.SHOPIFY_READ)
     if state.predecessor_ref and not state.predecessor_released and not state.predecessor_blocked:
         found.add(Wait.PREDECESSOR)

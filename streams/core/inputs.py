@@ -78,6 +78,14 @@ class FetchedSnapshot(Value):
     snapshot: OrderSnapshot
 
 
+class ReadDenied(Value):
+    """Shopify refused to let editsync read the order: what access is missing, in Shopify's words."""
+
+    kind: Literal["read_denied"] = "read_denied"
+    required_access: str
+    reason: str
+
+
 class PeoplevoxStatus(Value):
     """A status re-read from Peoplevox (never taken from a callback on trust)."""
 
@@ -130,7 +138,7 @@ class ResolveOrder(Value):
     message: LinkMessage
 
 
-OrderInput = Tick | FetchedSnapshot | OrderMissing | PeoplevoxStatus | NoticeIn | Heal | Rebuild
+OrderInput = Tick | FetchedSnapshot | OrderMissing | ReadDenied | PeoplevoxStatus | NoticeIn | Heal | Rebuild
 ShopifyRead = FetchOrder | ResolveOrder
 InternalMessage = Annotated[OrderInput | ShopifyRead, Field(discriminator="kind")]
 _INTERNAL: TypeAdapter[InternalMessage] = TypeAdapter(InternalMessage)

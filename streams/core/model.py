@@ -37,7 +37,9 @@ class LineItem(Value):
     added; Shopify's ``Order.agreements`` with reason ORDER vs ORDER_EDIT tell
     which); ``sold_quantity`` every unit ever sold on the line, at checkout or
     by edits (the positive sales of all agreements); ``restocked_quantity``
-    what Shopify already put back or the customer returned.
+    what Shopify already put back or the customer returned. ``location_id`` is
+    where the line's stock was committed: the location of the fulfillment
+    order that holds it (None when unknown, e.g. built from a webhook).
     """
 
     line_id: str
@@ -51,6 +53,7 @@ class LineItem(Value):
     inventory_item_id: str | None = None
     properties: tuple[tuple[str, str], ...] = ()
     requires_shipping: bool = True
+    location_id: str | None = None
 
     @property
     def units_sold(self) -> int:
@@ -70,7 +73,7 @@ class RefundLine(Value):
     line_id: str
     quantity: int
     restock_type: str  # NO_RESTOCK, CANCEL, RETURN, LEGACY_RESTOCK (Shopify RefundLineItemRestockType)
-    location_id: str | None = None
+    location_id: str | None = None  # where Shopify restocked the units (None when nothing was restocked)
 
 
 class Refund(Value):
@@ -93,7 +96,7 @@ class OrderSnapshot(Value):
     email: str | None = None
     customer_id: str | None = None
     company_location_id: str | None = None
-    location_id: str | None = None  # where the order is fulfilled from (its fulfillment orders' location)
+    location_id: str | None = None  # the first fulfillment order's location: for lines that carry none
     tags: tuple[str, ...] = ()
     note: str | None = None
     note_attributes: tuple[tuple[str, str], ...] = ()
