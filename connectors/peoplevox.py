@@ -2,14 +2,29 @@
 
 zeep reads the service's own WSDL, so envelopes, the SOAPAction and the
 ``UserSessionCredentials`` header are built from Peoplevox's contract rather
-than by hand. One session is reused; when the service says the session is no
-longer valid the client authenticates again and repeats the call once.
-``ResponseId`` -1 with any other ``Detail`` is a refusal (``Refused``); HTTP
-5xx/429 and transport failures are ``TransientError``.
+than by hand. One session is reused; whenever the service refuses the session
+(any ``Detail`` that speaks of the session: public client code waits for
+``System : Security - Invalid Session``, and no other wording is documented)
+the client authenticates again and repeats the call once.
 
-``PeoplevoxWarehouse`` maps editsync's sales order onto the CSV templates and
-applies the state check: before any write it re-reads the sales order's
-status and refuses to touch one past the cut-off.
+Failures are classified by what they are. HTTP 5xx and 429 without a SOAP
+envelope (IIS and ASP.NET answer with HTML pages), SOAP faults the server
+raised (``soap:Server``: an ASMX service's unhandled exception, e.g. a database
+timeout), zeep's "Unknown fault" for a body that holds no fault, connection
+errors and timeouts are ``TransientError``. Only a refusal of the request
+itself is permanent: ``ResponseId`` -1 (``Refused``), a ``soap:Client`` fault,
+another 4xx, or rows the import did not save (``RowsRefused``).
+
+``PeoplevoxWarehouse`` maps editsync's sales order onto the client's import
+templates through ``PeoplevoxColumns`` (configuration: Peoplevox templates are
+configured per client) and applies the state check: before any write it
+re-reads the sales order's status and refuses to touch one past the cut-off.
+``SaveData`` answers how many rows it saved (``TotalCount``); fewer than sent
+is a ``RowsRefused`` naming the refused rows. A sales order is two imports,
+header then lines; lines carry their Peoplevox ``Line`` number (read back
+before writing), so a write repeated after a lost answer edits the same lines
+instead of adding them again, and a new header whose lines are refused is
+cancelled at once, so no header-only sales order is left for the warehouse.
 """
 
 from __future__ import annotations
@@ -23,18 +38,74 @@ from typing import Any
 import httpx
 import zeep
 import zeep.exceptions
+from pydantic import BaseModel, ConfigDict, field_validator
 from zeep.transports import AsyncTransport
 
-from connectors.errors import PermanentError, TransientError
-from connectors.ports import Written
+from connectors.errors import ConnectorError, PermanentError, TransientError
+from connectors.ports import SalesOrderRow, Written
 from streams.core.model import Address
 from streams.core.peoplevox import CANCELLED, CutOff, SalesOrder
 
-SESSION_PROBLEMS = ("Security:Invalid Session", "Security:Session")
+SALES_ORDERS, SALES_ORDER_ITEMS, ITEM_TYPES, RETURNS = "Sales orders", "Sales order items", "Item types", "Returns"
+XML_MEDIA_TYPES = ("text/xml", "application/soap+xml", "application/xml")
 
 
 class Refused(PermanentError):
-    """The integration service answered ResponseId -1."""
+    """The integration service answered ResponseId -1: the request itself was refused."""
+
+
+class RowsRefused(PermanentError):
+    """SaveData saved fewer rows than it was sent; ``detail["refused"]`` says which and why."""
+
+
+class PeoplevoxColumns(BaseModel):
+    """Which column of the client's import templates holds each value editsync sends ("" = not sent).
+
+    Defaults follow Peoplevox's default integration templates ("Sales orders",
+    "Sales order items"); ``gift_message`` and ``line_notes`` are custom fields a
+    client adds to its templates (or sets to "" to send none).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sales_order_number: str = "SalesOrderNumber"
+    reference: str = "CustomerPurchaseOrderReferenceNumber"
+    status: str = "Status"
+    email: str = "Email"
+    contact_name: str = "ContactName"
+    customer: str = ""
+    address1: str = "ShippingAddressLine1"
+    address2: str = "ShippingAddressLine2"
+    city: str = "ShippingAddressCity"
+    region: str = "ShippingAddressRegion"
+    postcode: str = "ShippingAddressPostcode"
+    country: str = "ShippingAddressCountry"
+    gift_message: str = "GiftMessage"
+    item_code: str = "ItemCode"
+    quantity: str = "QuantityOrdered"
+    line: str = "Line"
+    line_notes: str = "Notes"
+
+    @field_validator("sales_order_number", "reference", "status", "item_code", "quantity", "line")
+    @classmethod
+    def _required(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("this column is required: editsync reads and writes sales orders through it")
+        return value.strip()
+
+
+class _Transport(AsyncTransport):
+    """zeep's transport, classifying an HTTP failure before zeep mistakes an HTML page for a SOAP fault."""
+
+    async def post(self, address: str, message: Any, headers: Any) -> httpx.Response:
+        response = await super().post(address, message, headers)
+        status = response.status_code
+        media_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if (status == 429 or status >= 500) and media_type not in XML_MEDIA_TYPES:
+            retry_after = response.headers.get("Retry-After", "")
+            raise TransientError(f"Peoplevox answered {status} ({media_type or 'no content type'})",
+                                 float(retry_after) if retry_after.isdigit() else None, {"status": status})
+        return response
 
 
 class PeoplevoxClient:
@@ -51,8 +122,8 @@ class PeoplevoxClient:
     async def _service(self) -> Any:
         if self._zeep is None:
             def load() -> zeep.AsyncClient:
-                transport = AsyncTransport(client=httpx.AsyncClient(timeout=self._timeout_s),
-                                           wsdl_client=httpx.Client(timeout=self._timeout_s))
+                transport = _Transport(client=httpx.AsyncClient(timeout=self._timeout_s),
+                                       wsdl_client=httpx.Client(timeout=self._timeout_s))
                 return zeep.AsyncClient(f"{self._url}?WSDL", transport=transport)
 
             try:
@@ -74,7 +145,7 @@ class PeoplevoxClient:
         return result.Detail.split(",", 1)[1]
 
     async def call(self, operation: str, request: dict[str, Any]) -> Any:
-        """Run GetData/SaveData/SubscribeEvent with the session header; log in again once if it expired."""
+        """Run GetData/SaveData/SubscribeEvent with the session header; log in again once if it was refused."""
         for attempt in range(2):
             async with self._lock:
                 if self._session is None:
@@ -85,24 +156,26 @@ class PeoplevoxClient:
             result = await self._call(getattr(service, operation), **request, _soapheaders=header)
             if result.ResponseId == 0:
                 return result
-            if any(problem in (result.Detail or "") for problem in SESSION_PROBLEMS) and attempt == 0:
+            if "session" in (result.Detail or "").lower() and attempt == 0:
                 async with self._lock:
                     if self._session == session:
                         self._session = None
                 continue
             raise Refused(result.Detail or "refused without detail", {"operation": operation})
-        raise PermanentError("Peoplevox session could not be renewed")
+        raise PermanentError("Peoplevox refused a fresh session", {"operation": operation})
 
     @staticmethod
     async def _call(method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return await method(*args, **kwargs)
         except zeep.exceptions.TransportError as error:
-            if error.status_code in (429,) or error.status_code >= 500:
+            if error.status_code == 429 or error.status_code >= 500:
                 raise TransientError(f"Peoplevox answered {error.status_code}") from error
             raise PermanentError(f"Peoplevox answered {error.status_code}") from error
         except zeep.exceptions.Fault as fault:
-            raise PermanentError(f"Peoplevox SOAP fault: {fault.message}") from fault
+            if (fault.code or "").rsplit(":", 1)[-1] in ("Client", "Sender"):
+                raise PermanentError(f"Peoplevox refused the request: {fault.message}") from fault
+            raise TransientError(f"Peoplevox fault: {fault.message}") from fault
         except (httpx.HTTPError, zeep.exceptions.XMLSyntaxError) as error:
             raise TransientError(f"Peoplevox unreachable: {type(error).__name__}") from error
 
@@ -112,14 +185,20 @@ class PeoplevoxClient:
                                                             "ItemsPerPage": per_page, "SearchClause": search}})
         return result.TotalCount, list(csv.DictReader(io.StringIO(result.Detail or "")))
 
-    async def save(self, template: str, rows: list[dict[str, str]]) -> str:
+    async def save(self, template: str, rows: list[dict[str, str]]) -> None:
+        """Import rows; every row must be saved, or ``RowsRefused`` says which were not."""
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         result = await self.call("SaveData", {"saveRequest": {"TemplateName": template, "CsvData": out.getvalue(),
                                                               "Action": 0}})
-        return result.Detail or ""
+        if result.TotalCount != len(rows):
+            refused = [line for line in (result.Detail or "").splitlines() if line.strip()]
+            raise RowsRefused(f"Peoplevox saved {result.TotalCount} of {len(rows)} {template} rows: "
+                              f"{'; '.join(refused) or 'no reason given'}",
+                              {"template": template, "sent": len(rows), "saved": result.TotalCount,
+                               "refused": refused})
 
     async def subscribe(self, event_type: str, callback_url: str, filter_: str = "") -> str:
         result = await self.call("SubscribeEvent", {"eventType": event_type, "filter": filter_,
@@ -131,26 +210,33 @@ class PeoplevoxClient:
 
 
 class PeoplevoxWarehouse:
-    """editsync's sales orders on Peoplevox's templates, with the state check before every write."""
+    """editsync's sales orders on the client's Peoplevox templates, with the state check before every write."""
 
-    def __init__(self, client: PeoplevoxClient, cutoff: CutOff) -> None:
+    def __init__(self, client: PeoplevoxClient, cutoff: CutOff, columns: PeoplevoxColumns | None = None) -> None:
         self.client = client
         self.cutoff = cutoff
+        self.columns = columns or PeoplevoxColumns()
 
-    async def sales_order(self, number: str) -> dict[str, str] | None:
-        _, rows = await self.client.get("Sales Orders", f'SalesOrderNumber.Equals("{_quote(number)}")', per_page=1)
-        return rows[0] if rows else None
+    def _by_number(self, number: str) -> str:
+        return f'{self.columns.sales_order_number}.Equals("{_quote(number)}")'
+
+    async def sales_order(self, number: str) -> SalesOrderRow | None:
+        _, rows = await self.client.get(SALES_ORDERS, self._by_number(number), per_page=1)
+        if not rows:
+            return None
+        columns = self.columns
+        return SalesOrderRow(number, rows[0].get(columns.reference) or "", rows[0].get(columns.status) or "")
 
     async def status(self, number: str) -> str | None:
         row = await self.sales_order(number)
-        return row["Status"] if row else None
+        return row.status if row else None
 
     async def item_codes(self) -> frozenset[str]:
         codes: set[str] = set()
         page = 1
         while True:
-            total, rows = await self.client.get("Item Types", page=page)
-            codes.update(row["ItemCode"] for row in rows)
+            total, rows = await self.client.get(ITEM_TYPES, page=page)
+            codes.update(row[self.columns.item_code] for row in rows)
             if not rows or len(codes) >= total:
                 return frozenset(codes)
             page += 1
@@ -162,18 +248,63 @@ class PeoplevoxWarehouse:
         if status is not None and self.cutoff.reached(status):
             return Written(False, status)
         try:
-            await self.client.save("Sales Orders", [_order_row(order, reference)])
-            await self.client.save("Sales Order Items", [
-                {"SalesOrderNumber": order.number, "ItemCode": code, "Quantity": str(quantity),
-                 "Notes": "; ".join(note for c, note in order.line_notes if c == code)}
-                for code, quantity in order.lines])
-        except Refused:
-            # Picking may have started between the read and the write: the warehouse wins.
-            status = await self.status(order.number)
-            if status is not None and self.cutoff.reached(status):
-                return Written(False, status)
-            raise
+            await self._write(self.client.save(SALES_ORDERS, [self._order_row(order, reference)]), order.number)
+            await self._write(self._save_lines(order), order.number, lines=True)
+        except _PickingStarted as started:
+            return Written(False, started.status)
         return Written(True, status or "New")
+
+    async def _write(self, save: Any, number: str, *, lines: bool = False) -> None:
+        """Run one import. Refused because picking started meanwhile: the warehouse wins. Refused lines of a
+        sales order that holds none (this command's header, or an earlier attempt's): the header is
+        cancelled rather than left for the warehouse without lines."""
+        try:
+            await save
+        except PermanentError as error:
+            status = await self.status(number)
+            if status is not None and status != CANCELLED and self.cutoff.reached(status):
+                raise _PickingStarted(status) from None
+            if lines and not await self._held_lines(number):
+                raise await self._without_header(number, error) from error
+            raise
+
+    async def _save_lines(self, order: SalesOrder) -> None:
+        columns = self.columns
+        held = await self._held_lines(order.number)
+        line_of: dict[str, int] = {}
+        for row in held:
+            line_of.setdefault(row[columns.item_code], int(row[columns.line]))
+        next_line = max(line_of.values(), default=0) + 1
+        notes: dict[str, list[str]] = {}
+        for code, note in order.line_notes:
+            notes.setdefault(code, []).append(note)
+        rows = []
+        for code, quantity in order.lines:
+            if code not in line_of:
+                line_of[code], next_line = next_line, next_line + 1
+            row = {columns.sales_order_number: order.number, columns.item_code: code,
+                   columns.quantity: str(quantity), columns.line: str(line_of[code])}
+            if columns.line_notes:
+                row[columns.line_notes] = "; ".join(notes.get(code, []))
+            rows.append(row)
+        await self.client.save(SALES_ORDER_ITEMS, rows)
+
+    async def _held_lines(self, number: str) -> list[dict[str, str]]:
+        _, rows = await self.client.get(SALES_ORDER_ITEMS, self._by_number(number))
+        return rows
+
+    async def _without_header(self, number: str, error: PermanentError) -> PermanentError:
+        """The lines of a new sales order were refused: cancel its header rather than leave it without lines."""
+        detail = {**error.detail, "number": number}
+        try:
+            await self.client.save(SALES_ORDERS, [{self.columns.sales_order_number: number,
+                                                   self.columns.status: CANCELLED}])
+        except ConnectorError as cancel_error:
+            return PermanentError(f"{error.reason}; sales order {number} is left in Peoplevox WITHOUT LINES "
+                                  f"(cancelling it failed: {cancel_error.reason})",
+                                  {**detail, "header_only": True})
+        return PermanentError(f"{error.reason}; the new sales order {number} was cancelled so that no header "
+                              "without lines is left", {**detail, "header_cancelled": True})
 
     async def cancel(self, number: str) -> Written:
         status = await self.status(number)
@@ -182,27 +313,31 @@ class PeoplevoxWarehouse:
         if self.cutoff.reached(status):
             return Written(False, status)
         try:
-            await self.client.save("Sales Orders", [{"SalesOrderNumber": number, "Status": CANCELLED}])
-        except Refused:
-            status = await self.status(number)
-            if status is not None and status != CANCELLED and self.cutoff.reached(status):
-                return Written(False, status)
-            raise
+            await self._write(self.client.save(SALES_ORDERS, [{self.columns.sales_order_number: number,
+                                                              self.columns.status: CANCELLED}]), number)
+        except _PickingStarted as started:
+            return Written(False, started.status)
         return Written(True, CANCELLED)
 
     async def create_return(self, refund_id: str, number: str, lines: list[tuple[str, int]]) -> None:
-        await self.client.save("Returns", [{"ReturnReference": f"{refund_id}/{code}", "SalesOrderNumber": number,
-                                            "ItemCode": code, "Quantity": str(quantity)} for code, quantity in lines])
+        await self.client.save(RETURNS, [{"ReturnReference": f"{refund_id}/{code}", "SalesOrderNumber": number,
+                                          "ItemCode": code, "Quantity": str(quantity)} for code, quantity in lines])
+
+    def _order_row(self, order: SalesOrder, reference: str) -> dict[str, str]:
+        address, columns = order.address or Address(), self.columns
+        values = {columns.sales_order_number: order.number, columns.reference: reference,
+                  columns.email: order.email, columns.contact_name: address.name, columns.customer: address.name,
+                  columns.address1: address.address1, columns.address2: address.address2,
+                  columns.city: address.city, columns.region: address.province_code,
+                  columns.postcode: address.zip, columns.country: address.country_code,
+                  columns.gift_message: order.gift_message}
+        return {column: value or "" for column, value in values.items() if column}
 
 
-def _order_row(order: SalesOrder, reference: str) -> dict[str, str]:
-    address = order.address or Address()
-    return {"SalesOrderNumber": order.number, "CustomerPurchaseOrderReferenceNumber": reference,
-            "Email": order.email or "", "ShippingName": address.name or "",
-            "ShippingAddressLine1": address.address1 or "", "ShippingAddressLine2": address.address2 or "",
-            "ShippingCity": address.city or "", "ShippingRegion": address.province_code or "",
-            "ShippingPostcode": address.zip or "", "ShippingCountry": address.country_code or "",
-            "ShippingPhone": address.phone or "", "GiftMessage": order.gift_message or ""}
+class _PickingStarted(PermanentError):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"picking started: {status}", {"status": status})
+        self.status = status
 
 
 def _quote(value: str) -> str:

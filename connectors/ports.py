@@ -28,6 +28,15 @@ class Written:
     status: str | None
 
 
+@dataclass(frozen=True)
+class SalesOrderRow:
+    """A sales order as Peoplevox reports it: whose it is (the Shopify order id) and where it is."""
+
+    number: str
+    reference: str
+    status: str
+
+
 class Shop(Protocol):
     """Shopify's Admin API: the order as it is now, and inventory adjustments."""
 
@@ -42,7 +51,7 @@ class Shop(Protocol):
 class Warehouse(Protocol):
     """Peoplevox's sales orders, with the state check before every write (the warehouse state wins)."""
 
-    async def sales_order(self, number: str) -> dict[str, str] | None: ...
+    async def sales_order(self, number: str) -> SalesOrderRow | None: ...
 
     async def item_codes(self) -> frozenset[str]: ...
 

@@ -32,6 +32,7 @@ class Faults:
     throttle_rate: float = 0.0  # share answered as the API throttles
     timeout_rate: float = 0.0  # share that hang for hang_s, then drop
     hang_s: float = 30.0
+    timeout_after_handling: bool = False  # a timed-out request was still carried out; only its answer is lost
     fail_next: list[int] = field(default_factory=list)  # exact statuses for the next requests (429 = throttle)
     down_until: float = 0.0  # wall clock (epoch s): connections dropped until then
 
@@ -82,6 +83,11 @@ class Control:
         await request.read()  # the operation may be in the body (SOAPAction header, GraphQL document)
         operation = self._operation_of(request)
         fault, response = await self._fault()
+        if fault == "timeout":
+            if self.faults.timeout_after_handling:
+                await handler(request)
+            await asyncio.sleep(self.faults.hang_s)
+            fault = "down"
         if fault == "down":
             self._record(request, operation, 0, started, fault)
             assert request.transport is not None
@@ -103,8 +109,7 @@ class Control:
             return f"status {status}", self._error_response(status)
         roll = self._random.random()
         if roll < faults.timeout_rate:
-            await asyncio.sleep(faults.hang_s)
-            return "down", None
+            return "timeout", None
         roll -= faults.timeout_rate
         if roll < faults.throttle_rate:
             return "throttled", self._error_response(429)

@@ -10,6 +10,14 @@ later calls carry a ``UserSessionCredentials`` header. A malformed envelope or
 unknown operation is a SOAP 1.1 ``soap:Fault`` with HTTP 500, as ASP.NET ASMX
 services answer. Status changes are delivered to subscribed callback URLs,
 placeholders filled in, data in the query string, nothing signed.
+
+Bad days, as IIS in front of an ASMX service has them: HTTP 500 answered with
+an HTML error page, not a SOAP envelope (ASP.NET's runtime error page, which
+is not even well-formed XML), 502/503 with IIS's XHTML status pages, and
+timeouts after which the import may well have happened: IIS keeps running a
+request whose client has gone, so a timed-out ``SaveData`` is applied and
+only its answer is lost *(stricter reading; whether a given timeout happened
+before or after the import cannot be known from outside)*.
 """
 
 from __future__ import annotations
@@ -35,12 +43,21 @@ OPERATIONS = ("Authenticate", "GetData", "SaveData", "SubscribeEvent", "Unsubscr
 
 
 def error_response(status: int) -> web.Response:
-    # IIS in front of the service answers overload and outages with plain HTML pages.
     reason = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
               503: "Service Unavailable"}.get(status, "Error")
     headers = {"Retry-After": "1"} if status in (429, 503) else {}
-    return web.Response(status=status, text=f"<html><body><h1>{status} {reason}</h1></body></html>",
-                        content_type="text/html", headers=headers)
+    if status == 500:
+        # ASP.NET's runtime error page: HTML, unclosed tags and all, served with status 500.
+        body = ("<!DOCTYPE html>\r\n<html>\r\n<head>\r\n<title>Runtime Error</title>\r\n"
+                '<meta name="viewport" content="width=device-width" />\r\n</head>\r\n<body bgcolor="white">'
+                "<span><H1>Server Error in '/' Application.<hr width=100% size=1 color=silver></H1>"
+                "<h2> <i>Runtime Error</i> </h2></span><br><b> Description: </b>An application error occurred "
+                "on the server.<br><br></body></html>")
+    else:
+        body = (f'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+                f'"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\r\n<html xmlns="http://www.w3.org/1999/xhtml">'
+                f"<head><title>{status} - {reason}</title></head><body><h1>{status} - {reason}</h1></body></html>")
+    return web.Response(status=status, text=body, content_type="text/html", headers=headers)
 
 
 def envelope(operation: str, response_id: int, detail: str, total: int = 0) -> str:
@@ -63,6 +80,7 @@ class PeoplevoxSandbox:
         self.warehouse = warehouse or Warehouse(seed=seed)
         self.warehouse.notify = self._notify
         self.control = Control("peoplevox", error_response, self.warehouse.state, _operation_of, seed)
+        self.control.faults.timeout_after_handling = True
         self.callbacks: list[dict[str, Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
@@ -158,7 +176,7 @@ class PeoplevoxSandbox:
                 request_node = values.get("saveRequest")
                 saved = warehouse.save_data(_child(request_node, "TemplateName") or "",
                                             _child(request_node, "CsvData") or "")
-                return _soap(envelope(operation, 0, ",".join(saved), len(saved)))
+                return _soap(envelope(operation, 0, saved.detail, saved.count))
             if operation == "SubscribeEvent":
                 subscription = warehouse.subscribe(_text(values.get("eventType")), _text(values.get("filter")),
                                                    _text(values.get("callbackUrl")))

@@ -1,16 +1,46 @@
 """The sandbox warehouse: sessions, item types, sales orders moving through the pick cycle.
 
-Rules follow the Peoplevox integration service as public client code and
-Peoplevox's integration guides describe it (see DESIGN.md): data moves as
-CSV through named templates ("Sales Orders", "Sales Order Items", "Item
-Types", "Returns"); an import may add or edit sales order lines but never
-remove one; an unknown ItemCode is refused; once a sales order is being
-picked the warehouse owns it and an update or cancellation is refused.
-Peoplevox templates are configured per client; the columns here are the
-sandbox client's configuration, documented in the README.
+Rules follow the Peoplevox integration service as public sources show it; where
+the behaviour is not public the sandbox takes the stricter reading, marked
+*(stricter)* below.
 
-A save is all or nothing here: any refused row refuses the whole save, which
-is at least as strict as the real service.
+- Import templates are configured per client ("Integration" page: the client
+  uploads the list of columns each template expects; Patchworks' Peoplevox
+  destination guide). ``TEMPLATES`` is this sandbox client's configuration:
+  the default integration templates as integrators publish them (Zynk's
+  "Peoplevox XML Sales Orders" and "Import Sales Orders into Peoplevox":
+  ``Sales Order`` = SalesOrderNumber, Customer, CustomerPurchaseOrderReferenceNumber,
+  ShippingAddressLine1/2, ShippingAddressCity, ShippingAddressRegion,
+  ShippingAddressPostcode, ShippingAddressCountry, …, Email, ContactName, …;
+  ``Sales Order Item`` = SalesOrderNumber, ItemCode, QuantityOrdered,
+  RequestedDeliveryDate, Line, Sequence, SalePrice), plus two custom fields
+  this client added: ``GiftMessage`` on sales orders and ``Notes`` on items.
+- Template names as public client code spells them: "Sales orders",
+  "Sales order items", "Item types", "Returns" (PeepConn's table map;
+  melvin-hamilton-digital/peoplevox-api's README). Names match exactly *(stricter)*.
+- A CSV column the template does not have refuses the whole request
+  (ResponseId -1) *(stricter: never silently dropped)*.
+- ``SaveData`` answers ``TotalCount`` = rows saved (melvin-hamilton-digital/
+  peoplevox-api's ``saveData`` returns it) and ``Detail`` empty on success (its
+  unit test's SaveData answer). Rows are imported one by one and a refused row
+  does not refuse the others (Zynk's import task writes a success file and a
+  fail file per record); refused rows are listed in ``Detail`` as
+  ``Row <n>: <reason>`` while ResponseId stays 0 *(stricter: only TotalCount
+  tells a partial import from a whole one)*.
+- "If updating an existing SalesOrder the items will be added or edited
+  depending on what information is provided, it is not possible to remove
+  lines" (Zynk): an item row whose ``Line`` names an existing line edits it;
+  any other row adds a line *(stricter: a row sent twice without its Line is
+  two lines)*. A quantity of 0 or less is refused.
+- Field lengths from Zynk's field tables: SalesOrderNumber string(30),
+  Customer and CustomerPurchaseOrderReferenceNumber string(50),
+  ShippingAddressLine1/2 string(100); longer values refuse the row.
+- An unknown ItemCode is refused; once a sales order is being picked the
+  warehouse owns it and an update or cancellation is refused.
+- An expired or unknown session answers ``System : Security - Invalid Session``,
+  the wording public client code waits for before it logs in again
+  (a Node.js Peoplevox client's ``peoplevoxStandardInterpreter``); a wrong login
+  ``System : Security:Invalid Username or Password`` (DESIGN.md).
 """
 
 from __future__ import annotations
@@ -31,12 +61,24 @@ from urllib.parse import quote
 
 PICK_CYCLE = ("New", "Picking", "Packed", "Despatched")
 CANCELLED = "Cancelled"
-ORDER_COLUMNS = ("SalesOrderNumber", "CustomerPurchaseOrderReferenceNumber", "Status", "Email", "ShippingName",
-                 "ShippingAddressLine1", "ShippingAddressLine2", "ShippingCity", "ShippingRegion",
-                 "ShippingPostcode", "ShippingCountry", "ShippingPhone", "GiftMessage", "LastModified")
-ITEM_COLUMNS = ("SalesOrderNumber", "ItemCode", "Quantity", "Notes")
-ITEM_TYPE_COLUMNS = ("ItemCode", "Name", "Barcode")
-RETURN_COLUMNS = ("ReturnReference", "SalesOrderNumber", "ItemCode", "Quantity")
+SALES_ORDERS, SALES_ORDER_ITEMS, ITEM_TYPES, RETURNS = "Sales orders", "Sales order items", "Item types", "Returns"
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    SALES_ORDERS: ("SalesOrderNumber", "Customer", "CustomerPurchaseOrderReferenceNumber", "ShippingAddressLine1",
+                   "ShippingAddressLine2", "ShippingAddressCity", "ShippingAddressRegion", "ShippingAddressPostcode",
+                   "ShippingAddressCountry", "ShippingAddressReference", "InvoiceAddressLine1", "InvoiceAddressLine2",
+                   "InvoiceAddressCity", "InvoiceAddressRegion", "InvoiceAddressPostcode", "InvoiceAddressCountry",
+                   "InvoiceAddressReference", "IsPartialShipment", "Status", "RequestedDeliveryDate", "ShippingCost",
+                   "Email", "ContactName", "TotalSale", "Discount", "TaxPaid", "CreatedDate", "PaymentMethod",
+                   "ServiceType", "ChannelName", "GiftMessage"),
+    SALES_ORDER_ITEMS: ("SalesOrderNumber", "ItemCode", "QuantityOrdered", "RequestedDeliveryDate", "Line", "Sequence",
+                        "SalePrice", "Notes"),
+    ITEM_TYPES: ("ItemCode", "Name", "Barcode"),
+    RETURNS: ("ReturnReference", "SalesOrderNumber", "ItemCode", "Quantity"),
+}
+MAX_LENGTH = {"SalesOrderNumber": 30, "Customer": 50, "CustomerPurchaseOrderReferenceNumber": 50,
+              "ShippingAddressLine1": 100, "ShippingAddressLine2": 100}
+INVALID_SESSION = "System : Security - Invalid Session"
+INVALID_LOGIN = "System : Security:Invalid Username or Password"
 SEARCH = re.compile(r'^\s*(\w+)\.Equals\("([^"]*)"\)\s*$')
 
 
@@ -44,15 +86,41 @@ class Refused(Exception):
     """What the integration service answers with ResponseId -1 and this Detail."""
 
 
+class RowRefused(Exception):
+    """One CSV row the import did not save; the others still are."""
+
+
+@dataclass
+class Line:
+    item_code: str
+    quantity: int
+    notes: str = ""
+
+
 @dataclass
 class SalesOrder:
     number: str
-    reference: str
     fields: dict[str, str]
-    lines: dict[str, tuple[int, str]] = field(default_factory=dict)  # ItemCode -> (quantity, notes)
+    lines: dict[int, Line] = field(default_factory=dict)  # by Line number
     status: str = "New"
     modified_at: float = field(default_factory=time.time)
     picking_due: float | None = None
+
+    @property
+    def reference(self) -> str:
+        return self.fields.get("CustomerPurchaseOrderReferenceNumber", "")
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A SaveData answer: how many rows were saved, and why the others were not."""
+
+    count: int
+    refusals: tuple[str, ...] = ()
+
+    @property
+    def detail(self) -> str:
+        return "\n".join(self.refusals)
 
 
 @dataclass
@@ -74,6 +142,7 @@ class Warehouse:
     session_ttl_s: float = 1800.0
     pick_delay_s: tuple[float, float] = (30.0, 60.0)  # New → Picking after a random time in this range
     step_s: float = 5.0  # each later status after this long
+    templates: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(TEMPLATES))
     item_types: dict[str, str] = field(default_factory=dict)  # ItemCode -> Name
     orders: dict[str, SalesOrder] = field(default_factory=dict)
     returns: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -95,7 +164,7 @@ class Warehouse:
         except ValueError:
             password = None
         if client_id != self.client_id or username != self.username or password != self.password:
-            raise Refused("System : Security:Invalid Username or Password")
+            raise Refused(INVALID_LOGIN)
         session = secrets.token_hex(16)
         self._sessions[session] = time.time() + self.session_ttl_s
         return f"{self.client_id},{session}"
@@ -104,7 +173,7 @@ class Warehouse:
         expires = self._sessions.get(session or "")
         if client_id != self.client_id or expires is None or expires < time.time():
             self._sessions.pop(session or "", None)
-            raise Refused("System : Security:Invalid Session")
+            raise Refused(INVALID_SESSION)
 
     def expire_sessions(self) -> None:
         self._sessions.clear()
@@ -112,22 +181,18 @@ class Warehouse:
     # --- GetData --------------------------------------------------------------------------
 
     def get_data(self, template: str, page: int, per_page: int, search: str | None) -> tuple[int, str]:
+        columns = self._columns(template)
         with self.lock:
-            if template == "Sales Orders":
-                rows = [self._order_row(o) for o in self.orders.values()]
-                columns = ORDER_COLUMNS
-            elif template == "Sales Order Items":
-                rows = [{"SalesOrderNumber": o.number, "ItemCode": code, "Quantity": str(q), "Notes": notes}
-                        for o in self.orders.values() for code, (q, notes) in sorted(o.lines.items())]
-                columns = ITEM_COLUMNS
-            elif template == "Item Types":
+            if template == SALES_ORDERS:
+                rows = [{**o.fields, "SalesOrderNumber": o.number, "Status": o.status} for o in self.orders.values()]
+            elif template == SALES_ORDER_ITEMS:
+                rows = [{"SalesOrderNumber": o.number, "ItemCode": line.item_code,
+                         "QuantityOrdered": str(line.quantity), "Line": str(number), "Notes": line.notes}
+                        for o in self.orders.values() for number, line in sorted(o.lines.items())]
+            elif template == ITEM_TYPES:
                 rows = [{"ItemCode": code, "Name": name, "Barcode": code} for code, name in sorted(self.item_types.items())]
-                columns = ITEM_TYPE_COLUMNS
-            elif template == "Returns":
-                rows = list(self.returns.values())
-                columns = RETURN_COLUMNS
             else:
-                raise Refused(f"Template '{template}' not found")
+                rows = list(self.returns.values())
         if search:
             match = SEARCH.match(search)
             if not match or match.group(1) not in columns:
@@ -138,81 +203,90 @@ class Warehouse:
         chosen = rows[(page - 1) * per_page: page * per_page]
         return len(rows), _to_csv(columns, chosen)
 
-    def _order_row(self, order: SalesOrder) -> dict[str, str]:
-        modified = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(order.modified_at))
-        return {**{c: "" for c in ORDER_COLUMNS}, **order.fields, "SalesOrderNumber": order.number,
-                "CustomerPurchaseOrderReferenceNumber": order.reference, "Status": order.status,
-                "LastModified": modified}
+    def _columns(self, template: str) -> tuple[str, ...]:
+        if template not in self.templates:
+            raise Refused(f"Template '{template}' not found")
+        return self.templates[template]
 
     # --- SaveData -------------------------------------------------------------------------
 
-    def save_data(self, template: str, csv_data: str) -> list[str]:
-        rows = _from_csv(csv_data)
+    def save_data(self, template: str, csv_data: str) -> Saved:
+        columns = self._columns(template)
+        header, rows = _from_csv(csv_data)
+        unknown = [column for column in header if column not in columns]
+        if unknown:
+            raise Refused(f"Column(s) {', '.join(unknown)} not in template '{template}'")
+        key = {SALES_ORDERS: "SalesOrderNumber", SALES_ORDER_ITEMS: "SalesOrderNumber", RETURNS: "ReturnReference"}
+        if template not in key:
+            raise Refused(f"Template '{template}' cannot be imported")
+        if key[template] not in header:
+            raise Refused(f"{key[template]} is required")
+        apply = {SALES_ORDERS: self._save_order_row, SALES_ORDER_ITEMS: self._save_item_row,
+                 RETURNS: self._save_return_row}[template]
+        saved, refusals = 0, []
         with self.lock:
-            if template == "Sales Orders":
-                plan = [self._check_order_row(row) for row in rows]
-                return [self._apply_order_row(row, existing) for row, existing in plan]
-            if template == "Sales Order Items":
-                for row in rows:
-                    self._check_item_row(row)
-                return [self._apply_item_row(row) for row in rows]
-            if template == "Returns":
-                for row in rows:
-                    if row.get("SalesOrderNumber") not in self.orders:
-                        raise Refused(f"Sales order {row.get('SalesOrderNumber')} not found")
-                for row in rows:
-                    self.returns[row["ReturnReference"]] = {c: row.get(c, "") for c in RETURN_COLUMNS}
-                return [row["ReturnReference"] for row in rows]
-            raise Refused(f"Template '{template}' not found or not importable")
+            for number, row in enumerate(rows, start=1):
+                try:
+                    for column, limit in MAX_LENGTH.items():
+                        if len(row.get(column) or "") > limit:
+                            raise RowRefused(f"{column} is longer than {limit} characters")
+                    apply(row)
+                    saved += 1
+                except RowRefused as refused:
+                    refusals.append(f"Row {number}: {refused}")
+        return Saved(saved, tuple(refusals))
 
-    def _check_order_row(self, row: dict[str, str]) -> tuple[dict[str, str], SalesOrder | None]:
-        number = row.get("SalesOrderNumber", "").strip()
+    def _save_order_row(self, row: dict[str, str]) -> None:
+        number = row["SalesOrderNumber"].strip()
         if not number:
-            raise Refused("SalesOrderNumber is required")
+            raise RowRefused("SalesOrderNumber is required")
         existing = self.orders.get(number)
         if existing is not None and existing.status != "New":
-            raise Refused(f"Sales order {number} cannot be amended: status is {existing.status}")
-        if row.get("Status") not in (None, "", "New", CANCELLED):
-            raise Refused(f"Status '{row['Status']}' cannot be imported")
-        return row, existing
-
-    def _apply_order_row(self, row: dict[str, str], existing: SalesOrder | None) -> str:
-        number = row["SalesOrderNumber"].strip()
-        values = {c: row[c] for c in ORDER_COLUMNS if c in row and c not in ("Status", "LastModified",
-                                                                              "SalesOrderNumber")}
+            raise RowRefused(f"Sales order {number} cannot be amended: status is {existing.status}")
+        status = row.get("Status") or ""
+        if status not in ("", "New", CANCELLED):
+            raise RowRefused(f"Status '{status}' cannot be imported")
+        values = {c: v for c, v in row.items() if c not in ("SalesOrderNumber", "Status")}
         if existing is None:
             low, high = self.pick_delay_s
-            existing = SalesOrder(number, values.pop("CustomerPurchaseOrderReferenceNumber", ""), values,
-                                  picking_due=time.time() + self._random.uniform(low, high))
+            existing = SalesOrder(number, values, picking_due=time.time() + self._random.uniform(low, high))
             self.orders[number] = existing
         else:
-            existing.fields.update({k: v for k, v in values.items() if k != "CustomerPurchaseOrderReferenceNumber"})
-        if row.get("Status") == CANCELLED:
+            existing.fields.update(values)
+        if status == CANCELLED:
             self._set_status(existing, CANCELLED)
         existing.modified_at = time.time()
-        return number
 
-    def _check_item_row(self, row: dict[str, str]) -> None:
-        number, code = row.get("SalesOrderNumber", ""), row.get("ItemCode", "")
+    def _save_item_row(self, row: dict[str, str]) -> None:
+        number, code = row["SalesOrderNumber"], row.get("ItemCode") or ""
         order = self.orders.get(number)
         if order is None:
-            raise Refused(f"Sales order {number} not found")
+            raise RowRefused(f"Sales order {number} not found")
         if order.status != "New":
-            raise Refused(f"Sales order {number} cannot be amended: status is {order.status}")
+            raise RowRefused(f"Sales order {number} cannot be amended: status is {order.status}")
         if code not in self.item_types:
-            raise Refused(f"Item code {code} not found")
+            raise RowRefused(f"Item code {code} not found")
         try:
-            quantity = int(row.get("Quantity", ""))
+            quantity = int(row.get("QuantityOrdered") or "")
         except ValueError:
-            raise Refused(f"Quantity '{row.get('Quantity')}' is not a whole number") from None
+            raise RowRefused(f"QuantityOrdered '{row.get('QuantityOrdered')}' is not a whole number") from None
         if quantity <= 0:
-            raise Refused("Quantity must be greater than zero; lines cannot be removed by an import")
-
-    def _apply_item_row(self, row: dict[str, str]) -> str:
-        order = self.orders[row["SalesOrderNumber"]]
-        order.lines[row["ItemCode"]] = (int(row["Quantity"]), row.get("Notes", ""))
+            raise RowRefused("QuantityOrdered must be greater than zero; lines cannot be removed by an import")
+        line_number = _int_or_none(row.get("Line"))
+        if line_number is None or line_number not in order.lines:
+            line_number = line_number if line_number is not None else max(order.lines, default=0) + 1
+            order.lines[line_number] = Line(code, quantity, row.get("Notes") or "")
+        else:
+            existing = order.lines[line_number]
+            existing.item_code, existing.quantity = code, quantity
+            if "Notes" in row:
+                existing.notes = row["Notes"] or ""
         order.modified_at = time.time()
-        return f"{order.number}/{row['ItemCode']}"
+
+    def _save_return_row(self, row: dict[str, str]) -> None:
+        if row.get("SalesOrderNumber") not in self.orders:
+            raise RowRefused(f"Sales order {row.get('SalesOrderNumber')} not found")
+        self.returns[row["ReturnReference"]] = {c: row.get(c) or "" for c in self.templates[RETURNS]}
 
     # --- pick cycle and events ------------------------------------------------------------
 
@@ -248,13 +322,32 @@ class Warehouse:
         return subscription.id
 
     def state(self) -> dict[str, Any]:
+        """Per sales order: ``lines`` sums every line of an ItemCode, so a line imported twice shows doubled."""
         with self.lock:
-            return {"sales_orders": {n: {"reference": o.reference, "status": o.status, "fields": o.fields,
-                                         "lines": {c: q for c, (q, _) in o.lines.items()},
-                                         "notes": {c: notes for c, (_, notes) in o.lines.items() if notes}}
+            return {"sales_orders": {n: {"reference": o.reference, "status": o.status, "fields": dict(o.fields),
+                                         "lines": _quantities(o), "notes": _notes(o),
+                                         "line_rows": {str(k): line.__dict__ for k, line in o.lines.items()}}
                                      for n, o in self.orders.items()},
                     "returns": dict(self.returns), "item_types": sorted(self.item_types),
                     "subscriptions": [s.__dict__ for s in self.subscriptions.values()]}
+
+
+def _quantities(order: SalesOrder) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for line in order.lines.values():
+        totals[line.item_code] = totals.get(line.item_code, 0) + line.quantity
+    return totals
+
+
+def _notes(order: SalesOrder) -> dict[str, str]:
+    return {line.item_code: line.notes for line in order.lines.values() if line.notes}
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        raise RowRefused(f"Line '{value}' is not a whole number") from None
 
 
 def fill_callback(template: str, data: dict[str, str]) -> str:
@@ -270,8 +363,11 @@ def _to_csv(columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
     return out.getvalue()
 
 
-def _from_csv(data: str) -> list[dict[str, str]]:
-    rows = list(csv.DictReader(io.StringIO(data)))
-    if not rows:
+def _from_csv(data: str) -> tuple[list[str], list[dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(data))
+    rows = list(reader)
+    if not rows or not reader.fieldnames:
         raise Refused("No rows to import")
-    return rows
+    if None in (key for row in rows for key in row):
+        raise Refused("A row has more values than the header has columns")
+    return list(reader.fieldnames), rows

@@ -38,9 +38,8 @@ def register(ctx: Context, downstream: Downstream) -> None:
                 # The next callback, or the sink's own state check, catches up; log and move on.
                 log.warning("could not re-read Peoplevox sales order %s: %s", number, error.reason)
                 continue
-            if row is None or not row.get("CustomerPurchaseOrderReferenceNumber"):
+            if row is None or not row.reference:
                 log.info("callback for sales order %s that editsync does not own", number)
                 continue
-            order_id = row["CustomerPurchaseOrderReferenceNumber"]
-            status = PeoplevoxStatus(status=row["Status"], at=now_ms(), number=number)
-            await order_inputs.send(key=order_id.encode(), value=inputs.encode(status))
+            status = PeoplevoxStatus(status=row.status, at=now_ms(), number=number)
+            await order_inputs.send(key=row.reference.encode(), value=inputs.encode(status))

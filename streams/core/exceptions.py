@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams.core.commands import ReplaceSalesOrder
 from streams.core.inputs import ResultIn
 from streams.core.model import OrderException, OrderSnapshot, Owner, Target
 from streams.core.state import OrderState
@@ -21,6 +22,9 @@ FAILURE_EXCEPTION = {Target.PEOPLEVOX: "PVX_UPDATE_FAILED", Target.INVENTORY: "I
 ACCESS_DENIED = "SHOPIFY_ACCESS_DENIED"
 #: The result detail key a sink sets when the system refused for lack of a permission.
 REQUIRED_ACCESS = "required_access"
+#: Key of a failed cancel-and-replace's result detail: the old sales order was cancelled and the new one
+#: could not be created, so the warehouse holds nothing for the order.
+WAREHOUSE_HOLDS_NOTHING = "warehouse_holds_nothing"
 
 
 class Wanted:
@@ -45,16 +49,23 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
     if command.target is Target.ERP and command.kind == "create_credit_memo":
         kind = "REFUND_NOT_POSTED"
     owner = Owner.FINANCE if command.target is Target.ERP else Owner.OPS
-    action = "Fix the cause shown, then retry the order."
+    severity, action = "HIGH", "Fix the cause shown, then retry the order."
     if REQUIRED_ACCESS in result.detail and command.target is Target.INVENTORY:
         kind, owner = ACCESS_DENIED, Owner.OPS
         action = f"Grant the editsync app {result.detail[REQUIRED_ACCESS]} in Shopify, then retry the order."
     name = state.snapshot.name if state.snapshot else None
+    summary = (f"{name or command.order_id}: {command.kind} was {result.outcome.lower()} by "
+               f"{command.target.value.title()}: {result.reason or 'no reason given'}")
+    payload = command.payload
+    if isinstance(payload, ReplaceSalesOrder) and result.detail.get(WAREHOUSE_HOLDS_NOTHING):
+        kind, severity = "PVX_NO_LIVE_SALES_ORDER", "CRITICAL"
+        summary = (f"{name or command.order_id}: the warehouse holds NOTHING for this order: sales order "
+                   f"{payload.replaces} was cancelled and its replacement {payload.sales_order.number} could not "
+                   f"be created: {result.reason or 'no reason given'}")
+        action = "Create the order's sales order in Peoplevox now (or fix the cause and retry the order)."
     return OrderException(
         exception_id=f"{command.order_id}:{kind}:{command.command_id}", order_id=command.order_id,
-        order_name=name, type=kind, owner=owner, severity="HIGH",
-        summary=f"{name or command.order_id}: {command.kind} was {result.outcome.lower()} by "
-                f"{command.target.value.title()}: {result.reason or 'no reason given'}",
+        order_name=name, type=kind, owner=owner, severity=severity, summary=summary,
         detail={"command_id": command.command_id, "outcome": result.outcome, "reason": result.reason,
                 "detail": result.detail},
         suggested_action=action, first_seen=now, last_seen=now)

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.peoplevox import PeoplevoxColumns
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EDITSYNC_", extra="ignore")
@@ -59,6 +61,11 @@ class Settings(BaseSettings):
     peoplevox_cutoff_status: str = Field(
         "Picking", description="From this pick-cycle status on, edits are not sent: New, Picking, Packed, Despatched."
     )
+    peoplevox_columns: PeoplevoxColumns = Field(
+        default_factory=PeoplevoxColumns,
+        description="JSON object: which column of your Peoplevox import templates holds each value (see README).",
+    )
+    peoplevox_timeout_s: float = Field(15.0, gt=0, description="Seconds before a Peoplevox call counts as timed out.")
     peoplevox_callback_token: SecretStr | None = Field(
         None, description="Token Peoplevox callbacks must carry (?token=); unset generates one per data dir."
     )

@@ -36,12 +36,13 @@ class Downstream:
 
         cutoff = CutOff(settings.peoplevox_cutoff_status)
         client = peoplevox.PeoplevoxClient(settings.peoplevox_url or "", settings.peoplevox_client_id or "",
-                                           settings.peoplevox_username or "", secret(settings.peoplevox_password))
+                                           settings.peoplevox_username or "", secret(settings.peoplevox_password),
+                                           settings.peoplevox_timeout_s)
         downstream = cls(
             shopify=shopify.ShopifyAdmin(settings.shopify_admin_url or "", secret(settings.shopify_access_token),
                                          settings.shopify_api_version),
-            peoplevox=peoplevox.PeoplevoxWarehouse(client, cutoff), peoplevox_events=client,
-            erp=_netsuite(settings), cutoff=cutoff)
+            peoplevox=peoplevox.PeoplevoxWarehouse(client, cutoff, settings.peoplevox_columns),
+            peoplevox_events=client, erp=_netsuite(settings), cutoff=cutoff)
         if settings.reference_file is not None:
             downstream.load_reference_file(settings.reference_file)
         return downstream

@@ -3,7 +3,10 @@
 Outcomes are the ``CommandResult`` ones: APPLIED (the system now holds it),
 REJECTED_CUTOFF (Peoplevox is past the cut-off; nothing written). Connector
 errors propagate: the sink retries a ``TransientError`` and turns a
-``PermanentError`` into a FAILED result.
+``PermanentError`` (or the last attempt) into a FAILED result. A replace whose
+cancel went through but whose create did not says so in the error's detail
+(``WAREHOUSE_HOLDS_NOTHING``): retried, the cancel is a no-op and the create
+is tried again; given up, the engine raises its most severe exception.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.errors import PermanentError
+from connectors.errors import ConnectorError, PermanentError
 from connectors.ports import Erp, StockChange, Warehouse
 from streams.core import commands
+from streams.core.exceptions import WAREHOUSE_HOLDS_NOTHING
 from streams.service.downstream import Downstream
 
 
@@ -47,9 +51,15 @@ async def _peoplevox(warehouse: Warehouse, order_id: str, payload: commands.Peop
     if isinstance(payload, commands.CancelSalesOrder):
         written = await warehouse.cancel(order.number)
     elif isinstance(payload, commands.ReplaceSalesOrder):
+        # Repeating the whole command is safe: a cancelled sales order stays cancelled, the create upserts.
         written = await warehouse.cancel(payload.replaces)
         if written.applied:
-            written = await warehouse.upsert(order, order_id, must_exist=False)
+            try:
+                written = await warehouse.upsert(order, order_id, must_exist=False)
+            except ConnectorError as error:
+                error.detail = {**error.detail, WAREHOUSE_HOLDS_NOTHING: True, "cancelled": payload.replaces,
+                                "not_created": order.number}
+                raise
     else:
         written = await warehouse.upsert(order, order_id, must_exist=isinstance(payload, commands.UpdateSalesOrder))
     if not written.applied:

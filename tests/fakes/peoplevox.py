@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.errors import PermanentError
-from connectors.ports import Written
+from connectors.ports import SalesOrderRow, Written
 from streams.core.model import SalesOrder
 from streams.core.peoplevox import CANCELLED, CutOff
 
@@ -24,6 +24,7 @@ class FakeWarehouse:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # sales order number -> what Peoplevox holds
     returns: set[str] = field(default_factory=set)  # refund ids
     known_item_codes: frozenset[str] = frozenset()
+    refusals: dict[str, str] = field(default_factory=dict)  # sales order number -> why Peoplevox refuses its import
 
     def live(self) -> list[dict[str, Any]]:
         return [so for so in self.orders.values() if not so["cancelled"]]
@@ -32,17 +33,16 @@ class FakeWarehouse:
         status = self.orders[number]["status"]
         return Written(False, status) if CutOff(self.cutoff).reached(status) else None
 
-    async def sales_order(self, number: str) -> dict[str, str] | None:
+    async def sales_order(self, number: str) -> SalesOrderRow | None:
         held = self.orders.get(number)
-        if held is None:
-            return None
-        return {"SalesOrderNumber": number, "CustomerPurchaseOrderReferenceNumber": held["reference"],
-                "Status": held["status"]}
+        return None if held is None else SalesOrderRow(number, held["reference"], held["status"])
 
     async def item_codes(self) -> frozenset[str]:
         return self.known_item_codes
 
     async def upsert(self, order: SalesOrder, reference: str, *, must_exist: bool) -> Written:
+        if order.number in self.refusals:
+            raise PermanentError(self.refusals[order.number], {"number": order.number})
         held = self.orders.get(order.number)
         if held is None and must_exist:
             raise PermanentError(f"sales order {order.number} is not in Peoplevox", {"number": order.number})

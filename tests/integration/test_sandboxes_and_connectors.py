@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from connectors.errors import PermanentError, TransientError
-from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse, Refused
+from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse, Refused, RowsRefused
 from connectors.ports import StockChange
 from connectors.shopify import ShopifyAdmin
 from sandboxes.shopify.cost import Bucket
@@ -65,10 +65,10 @@ def shopify(stack: SandboxStack) -> ShopifyAdmin:
     return ShopifyAdmin(stack.shopify_url, stack.credentials.shopify_token)
 
 
-def warehouse(stack: SandboxStack) -> PeoplevoxWarehouse:
+def warehouse(stack: SandboxStack, timeout_s: float = 15.0) -> PeoplevoxWarehouse:
     c = stack.credentials
     return PeoplevoxWarehouse(PeoplevoxClient(stack.peoplevox_url, c.peoplevox_client_id, c.peoplevox_username,
-                                              c.peoplevox_password), CutOff("Picking"))
+                                              c.peoplevox_password, timeout_s), CutOff("Picking"))
 
 
 def new_order(stack: SandboxStack, **extra):
@@ -174,24 +174,69 @@ def sales_order(number: str, *lines: tuple[str, int]) -> SalesOrder:
     return SalesOrder(number=number, lines=tuple(sorted(lines)), address=Address(name="Ann", city="Leeds"))
 
 
+def held(stack: SandboxStack, number: str) -> dict:
+    return stack.warehouse.state()["sales_orders"][number]
+
+
 def test_soap_round_trip_through_zeep_and_the_state_check(stack):
     codes = run(warehouse(stack).item_codes())
     assert codes >= {"TEE-M", "MUG"} and "POSTER" not in codes
     written = run(warehouse(stack).upsert(sales_order("S1", ("TEE-M", 2)), "111", must_exist=False))
-    assert written.applied and stack.warehouse.orders["S1"].lines == {"TEE-M": (2, "")}
+    assert written.applied and held(stack, "S1")["lines"] == {"TEE-M": 2}
+    assert held(stack, "S1")["fields"]["ShippingAddressCity"] == "Leeds" and held(stack, "S1")["reference"] == "111"
     stack.warehouse.set_status("S1", "Picking")
     refused = run(warehouse(stack).upsert(sales_order("S1", ("TEE-M", 3)), "111", must_exist=True))
     assert not refused.applied and refused.status == "Picking"
-    assert stack.warehouse.orders["S1"].lines == {"TEE-M": (2, "")}, "nothing written past the cut-off"
+    assert held(stack, "S1")["lines"] == {"TEE-M": 2}, "nothing written past the cut-off"
     assert not run(warehouse(stack).cancel("S1")).applied
 
 
-def test_peoplevox_refuses_unknown_item_codes_and_line_removal(stack):
-    with pytest.raises(Refused, match="Item code POSTER not found"):
+def test_a_refused_row_raises_instead_of_passing_silently(stack):
+    """SaveData answers ResponseId 0 for a partly refused import: only TotalCount tells, and it is checked."""
+    client = warehouse(stack).client
+    rows = [{"SalesOrderNumber": "S5", "CustomerPurchaseOrderReferenceNumber": "555"},
+            {"SalesOrderNumber": "S6" * 16, "CustomerPurchaseOrderReferenceNumber": "666"}]
+    with pytest.raises(RowsRefused, match="saved 1 of 2 Sales orders rows: Row 2: SalesOrderNumber is longer") as error:
+        run(client.save("Sales orders", rows))
+    assert error.value.detail["refused"] == ["Row 2: SalesOrderNumber is longer than 30 characters"]
+    assert "S5" in stack.warehouse.orders, "the sandbox saved the good row, as Peoplevox does"
+    run(warehouse(stack).upsert(sales_order("S5", ("MUG", 1)), "555", must_exist=True))
+    with pytest.raises(RowsRefused, match="Row 2: Item code POSTER not found"):
+        run(warehouse(stack).upsert(sales_order("S5", ("MUG", 2), ("POSTER", 1)), "555", must_exist=True))
+
+
+def test_a_new_sales_order_whose_lines_are_refused_is_not_left_as_a_header(stack):
+    with pytest.raises(PermanentError, match="Item code POSTER not found.*S2 was cancelled") as error:
         run(warehouse(stack).upsert(sales_order("S2", ("POSTER", 1)), "222", must_exist=False))
+    assert error.value.detail["header_cancelled"] and held(stack, "S2")["status"] == "Cancelled"
+    assert held(stack, "S2")["lines"] == {}
+
+
+def test_peoplevox_refuses_unknown_columns_and_line_removal(stack):
+    with pytest.raises(Refused, match="ShippingCity not in template 'Sales orders'"):
+        run(warehouse(stack).client.save("Sales orders", [{"SalesOrderNumber": "S7", "ShippingCity": "Leeds"}]))
+    assert "S7" not in stack.warehouse.orders, "an unknown column refuses the whole import"
+    with pytest.raises(Refused, match="Template 'Sales Orders' not found"):
+        run(warehouse(stack).client.get("Sales Orders"))
     run(warehouse(stack).upsert(sales_order("S3", ("MUG", 1)), "333", must_exist=False))
-    with pytest.raises(Refused, match="lines cannot be removed"):
-        run(warehouse(stack).client.save("Sales Order Items", [{"SalesOrderNumber": "S3", "ItemCode": "MUG", "Quantity": "0"}]))
+    with pytest.raises(RowsRefused, match="lines cannot be removed"):
+        run(warehouse(stack).client.save("Sales order items", [{"SalesOrderNumber": "S3", "ItemCode": "MUG",
+                                                                 "QuantityOrdered": "0", "Line": "1"}]))
+
+
+def test_a_write_repeated_after_a_lost_answer_edits_its_lines_instead_of_adding_them(stack):
+    """Peoplevox timeouts lose the answer, not the import: the retry must not ship the customer two of each."""
+    run(warehouse(stack).upsert(sales_order("S8", ("CAP", 1)), "888", must_exist=False))
+    stack.peoplevox.control.faults.update({"timeout_rate": 1.0, "hang_s": 2.0})
+    try:
+        with pytest.raises(TransientError):
+            run(warehouse(stack, timeout_s=1.0).upsert(sales_order("S8", ("CAP", 2)), "888", must_exist=True))
+    finally:
+        stack.peoplevox.control.faults.update({"timeout_rate": 0.0})
+    for _ in range(2):
+        run(warehouse(stack).upsert(sales_order("S8", ("CAP", 2), ("MUG", 1)), "888", must_exist=True))
+    assert held(stack, "S8")["lines"] == {"CAP": 2, "MUG": 1}
+    assert sorted(held(stack, "S8")["line_rows"]) == ["1", "2"]
 
 
 def test_an_expired_session_is_renewed_mid_run(stack):
@@ -209,13 +254,23 @@ def test_an_expired_session_is_renewed_mid_run(stack):
 def test_a_wrong_password_is_a_permanent_error(stack):
     client = PeoplevoxClient(stack.peoplevox_url, "editsync", "integration", "wrong")
     with pytest.raises(PermanentError, match="Invalid Username or Password"):
-        run(client.get("Item Types"))
+        run(client.get("Item types"))
 
 
-def test_peoplevox_down_is_transient(stack):
-    stack.peoplevox.control.faults.update({"fail_next": [503]})
-    with pytest.raises(TransientError):
-        run(warehouse(stack).status("S1"))
+@pytest.mark.parametrize("status", [500, 502, 503, 429])
+def test_peoplevox_down_is_transient(stack, status):
+    """The failure hits a SOAP call (the WSDL is already loaded), answered with IIS's or ASP.NET's HTML."""
+    pvx = warehouse(stack)
+
+    async def scenario():
+        await pvx.status("S1")  # loads the WSDL and logs in
+        stack.peoplevox.control.faults.update({"fail_next": [status]})
+        await pvx.status("S1")
+
+    with pytest.raises(TransientError, match=f"answered {status}"):
+        run(scenario())
+    last = stack.peoplevox.control.calls[-1]
+    assert (last.method, last.operation, last.status) == ("POST", "GetData", status)
 
 
 def test_status_changes_reach_subscribed_callbacks(stack, receiver):

@@ -9,7 +9,7 @@ import pytest
 
 from streams.core import engine
 from streams.core.engine import Policy
-from streams.core.exceptions import mismatch_reasons
+from streams.core.exceptions import WAREHOUSE_HOLDS_NOTHING, mismatch_reasons
 from streams.core.inputs import OrderEventIn, SuccessorLinked
 from streams.core.model import Address, Owner, Target
 from streams.core.peoplevox import CutOff
@@ -149,6 +149,28 @@ def test_size_swap_removes_a_line_so_the_sales_order_is_cancelled_and_replaced()
     assert live["lines"] == [("TEE-L", 1)]
     assert h.warehouse.orders["1001"]["cancelled"] and "1001-R1" in h.warehouse.orders
     assert [c.kind for c in h.sent if c.target is Target.PEOPLEVOX][-1] == "replace_sales_order"
+
+
+def test_a_replacement_that_cannot_be_created_after_the_cancel_is_the_most_severe_exception():
+    """The sink cancelled the old sales order, then Peoplevox refused the new one: nothing is left to ship."""
+    h = harness()
+    created(h)
+    h.warehouse.refusals["1001-R1"] = "Peoplevox saved 0 of 1 Sales order items rows: Row 1: Item code TEE-L not found"
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 0, original=1), line("2", "TEE-L", 1, original=0))))
+    h.settle()
+    assert h.warehouse.live() == [], "the cancel went through"
+    (exception,) = h.open_exceptions("1001").values()
+    assert (exception.type, exception.owner, exception.severity) == ("PVX_NO_LIVE_SALES_ORDER", Owner.OPS, "CRITICAL")
+    assert "holds NOTHING" in exception.summary and "1001-R1" in exception.summary and "Row 1" in exception.summary
+    assert exception.detail["detail"][WAREHOUSE_HOLDS_NOTHING] is True
+
+
+def test_any_other_refused_peoplevox_command_is_an_ordinary_update_failure():
+    h = harness()
+    h.warehouse.refusals["1001"] = "Peoplevox saved 0 of 1 Sales orders rows: Row 1: Email is invalid"
+    created(h)
+    (exception,) = h.open_exceptions("1001").values()
+    assert (exception.type, exception.severity) == ("PVX_UPDATE_FAILED", "HIGH") and "Row 1" in exception.summary
 
 
 # --- cut-off --------------------------------------------------------------------------------
