@@ -9,8 +9,10 @@ honours ``Retry-After``. An order is read with tight pages and follow-up
 queries for whatever does not fit (``connectors.shopify_order``), each page
 paid for and waited for on its own.
 
-Errors: 5xx and transport errors are ``TransientError`` (the caller retries
-later). A field the token may not read answers ``ACCESS_DENIED``
+Errors: 5xx, transport errors, a body that is not JSON (a proxy's error page)
+and Shopify's ``INTERNAL_SERVER_ERROR`` (answered with HTTP 200 "instead of
+500", shopify.dev changelog "Improved GraphQL errors") are ``TransientError``
+(the caller retries later). A field the token may not read answers ``ACCESS_DENIED``
 (shopify.dev/changelog/new-error-messages-for-graphql-operations-without-necessary-access-scopes:
 "Access denied for <field-name>. Required access: <access scope required>
 access scope", with the required access also in ``extensions``): that is
@@ -206,7 +208,10 @@ class ShopifyAdmin:
                 raise TransientError(f"Shopify answered {response.status_code}")
             if response.status_code != 200:
                 raise PermanentError(f"Shopify answered {response.status_code}", {"body": response.text[:500]})
-            body = response.json()
+            try:
+                body = response.json()
+            except ValueError as error:
+                raise TransientError("Shopify answered 200 without JSON") from error
             cost = (body.get("extensions") or {}).get("cost") or {}
             self._read_cost(shape, cost)
             errors = body.get("errors") or []
@@ -215,6 +220,8 @@ class ShopifyAdmin:
             denied = [e for e in errors if (e.get("extensions") or {}).get("code") == "ACCESS_DENIED"]
             if denied:
                 raise _access_denied(denied)
+            if any((e.get("extensions") or {}).get("code") == "INTERNAL_SERVER_ERROR" for e in errors):
+                raise TransientError("Shopify internal error", detail={"errors": [e.get("message") for e in errors]})
             if errors:
                 raise PermanentError("Shopify GraphQL error", {"errors": [e.get("message") for e in errors]})
             return body["data"]
