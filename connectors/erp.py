@@ -228,9 +228,10 @@ class NetSuiteRest:
             return None
         details = _error_details(response)
         if response.status_code == 429 or response.status_code >= 500:
-            retry_after = response.headers.get("Retry-After")
+            # Retry-After may also be an HTTP date (RFC 9110): then the sink's own backoff decides.
+            retry_after = response.headers.get("Retry-After", "").strip()
             raise TransientError(f"NetSuite answered {response.status_code} to {what}",
-                                 float(retry_after) if retry_after else None, {"errors": details})
+                                 float(retry_after) if retry_after.isdigit() else None, {"errors": details})
         reasons = "; ".join(d.get("detail", "") for d in details) or str(response.status_code)
         raise PermanentError(f"NetSuite refused {what}: {reasons}", {"status": response.status_code,
                                                                      "errors": details})
