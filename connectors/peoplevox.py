@@ -101,16 +101,20 @@ class _Transport(AsyncTransport):
         response = await super().post(address, message, headers)
         status = response.status_code
         media_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if (status == 429 or status >= 500) and media_type not in XML_MEDIA_TYPES:
+        if status == 200 or media_type in XML_MEDIA_TYPES:
+            return response  # a SOAP answer or fault: zeep reads it
+        answer = f"Peoplevox answered {status} ({media_type or 'no content type'})"
+        if status == 429 or status >= 500:
             retry_after = response.headers.get("Retry-After", "")
-            raise TransientError(f"Peoplevox answered {status} ({media_type or 'no content type'})",
-                                 float(retry_after) if retry_after.isdigit() else None, {"status": status})
-        return response
+            raise TransientError(answer, float(retry_after) if retry_after.isdigit() else None, {"status": status})
+        raise PermanentError(answer, {"status": status})
 
 
 class PeoplevoxClient:
-    def __init__(self, url: str, client_id: str, username: str, password: str, timeout_s: float = 15.0) -> None:
+    def __init__(self, url: str, client_id: str, username: str, password: str, timeout_s: float = 15.0,
+                 http: httpx.AsyncClient | None = None, wsdl_http: httpx.Client | None = None) -> None:
         self._url = url
+        self._http, self._wsdl_http = http, wsdl_http
         self._client_id, self._username = client_id, username
         self._password = base64.b64encode(password.encode()).decode()
         self._timeout_s = timeout_s
@@ -122,8 +126,8 @@ class PeoplevoxClient:
     async def _service(self) -> Any:
         if self._zeep is None:
             def load() -> zeep.AsyncClient:
-                transport = _Transport(client=httpx.AsyncClient(timeout=self._timeout_s),
-                                       wsdl_client=httpx.Client(timeout=self._timeout_s))
+                transport = _Transport(client=self._http or httpx.AsyncClient(timeout=self._timeout_s),
+                                       wsdl_client=self._wsdl_http or httpx.Client(timeout=self._timeout_s))
                 return zeep.AsyncClient(f"{self._url}?WSDL", transport=transport)
 
             try:

@@ -1,0 +1,162 @@
+"""The Peoplevox connector against request/response shapes public client code shows, over httpx's
+MockTransport: no sandbox, so these check the connector against the real service's contract, not
+against our own double of it.
+
+Sources (public code, read for the shapes only):
+- melvin-hamilton-digital/peoplevox-api (PHP): ``SessionProvider`` sends ``clientId``, ``username``
+  and the password base64-encoded to ``Authenticate`` and splits ``AuthenticateResult/Detail`` on ","
+  into client id and session id; ``Client::callApi`` sends a ``UserSessionCredentials`` header in
+  namespace ``http://www.peoplevox.net/`` and treats ``ResponseId`` -1 as an error carrying
+  ``Detail``; ``saveData`` returns ``TotalCount``; its ``ClientTest`` answers GetData with
+  ``TotalCount`` 1234 and SaveData with ``Detail`` "" and ``TotalCount`` 12, and errors with
+  ``ResponseId`` -1 and ``Detail`` "Error: bar"; template names "Sales orders".
+- A Node.js Peoplevox client (``peoplevox.utils.js``, ``peoplevoxOrderGet``): ``SOAPAction:
+  http://www.peoplevox.net/GetData``, ``getRequest`` with ``TemplateName`` "Sales orders" and
+  ``SearchClause`` ``SalesOrderNumber.Equals("…")``, ``UserId`` 0 in the session header, and a fresh
+  login when ``Detail`` is ``System : Security - Invalid Session``.
+- ASP.NET ASMX (what the ``.asmx`` service runs on): a request it cannot dispatch is a ``soap:Client``
+  fault ("Server did not recognize the value of HTTP Header SOAPAction"), an exception inside the
+  service a ``soap:Server`` fault ("Server was unable to process request. ---> …"), both with HTTP 500;
+  an unhandled error outside SOAP is ASP.NET's HTML "Runtime Error" page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import httpx
+import pytest
+from lxml import etree
+
+from connectors.errors import PermanentError, TransientError
+from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse, Refused, RowsRefused
+from streams.core.peoplevox import CutOff
+
+NS = "http://www.peoplevox.net/"
+SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+URL = "https://wms.example/editsync/resources/integrationservicev4.asmx"
+WSDL = (Path(__file__).resolve().parents[2] / "sandboxes/peoplevox/integrationservicev4.wsdl").read_text()
+
+Answer = httpx.Response | Exception | Callable[[], httpx.Response]
+
+
+def result(operation: str, response_id: int, detail: str, total: int = 0) -> httpx.Response:
+    body = (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP}" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
+            f'<soap:Body><{operation}Response xmlns="{NS}"><{operation}Result><ResponseId>{response_id}</ResponseId>'
+            f'<TotalCount>{total}</TotalCount><Detail>{escape(detail)}</Detail></{operation}Result>'
+            f'</{operation}Response></soap:Body></soap:Envelope>')
+    return httpx.Response(200, text=body, headers={"Content-Type": "text/xml; charset=utf-8"})
+
+
+def soap_fault(code: str, message: str) -> httpx.Response:
+    body = (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP}"><soap:Body><soap:Fault>'
+            f'<faultcode>{code}</faultcode><faultstring>{escape(message)}</faultstring><detail />'
+            '</soap:Fault></soap:Body></soap:Envelope>')
+    return httpx.Response(500, text=body, headers={"Content-Type": "text/xml; charset=utf-8"})
+
+
+LOGIN = result("Authenticate", 0, "editsync,b1946ac92492d2347c6235b4d2611184", 1)
+RUNTIME_ERROR_PAGE = ("<!DOCTYPE html>\r\n<html>\r\n<head>\r\n<title>Runtime Error</title>\r\n</head>\r\n"
+                      "<body bgcolor=\"white\"><span><H1>Server Error in '/' Application.<hr width=100% size=1>"
+                      "</H1></span><br><b> Description: </b>An application error occurred on the server.<br></body>"
+                      "</html>")
+
+
+class Peoplevox:
+    """Answers each SOAP call with the next scripted answer and keeps every request it was sent."""
+
+    def __init__(self, *answers: Answer) -> None:
+        self.answers = list(answers)
+        self.requests: list[tuple[str, etree._Element]] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, text=WSDL.replace("{location}", URL), headers={"Content-Type": "text/xml"})
+        self.requests.append((request.headers["SOAPAction"].strip('"'), etree.fromstring(request.read())))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer() if callable(answer) else answer
+
+    def client(self) -> PeoplevoxClient:
+        transport = httpx.MockTransport(self.handle)
+        return PeoplevoxClient(URL, "editsync", "integration", "secret", http=httpx.AsyncClient(transport=transport),
+                               wsdl_http=httpx.Client(transport=transport))
+
+    def text(self, index: int, path: str) -> str | None:
+        node = self.requests[index][1].find(path, {"soap": SOAP, "p": NS})
+        return node.text if node is not None else None
+
+
+def test_login_and_a_sales_order_read_are_sent_as_public_clients_send_them():
+    csv = "SalesOrderNumber,CustomerPurchaseOrderReferenceNumber,Status\n1001,5550001,New\n"
+    service = Peoplevox(LOGIN, result("GetData", 0, csv, 1))
+    row = asyncio.run(PeoplevoxWarehouse(service.client(), CutOff()).sales_order("1001"))
+    assert (row.reference, row.status) == ("5550001", "New")
+    assert [action for action, _ in service.requests] == [f"{NS}Authenticate", f"{NS}GetData"]
+    assert service.text(0, "soap:Body/p:Authenticate/p:clientId") == "editsync"
+    assert base64.b64decode(service.text(0, "soap:Body/p:Authenticate/p:password") or "") == b"secret"
+    assert service.text(1, "soap:Header/p:UserSessionCredentials/p:UserId") == "0"
+    assert service.text(1, "soap:Header/p:UserSessionCredentials/p:SessionId") == "b1946ac92492d2347c6235b4d2611184"
+    assert service.text(1, "soap:Body/p:GetData/p:getRequest/p:TemplateName") == "Sales orders"
+    assert service.text(1, "soap:Body/p:GetData/p:getRequest/p:SearchClause") == 'SalesOrderNumber.Equals("1001")'
+
+
+def test_savedata_total_count_must_match_the_rows_sent():
+    rows = [{"SalesOrderNumber": str(n)} for n in range(12)]
+    service = Peoplevox(LOGIN, result("SaveData", 0, "", 12), result("SaveData", 0, "", 11))
+    client = service.client()
+    asyncio.run(client.save("Sales orders", rows))
+    with pytest.raises(RowsRefused, match="saved 11 of 12"):
+        asyncio.run(client.save("Sales orders", rows))
+    assert service.text(1, "soap:Body/p:SaveData/p:saveRequest/p:TemplateName") == "Sales orders"
+    assert (service.text(1, "soap:Body/p:SaveData/p:saveRequest/p:CsvData") or "").startswith("SalesOrderNumber\n0\n")
+
+
+def test_response_id_minus_one_is_a_refusal_carrying_its_detail():
+    service = Peoplevox(LOGIN, result("GetData", -1, "Error: bar"))
+    with pytest.raises(Refused, match="Error: bar"):
+        asyncio.run(service.client().get("Sales orders"))
+
+
+def test_an_invalid_session_logs_in_again_and_repeats_the_call():
+    service = Peoplevox(LOGIN, result("GetData", -1, "System : Security - Invalid Session"),
+                        result("Authenticate", 0, "editsync,0fresh0", 1), result("GetData", 0, "ItemCode\nMUG\n", 1))
+    client = service.client()
+    total, rows = asyncio.run(client.get("Item types"))
+    assert (total, rows, client.authentications) == (1, [{"ItemCode": "MUG"}], 2)
+    assert service.text(3, "soap:Header/p:UserSessionCredentials/p:SessionId") == "0fresh0"
+
+
+@pytest.mark.parametrize("answer", [
+    lambda: httpx.Response(500, text=RUNTIME_ERROR_PAGE, headers={"Content-Type": "text/html; charset=utf-8"}),
+    lambda: httpx.Response(503, text="<html><body><h1>Service Unavailable</h1></body></html>",
+                           headers={"Content-Type": "text/html"}),
+    lambda: httpx.Response(429, text="", headers={"Retry-After": "1"}),
+    lambda: httpx.Response(500, text="<html><body><h1>500</h1></body></html>", headers={"Content-Type": "text/xml"}),
+    lambda: httpx.Response(502, text="<html><body>", headers={"Content-Type": "text/xml"}),
+    lambda: soap_fault("soap:Server", "Server was unable to process request. ---> Timeout expired."),
+    httpx.ReadTimeout("read timed out"),
+    httpx.ConnectError("connection refused"),
+], ids=["500-aspnet-html", "503-html", "429", "500-html-labelled-xml", "502-broken-xml", "soap-server-fault",
+        "timeout", "connect"])
+def test_bad_moments_on_a_soap_call_are_transient(answer):
+    service = Peoplevox(LOGIN, answer)
+    with pytest.raises(TransientError):
+        asyncio.run(service.client().get("Sales orders"))
+    assert service.requests[-1][0] == f"{NS}GetData", "the failure hit the SOAP call, not the WSDL"
+
+
+@pytest.mark.parametrize("answer", [
+    lambda: soap_fault("soap:Client", "Server did not recognize the value of HTTP Header SOAPAction: x."),
+    lambda: httpx.Response(400, text="<html>Bad Request</html>", headers={"Content-Type": "text/html"}),
+], ids=["soap-client-fault", "400"])
+def test_a_refusal_of_the_request_itself_is_permanent(answer):
+    service = Peoplevox(LOGIN, answer)
+    with pytest.raises(PermanentError):
+        asyncio.run(service.client().get("Sales orders"))
