@@ -112,8 +112,10 @@ class _Transport(AsyncTransport):
 
 class PeoplevoxClient:
     def __init__(self, url: str, client_id: str, username: str, password: str, timeout_s: float = 15.0,
-                 http: httpx.AsyncClient | None = None, wsdl_http: httpx.Client | None = None) -> None:
+                 http: httpx.AsyncClient | None = None, wsdl_http: httpx.Client | None = None,
+                 attempts: int = 3, retry_delay_s: float = 0.5) -> None:
         self._url = url
+        self._attempts, self._retry_delay_s = attempts, retry_delay_s
         self._http, self._wsdl_http = http, wsdl_http
         self._client_id, self._username = client_id, username
         self._password = base64.b64encode(password.encode()).decode()
@@ -149,7 +151,21 @@ class PeoplevoxClient:
         return result.Detail.split(",", 1)[1]
 
     async def call(self, operation: str, request: dict[str, Any]) -> Any:
-        """Run GetData/SaveData/SubscribeEvent with the session header; log in again once if it was refused."""
+        """Run GetData/SaveData/SubscribeEvent; a transient failure is tried again at once, a few times.
+
+        Safe because every call editsync makes is idempotent: reads, upserts by SalesOrderNumber, item rows
+        by Line, returns by ReturnReference. A single 5xx or lost answer then costs a second, not a trip
+        through the sink's retry topic; a longer outage still ends up there.
+        """
+        for attempt in range(self._attempts - 1):
+            try:
+                return await self._call_in_session(operation, request)
+            except TransientError:
+                await asyncio.sleep(self._retry_delay_s * 2 ** attempt)
+        return await self._call_in_session(operation, request)
+
+    async def _call_in_session(self, operation: str, request: dict[str, Any]) -> Any:
+        """One call with the session header; log in again once if the session was refused."""
         for attempt in range(2):
             async with self._lock:
                 if self._session is None:

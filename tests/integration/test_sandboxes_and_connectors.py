@@ -65,10 +65,12 @@ def shopify(stack: SandboxStack) -> ShopifyAdmin:
     return ShopifyAdmin(stack.shopify_url, stack.credentials.shopify_token)
 
 
-def warehouse(stack: SandboxStack, timeout_s: float = 15.0) -> PeoplevoxWarehouse:
+def warehouse(stack: SandboxStack, timeout_s: float = 15.0, attempts: int = 1) -> PeoplevoxWarehouse:
+    """One attempt per call unless asked: these tests look at how each single failure is classified."""
     c = stack.credentials
     return PeoplevoxWarehouse(PeoplevoxClient(stack.peoplevox_url, c.peoplevox_client_id, c.peoplevox_username,
-                                              c.peoplevox_password, timeout_s), CutOff("Picking"))
+                                              c.peoplevox_password, timeout_s, attempts=attempts,
+                                              retry_delay_s=0.05), CutOff("Picking"))
 
 
 def new_order(stack: SandboxStack, **extra):
@@ -271,6 +273,18 @@ def test_peoplevox_down_is_transient(stack, status):
         run(scenario())
     last = stack.peoplevox.control.calls[-1]
     assert (last.method, last.operation, last.status) == ("POST", "GetData", status)
+
+
+def test_a_single_failure_is_ridden_out_by_the_client_itself(stack):
+    pvx = warehouse(stack, attempts=3)
+
+    async def scenario():
+        await pvx.status("S1")  # loads the WSDL and logs in
+        stack.peoplevox.control.faults.update({"fail_next": [500, 503]})
+        return await pvx.status("S1")
+
+    assert run(scenario()) == "Picking"
+    assert [c.status for c in stack.peoplevox.control.calls_to("GetData")[-3:]] == [500, 503, 200]
 
 
 def test_status_changes_reach_subscribed_callbacks(stack, receiver):

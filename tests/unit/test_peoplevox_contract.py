@@ -86,7 +86,7 @@ class Peoplevox:
     def client(self) -> PeoplevoxClient:
         transport = httpx.MockTransport(self.handle)
         return PeoplevoxClient(URL, "editsync", "integration", "secret", http=httpx.AsyncClient(transport=transport),
-                               wsdl_http=httpx.Client(transport=transport))
+                               wsdl_http=httpx.Client(transport=transport), attempts=1)
 
     def text(self, index: int, path: str) -> str | None:
         node = self.requests[index][1].find(path, {"soap": SOAP, "p": NS})
