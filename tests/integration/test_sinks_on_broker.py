@@ -22,12 +22,14 @@ BACKOFF_S = 0.5
 MAX_ATTEMPTS = 8
 OUTAGE_S = 30.0
 ERP_TOKEN_S = 5
+PEOPLEVOX_TIMEOUT_S = 2.0
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     with pipeline_on_own_broker(tmp_path_factory.mktemp("sinks"), EDITSYNC_SINK_BACKOFF_S=str(BACKOFF_S),
-                                EDITSYNC_SINK_MAX_ATTEMPTS=str(MAX_ATTEMPTS)) as running:
+                                EDITSYNC_SINK_MAX_ATTEMPTS=str(MAX_ATTEMPTS),
+                                EDITSYNC_PEOPLEVOX_TIMEOUT_S=str(PEOPLEVOX_TIMEOUT_S)) as running:
         # NetSuite access tokens last an hour; here a few seconds, so every test crosses expiries.
         httpx.put(f"{running.sandboxes.control_url('erp')}/oauth", json={"token_lifetime_s": ERP_TOKEN_S},
                   timeout=10).raise_for_status()
@@ -131,7 +133,9 @@ def test_a_bad_day_outage_storms_and_expired_sessions_lose_nothing(pipeline):
     for plan in plans[:2]:
         pipeline.edit(plan, "change_address", address1="5 Other Road", zip="LS5 5AA")
     pipeline.edit(plans[2], "edit_order", add=[[pipeline.variants["HOODIE-M"], 1]])
-    time.sleep(max(0.0, OUTAGE_S + 1 - (time.monotonic() - started)))
+    # Sessions expire while Peoplevox is still down: the first call after the outage must log in again
+    # (the client's own retries can finish every command within a second of the outage ending).
+    time.sleep(max(0.0, OUTAGE_S - 2 - (time.monotonic() - started)))
     httpx.post(f"{pipeline.sandboxes.control_url('peoplevox')}/expire-sessions", timeout=10).raise_for_status()
     httpx.post(f"{pipeline.sandboxes.control_url('erp')}/expire-tokens", timeout=10).raise_for_status()
     pipeline.set_faults("erp", throttle_rate=0.0)
@@ -163,3 +167,34 @@ def test_a_command_that_keeps_failing_becomes_an_owned_exception(pipeline):
     exception = next(e for e in pipeline.exceptions().values()
                  if e["order_id"] == str(plan.order_id) and e["type"] == "ERP_SYNC_FAILED")
     assert exception["owner"] == "FINANCE" and exception["state"] == "OPEN"
+
+
+def test_size_swaps_while_peoplevox_often_fails_leave_exactly_one_live_sales_order_each(pipeline):
+    """10 % of Peoplevox calls answer 5xx with an HTML page, 5 % time out after the import happened.
+
+    Every swap is a cancel-and-replace; a failure between the cancel and the create must be retried to
+    the end, and a lost answer must not add the lines twice: one live sales order, the right lines.
+    """
+    plans = [pipeline.create({"TEE-M": 1, "MUG": 1}) for _ in range(6)]
+    pipeline.settled(plans)
+    calls_before = len(httpx.get(f"{pipeline.sandboxes.control_url('peoplevox')}/calls", timeout=10).json())
+    pipeline.set_faults("peoplevox", error_rate=0.10, timeout_rate=0.05, hang_s=PEOPLEVOX_TIMEOUT_S + 1)
+    try:
+        for plan in plans:
+            pipeline.edit(plan, "edit_order", set_quantity={str(plan.first_line_id): 0},
+                          add=[[pipeline.variants["TEE-L"], 1]])
+        results = pipeline.settled(plans, timeout_s=240)
+    finally:
+        pipeline.set_faults("peoplevox", error_rate=0.0, timeout_rate=0.0)
+    calls = httpx.get(f"{pipeline.sandboxes.control_url('peoplevox')}/calls", timeout=10).json()[calls_before:]
+    faults = {fault: sum(1 for call in calls if call["fault"] == fault) for fault in ("error", "down")}
+    assert faults["error"] > 0 and faults["down"] > 0, f"the faults must have happened: {faults}"
+    for plan in plans:
+        assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"TEE-L": 1, "MUG": 1}], plan.name
+        replaced = [r for r in results_for(pipeline, plan) if r["kind"] == "replace_sales_order"]
+        assert [r["outcome"] for r in replaced][-1:] == ["APPLIED"], plan.name
+    failed = [r for plan in plans for r in results_for(pipeline, plan) if r["outcome"] == "FAILED"]
+    assert failed == [], "nothing permanent"
+    assert results["duplicate_sales_orders"] == 0
+    assert all(row["exceptions"] == [] for row in results["orders_detail"]
+               if row["order"] in {plan.name for plan in plans})
