@@ -188,7 +188,8 @@ def test_size_swaps_while_peoplevox_often_fails_leave_exactly_one_live_sales_ord
         pipeline.set_faults("peoplevox", error_rate=0.0, timeout_rate=0.0)
     calls = httpx.get(f"{pipeline.sandboxes.control_url('peoplevox')}/calls", timeout=10).json()[calls_before:]
     faults = {fault: sum(1 for call in calls if call["fault"] == fault) for fault in ("error", "down")}
-    assert faults["error"] > 0 and faults["down"] > 0, f"the faults must have happened: {faults}"
+    # Random faults: some run may see no timeout (about 1 in 10), but never none at all (about 1 in 1,000).
+    assert faults["error"] + faults["down"] > 0, f"the faults must have happened: {faults}"
     for plan in plans:
         assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"TEE-L": 1, "MUG": 1}], plan.name
         replaced = [r for r in results_for(pipeline, plan) if r["kind"] == "replace_sales_order"]

@@ -160,3 +160,33 @@ def test_a_refusal_of_the_request_itself_is_permanent(answer):
     service = Peoplevox(LOGIN, answer)
     with pytest.raises(PermanentError):
         asyncio.run(service.client().get("Sales orders"))
+
+
+def test_columns_come_from_configuration(monkeypatch):
+    from streams.config import Settings
+    from streams.core.model import Address
+    from streams.core.peoplevox import SalesOrder
+
+    monkeypatch.setenv("EDITSYNC_PEOPLEVOX_COLUMNS", '{"city": "Town", "gift_message": "", "quantity": "Qty"}')
+    columns = Settings().peoplevox_columns
+    assert (columns.city, columns.gift_message, columns.quantity, columns.email) == ("Town", "", "Qty", "Email")
+    service = Peoplevox(LOGIN, result("GetData", 0, "SalesOrderNumber,Status\n", 0), result("SaveData", 0, "", 1),
+                        result("GetData", 0, "SalesOrderNumber,ItemCode,QuantityOrdered,Line\n", 0),
+                        result("SaveData", 0, "", 1))
+    order = SalesOrder(number="1001", lines=(("MUG", 2),), address=Address(city="Leeds"), gift_message="Happy day")
+    asyncio.run(PeoplevoxWarehouse(service.client(), CutOff(), columns).upsert(order, "555", must_exist=False))
+    header = (service.text(2, "soap:Body/p:SaveData/p:saveRequest/p:CsvData") or "").splitlines()
+    assert "Town" in header[0].split(",") and "ShippingAddressCity" not in header[0] and "Happy day" not in header[1]
+    items = (service.text(4, "soap:Body/p:SaveData/p:saveRequest/p:CsvData") or "").splitlines()
+    assert items == ["SalesOrderNumber,ItemCode,Qty,Line,Notes", "1001,MUG,2,1,"]
+
+
+@pytest.mark.parametrize("columns", ['{"reference": ""}', '{"colour": "Colour"}'])
+def test_a_required_or_unknown_column_setting_is_refused_at_start(monkeypatch, columns):
+    from pydantic import ValidationError
+
+    from streams.config import Settings
+
+    monkeypatch.setenv("EDITSYNC_PEOPLEVOX_COLUMNS", columns)
+    with pytest.raises(ValidationError):
+        Settings()
