@@ -31,10 +31,13 @@ from xml.sax.saxutils import escape
 import httpx
 import pytest
 from lxml import etree
+from pydantic import ValidationError
 
 from connectors.errors import PermanentError, TransientError
 from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse, Refused, RowsRefused
+from streams.core.model import Address, SalesOrder
 from streams.core.peoplevox import CutOff
+from streams.service.config import Settings
 
 NS = "http://www.peoplevox.net/"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -163,10 +166,6 @@ def test_a_refusal_of_the_request_itself_is_permanent(answer):
 
 
 def test_columns_come_from_configuration(monkeypatch):
-    from streams.config import Settings
-    from streams.core.model import Address
-    from streams.core.peoplevox import SalesOrder
-
     monkeypatch.setenv("EDITSYNC_PEOPLEVOX_COLUMNS", '{"city": "Town", "gift_message": "", "quantity": "Qty"}')
     columns = Settings().peoplevox_columns
     assert (columns.city, columns.gift_message, columns.quantity, columns.email) == ("Town", "", "Qty", "Email")
@@ -183,10 +182,6 @@ def test_columns_come_from_configuration(monkeypatch):
 
 @pytest.mark.parametrize("columns", ['{"reference": ""}', '{"colour": "Colour"}'])
 def test_a_required_or_unknown_column_setting_is_refused_at_start(monkeypatch, columns):
-    from pydantic import ValidationError
-
-    from streams.config import Settings
-
     monkeypatch.setenv("EDITSYNC_PEOPLEVOX_COLUMNS", columns)
     with pytest.raises(ValidationError):
         Settings()
