@@ -153,9 +153,10 @@ class PeoplevoxClient:
     async def call(self, operation: str, request: dict[str, Any]) -> Any:
         """Run GetData/SaveData/SubscribeEvent; a transient failure is tried again at once, a few times.
 
-        Safe because every call editsync makes is idempotent: reads, upserts by SalesOrderNumber, item rows
-        by Line, returns by ReturnReference. A single 5xx or lost answer then costs a second, not a trip
-        through the sink's retry topic; a longer outage still ends up there.
+        Safe because the writes are upserts (sales orders by SalesOrderNumber, item rows by Line, returns by
+        ReturnReference); a subscription repeated after a lost answer only doubles callbacks, which are
+        hints re-read before use. A single 5xx or lost answer then costs a second, not a trip through the
+        sink's retry topic; a longer outage still ends up there.
         """
         for attempt in range(self._attempts - 1):
             try:
