@@ -264,6 +264,17 @@ def test_documented_error_responses_are_classified_with_their_detail(status, err
         assert detail in raised.value.reason and raised.value.detail["status"] == status
 
 
+@pytest.mark.parametrize("retry_after, expected", [("7", 7.0), ("Wed, 21 Oct 2026 07:28:00 GMT", None)])
+def test_a_429_is_transient_whatever_form_its_retry_after_takes(retry_after, expected):
+    """RFC 9110 allows seconds or an HTTP date; a date leaves the wait to the sink's backoff."""
+    netsuite = NetSuite()
+    netsuite.routes[("PUT", "/services/rest/record/v1/salesOrder/eid:SO-2026-0001")] = \
+        lambda r: httpx.Response(429, headers={"Retry-After": retry_after})
+    with pytest.raises(TransientError) as raised:
+        run(netsuite, lambda erp: erp.upsert_sales_order(ORDER))
+    assert raised.value.retry_after_s == expected
+
+
 def test_a_401_renews_the_token_once_and_repeats_the_request():
     netsuite = NetSuite()
     answers = iter([problem(401, "Invalid login attempt.", "INVALID_LOGIN"),

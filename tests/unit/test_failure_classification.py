@@ -1,8 +1,8 @@
-"""Shopify and ERP connectors tell a bad moment from a refusal, over httpx's MockTransport (no network).
+"""The Shopify connector tells a bad moment from a refusal, over httpx's MockTransport (no network).
 
 Answers replayed here: Shopify's ``INTERNAL_SERVER_ERROR`` answered with HTTP 200
-(shopify.dev changelog "Improved GraphQL errors", whose example this is), 5xx and
-429; NetSuite's 429 with a ``Retry-After`` in either form RFC 9110 allows.
+(shopify.dev changelog "Improved GraphQL errors", whose example this is), a proxy's
+HTML page, 5xx, 429, connection errors and timeouts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import httpx
 import pytest
 
-from connectors.erp import NetSuiteRest
 from connectors.errors import PermanentError, TransientError
 from connectors.shopify import ShopifyAdmin
 
@@ -52,16 +51,3 @@ def test_shopify_bad_moments_are_transient(response):
 def test_shopify_refusals_are_permanent(response):
     with pytest.raises(PermanentError):
         asyncio.run(shopify_answering(response).fetch_order("1"))
-
-
-RECORD = {"external_id": "1", "number": "#1", "currency": "USD", "total": "1.00", "tax": "0.00",
-          "cancelled": False, "lines": []}
-
-
-@pytest.mark.parametrize("retry_after, expected", [("7", 7.0), ("Wed, 21 Oct 2026 07:28:00 GMT", None)])
-def test_erp_throttling_is_transient_whatever_form_retry_after_takes(retry_after, expected):
-    transport = httpx.MockTransport(lambda request: httpx.Response(429, headers={"Retry-After": retry_after}))
-    erp = NetSuiteRest("https://erp.example", "token", client=httpx.AsyncClient(transport=transport))
-    with pytest.raises(TransientError) as error:
-        asyncio.run(erp.upsert_sales_order(RECORD))
-    assert error.value.retry_after_s == expected
