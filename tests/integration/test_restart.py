@@ -66,9 +66,17 @@ def test_stop_and_start_again_on_the_same_data_dir(tmp_path):
     assert "discarded it" in log, "the stale local state must be reported in one line"
     stop_within_bound(second, signal.SIGTERM)
 
-    # Stopped during start-up (after the broker, during sandboxes, topics or the group join).
-    for delay_s in (1.5, 4.0):
-        during = Service(env, tmp_path / f"start-{delay_s}.log")
-        time.sleep(delay_s)
-        assert during.process.poll() is None, during.log()
+    # Stopped during start-up: once the broker is up (sandboxes, topics, local state check to come),
+    # and once the sandboxes are up (the worker starting and joining its group).
+    for stage, line in (("broker", "embedded Kafka (Tansu) at"), ("sandboxes", "editsync: sandboxes:")):
+        during = Service(env, tmp_path / f"start-{stage}.log")
+        wait_for_line(during, line)
         stop_within_bound(during, signal.SIGTERM)
+
+
+def wait_for_line(service: Service, line: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while line not in service.log_path.read_text(errors="replace"):
+        assert service.process.poll() is None, service.log()
+        assert time.monotonic() < deadline, f"no {line!r} in {timeout_s} s:\n{service.log()}"
+        time.sleep(0.05)
