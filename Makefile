@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration demo clean
+.PHONY: run test unit integration demo probe clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/editsync demo --orders $${ORDERS:-50}
 
+# A hostile run against its own `editsync run` on loopback (embedded broker, sandboxes, log level debug):
+# README "Hostile input, secrets and the service port". Exit 0 only if every check holds.
+probe: $(STAMP)
+	$(BIN)/python -m tests.probe --requests $${REQUESTS:-3000}
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
@@ -31,4 +36,4 @@ integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
 
 clean:
-	rm -rf $(VENV) .editsync-data .pytest_cache
+	rm -rf $(VENV) .editsync-data .editsync-probe .pytest_cache

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +34,16 @@ def webhook_headers(topic: str, body: bytes, secret: bytes, **extra: str) -> dic
     }
     headers.update(extra)
     return headers
+
+
+def documented_endpoints(readme: str) -> set[str]:
+    """``METHOD /path`` of every row of the README's "HTTP endpoints" table (a row may name several).
+
+    ``HEAD`` is documented with ``GET``: aiohttp answers it on every route of a path (as GET without a
+    body, 405 where the path has no GET).
+    """
+    section = readme.split("## HTTP endpoints", 1)[1].split("\n## ", 1)[0]
+    endpoints = set()
+    for row in re.findall(r"^\| ([^|]+) \|", section, flags=re.M):
+        endpoints |= set(re.findall(r"`([A-Z]+ /[^`]*)`", row))
+    return endpoints | {f"HEAD {endpoint.split(' ', 1)[1]}" for endpoint in endpoints}

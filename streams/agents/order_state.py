@@ -111,12 +111,12 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
     async def order_state(stream):  # type: ignore[no-untyped-def]
         async for event in stream.events():
             message = event.message
-            order_id = message.key.decode()
             started = time.monotonic()
             try:
+                order_id = message.key.decode()
                 decision = decide(order_id, message.topic, message.value)
             except Exception as error:  # noqa: BLE001 - one bad input must not stop every order
-                await ctx.dead_letter(message, "undecidable_input", error)
+                await ctx.dead_letter(message, "undecidable_input", str(error) or repr(error))
                 continue
             if decision is not None:
                 await apply(order_id, decision)

@@ -13,7 +13,9 @@ import logging
 from connectors.errors import ConnectorError
 from streams.core import inputs
 from streams.core.inputs import PeoplevoxStatus
+from streams.ingress.callbacks import InvalidCallback, sales_order_number
 from streams.kafka import topics
+from streams.kafka.avro_codec import DecodeError
 from streams.service.clock import now_ms
 from streams.service.context import Context
 from streams.service.downstream import Downstream
@@ -23,23 +25,36 @@ log = logging.getLogger(__name__)
 
 def register(ctx: Context, downstream: Downstream) -> None:
     order_inputs = ctx.topic(topics.ORDER_INPUTS)
+    statuses = ctx.metrics.peoplevox_statuses
 
     @ctx.app.agent(ctx.topic(topics.PEOPLEVOX_EVENTS_RAW), name="peoplevox_status",
                    concurrency=ctx.settings.sink_concurrency)
     async def peoplevox_status(stream):  # type: ignore[no-untyped-def]
         async for event in stream.events():
-            callback = ctx.codec.decode(topics.PEOPLEVOX_EVENTS_RAW, event.message.value)
-            number = callback.get("sales_order_number")
-            if not number:
+            message = event.message
+            try:
+                callback = ctx.codec.decode(topics.PEOPLEVOX_EVENTS_RAW, message.value)
+                number = sales_order_number(callback.get("sales_order_number"))
+            except DecodeError as error:
+                await ctx.dead_letter(message, "undecodable_record", str(error))
+                continue
+            except InvalidCallback as error:
+                await ctx.dead_letter(message, error.error_type, str(error))
                 continue
             try:
                 row = await downstream.peoplevox.sales_order(number)
             except ConnectorError as error:
                 # The next callback, or the sink's own state check, catches up; log and move on.
+                statuses.labels("reread_failed").inc()
                 log.warning("could not re-read Peoplevox sales order %s: %s", number, error.reason)
                 continue
+            except Exception as error:  # noqa: BLE001 - a number the client cannot send is this record's fault
+                await ctx.dead_letter(message, "unreadable_sales_order", f"re-reading {number!r} failed: {error!r}")
+                continue
             if row is None or not row.reference:
+                statuses.labels("not_owned").inc()
                 log.info("callback for sales order %s that editsync does not own", number)
                 continue
             status = PeoplevoxStatus(status=row.status, at=now_ms(), number=number)
             await order_inputs.send(key=row.reference.encode(), value=inputs.encode(status))
+            statuses.labels("forwarded").inc()

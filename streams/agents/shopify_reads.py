@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from connectors.errors import AccessDenied, ConnectorError, TransientError
 from streams.core import inputs
@@ -38,6 +38,7 @@ from streams.service.downstream import Downstream
 log = logging.getLogger(__name__)
 ATTEMPTS = 4
 T = TypeVar("T")
+R = TypeVar("R", FetchOrder, ResolveOrder)
 
 
 class ReadLog:
@@ -86,14 +87,27 @@ def register(ctx: Context, downstream: Downstream) -> None:
             metrics.shopify_reads.labels(kind, "failed").inc()
             log.warning("Shopify read %s failed (%s); the order asks again, backing off", kind, error.reason)
 
+    async def decoded(message: Any, kind: type[R]) -> R | None:
+        """The request a record carries, or None once the record is dead-lettered."""
+        try:
+            request = inputs.decode(message.value)
+        except (TypeError, ValueError) as error:  # pydantic's ValidationError: not a known internal message
+            await ctx.dead_letter(message, "undecodable_record", str(error))
+            return None
+        if not isinstance(request, kind):
+            await ctx.dead_letter(message, "unexpected_input", f"{request.kind} on {message.topic} is not a "
+                                  f"{kind.__name__}")
+            return None
+        return request
+
     # One read at a time: the shop's cost bucket serialises reads anyway.
     @ctx.app.agent(ctx.topic(topics.SHOPIFY_READS), name="shopify_reads")
     async def shopify_reads(stream):  # type: ignore[no-untyped-def]
-        async for value in stream:
-            request = inputs.decode(value)
-            if not isinstance(request, FetchOrder):
-                log.warning("%s on %s is not an order read", request.kind, topics.SHOPIFY_READS)
-            elif reads.answered(request):
+        async for event in stream.events():
+            request = await decoded(event.message, FetchOrder)
+            if request is None:
+                continue
+            if reads.answered(request):
                 # A burst queued this order's read more than once: the read already made answers them all.
                 metrics.shopify_reads.labels("fetch", "coalesced").inc()
             else:
@@ -101,12 +115,10 @@ def register(ctx: Context, downstream: Downstream) -> None:
 
     @ctx.app.agent(ctx.topic(topics.SHOPIFY_LOOKUPS), name="shopify_lookups")
     async def shopify_lookups(stream):  # type: ignore[no-untyped-def]
-        async for value in stream:
-            request = inputs.decode(value)
-            if isinstance(request, ResolveOrder):
+        async for event in stream.events():
+            request = await decoded(event.message, ResolveOrder)
+            if request is not None:
                 await handled("resolve", request.from_order_id, lambda: resolve(request))
-            else:
-                log.warning("%s on %s is not a name look-up", request.kind, topics.SHOPIFY_LOOKUPS)
 
     async def fetch(request: FetchOrder) -> None:
         order_id = request.order_id

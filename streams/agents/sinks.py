@@ -15,9 +15,12 @@ import asyncio
 import logging
 import random
 import time
+from typing import Any
 
 from connectors.errors import PermanentError, TransientError
+from streams.core.commands import Command
 from streams.kafka import topics
+from streams.kafka.avro_codec import DecodeError
 from streams.kafka.records import command_from_record, command_record, result_record
 from streams.service.clock import epoch_ms, now_ms
 from streams.service.context import Context
@@ -38,9 +41,7 @@ def register(ctx: Context, downstream: Downstream) -> None:
     def sink(target: str, topic_name: str) -> None:
         limiter = RateLimiter(settings.sink_rate_per_s)
 
-        async def handle(key: bytes, value: bytes) -> None:
-            record = codec.decode(topic_name, value)
-            command = command_from_record(record)
+        async def handle(key: bytes, record: dict[str, Any], command: Command) -> None:
             attempt = record["attempt"]
             await limiter.acquire()
             started = time.monotonic()
@@ -67,7 +68,14 @@ def register(ctx: Context, downstream: Downstream) -> None:
 
         async def agent(stream):  # type: ignore[no-untyped-def]
             async for event in stream.events():
-                await handle(event.message.key, event.message.value)
+                message = event.message
+                try:
+                    record = codec.decode(topic_name, message.value)
+                    command = command_from_record(record)
+                except Exception as error:  # noqa: BLE001 - decoding is pure: what fails here is this record
+                    await ctx.dead_letter(message, "undecodable_command", str(error) or repr(error))
+                    continue
+                await handle(message.key, record, command)
 
         agent.__name__ = f"{target.lower()}_sink"
         ctx.app.agent(ctx.topic(topic_name), name=agent.__name__, concurrency=settings.sink_concurrency)(agent)
@@ -78,9 +86,13 @@ def register(ctx: Context, downstream: Downstream) -> None:
     @ctx.app.agent(retries, name="retry", concurrency=64)
     async def retry(stream):  # type: ignore[no-untyped-def]
         async for event in stream.events():
-            record = codec.decode(topics.COMMANDS_RETRY, event.message.value)
+            try:
+                record = codec.decode(topics.COMMANDS_RETRY, event.message.value)
+                target_topic = topics.COMMANDS_BY_TARGET[record["target"]]
+            except (DecodeError, KeyError) as error:
+                await ctx.dead_letter(event.message, "undecodable_command", str(error) or repr(error))
+                continue
             wait_s = ((epoch_ms(record["not_before"]) or 0) - now_ms()) / 1000
             if wait_s > 0:
                 await asyncio.sleep(wait_s)
-            target_topic = topics.COMMANDS_BY_TARGET[record["target"]]
             await ctx.topic(target_topic).send(key=event.message.key, value=codec.encode(target_topic, record))

@@ -140,9 +140,9 @@ def _line_item(item: Mapping[str, Any]) -> dict[str, Any]:
         "product_id": numeric_id(item.get("product_id")),
         "sku": _str(item.get("sku")),
         "title": _str(item.get("title")),
-        "quantity": int(item["quantity"]),
-        "current_quantity": _optional_int(item.get("current_quantity")),
-        "fulfillable_quantity": _optional_int(item.get("fulfillable_quantity")),
+        "quantity": _int32(item["quantity"], "line_items.quantity"),
+        "current_quantity": _optional_int32(item.get("current_quantity"), "line_items.current_quantity"),
+        "fulfillable_quantity": _optional_int32(item.get("fulfillable_quantity"), "line_items.fulfillable_quantity"),
         "unit_price": _money(item["price"], "line_items.price"),
         "total_discount": _money(item.get("total_discount"), "line_items.total_discount"),
         "properties": _attributes(item.get("properties")),
@@ -154,11 +154,11 @@ def _order_edit(edit: Mapping[str, Any]) -> dict[str, Any]:
     items = edit.get("line_items") or {}
 
     def deltas(key: str) -> list[dict[str, Any]]:
-        return [{"line_item_id": numeric_id(d["id"]) or str(d["id"]), "delta": int(d["delta"])}
+        return [{"line_item_id": numeric_id(d["id"]) or _text(d["id"]), "delta": _int32(d["delta"], f"{key}.delta")}
                 for d in items.get(key) or []]
 
     return {
-        "id": numeric_id(edit.get("id")) or str(edit.get("id")),
+        "id": numeric_id(edit.get("id")) or _text(edit.get("id")),
         "created_at": _optional_timestamp(edit.get("created_at"), "order_edit.created_at"),
         "committed_at": _optional_timestamp(edit.get("committed_at"), "order_edit.committed_at"),
         "staff_note": _str(edit.get("staff_note")),
@@ -169,13 +169,13 @@ def _order_edit(edit: Mapping[str, Any]) -> dict[str, Any]:
 
 def _refund(p: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "id": numeric_id(p["id"]) or str(p["id"]),
+        "id": numeric_id(p["id"]) or _text(p["id"]),
         "created_at": _optional_timestamp(p.get("created_at"), "refund.created_at"),
         "note": _str(p.get("note")),
         "refund_line_items": [
             {
-                "line_item_id": numeric_id(r["line_item_id"]) or str(r["line_item_id"]),
-                "quantity": int(r["quantity"]),
+                "line_item_id": numeric_id(r["line_item_id"]) or _text(r["line_item_id"]),
+                "quantity": _int32(r["quantity"], "refund_line_items.quantity"),
                 "restock_type": _str(r.get("restock_type")),
                 "location_id": numeric_id(r.get("location_id")),
                 "subtotal": _money(r.get("subtotal"), "refund_line_items.subtotal"),
@@ -184,7 +184,7 @@ def _refund(p: Mapping[str, Any]) -> dict[str, Any]:
         ],
         "transactions": [
             {
-                "id": numeric_id(t["id"]) or str(t["id"]),
+                "id": numeric_id(t["id"]) or _text(t["id"]),
                 "kind": _str(t.get("kind")),
                 "status": _str(t.get("status")),
                 "amount": _money(t["amount"], "transactions.amount"),
@@ -198,25 +198,51 @@ def _refund(p: Mapping[str, Any]) -> dict[str, Any]:
 
 def _fulfillment(p: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "id": numeric_id(p["id"]) or str(p["id"]),
+        "id": numeric_id(p["id"]) or _text(p["id"]),
         "status": _str(p.get("status")),
         "shipment_status": _str(p.get("shipment_status")),
         "location_id": numeric_id(p.get("location_id")),
-        "tracking_numbers": [str(n) for n in p.get("tracking_numbers") or [] if n],
-        "line_items": [{"line_item_id": numeric_id(li["id"]) or str(li["id"]), "delta": int(li["quantity"])}
+        "tracking_numbers": [_text(n) for n in p.get("tracking_numbers") or [] if n],
+        "line_items": [{"line_item_id": numeric_id(li["id"]) or _text(li["id"]),
+                        "delta": _int32(li["quantity"], "fulfillment.line_items.quantity")}
                        for li in p.get("line_items") or []],
     }
+
+
+def _text(value: Any) -> str:
+    """A JSON scalar as text; an object, array or boolean where Shopify sends text is not its shape."""
+    if isinstance(value, (dict, list, bool)) or value is None:
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return str(value)
 
 
 def _str(value: Any) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = _text(value).strip()
     return text or None
 
 
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+#: Shopify's quantities are GraphQL ``Int``s, 32-bit signed (GraphQL spec, "Int"), and so are the
+#: OrderEvent schema's. A larger one is not Shopify's: it is dead-lettered, not widened or clamped.
+INT32 = range(-(2**31), 2**31)
+
+
+def _int32(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise NormaliseError("invalid_payload", f"{field} is not an integer: {type(value).__name__}")
+    if isinstance(value, float) and not value.is_integer():
+        raise NormaliseError("invalid_payload", f"{field} is not an integer: {value!r}")
+    if isinstance(value, str) and not (value.isascii() and value.lstrip("-").isdigit()):
+        raise NormaliseError("invalid_payload", f"{field} is not an integer: {value[:40]!r}")
+    number = int(value)
+    if number not in INT32:
+        raise NormaliseError("invalid_payload", f"{field} {str(number)[:40]} is outside Shopify's 32-bit range")
+    return number
+
+
+def _optional_int32(value: Any, field: str) -> int | None:
+    return None if value is None else _int32(value, field)
 
 
 def _money(value: Any, field: str) -> str | None:
@@ -236,12 +262,15 @@ def _optional_timestamp(value: Any, field: str) -> int | None:
     if value in (None, ""):
         return None
     try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError as exc:
+        parsed = datetime.fromisoformat(_text(value))
+    except (TypeError, ValueError) as exc:
         raise NormaliseError("invalid_payload", f"{field} is not an ISO 8601 time: {value!r}") from exc
     if parsed.tzinfo is None:
         raise NormaliseError("invalid_payload", f"{field} has no UTC offset: {value!r}")
-    return int(parsed.timestamp() * 1000)
+    try:
+        return int(parsed.timestamp() * 1000)
+    except OverflowError as exc:  # year 1 at a positive offset is before datetime's range in UTC
+        raise NormaliseError("invalid_payload", f"{field} is out of range: {value!r}") from exc
 
 
 def _header_timestamp(value: Any) -> int | None:
@@ -254,8 +283,8 @@ def _header_timestamp(value: Any) -> int | None:
 
 def _tags(value: Any) -> list[str]:
     if isinstance(value, list):
-        return [str(tag).strip() for tag in value if str(tag).strip()]
-    return [tag.strip() for tag in str(value or "").split(",") if tag.strip()]
+        return [tag for tag in map(_str, value) if tag]
+    return [tag.strip() for tag in (_str(value) or "").split(",") if tag.strip()]
 
 
 def _attributes(value: Any) -> list[dict[str, Any]]:
@@ -264,7 +293,7 @@ def _attributes(value: Any) -> list[dict[str, Any]]:
         name = _str(attribute.get("name"))
         if name is not None:
             raw = attribute.get("value")
-            attributes.append({"name": name, "value": None if raw is None else str(raw)})
+            attributes.append({"name": name, "value": None if raw is None else _text(raw)})
     return attributes
 
 

@@ -3,8 +3,8 @@
 The web view reads the body, calls :func:`decide`, and carries the decision
 out. Order of checks: a declared or actual body over the limit is refused
 (413) before anything else; an absent or wrong signature is refused (401)
-before any header or byte of the body is trusted; then Shopify's routing
-headers are required (400). A signed body that cannot be keyed by order is
+before any header or byte of the body is trusted; then Shopify's headers
+must be present where required, printable ASCII and short (400, naming the header). A signed body that cannot be keyed by order is
 accepted anyway (200, so Shopify stops retrying) and dead-lettered whole.
 """
 
@@ -18,7 +18,7 @@ from streams.kafka import topics
 from streams.kafka.dead_letters import INGRESS_SOURCE, dead_letter
 from streams.ingress.webhooks import (
     HMAC_HEADER,
-    MissingHeader,
+    InvalidHeaders,
     UnroutableBody,
     order_id_for,
     parse_body,
@@ -50,7 +50,7 @@ def decide(body: bytes, headers: Mapping[str, str], secret: bytes, received_at_m
         return Refuse(401, "forged", "invalid or missing X-Shopify-Hmac-Sha256")
     try:
         meta = read_headers(headers)
-    except MissingHeader as exc:
+    except InvalidHeaders as exc:
         return Refuse(400, "malformed", str(exc))
     context = {"topic": meta.topic, "shop_domain": meta.shop_domain,
                "webhook_id": meta.webhook_id, "event_id": meta.event_id}

@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,15 @@ def signature_valid(body: bytes, header_value: str | None, secret: bytes) -> boo
     return hmac.compare_digest(expected, received)
 
 
+#: Shopify's header values are short ASCII: a shop domain is a DNS name (at most 253 characters),
+#: topics, API versions and ids far shorter. Anything longer or outside printable ASCII is refused.
+MAX_HEADER_CHARS = 255
+#: A Shopify webhook is at most a few levels deep (a refund's line item's price set's money).
+MAX_JSON_DEPTH = 32
+#: Shopify ids are 64-bit integers.
+MAX_ID = 2**63 - 1
+
+
 @dataclass(frozen=True)
 class WebhookHeaders:
     topic: str
@@ -53,17 +63,23 @@ class WebhookHeaders:
     triggered_at: str | None
 
 
-class MissingHeader(ValueError):
-    pass
+class InvalidHeaders(ValueError):
+    """Shopify's routing headers are missing or malformed: a 400 with this message."""
 
 
 def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
-    """Shopify's headers from a case-insensitive mapping; topic and shop are required."""
+    """Shopify's headers from a case-insensitive mapping; topic and shop are required, all must be short ASCII."""
+    problems = [f"{name} is not printable ASCII of at most {MAX_HEADER_CHARS} characters"
+                for name in (TOPIC_HEADER, SHOP_HEADER, API_VERSION_HEADER, WEBHOOK_ID_HEADER, EVENT_ID_HEADER,
+                             TRIGGERED_AT_HEADER)
+                if name in headers and not _printable_ascii(headers[name])]
+    if problems:
+        raise InvalidHeaders("; ".join(problems))
     topic = (headers.get(TOPIC_HEADER) or "").strip()
     shop = (headers.get(SHOP_HEADER) or "").strip()
     missing = [name for name, value in ((TOPIC_HEADER, topic), (SHOP_HEADER, shop)) if not value]
     if missing:
-        raise MissingHeader(f"missing header(s): {', '.join(missing)}")
+        raise InvalidHeaders(f"missing header(s): {', '.join(missing)}")
 
     def optional(name: str) -> str | None:
         value = headers.get(name)
@@ -71,6 +87,10 @@ def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
 
     return WebhookHeaders(topic, shop, optional(API_VERSION_HEADER), optional(WEBHOOK_ID_HEADER),
                           optional(EVENT_ID_HEADER), optional(TRIGGERED_AT_HEADER))
+
+
+def _printable_ascii(value: str) -> bool:
+    return len(value) <= MAX_HEADER_CHARS and all(" " <= char <= "~" for char in value)
 
 
 class UnroutableBody(ValueError):
@@ -82,13 +102,47 @@ class UnroutableBody(ValueError):
 
 
 def parse_body(body: bytes) -> dict[str, Any]:
+    """A JSON object as RFC 8259 exchanges it (UTF-8, finite numbers), of bounded depth, every string UTF-8.
+
+    Python's own limits are the first line: a number of more than 4,300
+    digits or nesting beyond the recursion limit raise ``ValueError`` /
+    ``RecursionError`` inside ``json.loads``; both are a dead letter here.
+    """
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        payload = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise UnroutableBody("invalid_json", f"body is not UTF-8: {exc}") from exc
+    except RecursionError as exc:
+        raise UnroutableBody("invalid_json", "body is JSON nested too deeply to parse") from exc
+    except ValueError as exc:  # JSONDecodeError, and Python's limit on digits in an integer
         raise UnroutableBody("invalid_json", f"body is not JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise UnroutableBody("invalid_json", f"body is JSON {type(payload).__name__}, not an object")
+    _check_values(payload)
     return payload
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_values(payload: dict[str, Any]) -> None:
+    """Depth at most MAX_JSON_DEPTH, numbers finite, strings (keys too) free of lone surrogates (``"\\ud800"``)."""
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise UnroutableBody("invalid_json", f"body has a string that is not Unicode text: {exc.reason}") from exc
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise UnroutableBody("invalid_json", "body has a number out of range")
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise UnroutableBody("invalid_json", f"body is nested deeper than {MAX_JSON_DEPTH} levels")
+            children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
 
 
 def order_id_for(topic: str, payload: Mapping[str, Any]) -> str:
@@ -114,12 +168,17 @@ def order_id_for(topic: str, payload: Mapping[str, Any]) -> str:
 
 
 def numeric_id(raw: Any) -> str | None:
-    """Shopify ids as decimal strings; accepts ints, digit strings and GraphQL gids."""
+    """A Shopify id as its canonical decimal string (the Kafka key), from an int, a digit string or a GraphQL gid.
+
+    Only ASCII digits without leading zeros: ``"00123"`` would key apart from
+    ``"123"``, and ``str.isdigit`` also takes "²³" and "١٢٣".
+    """
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return str(raw) if raw > 0 else None
+        return str(raw) if 0 < raw <= MAX_ID else None
     if isinstance(raw, str):
         tail = raw.rsplit("/", 1)[-1] if raw.startswith("gid://shopify/") else raw
-        return tail if tail.isdigit() and tail.strip("0") else None
+        if tail.isascii() and tail.isdigit() and not tail.startswith("0") and len(tail) <= len(str(MAX_ID)):
+            return tail if int(tail) <= MAX_ID else None
     return None

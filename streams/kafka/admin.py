@@ -12,12 +12,15 @@ from streams.kafka.topics import INTERNAL, TOPICS
 log = logging.getLogger(__name__)
 
 
-def ensure_topics(bootstrap: str, partitions: int, replication_factor: int, timeout_s: float = 15.0) -> list[str]:
+def ensure_topics(bootstrap: str, partitions: int, replication_factor: int, max_message_bytes: int,
+                  timeout_s: float = 15.0) -> list[str]:
     """Create every editsync topic that does not exist yet; return the names created.
 
     Idempotent: a topic another worker created a moment earlier is not an error.
     An existing topic with fewer partitions than configured is logged, not
     changed, because repartitioning would move orders between partitions.
+    Created topics accept records as large as editsync's producer sends
+    (``max.message.bytes``), so a record the producer takes is never refused by the broker.
     """
     admin = AdminClient({"bootstrap.servers": bootstrap})
     existing = admin.list_topics(timeout=timeout_s).topics
@@ -31,7 +34,8 @@ def ensure_topics(bootstrap: str, partitions: int, replication_factor: int, time
     if not missing:
         return created
     futures = admin.create_topics(
-        [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor) for name in missing],
+        [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor,
+                  config={"max.message.bytes": str(max_message_bytes)}) for name in missing],
         operation_timeout=timeout_s,
     )
     for name, future in futures.items():

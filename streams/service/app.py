@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import faust
+from faust.types import AgentT
 
 from connectors.errors import ConnectorError
 from connectors.ports import WarehouseEvents
@@ -16,15 +18,44 @@ from streams.service.context import Context
 from streams.service.downstream import Downstream
 from streams.service.metrics import Metrics
 from streams.web import views
+from streams.web.server import EditsyncWeb
 
 log = logging.getLogger(__name__)
 ITEM_CODES_REFRESH_S = 300.0
 
 
+class EditsyncApp(faust.App):
+    """Faust's app with editsync's web server (streams/web/server.py), and every agent crash counted."""
+
+    def __init__(self, *args: Any, web_read_timeout_s: float, metrics: Metrics, **options: Any) -> None:
+        self.web_read_timeout_s = web_read_timeout_s
+        self.metrics = metrics
+        super().__init__(*args, **options)
+
+    def _new_web(self) -> EditsyncWeb:
+        return EditsyncWeb(self, self.web_read_timeout_s)
+
+    async def _on_agent_error(self, agent: AgentT, exc: BaseException) -> None:
+        # Faust calls this for every agent whose actor raised (Agent._execute_actor), before its
+        # supervisor restarts the actor. Records an agent cannot handle are dead letters, so this
+        # counts bugs and broker failures only.
+        name = agent_name(agent)
+        self.metrics.agent_crashes.labels(name).inc()
+        log.error("agent %s crashed: %r", name, exc, exc_info=exc)
+        await super()._on_agent_error(agent, exc)
+
+
+def agent_name(agent: AgentT) -> str:
+    return agent.name.rsplit(".", 1)[-1]
+
+
 def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Metrics | None = None,
                downstream: Downstream | None = None) -> faust.App:
-    app = faust.App(
+    metrics = metrics or Metrics()
+    app = EditsyncApp(
         settings.app_id,
+        web_read_timeout_s=settings.web_read_timeout_s,
+        metrics=metrics,
         broker=[f"kafka://{server.strip()}" for server in bootstrap.split(",") if server.strip()],
         store="rocksdb://",
         datadir=str(settings.data_dir),
@@ -40,8 +71,9 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
         broker_heartbeat_interval=max(0.1, settings.kafka_session_timeout_s / 10),
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_max_request_size=settings.kafka_max_message_bytes,
     )
-    ctx = Context.build(app, settings, bootstrap, codec, metrics or Metrics())
+    ctx = Context.build(app, settings, bootstrap, codec, metrics)
     downstream = downstream or Downstream.from_settings(settings)
     policy = Policy(debounce_ms=settings.debounce_ms, cutoff=downstream.cutoff,
                     hold_bound_ms=int(settings.hold_bound_s * 1000))
@@ -51,6 +83,8 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     peoplevox_status.register(ctx, downstream)
     sinks.register(ctx, downstream)
     views.register(ctx)
+    for agent in app.agents.values():
+        metrics.agent_crashes.labels(agent_name(agent))  # exported as 0 from the start: a first crash is an increase
 
     async def load_item_codes() -> None:
         try:

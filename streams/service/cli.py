@@ -74,7 +74,8 @@ def _topics(settings: Settings) -> None:
     from streams.kafka.topics import TOPICS
 
     bootstrap = _bootstrap(settings)
-    ensure_topics(bootstrap, settings.topic_partitions, settings.topic_replication_factor)
+    ensure_topics(bootstrap, settings.topic_partitions, settings.topic_replication_factor,
+                  settings.kafka_max_message_bytes)
     for spec in TOPICS:
         print(f"{spec.name:24} {spec.schema:45} {spec.doc}")
 

@@ -6,13 +6,20 @@ the code cannot drift apart without a test noticing (tests/unit/test_config.py).
 
 from __future__ import annotations
 
+import base64
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.peoplevox import PeoplevoxColumns
+
+
+#: Room a record needs besides the webhook body it carries: Shopify's headers (each at most
+#: streams.ingress.webhooks.MAX_HEADER_CHARS), a dead letter's reason (at most
+#: streams.kafka.dead_letters.MAX_REASON_CHARS) and context, Avro and Kafka record framing.
+RECORD_RESERVE_BYTES = 16 * 1024
 
 
 class Settings(BaseSettings):
@@ -32,6 +39,10 @@ class Settings(BaseSettings):
     schema_registry_url: str | None = Field(
         None, description="Confluent Schema Registry URL; unset uses Avro single-object encoding."
     )
+    kafka_max_message_bytes: int = Field(
+        1_000_000, ge=64 * 1024,
+        description="Largest record editsync produces (producer max request size; max.message.bytes of created topics).",
+    )
     app_id: str = Field("editsync", description="Faust app id: consumer group and internal topic prefix.")
     data_dir: Path = Field(Path(".editsync-data"), description="Local state (table stores) directory.")
 
@@ -42,7 +53,12 @@ class Settings(BaseSettings):
         None, description="Shopify app client secret that signs webhooks (required)."
     )
     webhook_max_body_bytes: int = Field(
-        2 * 1024 * 1024, ge=1024, description="Larger webhook bodies are refused with 413."
+        960 * 1024, ge=1024,
+        description="Larger webhook bodies are refused with 413; at most kafka_max_message_bytes - 16 KiB.",
+    )
+    web_read_timeout_s: float = Field(
+        10.0, gt=0,
+        description="A connection idle this long, or whose request headers or body take longer, is closed (408 for a body).",
     )
     ingress_ack_timeout_s: float = Field(
         10.0, gt=0, description="How long a webhook waits for the broker's ack before answering 503."
@@ -101,6 +117,16 @@ class Settings(BaseSettings):
 
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
+    @model_validator(mode="after")
+    def _bodies_fit_in_a_record(self) -> "Settings":
+        # A body accepted at the door must fit in the record that carries it (envelope or dead
+        # letter), or it is answered 503 forever and neither published nor dead-lettered.
+        if self.webhook_max_body_bytes + RECORD_RESERVE_BYTES > self.kafka_max_message_bytes:
+            raise ValueError(
+                f"EDITSYNC_WEBHOOK_MAX_BODY_BYTES ({self.webhook_max_body_bytes}) must be at most "
+                f"EDITSYNC_KAFKA_MAX_MESSAGE_BYTES ({self.kafka_max_message_bytes}) - {RECORD_RESERVE_BYTES}")
+        return self
+
     @property
     def uses_sandboxes(self) -> bool:
         return not (self.shopify_admin_url or self.peoplevox_url or self.erp_url)
@@ -153,6 +179,17 @@ class Settings(BaseSettings):
         base = self.public_url or f"http://{self.web_host}:{self.web_port}"
         return (f"{base.rstrip('/')}/webhooks/peoplevox?token={self.callback_token()}&event=SalesOrderStatusChanges"
                 "&order={SalesOrderNumber}&status={SalesOrderStatus.Name}&at={LastModificationTime}")
+
+    def secret_values(self) -> list[str]:
+        """Every secret configured, in each form it travels in: kept out of the logs."""
+        values = [secret.get_secret_value() for secret in (
+            self.shopify_webhook_secret, self.shopify_access_token, self.peoplevox_password, self.erp_token)
+            if secret is not None]
+        if self.peoplevox_password is not None:
+            # Peoplevox's Authenticate takes the password base64-encoded.
+            values.append(base64.b64encode(self.peoplevox_password.get_secret_value().encode()).decode())
+        values.append(self.callback_token())
+        return [value for value in values if value]
 
     def require_webhook_secret(self) -> bytes:
         """The secret as bytes, or a clear start-up error when it is missing."""

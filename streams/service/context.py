@@ -31,17 +31,17 @@ class Context:
     def topic(self, name: str) -> faust.TopicT:
         return self.topics[name]
 
-    async def dead_letter(self, message: Any, error_type: str, error: Exception, payload: bytes | None = None,
+    async def dead_letter(self, message: Any, error_type: str, reason: str, payload: bytes | None = None,
                           context: dict[str, str | None] | None = None) -> None:
         """Park a record that cannot be processed on dlq.v1, with why, and count it."""
-        letter = dead_letter(source=message.topic, payload=message.value if payload is None else payload,
-                             reason=str(error) or repr(error), error_type=error_type, key=message.key,
+        letter = dead_letter(source=message.topic, payload=(message.value or b"") if payload is None else payload,
+                             reason=reason, error_type=error_type, key=message.key,
                              partition=message.partition, offset=message.offset, context=context)
         await self.topic(topics.DEAD_LETTERS).send(key=message.key,
                                                    value=self.codec.encode(topics.DEAD_LETTERS, letter))
         self.metrics.dead_letters.labels(message.topic, error_type).inc()
         log.warning("dead-lettered %s[%s]@%s: %s (%s)", message.topic, message.partition, message.offset,
-                    error_type, error)
+                    error_type, letter["reason"])
 
     @classmethod
     def build(cls, app: faust.App, settings: Settings, bootstrap: str, codec: AvroCodec,

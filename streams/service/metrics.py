@@ -19,7 +19,7 @@ class Metrics:
         r = self.registry
         self.webhook_requests = Counter(
             "editsync_webhook_requests_total",
-            "Shopify webhook requests by outcome: accepted, dead_lettered, forged, malformed, oversize, unavailable.",
+            "Shopify webhook requests by outcome: accepted, dead_lettered, forged, malformed, oversize, timeout, unavailable.",
             ["outcome"], registry=r,
         )
         self.webhook_ack_seconds = Histogram(
@@ -36,6 +36,12 @@ class Metrics:
         )
         self.peoplevox_callbacks = Counter(
             "editsync_peoplevox_callbacks_total", "Peoplevox callbacks by outcome: accepted, forged, unavailable.",
+            ["outcome"], registry=r,
+        )
+        self.peoplevox_statuses = Counter(
+            "editsync_peoplevox_statuses_total",
+            "Accepted Peoplevox callbacks after the status agent re-read their sales order, by outcome: forwarded, "
+            "not_owned, reread_failed (callbacks it cannot use are dead letters).",
             ["outcome"], registry=r,
         )
         self.commands_issued = Counter(
@@ -65,6 +71,11 @@ class Metrics:
         self.decision_seconds = Histogram(
             "editsync_decision_seconds", "Time the order-state agent spends on one input.",
             registry=r, buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+        )
+        self.agent_crashes = Counter(
+            "editsync_agent_crashes_total",
+            "Agent actors that stopped on an exception (a record the agent cannot handle is a dead letter instead).",
+            ["agent"], registry=r,
         )
         self._mismatches: Mapping[str, set[str]] = {}
         self._held: Mapping[str, Sequence[Held]] = {}

@@ -20,6 +20,7 @@ from streams.kafka.admin import ensure_topics
 from streams.kafka.avro_codec import codec_from_settings
 from streams.kafka.broker import EmbeddedBroker, wait_until_ready
 from streams.kafka.topics import ORDER_INPUTS
+from streams.service import logs
 from streams.service.app import create_app
 from streams.service.config import Settings
 from streams.service.local_state import discard_stale_stores
@@ -79,6 +80,11 @@ class Worker(faust.Worker):
         super().__init__(*args, **kwargs)
         self.watchdog = watchdog
 
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        # mode's setup_logging has just replaced every root handler: redact on the new ones too.
+        super().on_setup_root_logger(logger, level)
+        logs.install()
+
     def _schedule_shutdown(self, signal: object) -> None:  # type: ignore[override]
         self.watchdog.start()
         super()._schedule_shutdown(signal)  # type: ignore[arg-type]
@@ -90,6 +96,7 @@ def run(settings: Settings, watchdog: Watchdog | None = None) -> None:
     settings.require_webhook_secret()  # fail before starting anything
     settings.require_downstream()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logs.configure(settings.log_level, settings.secret_values())
     try:
         _run(settings, watchdog)
     except StopRequested as stop:
@@ -110,11 +117,12 @@ def _run(settings: Settings, watchdog: Watchdog) -> None:
             print(f"editsync: embedded Kafka (Tansu) at {bootstrap}", flush=True)
         if settings.uses_sandboxes:
             settings = start_sandboxes(settings, stack)
-        ensure_topics(bootstrap, settings.topic_partitions, settings.topic_replication_factor)
+            logs.REDACTOR.protect(settings.secret_values())
+        ensure_topics(bootstrap, settings.topic_partitions, settings.topic_replication_factor,
+                      settings.kafka_max_message_bytes)
         app = create_app(settings, bootstrap, codec_from_settings(settings.schema_registry_url))
         reconcile_local_state(app, bootstrap)
-        print(f"editsync: web server on http://{settings.web_host}:{settings.web_port} "
-              f"(POST /webhooks/shopify, /webhooks/peoplevox; GET /healthz /readyz /metrics)", flush=True)
+        print(f"editsync: web server on http://{settings.web_host}:{settings.web_port}", flush=True)
         worker = Worker(app, loglevel=settings.log_level, quiet=True, watchdog=watchdog)
         try:
             worker.execute_from_commandline()

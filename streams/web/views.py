@@ -7,7 +7,7 @@ import hmac
 import logging
 import time
 
-from aiohttp.web import Request
+from aiohttp.web import Request, RequestPayloadError
 from confluent_kafka.admin import AdminClient
 from faust import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from streams.ingress.request import Publish, Refuse, decide
 from streams.kafka import topics
 from streams.service.clock import now_ms
+from streams.service.config import Settings
 from streams.service.context import Context
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,23 @@ async def read_limited(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+async def read_body(request: Request, settings: Settings) -> bytes | Refuse:
+    """The body within the size limit and the read timeout, or the refusal to answer instead."""
+    limit = settings.webhook_max_body_bytes
+    try:
+        body = await asyncio.wait_for(read_limited(request, limit), settings.web_read_timeout_s)
+    except TimeoutError:
+        return Refuse(408, "timeout", f"body not received within {settings.web_read_timeout_s:g} s")
+    except RequestPayloadError as error:  # a broken chunked encoding or compression
+        return Refuse(400, "malformed", f"body could not be read: {error}")
+    return Refuse(413, "oversize", f"body over {limit} bytes") if body is None else body
+
+
+def shown(header: str | None) -> str:
+    """An unverified header as it may appear in a log line: short and escaped."""
+    return "-" if header is None else repr(header[:80])
+
+
 async def publish_acked(ctx: Context, topic: str, key: bytes, value: dict) -> None:
     """Encode, send and wait for the broker's ack within the ingress timeout; raises when not acked."""
     pending = await ctx.topic(topic).send(key=key, value=ctx.codec.encode(topic, value))
@@ -43,13 +61,15 @@ class BrokerProbe:
     """Is the broker answering metadata requests? Cached briefly so probes stay cheap."""
 
     def __init__(self, bootstrap: str, ttl_s: float = 2.0) -> None:
-        self._admin = AdminClient({"bootstrap.servers": bootstrap})
+        self._bootstrap = bootstrap
+        self._admin: AdminClient | None = None  # made at the first probe: building the app connects to nothing
         self._ttl_s = ttl_s
         self._checked_at = 0.0
         self._ok = False
 
     async def reachable(self) -> bool:
         if time.monotonic() - self._checked_at > self._ttl_s:
+            self._admin = self._admin or AdminClient({"bootstrap.servers": self._bootstrap})
             try:
                 await asyncio.to_thread(self._admin.list_topics, timeout=2.0)
                 self._ok = True
@@ -67,18 +87,15 @@ def register(ctx: Context) -> None:
     class ShopifyWebhook(web.View):
         async def post(self, request: Request) -> web.Response:
             started = time.monotonic()
-            body = await read_limited(request, settings.webhook_max_body_bytes)
-            if body is None:
-                decision: Refuse | Publish = Refuse(413, "oversize",
-                                                    f"body over {settings.webhook_max_body_bytes} bytes")
-            else:
-                decision = decide(body, request.headers, ctx.webhook_secret, now_ms())
+            body = await read_body(request, settings)
+            decision = body if isinstance(body, Refuse) else decide(body, request.headers, ctx.webhook_secret,
+                                                                    now_ms())
             if isinstance(decision, Refuse):
                 metrics.webhook_requests.labels(decision.outcome).inc()
                 # Never log the signature, the secret or the body: only what routes the request.
                 log.warning("webhook refused %s (%s): topic=%s shop=%s from=%s", decision.status,
-                            decision.message, request.headers.get("X-Shopify-Topic"),
-                            request.headers.get("X-Shopify-Shop-Domain"), request.remote)
+                            decision.message, shown(request.headers.get("X-Shopify-Topic")),
+                            shown(request.headers.get("X-Shopify-Shop-Domain")), request.remote)
                 return self.json({"error": decision.message}, status=decision.status)
             try:
                 await publish_acked(ctx, decision.topic, decision.key, decision.value)

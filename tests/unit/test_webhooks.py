@@ -1,7 +1,7 @@
 import pytest
 
 from streams.ingress.webhooks import (
-    MissingHeader,
+    InvalidHeaders,
     UnroutableBody,
     numeric_id,
     order_id_for,
@@ -41,9 +41,9 @@ def test_one_flipped_byte_in_the_body_is_caught():
 
 
 def test_headers_require_topic_and_shop():
-    with pytest.raises(MissingHeader, match="X-Shopify-Topic"):
+    with pytest.raises(InvalidHeaders, match="X-Shopify-Topic"):
         read_headers({"X-Shopify-Shop-Domain": "s.myshopify.com"})
-    with pytest.raises(MissingHeader, match="X-Shopify-Shop-Domain"):
+    with pytest.raises(InvalidHeaders, match="X-Shopify-Shop-Domain"):
         read_headers({"X-Shopify-Topic": "orders/create", "X-Shopify-Shop-Domain": "  "})
 
 

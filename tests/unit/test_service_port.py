@@ -1,0 +1,62 @@
+"""What the service port serves and how an agent crash shows, on the app ``editsync run`` builds (no broker).
+
+The integration probe (tests/probe.py) checks the same on a running service, from the routes its
+web server logs at start; this is the quick check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from prometheus_client import generate_latest
+
+from streams.kafka.avro_codec import AvroCodec
+from streams.service.app import create_app
+from streams.service.config import Settings
+from streams.service.metrics import Metrics
+from streams.web.server import served_routes
+from tests.support import documented_endpoints
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+@pytest.fixture
+def app(tmp_path):
+    settings = Settings(shopify_webhook_secret="x", data_dir=tmp_path, web_read_timeout_s=3.5)
+    return create_app(settings, "127.0.0.1:1", AvroCodec(), Metrics())
+
+
+def test_every_route_the_port_serves_is_in_the_readme(app):
+    app.web.init_server()  # what the web service does when it starts: Faust's blueprints, then the server
+    routes = served_routes(app.web.web_app.router)
+    assert "POST /webhooks/shopify" in routes
+    assert set(routes) <= documented_endpoints(README), set(routes) - documented_endpoints(README)
+
+
+def test_none_of_fausts_pages_is_mounted_whatever_its_settings_say(tmp_path, monkeypatch):
+    for flag in ("ROUTER", "TABLES", "GRAPH", "STATS", "METRICS"):
+        monkeypatch.setenv(f"APP_WEB_{flag}_ENABLED", "1")
+    settings = Settings(shopify_webhook_secret="x", data_dir=tmp_path)
+    app = create_app(settings, "127.0.0.1:1", AvroCodec(), Metrics())
+    app.web.init_server()
+    prefixes = {route.split(" ", 1)[1].split("/")[1] for route in served_routes(app.web.web_app.router)}
+    assert prefixes == {"webhooks", "healthz", "readyz", "metrics"}
+
+
+def test_idle_connections_are_bounded_by_the_read_timeout(app):
+    assert app.web._runner._kwargs["keepalive_timeout"] == 3.5  # aiohttp's RequestHandler setting
+
+
+def test_a_crash_of_any_agent_is_counted_under_its_name(app):
+    metrics = app.metrics
+    before = generate_latest(metrics.registry).decode()
+    assert 'editsync_agent_crashes_total{agent="normaliser"} 0.0' in before
+    for agent in app.agents.values():
+        # The callback Faust's actor runner awaits when an agent's actor raises (Agent._execute_actor).
+        asyncio.run(agent._on_error(agent, RuntimeError("boom")))
+    after = generate_latest(metrics.registry).decode()
+    for name in ("normaliser", "order_state", "peoplevox_status", "shopify_reads", "shopify_lookups",
+                 "peoplevox_sink", "inventory_sink", "erp_sink", "retry"):
+        assert f'editsync_agent_crashes_total{{agent="{name}"}} 1.0' in after
