@@ -50,11 +50,13 @@ FAUST_PAGES = ("/", "/table", "/table/", "/table/order-state/", "/table/order-st
                "/router", "/router/", "/graph/", "/stats/", "/performance/", "/signal/", "/stats/assignments/")
 
 
-def secrets_of_the_run() -> list[str]:
-    """Every secret the probed service holds, in each form it travels in."""
+def secrets_of_the_run(data_dir: Path) -> list[str]:
+    """Every secret the probed service holds, in each form it travels in (the ERP key is made per run)."""
     c = Credentials()
-    return [SECRET, CALLBACK_TOKEN, c.shopify_token, c.peoplevox_password, c.erp_token,
-            base64.b64encode(c.peoplevox_password.encode()).decode()]
+    key = (data_dir / "netsuite-sandbox-certificate.pem").read_text()
+    return [SECRET, CALLBACK_TOKEN, c.shopify_token, c.peoplevox_password,
+            base64.b64encode(c.peoplevox_password.encode()).decode(),
+            *(line for line in key.splitlines() if "-----" not in line)]
 
 
 # --- raw HTTP/1.1 ------------------------------------------------------------------------------------------
@@ -490,9 +492,10 @@ def probe(service: Service, requests: int, seed: int = 1, concurrency: int = 32,
                                                         for status in counts), "all requests"))
     service.stop()
     log = service.log_path.read_text(errors="replace")
-    found = [secret for secret in secrets_of_the_run() if secret in log]
+    secrets = secrets_of_the_run(Path(service.env["EDITSYNC_DATA_DIR"]))
+    found = [secret for secret in secrets if secret in log]
     report.checks.append(("no secret in the log", not found,
-                          f"{len(log.splitlines())} lines scanned for {len(secrets_of_the_run())} secrets; "
+                          f"{len(log.splitlines())} lines scanned for {len(secrets)} secrets; "
                           f"found {len(found)}; {log.count('[redacted]')} redactions"))
     documented = documented_endpoints((ROOT / "README.md").read_text())
     undocumented = sorted(set(served_routes(log)) - documented)

@@ -183,12 +183,14 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every secret configured, in each form it travels in: kept out of the logs."""
         values = [secret.get_secret_value() for secret in (
-            self.shopify_webhook_secret, self.shopify_access_token, self.peoplevox_password, self.erp_token)
-            if secret is not None]
+            self.shopify_webhook_secret, self.shopify_access_token, self.peoplevox_password) if secret is not None]
         if self.peoplevox_password is not None:
             # Peoplevox's Authenticate takes the password base64-encoded.
             values.append(base64.b64encode(self.peoplevox_password.get_secret_value().encode()).decode())
         values.append(self.callback_token())
+        key = self.erp_private_key().decode(errors="replace")
+        # The PEM whole, and each line of its body: a log line would rather show one than the file.
+        values += [key.strip(), *(line for line in key.splitlines() if len(line) >= 32 and "-----" not in line)]
         return [value for value in values if value]
 
     def require_webhook_secret(self) -> bytes:

@@ -4,7 +4,8 @@ Secrets reach log lines through third-party loggers more than through
 editsync's own: httpx logs every request URL at INFO (the Peoplevox callback
 URL carries its token in the query string), zeep logs whole SOAP envelopes at
 DEBUG (``Authenticate`` carries the Peoplevox password, base64-encoded, and
-every later call the session id). So redaction is a filter on every handler,
+every later call the session id); NetSuite's OAuth token answer carries an
+access token, the token request a signed client assertion. So redaction is a filter on every handler,
 applied to the formatted message, the traceback and the stack: every
 configured secret (as given, URL-encoded, and in the forms the settings
 list), every query parameter and header that carries a credential by name,
@@ -25,7 +26,8 @@ from urllib.parse import quote
 
 REDACTED = "[redacted]"
 
-_CREDENTIAL_NAMES = r"(?:token|access_token|password|passwd|secret|client_secret|api_key|apikey|signature|sessionid)"
+_CREDENTIAL_NAMES = (r"(?:token|access_token|refresh_token|id_token|client_assertion|password|passwd|secret|"
+                     r"client_secret|api_key|apikey|signature|sessionid)")
 _PATTERNS = (
     # ?token=…, &password=… in URLs and query strings
     re.compile(rf"(?i)([?&;]{_CREDENTIAL_NAMES}=)[^&#\s'\"<>]*"),
@@ -34,6 +36,8 @@ _PATTERNS = (
                r"(?:(?:bearer|basic)\s+)?[^\s'\",}]+"),
     # <password>…</password>, <ns0:SessionId>…</ns0:SessionId> in SOAP envelopes
     re.compile(rf"(?i)(<(?:\w+:)?{_CREDENTIAL_NAMES}(?:\s[^>]*)?>)[^<]*"),
+    # "access_token": "…" in JSON (an OAuth token answer), also as a Python repr
+    re.compile(rf"(?i)(['\"]{_CREDENTIAL_NAMES}['\"]\s*:\s*['\"])[^'\"]*"),
 )
 
 

@@ -39,11 +39,14 @@ def formatted(redactor: Redactor, message: str, *args: object, exc: BaseExceptio
     "headers {'Authorization': 'Bearer nsuite-xyz', 'X-Shopify-Access-Token': 'shpat_123'}",
     "X-Shopify-Hmac-Sha256: c2lnbmF0dXJl",
     "secret in an encoded url: whsec-Ab%2Fc%2Bd%3D",
+    'token answer {"access_token": "eyJhbGciOi.x.y", "token_type": "Bearer", "expires_in": 3600}',
+    "grant_type=client_credentials&client_assertion_type=jwt-bearer&client_assertion=eyJhbGciOi.x.y",
 ])
 def test_secrets_and_credentials_are_redacted(redactor, line):
     text = formatted(redactor, "%s", line)
     assert "[redacted]" in text
-    for secret in [*SECRETS, "unconfigured-token", "zzz", "a1b2c3", "nsuite-xyz", "c2lnbmF0dXJl", "whsec-Ab%2Fc%2Bd%3D"]:
+    for secret in [*SECRETS, "unconfigured-token", "zzz", "a1b2c3", "nsuite-xyz", "c2lnbmF0dXJl", "whsec-Ab%2Fc%2Bd%3D",
+                   "eyJhbGciOi"]:
         assert secret not in text
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
+from sandboxes.stack import Credentials
 from streams.kafka.avro_codec import AvroCodec
 from streams.service.app import create_app
 from streams.service.config import Settings
@@ -22,10 +23,15 @@ from tests.support import documented_endpoints
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
+def settings(tmp_path: Path, **values: object) -> Settings:
+    key = tmp_path / "erp.pem"
+    key.write_bytes(Credentials().erp_private_key_pem)  # the ERP client reads its key when the app is built
+    return Settings(shopify_webhook_secret="x", data_dir=tmp_path, erp_private_key_file=key, **values)
+
+
 @pytest.fixture
 def app(tmp_path):
-    settings = Settings(shopify_webhook_secret="x", data_dir=tmp_path, web_read_timeout_s=3.5)
-    return create_app(settings, "127.0.0.1:1", AvroCodec(), Metrics())
+    return create_app(settings(tmp_path, web_read_timeout_s=3.5), "127.0.0.1:1", AvroCodec(), Metrics())
 
 
 def test_every_route_the_port_serves_is_in_the_readme(app):
@@ -38,8 +44,7 @@ def test_every_route_the_port_serves_is_in_the_readme(app):
 def test_none_of_fausts_pages_is_mounted_whatever_its_settings_say(tmp_path, monkeypatch):
     for flag in ("ROUTER", "TABLES", "GRAPH", "STATS", "METRICS"):
         monkeypatch.setenv(f"APP_WEB_{flag}_ENABLED", "1")
-    settings = Settings(shopify_webhook_secret="x", data_dir=tmp_path)
-    app = create_app(settings, "127.0.0.1:1", AvroCodec(), Metrics())
+    app = create_app(settings(tmp_path), "127.0.0.1:1", AvroCodec(), Metrics())
     app.web.init_server()
     prefixes = {route.split(" ", 1)[1].split("/")[1] for route in served_routes(app.web.web_app.router)}
     assert prefixes == {"webhooks", "healthz", "readyz", "metrics"}
