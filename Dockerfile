@@ -5,6 +5,7 @@ COPY streams ./streams
 COPY connectors ./connectors
 COPY sandboxes ./sandboxes
 COPY schemas ./schemas
+COPY docs ./docs
 RUN pip install --no-cache-dir . && useradd --create-home editsync
 USER editsync
 ENV EDITSYNC_WEB_HOST=0.0.0.0 EDITSYNC_DATA_DIR=/home/editsync/data

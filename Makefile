@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration demo probe clean
+.PHONY: run test unit integration demo probe clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,21 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	EDITSYNC_SHOPIFY_WEBHOOK_SECRET="$${EDITSYNC_SHOPIFY_WEBHOOK_SECRET:-editsync-dev-secret}" $(BIN)/editsync run
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest
+
+# Debian packages the tests drive: Chromium and its driver (the inbox's browser test) and PostgreSQL
+# (the shared exception store). Installed only when missing, so a second run costs nothing.
+system-packages:
+	@missing=""; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	test -x /usr/bin/chromedriver || missing="$$missing chromium-driver"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing Debian packages:$$missing"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
 
 # Against a running `make run` (another terminal): a mixed day of orders and edits, then expected vs actual.
 demo: $(STAMP)
@@ -29,10 +42,10 @@ demo: $(STAMP)
 probe: $(STAMP)
 	$(BIN)/python -m tests.probe --requests $${REQUESTS:-3000}
 
-unit: $(STAMP)
+unit: $(STAMP) system-packages
 	$(BIN)/python -m pytest tests/unit
 
-integration: $(STAMP)
+integration: $(STAMP) system-packages
 	$(BIN)/python -m pytest tests/integration
 
 clean:

@@ -93,6 +93,8 @@ class PeoplevoxSandbox:
                         web.post("/_sandbox/status/{number}", self.force_status),
                         web.post("/_sandbox/expire-sessions", self.expire_sessions),
                         web.put("/_sandbox/pick-cycle", self.pick_cycle),
+                        web.post("/_sandbox/item-types", self.add_item_type),
+                        web.delete("/_sandbox/item-types/{code}", self.remove_item_type),
                         *self.control.routes()])
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
@@ -130,6 +132,22 @@ class PeoplevoxSandbox:
         except KeyError:
             return web.json_response({"error": "no such sales order"}, status=404)
         return web.json_response({"status": body["status"]})
+
+    async def add_item_type(self, request: web.Request) -> web.Response:
+        """The warehouse sets up a product (in the Peoplevox UI, or its Item types import)."""
+        body = await request.json()
+        code = str(body.get("item_code", "")).strip()
+        if not code:
+            return web.json_response({"error": "item_code is required"}, status=400)
+        with self.warehouse.lock:
+            self.warehouse.item_types[code] = str(body.get("name") or code.title())
+        return web.json_response({"item_code": code})
+
+    async def remove_item_type(self, request: web.Request) -> web.Response:
+        """The warehouse retires a product: imports naming it are refused from now on."""
+        with self.warehouse.lock:
+            removed = self.warehouse.item_types.pop(request.match_info["code"], None)
+        return web.json_response({"removed": removed is not None}, status=200 if removed is not None else 404)
 
     async def pick_cycle(self, request: web.Request) -> web.Response:
         """How fast the warehouse picks: ``pick_delay_s`` [min, max] after import, then ``step_s`` per status."""

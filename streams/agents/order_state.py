@@ -3,7 +3,8 @@
 Inputs, all keyed by order id so one order's inputs are handled one at a
 time in one partition: ``orders.events.v1`` (a hint that the order changed),
 ``commands.results.v1`` and the internal ``editsync.order-inputs`` (debounce
-ticks, fetched snapshots, Peoplevox statuses, recreate notices, heal).
+ticks, fetched snapshots, Peoplevox statuses, recreate notices, heal, people's
+retries, resolves and ignores, replays, and re-checks of held orders).
 
 Webhook payloads are never taken as the order: they lack inventory item ids,
 checkout-vs-edit quantities and transactions, so every event only marks the
@@ -19,13 +20,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from streams.core import engine, holds, inputs
+from streams.core import actions, engine, holds, inputs
 from streams.core.engine import Decision, Policy
 from streams.core.exceptions import mismatch_reasons
-from streams.core.inputs import FetchOrder, Heal, NoticeIn, OrderEventIn, ResolveOrder, Tick
+from streams.core.inputs import FetchOrder, Heal, NoticeIn, OrderEventIn, PersonAction, Recheck, ResolveOrder, Tick
 from streams.core.state import OrderState
 from streams.kafka import topics
 from streams.kafka.records import command_record, exception_record, result_from_record
@@ -35,7 +36,9 @@ from streams.service.context import Context
 log = logging.getLogger(__name__)
 
 
-def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None:
+def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
+             refresh_item_codes: Callable[[], Awaitable[None]] | None = None) -> Callable[[], Awaitable[int]]:
+    """Returns ``recheck_held``: asks every order held for SKUs Peoplevox now knows to reconcile again."""
     app, codec, metrics = ctx.app, ctx.codec, ctx.metrics
     table = app.Table("order-state", default=None, key_type=bytes, value_type=bytes, partitions=ctx.settings.topic_partitions,
                       options={"driver": "rocksdict"})
@@ -94,15 +97,13 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
         else:
             held.pop(order_id, None)
 
-    def decide(order_id: str, source: str, value: bytes) -> Decision | None:
+    def parse(source: str, value: bytes) -> Any:
         if source == topics.ORDERS_EVENTS:
             event = codec.decode(source, value)
-            message: Any = OrderEventIn(event_id=event["event_id"], event_type=event["event_type"])
-        elif source == topics.COMMANDS_RESULTS:
-            message = result_from_record(codec.decode(source, value))
-        else:
-            message = inputs.decode(value)
-        return engine.step(load(order_id), message, policy, reference(), now_ms())
+            return OrderEventIn(event_id=event["event_id"], event_type=event["event_type"])
+        if source == topics.COMMANDS_RESULTS:
+            return result_from_record(codec.decode(source, value))
+        return inputs.decode(value)
 
     channel = app.topic(topics.ORDERS_EVENTS, topics.COMMANDS_RESULTS, topics.ORDER_INPUTS, key_type=bytes,
                         value_type=bytes, key_serializer="raw", value_serializer="raw")
@@ -114,7 +115,10 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
             started = time.monotonic()
             try:
                 order_id = message.key.decode()
-                decision = decide(order_id, message.topic, message.value)
+                parsed = parse(message.topic, message.value)
+                if refresh_item_codes is not None and isinstance(parsed, PersonAction) and parsed.action == "retry":
+                    await refresh_item_codes()  # the fix may be an item just added to Peoplevox
+                decision = engine.step(load(order_id), parsed, policy, reference(), now_ms())
             except Exception as error:  # noqa: BLE001 - one bad input must not stop every order
                 await ctx.dead_letter(message, "undecidable_input", str(error) or repr(error))
                 continue
@@ -140,3 +144,13 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy) -> None
                 healed += 1
         if healed:
             log.info("healing %d orders with outstanding work after rebalance", healed)
+
+    async def recheck_held() -> int:
+        catalogue = reference().catalogue
+        waiting = [key for key, raw in list(table.items())
+                   if raw and actions.unknown_skus_now_known(OrderState.model_validate_json(raw), catalogue)]
+        for key in waiting:
+            await order_inputs.send(key=key, value=inputs.encode(Recheck()))
+        return len(waiting)
+
+    return recheck_held

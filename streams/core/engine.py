@@ -14,9 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from streams.core import holds, inventory, money, peoplevox
+from streams.core import actions, holds, inventory, money, peoplevox
 from streams.core.commands import Command
-from streams.core.exceptions import ACCESS_DENIED, REQUIRED_ACCESS, Wanted, failure_exception, read_denied_id, settle
+from streams.core.exceptions import (
+    ACCESS_DENIED,
+    REQUIRED_ACCESS,
+    Wanted,
+    failure_exception,
+    read_denied_id,
+    resolved_by_editsync,
+    settle,
+    settle_retried,
+)
 from streams.core.inputs import (
     FetchedSnapshot,
     Heal,
@@ -26,9 +35,12 @@ from streams.core.inputs import (
     OrderInput,
     OrderMissing,
     PeoplevoxStatus,
+    PersonAction,
     PredecessorAnswer,
     ReadDenied,
     Rebuild,
+    Recheck,
+    Replay,
     ResultIn,
     SuccessorLinked,
     Tick,
@@ -86,6 +98,16 @@ def step(state: OrderState, message: OrderEventIn | ResultIn | OrderInput, polic
             decision = on_heal(state, policy, now)
         case Rebuild():
             decision = on_heal(state.model_copy(update={"rebuilt": True}), policy, now)
+        case PersonAction():
+            acted = actions.on_action(state, message, now)
+            decision = Decision(acted.state, exceptions=acted.exceptions,
+                                wake_at=now + policy.debounce_ms if acted.reread else None)
+        case Replay():
+            decision = on_heal(state, policy, now)
+        case Recheck():
+            if not actions.unknown_skus_now_known(state, reference.catalogue):
+                return None
+            decision = reconcile(state, policy, reference, now)
         case NoticeIn(message=SuccessorLinked() as linked):
             decision = on_successor_linked(state, linked, policy, reference, now)
         case NoticeIn(message=PredecessorAnswer() as answer):
@@ -159,7 +181,7 @@ def on_snapshot(state: OrderState, snapshot: OrderSnapshot, policy: Policy, refe
         return _take_snapshot(state, snapshot, policy, reference, now)
     exceptions = {k: v for k, v in state.exceptions.items() if k != denied.exception_id}
     decision = _take_snapshot(state.model_copy(update={"exceptions": exceptions}), snapshot, policy, reference, now)
-    return replace(decision, exceptions=(denied.model_copy(update={"state": "RESOLVED", "last_seen": now}),
+    return replace(decision, exceptions=(resolved_by_editsync(denied, now),
                                          *decision.exceptions))
 
 
@@ -313,6 +335,8 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
 
     exceptions, changed = settle(state.exceptions, want.exceptions, now)
     in_flight = {**state.in_flight, **{c.command_id: c for c in commands}}
+    exceptions, caught_up = settle_retried(exceptions, in_flight, now)
+    changed.extend(caught_up)
     wake_at = ((state.predecessor_asked_at or now) + _backoff(policy, state.predecessor_asks)
                if _awaiting_predecessor(state) else None)
     return Decision(state.model_copy(update={"in_flight": in_flight, "exceptions": exceptions}), commands,

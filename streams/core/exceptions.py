@@ -1,14 +1,18 @@
-"""Owned exceptions: which ones the rules want open now, and what a failed command opens.
+"""Owned exceptions: which ones the rules want open now, what a failed command opens, how they settle.
 
 Rule exceptions (``RULE_EXCEPTIONS``) open and resolve themselves as the order
-changes; a failure exception stays open until a person retries the order.
+changes; a failure exception stays open until a person retries the order. A
+person's verdict on a rule exception (resolved or ignored) stands until the
+facts behind it change; a failure a person retried is resolved once its
+system has nothing left in flight and nothing failed for the order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from streams.core.commands import ReplaceSalesOrder
+from streams.core.commands import Command, ReplaceSalesOrder
 from streams.core.inputs import ResultIn
 from streams.core.model import OrderException, OrderSnapshot, Owner, Target
 from streams.core.state import OrderState
@@ -66,8 +70,8 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
     return OrderException(
         exception_id=f"{command.order_id}:{kind}:{command.command_id}", order_id=command.order_id,
         order_name=name, type=kind, owner=owner, severity=severity, summary=summary,
-        detail={"command_id": command.command_id, "outcome": result.outcome, "reason": result.reason,
-                "detail": result.detail},
+        detail={"command_id": command.command_id, "target": command.target.value, "outcome": result.outcome,
+                "reason": result.reason, "detail": result.detail},
         suggested_action=action, first_seen=now, last_seen=now)
 
 
@@ -77,20 +81,54 @@ def read_denied_id(order_id: str) -> str:
 
 def settle(current: dict[str, OrderException], wanted: dict[str, OrderException], now: int,
            types: frozenset[str] = RULE_EXCEPTIONS) -> tuple[dict[str, OrderException], list[OrderException]]:
-    """Open what the rules want, resolve exceptions of ``types`` they no longer want; keep the others."""
+    """Open what the rules want, resolve exceptions of ``types`` they no longer want; keep the others.
+
+    A person's resolve or ignore stands while the facts are the same.
+    """
     kept = {key: exception for key, exception in current.items() if exception.type not in types}
     changed: list[OrderException] = []
     for key, exception in wanted.items():
         previous = current.get(key)
+        if previous is not None and closed_by_person(previous) and previous.same_facts(exception):
+            kept[key] = previous
+            continue
         if previous is not None:
             exception = exception.model_copy(update={"first_seen": previous.first_seen})
         if previous is None or not previous.same_content(exception):
             changed.append(exception)
         kept[key] = exception if previous is None or not previous.same_content(exception) else previous
     for key, exception in current.items():
-        if exception.type in types and key not in wanted:
-            changed.append(exception.model_copy(update={"state": "RESOLVED", "last_seen": now}))
+        if exception.type in types and key not in wanted and not closed_by_person(exception):
+            changed.append(resolved_by_editsync(exception, now))
     return kept, changed
+
+
+PERSON_CLOSED = frozenset({"RESOLVED", "IGNORED"})
+
+
+def closed_by_person(exception: OrderException) -> bool:
+    return exception.state in PERSON_CLOSED and exception.actor is not None
+
+
+def resolved_by_editsync(exception: OrderException, now: int) -> OrderException:
+    """The cause is gone: resolved by editsync itself, whoever touched the exception before."""
+    return exception.model_copy(update={"state": "RESOLVED", "last_seen": now, "actor": None, "note": None})
+
+
+def settle_retried(exceptions: Mapping[str, OrderException], in_flight: Mapping[str, Command],
+                   now: int) -> tuple[dict[str, OrderException], list[OrderException]]:
+    """Resolve retried failures whose system has caught up; the rest stay as they are."""
+    busy = {command.target.value for command in in_flight.values()}
+    failing = {exception.detail.get("target") for exception in exceptions.values() if exception.state == "OPEN"}
+    kept: dict[str, OrderException] = {}
+    resolved: list[OrderException] = []
+    for key, exception in exceptions.items():
+        target = exception.detail.get("target")
+        if exception.state == "RETRYING" and target is not None and target not in busy and target not in failing:
+            resolved.append(resolved_by_editsync(exception, now))
+        else:
+            kept[key] = exception
+    return kept, resolved
 
 
 def mismatch_reasons(state: OrderState) -> set[str]:

@@ -114,6 +114,28 @@ class Rebuild(Value):
     kind: Literal["rebuild"] = "rebuild"
 
 
+class PersonAction(Value):
+    """A person retried, resolved or ignored one of the order's exceptions (the API or the inbox)."""
+
+    kind: Literal["action"] = "action"
+    action: Literal["retry", "resolve", "ignore"]
+    exception_id: str
+    actor: str
+    note: str | None = None
+
+
+class Replay(Value):
+    """Someone asked for the order to be read and reconciled again (``editsync replay``)."""
+
+    kind: Literal["replay"] = "replay"
+
+
+class Recheck(Value):
+    """Peoplevox's item codes grew: an order held for unknown SKUs may go now."""
+
+    kind: Literal["recheck"] = "recheck"
+
+
 # --- editsync.shopify-reads -----------------------------------------------------------------
 
 
@@ -138,7 +160,8 @@ class ResolveOrder(Value):
     message: LinkMessage
 
 
-OrderInput = Tick | FetchedSnapshot | OrderMissing | ReadDenied | PeoplevoxStatus | NoticeIn | Heal | Rebuild
+OrderInput = (Tick | FetchedSnapshot | OrderMissing | ReadDenied | PeoplevoxStatus | NoticeIn | Heal | Rebuild
+              | PersonAction | Replay | Recheck)
 ShopifyRead = FetchOrder | ResolveOrder
 InternalMessage = Annotated[OrderInput | ShopifyRead, Field(discriminator="kind")]
 _INTERNAL: TypeAdapter[InternalMessage] = TypeAdapter(InternalMessage)

@@ -152,10 +152,16 @@ class OrderException(Value):
     summary: str
     detail: dict[str, Any]
     suggested_action: str
-    state: str = "OPEN"  # OPEN or RESOLVED (RETRYING and IGNORED come from people, later)
+    state: str = "OPEN"  # OPEN, RETRYING (a person asked), RESOLVED, IGNORED (by the engine or a person)
     first_seen: int = 0
     last_seen: int = 0
+    actor: str | None = None  # who retried, resolved or ignored it; None when the engine changed it
+    note: str | None = None  # what that person wrote
+
+    def same_facts(self, other: "OrderException") -> bool:
+        """The same cause, whatever anyone did about it."""
+        fields = ("type", "owner", "severity", "summary", "detail")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
 
     def same_content(self, other: "OrderException") -> bool:
-        fields = ("type", "owner", "severity", "summary", "detail", "state")
-        return all(getattr(self, f) == getattr(other, f) for f in fields)
+        return self.same_facts(other) and self.state == other.state

@@ -50,7 +50,7 @@ def exception_record(exception: OrderException) -> dict[str, Any]:
             "order_name": exception.order_name, "type": exception.type, "owner": exception.owner.value,
             "severity": exception.severity, "state": exception.state, "first_seen": exception.first_seen,
             "last_seen": exception.last_seen, "summary": exception.summary, "detail_json": _json(exception.detail),
-            "suggested_action": exception.suggested_action}
+            "suggested_action": exception.suggested_action, "actor": exception.actor, "note": exception.note}
 
 
 def _json(value: Any) -> str:

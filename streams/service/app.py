@@ -12,6 +12,7 @@ from connectors.errors import ConnectorError
 from connectors.ports import WarehouseEvents
 from streams.agents import normaliser, order_state, peoplevox_status, shopify_reads, sinks
 from streams.core.engine import Policy
+from streams.inbox import service as inbox
 from streams.kafka.avro_codec import AvroCodec
 from streams.service.config import Settings
 from streams.service.context import Context
@@ -21,7 +22,6 @@ from streams.web import views
 from streams.web.server import EditsyncWeb
 
 log = logging.getLogger(__name__)
-ITEM_CODES_REFRESH_S = 300.0
 
 
 class EditsyncApp(faust.App):
@@ -77,23 +77,32 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     downstream = downstream or Downstream.from_settings(settings)
     policy = Policy(debounce_ms=settings.debounce_ms, cutoff=downstream.cutoff,
                     hold_bound_ms=int(settings.hold_bound_s * 1000))
-    normaliser.register(ctx)
-    order_state.register(ctx, downstream.reference, policy)
-    shopify_reads.register(ctx, downstream)
-    peoplevox_status.register(ctx, downstream)
-    sinks.register(ctx, downstream)
-    views.register(ctx)
-    for agent in app.agents.values():
-        metrics.agent_crashes.labels(agent_name(agent))  # exported as 0 from the start: a first crash is an increase
 
     async def load_item_codes() -> None:
+        known = downstream.item_codes
         try:
             await downstream.refresh_item_codes()
         except ConnectorError as error:
             log.warning("Peoplevox item types not loaded (%s); keeping %d known codes", error.reason,
                         len(downstream.item_codes))
+            return
+        if downstream.item_codes - known:
+            # Someone added items to Peoplevox: orders held for them need no one to press retry.
+            held = await recheck_held()
+            if held:
+                log.info("%d held orders re-checked after new Peoplevox item codes", held)
 
-    app.timer(ITEM_CODES_REFRESH_S)(load_item_codes)
+    normaliser.register(ctx)
+    recheck_held = order_state.register(ctx, downstream.reference, policy, load_item_codes)
+    shopify_reads.register(ctx, downstream)
+    peoplevox_status.register(ctx, downstream)
+    sinks.register(ctx, downstream)
+    views.register(ctx)
+    inbox.register(ctx)
+    for agent in app.agents.values():
+        metrics.agent_crashes.labels(agent_name(agent))  # exported as 0 from the start: a first crash is an increase
+
+    app.timer(settings.item_codes_refresh_s)(load_item_codes)
 
     @app.task
     async def connect_peoplevox() -> None:

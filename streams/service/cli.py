@@ -8,6 +8,7 @@ import sys
 from pydantic import ValidationError
 
 from streams.service.config import ConfigError, Settings
+from streams.inbox import cli as inbox_cli
 from streams.service.shutdown import StopRequested, Watchdog
 
 
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--settle", type=float, default=180.0, help="seconds to wait for editsync to catch up")
     demo.add_argument("--out", default="demo-results.json")
+    inbox_cli.add_parsers(commands)
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             from sandboxes.demo import run_demo
 
             run_demo(settings, _bootstrap(settings), args.orders, args.seed, args.settle, Path(args.out))
+        elif args.command in inbox_cli.COMMANDS:
+            return inbox_cli.run(args, settings)
     except (ConfigError, ValidationError) as exc:
         print(f"editsync: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -117,6 +117,26 @@ class Settings(BaseSettings):
 
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
+    # Exceptions: store, API, inbox, notifications
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token for the exceptions API, the inbox and the CLI; unset generates one per data dir."
+    )
+    api_url: str | None = Field(
+        None, description="Where the CLI reaches the API; default http://<web_host>:<web_port> (loopback for 0.0.0.0)."
+    )
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL of the exception store (postgresql+psycopg://...); unset: SQLite in the data dir."
+    )
+    item_codes_refresh_s: float = Field(
+        300.0, gt=0, description="How often Peoplevox item codes are re-read; orders held for a now-known SKU heal then."
+    )
+    notify_min_severity: str = Field(
+        "HIGH", pattern="^(LOW|MEDIUM|HIGH|CRITICAL)$", description="New exceptions at or above this are notified."
+    )
+    notify_finance_url: SecretStr | None = Field(None, description="Slack-compatible incoming webhook for finance.")
+    notify_ops_url: SecretStr | None = Field(None, description="Slack-compatible incoming webhook for operations.")
+    notify_cx_url: SecretStr | None = Field(None, description="Slack-compatible incoming webhook for customer service.")
+
     @model_validator(mode="after")
     def _bodies_fit_in_a_record(self) -> "Settings":
         # A body accepted at the door must fit in the record that carries it (envelope or dead
@@ -165,14 +185,42 @@ class Settings(BaseSettings):
 
     def callback_token(self) -> str:
         """The token Peoplevox callbacks must carry: configured, or made once and kept in the data dir."""
-        if self.peoplevox_callback_token is not None and self.peoplevox_callback_token.get_secret_value():
-            return self.peoplevox_callback_token.get_secret_value()
-        path = self.data_dir / "peoplevox-callback-token"
+        return self._token(self.peoplevox_callback_token, "peoplevox-callback-token")
+
+    def api_token_value(self) -> str:
+        """The exceptions API's bearer token: configured, or made once and kept in the data dir."""
+        return self._token(self.api_token, "api-token")
+
+    @property
+    def api_token_file(self) -> Path:
+        return self.data_dir / "api-token"
+
+    def _token(self, configured: SecretStr | None, file_name: str) -> str:
+        if configured is not None and configured.get_secret_value():
+            return configured.get_secret_value()
+        path = self.data_dir / file_name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(24))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def store_url(self) -> str:
+        """The exception store: the configured database, else SQLite in the data dir."""
+        if self.database_url is not None and self.database_url.get_secret_value():
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'exceptions.sqlite3').resolve()}"
+
+    def api_base_url(self) -> str:
+        if self.api_url:
+            return self.api_url.rstrip("/")
+        host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::") else self.web_host
+        return f"http://{host}:{self.web_port}"
+
+    def secret_values(self) -> list[str]:
+        """Every secret this process knows, so responses and logs can be checked for them."""
+        values = [value.get_secret_value() for value in self.__dict__.values() if isinstance(value, SecretStr)]
+        return [value for value in (*values, self.callback_token(), self.api_token_value()) if value]
 
     def callback_url(self) -> str:
         """The URL template given to Peoplevox's SubscribeEvent; Peoplevox fills the placeholders."""

@@ -122,7 +122,12 @@ def _run(settings: Settings, watchdog: Watchdog) -> None:
                       settings.kafka_max_message_bytes)
         app = create_app(settings, bootstrap, codec_from_settings(settings.schema_registry_url))
         reconcile_local_state(app, bootstrap)
-        print(f"editsync: web server on http://{settings.web_host}:{settings.web_port}", flush=True)
+        print(f"editsync: web server on http://{settings.web_host}:{settings.web_port} "
+              f"(POST /webhooks/shopify, /webhooks/peoplevox; GET /healthz /readyz /metrics; "
+              f"exceptions API /exceptions /orders; inbox /inbox)", flush=True)
+        if settings.api_token is None:
+            print(f"editsync: API and inbox token (generated once, kept in {settings.api_token_file}): "
+                  f"{settings.api_token_value()}", flush=True)
         worker = Worker(app, loglevel=settings.log_level, quiet=True, watchdog=watchdog)
         try:
             worker.execute_from_commandline()

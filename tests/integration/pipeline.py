@@ -57,18 +57,20 @@ class Pipeline:
         c = self.sandboxes.credentials
         erp_key = tmp / "netsuite-certificate.pem"
         erp_key.write_bytes(c.erp_private_key_pem)
-        self.env = service_env(tmp, EDITSYNC_KAFKA_BOOTSTRAP=bootstrap, EDITSYNC_WEB_PORT=str(port),
-                               EDITSYNC_SHOPIFY_ADMIN_URL=self.sandboxes.shopify_url,
-                               EDITSYNC_SHOPIFY_ACCESS_TOKEN=c.shopify_token,
-                               EDITSYNC_PEOPLEVOX_URL=self.sandboxes.peoplevox_url,
-                               EDITSYNC_PEOPLEVOX_CLIENT_ID=c.peoplevox_client_id,
-                               EDITSYNC_PEOPLEVOX_USERNAME=c.peoplevox_username,
-                               EDITSYNC_PEOPLEVOX_PASSWORD=c.peoplevox_password,
-                               EDITSYNC_ERP_URL=self.sandboxes.erp_url, EDITSYNC_ERP_CLIENT_ID=c.erp_client_id,
-                               EDITSYNC_ERP_CERTIFICATE_ID=c.erp_certificate_id,
-                               EDITSYNC_ERP_PRIVATE_KEY_FILE=str(erp_key),
-                               EDITSYNC_ERP_DEFAULT_CUSTOMER_ID=self.sandboxes.erp_default_customer_id,
-                               EDITSYNC_REFERENCE_FILE=str(reference), EDITSYNC_DEBOUNCE_MS="300", **env)
+        self.env = service_env(tmp, **{"EDITSYNC_KAFKA_BOOTSTRAP": bootstrap, "EDITSYNC_WEB_PORT": str(port),
+                                       "EDITSYNC_SHOPIFY_ADMIN_URL": self.sandboxes.shopify_url,
+                                       "EDITSYNC_SHOPIFY_ACCESS_TOKEN": c.shopify_token,
+                                       "EDITSYNC_PEOPLEVOX_URL": self.sandboxes.peoplevox_url,
+                                       "EDITSYNC_PEOPLEVOX_CLIENT_ID": c.peoplevox_client_id,
+                                       "EDITSYNC_PEOPLEVOX_USERNAME": c.peoplevox_username,
+                                       "EDITSYNC_PEOPLEVOX_PASSWORD": c.peoplevox_password,
+                                       "EDITSYNC_ERP_URL": self.sandboxes.erp_url,
+                                       "EDITSYNC_ERP_CLIENT_ID": c.erp_client_id,
+                                       "EDITSYNC_ERP_CERTIFICATE_ID": c.erp_certificate_id,
+                                       "EDITSYNC_ERP_PRIVATE_KEY_FILE": str(erp_key),
+                                       "EDITSYNC_ERP_DEFAULT_CUSTOMER_ID": self.sandboxes.erp_default_customer_id,
+                                       "EDITSYNC_REFERENCE_FILE": str(reference), "EDITSYNC_DEBOUNCE_MS": "300",
+                                       **env})
         self.demo = Demo({"shopify": self.sandboxes.shopify_url, "peoplevox": self.sandboxes.peoplevox_url,
                           "erp": self.sandboxes.erp_url}, seed=7)
         self.variants = self.sandboxes.merchant["variants"]

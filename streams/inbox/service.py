@@ -1,0 +1,72 @@
+"""Wires the people's side into one worker: store, its feed, API, inbox pages, notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from streams.core import inputs
+from streams.core.inputs import OrderInput
+from streams.kafka import topics
+from streams.kafka.avro_codec import DecodeError
+from streams.service.context import Context
+from streams.inbox import api, pages
+from streams.inbox.api import Inbox
+from streams.inbox.notify import Notifier
+from streams.inbox.projection import exception_row
+from streams.inbox.store import Store
+from streams.inbox.tailer import Tailer
+
+log = logging.getLogger(__name__)
+
+
+def register(ctx: Context) -> Notifier | None:
+    app, settings = ctx.app, ctx.settings
+    store = Store(settings.store_url())
+    tailer = Tailer(ctx.bootstrap, ctx.codec, store)
+    order_inputs = ctx.topic(topics.ORDER_INPUTS)
+
+    async def publish(order_id: str, message: OrderInput) -> None:
+        pending = await order_inputs.send(key=order_id.encode(), value=inputs.encode(message))
+        await asyncio.wait_for(pending, settings.ingress_ack_timeout_s)
+
+    inbox = Inbox(store, publish, settings.secret_values())
+    api.register(ctx, inbox)
+    pages.register(ctx, inbox)
+
+    @app.task
+    async def follow_topics() -> None:
+        tailer.start()
+
+    @app.on_before_shutdown.connect
+    async def stop_following(sender: Any, **_: Any) -> None:  # noqa: ARG001
+        await asyncio.to_thread(tailer.stop)
+        store.close()
+
+    return _notifications(ctx)
+
+
+def _notifications(ctx: Context) -> Notifier | None:
+    settings = ctx.settings
+    urls = {owner: url.get_secret_value() for owner, url in (
+        ("FINANCE", settings.notify_finance_url), ("OPS", settings.notify_ops_url), ("CX", settings.notify_cx_url))
+        if url is not None and url.get_secret_value()}
+    if not urls:
+        return None
+    public_url = settings.public_url or settings.api_base_url()
+    notifier = Notifier(urls, settings.notify_min_severity, public_url)
+
+    @ctx.app.agent(ctx.topic(topics.EXCEPTIONS), name="exception_notifier")
+    async def exception_notifier(stream):  # type: ignore[no-untyped-def]
+        async for event in stream.events():
+            try:
+                notifier.offer(exception_row(ctx.codec.decode(topics.EXCEPTIONS, event.message.value)))
+            except (DecodeError, KeyError, ValueError) as error:
+                log.warning("exception record not notified: %s", error)
+
+    @ctx.app.task
+    async def send_notifications() -> None:
+        await notifier.run()
+
+    return notifier
