@@ -100,6 +100,8 @@ def step(state: OrderState, message: OrderEventIn | ResultIn | OrderInput, polic
             decision = on_heal(state.model_copy(update={"rebuilt": True}), policy, now)
         case PersonAction():
             acted = actions.on_action(state, message, now)
+            if not acted.exceptions:
+                return None  # repeated, or settled meanwhile: leave the order (and its timers) as they are
             decision = Decision(acted.state, exceptions=acted.exceptions,
                                 wake_at=now + policy.debounce_ms if acted.reread else None)
         case Replay():

@@ -62,8 +62,8 @@ def what_changed(exception_type: str, detail: Mapping[str, Any]) -> list[str]:
         system = SYSTEMS.get(str(detail.get("target")), "the system")
         kind = str(detail.get("command_id", "")).split(":")[1:2]
         sentence = f"editsync tried to {action(kind[0]) if kind else 'send a change'} in {system}"
-        return [f"{sentence}; it {OUTCOMES.get(str(detail.get('outcome')), 'failed')}: "
-                f"{detail.get('reason') or 'no reason given'}."]
+        reason = str(detail.get("reason") or "no reason given").rstrip(".")
+        return [f"{sentence}; it {OUTCOMES.get(str(detail.get('outcome')), 'failed')}: {reason}."]
     return [f"{key}: {value}" for key, value in detail.items()]
 
 

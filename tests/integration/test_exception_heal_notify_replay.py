@@ -96,7 +96,7 @@ def test_replay_rereads_and_reconciles_and_changes_nothing_that_is_already_in_st
     before = ({p.order_id: pipeline.sales_orders(p) for p in plans}, pipeline.demo.state(pipeline.demo.erp))
     reads = shopify_requests(pipeline)
     env = dict(pipeline.env, EDITSYNC_API_URL=pipeline.service.url)
-    out = subprocess.run([sys.executable, "-m", "streams.cli", "replay", "--since", "10m", "--rate", "5"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "streams.service.cli", "replay", "--since", "10m", "--rate", "5"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert all(f"order {p.order_id}" in out.stdout for p in plans), out.stdout

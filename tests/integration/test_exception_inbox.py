@@ -67,8 +67,9 @@ class Api:
             if found:
                 return found[0]
             time.sleep(0.5)
+        timeline = [f"{e['at']} {e['title']}" for e in self.http.get(f"/orders/{order_id}").json().get("timeline", [])]
         raise AssertionError(f"no {state or ''} {kind} exception for order {order_id} within {timeout_s}s: "
-                             f"{self.get('/exceptions', order_id=str(order_id))}")
+                             f"{self.get('/exceptions', order_id=str(order_id))}\n" + "\n".join(timeline))
 
 
 def token_of(pipeline: Pipeline) -> str:
@@ -82,7 +83,7 @@ def api(pipeline) -> Api:
 
 def cli(pipeline: Pipeline, *args: str, url: str | None = None) -> str:
     env = dict(pipeline.env, EDITSYNC_API_URL=url or pipeline.service.url)
-    done = subprocess.run([sys.executable, "-m", "streams.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "streams.service.cli", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
