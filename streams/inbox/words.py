@@ -21,7 +21,7 @@ TITLES = {
     "ORDER_STALLED": "Order waiting too long",
     "RECREATE_UNRESOLVED": "Replacement order still waiting for its original",
     "SHOPIFY_ACCESS_DENIED": "Shopify refused editsync access",
-    "NO_LIVE_SALES_ORDER": "The warehouse holds nothing for this order",
+    "PVX_NO_LIVE_SALES_ORDER": "The warehouse holds nothing for this order",
 }
 ACTIONS = {
     "create_sales_order": "create the sales order", "update_sales_order": "update the sales order",

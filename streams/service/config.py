@@ -217,11 +217,6 @@ class Settings(BaseSettings):
         host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::") else self.web_host
         return f"http://{host}:{self.web_port}"
 
-    def secret_values(self) -> list[str]:
-        """Every secret this process knows, so responses and logs can be checked for them."""
-        values = [value.get_secret_value() for value in self.__dict__.values() if isinstance(value, SecretStr)]
-        return [value for value in (*values, self.callback_token(), self.api_token_value()) if value]
-
     def callback_url(self) -> str:
         """The URL template given to Peoplevox's SubscribeEvent; Peoplevox fills the placeholders."""
         base = self.public_url or f"http://{self.web_host}:{self.web_port}"
@@ -236,6 +231,9 @@ class Settings(BaseSettings):
             # Peoplevox's Authenticate takes the password base64-encoded.
             values.append(base64.b64encode(self.peoplevox_password.get_secret_value().encode()).decode())
         values.append(self.callback_token())
+        values.append(self.api_token_value())
+        values += [secret.get_secret_value() for secret in (
+            self.database_url, self.notify_finance_url, self.notify_ops_url, self.notify_cx_url) if secret is not None]
         key = self.erp_private_key().decode(errors="replace")
         # The PEM whole, and each line of its body: a log line would rather show one than the file.
         values += [key.strip(), *(line for line in key.splitlines() if len(line) >= 32 and "-----" not in line)]

@@ -96,14 +96,16 @@ def run(settings: Settings, watchdog: Watchdog | None = None) -> None:
     settings.require_webhook_secret()  # fail before starting anything
     settings.require_downstream()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The API token is shown once, when it is made; afterwards only where it is kept.
+    token_made_now = settings.api_token is None and not settings.api_token_file.exists()
     logs.configure(settings.log_level, settings.secret_values())
     try:
-        _run(settings, watchdog)
+        _run(settings, watchdog, token_made_now)
     except StopRequested as stop:
         log.info("stopped by %s during start-up", stop)
 
 
-def _run(settings: Settings, watchdog: Watchdog) -> None:
+def _run(settings: Settings, watchdog: Watchdog, token_made_now: bool) -> None:
     with ExitStack() as stack:
         if settings.kafka_bootstrap:
             bootstrap = settings.kafka_bootstrap
@@ -125,9 +127,11 @@ def _run(settings: Settings, watchdog: Watchdog) -> None:
         print(f"editsync: web server on http://{settings.web_host}:{settings.web_port} "
               f"(POST /webhooks/shopify, /webhooks/peoplevox; GET /healthz /readyz /metrics; "
               f"exceptions API /exceptions /orders; inbox /inbox)", flush=True)
-        if settings.api_token is None:
-            print(f"editsync: API and inbox token (generated once, kept in {settings.api_token_file}): "
-                  f"{settings.api_token_value()}", flush=True)
+        if token_made_now:
+            print(f"editsync: API and inbox token, made for this data dir and shown only now (kept in "
+                  f"{settings.api_token_file}): {settings.api_token_value()}", flush=True)
+        elif settings.api_token is None:
+            print(f"editsync: API and inbox token: in {settings.api_token_file}", flush=True)
         worker = Worker(app, loglevel=settings.log_level, quiet=True, watchdog=watchdog)
         try:
             worker.execute_from_commandline()
