@@ -23,9 +23,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from streams.core import actions, engine, holds, inputs
+from streams.core import actions, engine, inputs
 from streams.core.engine import Decision, Policy
 from streams.core.exceptions import mismatch_reasons
+from streams.core.health import OrderHealth, order_health
 from streams.core.inputs import FetchOrder, Heal, NoticeIn, OrderEventIn, PersonAction, Recheck, ResolveOrder, Tick
 from streams.core.state import OrderState
 from streams.kafka import topics
@@ -49,8 +50,21 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
     wakes: dict[str, int] = {}
     mismatched: dict[str, set[str]] = {}
     metrics.watch_mismatches(mismatched)
-    held: dict[str, list[holds.Held]] = {}
-    metrics.watch_holds(held)
+    unhealthy: dict[str, OrderHealth] = {}
+    metrics.order_gauges.watch(unhealthy)
+
+    def track(order_id: str, state: OrderState | None) -> None:
+        """Keep the live views the gauges read: mismatch reasons, and where the order stands."""
+        reasons = mismatch_reasons(state) if state is not None else set()
+        if reasons:
+            mismatched[order_id] = reasons
+        else:
+            mismatched.pop(order_id, None)
+        health = order_health(state) if state is not None else OrderHealth()
+        if health.healthy:
+            unhealthy.pop(order_id, None)
+        else:
+            unhealthy[order_id] = health
 
     def load(order_id: str) -> OrderState:
         raw = table.get(order_id.encode())
@@ -61,8 +75,7 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
         if decision.forget:
             table.pop(key, None)
             wakes.pop(order_id, None)
-            mismatched.pop(order_id, None)
-            held.pop(order_id, None)
+            track(order_id, None)
             return
         table[key] = decision.state.model_dump_json().encode()
         now = now_ms()
@@ -86,16 +99,7 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
                                                                            message=notice.message)))
         if decision.wake_at is not None:
             wakes[order_id] = decision.wake_at
-        reasons = mismatch_reasons(decision.state)
-        if reasons:
-            mismatched[order_id] = reasons
-        else:
-            mismatched.pop(order_id, None)
-        holding = holds.held(decision.state)
-        if holding:
-            held[order_id] = holding
-        else:
-            held.pop(order_id, None)
+        track(order_id, decision.state)
 
     def parse(source: str, value: bytes) -> Any:
         if source == topics.ORDERS_EVENTS:
@@ -136,10 +140,16 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
 
     @app.on_rebalance_complete.connect
     async def heal(sender: Any, **_: Any) -> None:  # noqa: ARG001
-        # Local table rows are exactly the orders this worker now owns.
+        # Local table rows are exactly the orders this worker now owns: the gauges start again from them.
         healed = 0
+        mismatched.clear()
+        unhealthy.clear()
         for key, raw in list(table.items()):
-            if raw and engine.needs_heal(OrderState.model_validate_json(raw)):
+            if not raw:
+                continue
+            state = OrderState.model_validate_json(raw)
+            track(key.decode(), state)
+            if engine.needs_heal(state):
                 await order_inputs.send(key=key, value=inputs.encode(Heal()))
                 healed += 1
         if healed:

@@ -30,6 +30,10 @@ from streams.sinks.executors import Outcome, execute
 from streams.sinks.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
+#: The system behind each target, as the API metrics name it (inventory is Shopify's Admin API).
+SYSTEM_OF_TARGET = {"PEOPLEVOX": "peoplevox", "INVENTORY": "shopify", "ERP": "erp"}
+SALES_ORDER_KINDS = frozenset({"create_sales_order", "update_sales_order", "replace_sales_order",
+                               "cancel_sales_order"})
 
 
 def register(ctx: Context, downstream: Downstream) -> None:
@@ -43,8 +47,10 @@ def register(ctx: Context, downstream: Downstream) -> None:
 
         async def handle(key: bytes, record: dict[str, Any], command: Command) -> None:
             attempt = record["attempt"]
+            waiting = time.monotonic()
             await limiter.acquire()
             started = time.monotonic()
+            metrics.api_throttle_wait_seconds.labels(SYSTEM_OF_TARGET[target], "rate_limit").inc(started - waiting)
             try:
                 outcome = await execute(downstream, command)
             except TransientError as error:
@@ -63,6 +69,9 @@ def register(ctx: Context, downstream: Downstream) -> None:
             metrics.command_results.labels(target, command.kind, outcome.outcome).inc()
             if outcome.outcome == "FAILED":
                 log.warning("%s failed: %s", command.command_id, outcome.reason)
+            elif outcome.outcome == "APPLIED" and command.kind in SALES_ORDER_KINDS:
+                metrics.edit_to_warehouse_seconds.labels(command.kind).observe(
+                    max(0, now_ms() - command.order_version) / 1000)
             await results.send(key=key, value=codec.encode(topics.COMMANDS_RESULTS, result_record(
                 command, outcome.outcome, outcome.reason, outcome.detail, attempt + 1, now_ms())))
 

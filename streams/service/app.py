@@ -18,6 +18,8 @@ from streams.service.config import Settings
 from streams.service.context import Context
 from streams.service.downstream import Downstream
 from streams.service.metrics import Metrics
+from streams.service.progress import ProgressSensor
+from streams.service.watchdog import AgentWatchdog
 from streams.web import views
 from streams.web.server import EditsyncWeb
 
@@ -37,8 +39,8 @@ class EditsyncApp(faust.App):
 
     async def _on_agent_error(self, agent: AgentT, exc: BaseException) -> None:
         # Faust calls this for every agent whose actor raised (Agent._execute_actor), before its
-        # supervisor restarts the actor. Records an agent cannot handle are dead letters, so this
-        # counts bugs and broker failures only.
+        # supervisor (streams/service/watchdog.py) gives up on the actor and stops the worker.
+        # Records an agent cannot handle are dead letters, so this counts bugs and broker failures only.
         name = agent_name(agent)
         self.metrics.agent_crashes.labels(name).inc()
         log.error("agent %s crashed: %r", name, exc, exc_info=exc)
@@ -50,8 +52,9 @@ def agent_name(agent: AgentT) -> str:
 
 
 def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Metrics | None = None,
-               downstream: Downstream | None = None) -> faust.App:
+               downstream: Downstream | None = None, watchdog: AgentWatchdog | None = None) -> faust.App:
     metrics = metrics or Metrics()
+    watchdog = watchdog or AgentWatchdog(settings.agent_crash_exit_s)
     app = EditsyncApp(
         settings.app_id,
         web_read_timeout_s=settings.web_read_timeout_s,
@@ -72,9 +75,10 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_max_request_size=settings.kafka_max_message_bytes,
+        agent_supervisor=watchdog.supervisor(),
     )
-    ctx = Context.build(app, settings, bootstrap, codec, metrics)
-    downstream = downstream or Downstream.from_settings(settings)
+    ctx = Context.build(app, settings, bootstrap, codec, metrics, watchdog)
+    downstream = downstream or Downstream.from_settings(settings, metrics)
     policy = Policy(debounce_ms=settings.debounce_ms, cutoff=downstream.cutoff,
                     hold_bound_ms=int(settings.hold_bound_s * 1000))
 
@@ -101,6 +105,10 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     inbox.register(ctx)
     for agent in app.agents.values():
         metrics.agent_crashes.labels(agent_name(agent))  # exported as 0 from the start: a first crash is an increase
+    watch_progress(app, metrics)
+    if settings.fault_injection:
+        log.warning("EDITSYNC_FAULT_INJECTION is set: PUT /_faults can crash agents (tests only)")
+        app.sensors.add(ctx.faults)
 
     app.timer(settings.item_codes_refresh_s)(load_item_codes)
 
@@ -111,6 +119,26 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
             await subscribe_to_statuses(settings, downstream.peoplevox_events)
 
     return app
+
+
+def consumed_topics(app: faust.App) -> frozenset[str]:
+    """Every topic an agent of this app reads: what lag and progress are about."""
+    return frozenset(topic for agent in app.agents.values() for topic in agent.channel.topics)
+
+
+def watch_progress(app: faust.App, metrics: Metrics) -> None:
+    progress = metrics.progress
+    progress.watch_topics(consumed_topics(app))
+    metrics.lag.export_only(progress.owned)
+    app.sensors.add(ProgressSensor(progress, lambda topic: metrics.records_processed.labels(topic).inc()))
+
+    @app.on_partitions_assigned.connect
+    async def assigned(sender: Any, assigned: set, **_: Any) -> None:  # noqa: ARG001
+        progress.assigned((tp.topic, tp.partition) for tp in assigned)
+
+    @app.on_partitions_revoked.connect
+    async def revoked(sender: Any, revoked: set, **_: Any) -> None:  # noqa: ARG001
+        progress.revoked((tp.topic, tp.partition) for tp in revoked)
 
 
 async def subscribe_to_statuses(settings: Settings, events: WarehouseEvents) -> None:

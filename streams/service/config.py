@@ -115,6 +115,17 @@ class Settings(BaseSettings):
     sink_max_attempts: int = Field(8, ge=1, description="Attempts before a command becomes an exception.")
     sink_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles per attempt, with jitter.")
 
+    # Operations
+    lag_interval_s: float = Field(
+        5.0, gt=0, description="How often the lag monitor measures high watermarks and committed offsets."
+    )
+    agent_crash_exit_s: float = Field(
+        30.0, ge=0, description="After an agent crashes, /healthz fails at once and the worker exits (code 70) this much later."
+    )
+    fault_injection: bool = Field(
+        False, description="Tests only: PUT /_faults can make an agent raise. Never set in production."
+    )
+
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     # Exceptions: store, API, inbox, notifications

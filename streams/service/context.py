@@ -13,6 +13,7 @@ from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.dead_letters import dead_letter
 from streams.service.config import Settings
 from streams.service.metrics import Metrics
+from streams.service.watchdog import AgentWatchdog, FaultSensor
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,10 @@ class Context:
     codec: AvroCodec
     webhook_secret: bytes
     metrics: Metrics
+    watchdog: AgentWatchdog
     topics: dict[str, faust.TopicT] = field(default_factory=dict)
     peoplevox_callback_token: str = ""
+    faults: FaultSensor = field(default_factory=FaultSensor)  # used only with EDITSYNC_FAULT_INJECTION
 
     def topic(self, name: str) -> faust.TopicT:
         return self.topics[name]
@@ -45,7 +48,7 @@ class Context:
 
     @classmethod
     def build(cls, app: faust.App, settings: Settings, bootstrap: str, codec: AvroCodec,
-              metrics: Metrics) -> "Context":
+              metrics: Metrics, watchdog: AgentWatchdog) -> "Context":
         # Values are Avro framed by our codec and keys are order ids: Faust moves bytes only.
         declared = {
             spec.name: app.topic(spec.name, key_type=bytes, value_type=bytes,
@@ -55,5 +58,5 @@ class Context:
             name: app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
             for name in topics.INTERNAL
         }
-        return cls(app, settings, bootstrap, codec, settings.require_webhook_secret(), metrics, declared,
+        return cls(app, settings, bootstrap, codec, settings.require_webhook_secret(), metrics, watchdog, declared,
                    settings.callback_token())

@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
+
 from connectors import erp, peoplevox, ports, shopify
 from streams.core.peoplevox import CutOff
 from streams.core.reference import Catalogue, PriceLists, Reference
 from streams.service.config import ConfigError, Settings
+from streams.service.metered_http import MeteredTransport
+from streams.service.metrics import Metrics
 
 
 @dataclass
@@ -30,19 +34,28 @@ class Downstream:
     item_codes: frozenset[str] = frozenset()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Downstream":
+    def from_settings(cls, settings: Settings, metrics: Metrics | None = None) -> "Downstream":
+        """With ``metrics``, every request each connector makes is counted (streams/service/metered_http.py)."""
+        def metered(target: str) -> MeteredTransport | None:
+            return MeteredTransport(target, metrics) if metrics is not None else None
+
+        def metered_client(target: str, timeout_s: float) -> httpx.AsyncClient | None:
+            transport = metered(target)
+            return httpx.AsyncClient(timeout=timeout_s, transport=transport) if transport is not None else None
+
         def secret(value: object) -> str:
             return value.get_secret_value() if value is not None else ""  # type: ignore[attr-defined]
 
         cutoff = CutOff(settings.peoplevox_cutoff_status)
         client = peoplevox.PeoplevoxClient(settings.peoplevox_url or "", settings.peoplevox_client_id or "",
                                            settings.peoplevox_username or "", secret(settings.peoplevox_password),
-                                           settings.peoplevox_timeout_s)
+                                           settings.peoplevox_timeout_s, http=metered_client("peoplevox",
+                                                                                            settings.peoplevox_timeout_s))
         downstream = cls(
             shopify=shopify.ShopifyAdmin(settings.shopify_admin_url or "", secret(settings.shopify_access_token),
-                                         settings.shopify_api_version),
+                                         settings.shopify_api_version, transport=metered("shopify")),
             peoplevox=peoplevox.PeoplevoxWarehouse(client, cutoff, settings.peoplevox_columns),
-            peoplevox_events=client, erp=_netsuite(settings), cutoff=cutoff)
+            peoplevox_events=client, erp=_netsuite(settings, metered("erp")), cutoff=cutoff)
         if settings.reference_file is not None:
             downstream.load_reference_file(settings.reference_file)
         return downstream
@@ -67,10 +80,10 @@ class Downstream:
         self.item_codes = await self.peoplevox.item_codes()
 
 
-def _netsuite(settings: Settings) -> erp.NetSuiteRest:
+def _netsuite(settings: Settings, transport: MeteredTransport | None) -> erp.NetSuiteRest:
     try:
         return erp.NetSuiteRest.connect(settings.erp_url or "", settings.erp_client_id or "",
                                     settings.erp_certificate_id or "", settings.erp_private_key(),
-                                    settings.erp_default_customer_id)
+                                    settings.erp_default_customer_id, transport=transport)
     except ValueError as error:  # not a PEM key, or a key type NetSuite does not take
         raise ConfigError(f"EDITSYNC_ERP_PRIVATE_KEY_FILE cannot be used: {error}") from error

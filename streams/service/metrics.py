@@ -5,12 +5,13 @@ Names follow Prometheus conventions (base units, ``_total`` counters).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from streams.core.holds import Held
-from streams.service.clock import now_ms
+from streams.service.lag import LagView
+from streams.service.order_gauges import OrderGauges
+from streams.service.progress import Progress
 
 
 class Metrics:
@@ -78,23 +79,52 @@ class Metrics:
             ["agent"], registry=r,
         )
         self._mismatches: Mapping[str, set[str]] = {}
-        self._held: Mapping[str, Sequence[Held]] = {}
-        self.orders_held = Gauge(
-            "editsync_orders_held", "Orders this worker owns that wait, by reason (a wait or an open exception).",
-            ["reason"], registry=r,
-        )
-        self.orders_held_oldest = Gauge(
-            "editsync_orders_held_oldest_seconds", "Age of the longest wait among held orders, by reason.",
-            ["reason"], registry=r,
-        )
         self.orders_mismatched = Gauge(
             "editsync_orders_mismatched", "Orders this worker owns that disagree with a downstream system, by reason.",
             ["reason"], registry=r,
         )
+        self._add_operations_metrics(r)
 
-    def watch_holds(self, held: Mapping[str, Sequence[Held]]) -> None:
-        """Report the order-state agent's live view of held orders at every scrape."""
-        self._held = held
+    def _add_operations_metrics(self, r: CollectorRegistry) -> None:
+        """Lag, progress, crashes, order health (out of sync, held, open exceptions, by age) and API use."""
+        self.lag = LagView()
+        self.progress = Progress()
+        self.order_gauges = OrderGauges()
+        for collector in (self.lag, self.progress, self.order_gauges):
+            r.register(collector)
+        self.records_processed = Counter(
+            "editsync_records_processed_total", "Records the agents finished processing, by topic.",
+            ["topic"], registry=r,
+        )
+        self.edit_to_warehouse_seconds = Histogram(
+            "editsync_edit_to_warehouse_seconds",
+            "From the Shopify change a Peoplevox command carries (updatedAt) to Peoplevox acknowledging it, by kind.",
+            ["kind"], registry=r, buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600),
+        )
+        self.api_requests = Counter(
+            "editsync_api_requests_total",
+            "HTTP requests to Shopify, Peoplevox and the ERP, by target and outcome "
+            "(ok, throttled, auth_error, client_error, server_error, transport_error).",
+            ["target", "outcome"], registry=r,
+        )
+        self.api_request_seconds = Histogram(
+            "editsync_api_request_seconds", "Time of one HTTP request to a target.",
+            ["target"], registry=r, buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.api_throttle_wait_seconds = Counter(
+            "editsync_api_throttle_wait_seconds_total",
+            "Time spent waiting before calling a target, by source: rate_limit (editsync's own per-target "
+            "limit) or upstream (what the API asked for: Retry-After, Shopify's cost bucket refill).",
+            ["target", "source"], registry=r,
+        )
+        self.api_cost_points = Counter(
+            "editsync_api_cost_points_total", "Query cost points charged by the target (Shopify's actualQueryCost).",
+            ["target"], registry=r,
+        )
+        self.api_cost_available_points = Gauge(
+            "editsync_api_cost_available_points", "Points left in the target's cost bucket at the last answer.",
+            ["target"], registry=r,
+        )
 
     def watch_mismatches(self, mismatched: Mapping[str, set[str]]) -> None:
         """Report the order-state agent's live view of mismatched orders at every scrape."""
@@ -108,15 +138,3 @@ class Metrics:
         self.orders_mismatched.clear()
         for reason, count in counts.items():
             self.orders_mismatched.labels(reason).set(count)
-        held: dict[str, int] = {}
-        oldest: dict[str, int] = {}
-        for holds in self._held.values():
-            for hold in holds:
-                held[hold.reason] = held.get(hold.reason, 0) + 1
-                oldest[hold.reason] = min(oldest.get(hold.reason, hold.since), hold.since)
-        self.orders_held.clear()
-        self.orders_held_oldest.clear()
-        now = now_ms()
-        for reason, count in held.items():
-            self.orders_held.labels(reason).set(count)
-            self.orders_held_oldest.labels(reason).set(max(0, now - oldest[reason]) / 1000)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -21,10 +23,13 @@ from streams.kafka.avro_codec import codec_from_settings
 from streams.kafka.broker import EmbeddedBroker, wait_until_ready
 from streams.kafka.topics import ORDER_INPUTS
 from streams.service import logs
-from streams.service.app import create_app
+from streams.service.app import consumed_topics, create_app
 from streams.service.config import Settings
+from streams.service.lag import LagMonitor
 from streams.service.local_state import discard_stale_stores
+from streams.service.metrics import Metrics
 from streams.service.shutdown import StopRequested, Watchdog
+from streams.service.watchdog import EXIT_AGENT_CRASHED, AgentWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +127,19 @@ def _run(settings: Settings, watchdog: Watchdog, token_made_now: bool) -> None:
             logs.REDACTOR.protect(settings.secret_values())
         ensure_topics(bootstrap, settings.topic_partitions, settings.topic_replication_factor,
                       settings.kafka_max_message_bytes)
-        app = create_app(settings, bootstrap, codec_from_settings(settings.schema_registry_url))
+        metrics = Metrics()
+
+        def stop_after_crash() -> None:
+            watchdog.exit_code = EXIT_AGENT_CRASHED  # also when the stop outlasts its grace
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        agents = AgentWatchdog(settings.agent_crash_exit_s, stop=stop_after_crash)
+        app = create_app(settings, bootstrap, codec_from_settings(settings.schema_registry_url), metrics,
+                         watchdog=agents)
         reconcile_local_state(app, bootstrap)
+        monitor = LagMonitor(bootstrap, settings.app_id, lambda: consumed_topics(app), metrics.lag,
+                             settings.lag_interval_s).start()
+        stack.callback(monitor.stop)
         print(f"editsync: web server on http://{settings.web_host}:{settings.web_port} "
               f"(POST /webhooks/shopify, /webhooks/peoplevox; GET /healthz /readyz /metrics; "
               f"exceptions API /exceptions /orders; inbox /inbox)", flush=True)
@@ -138,3 +154,5 @@ def _run(settings: Settings, watchdog: Watchdog, token_made_now: bool) -> None:
         except SystemExit as exit_:
             if exit_.code not in (0, None):
                 raise
+        if agents.exit_code:
+            raise SystemExit(agents.exit_code)

@@ -33,6 +33,7 @@ class Watchdog:
     def __init__(self, grace_s: float = GRACE_S, on_expiry: Callable[[], None] = lambda: None) -> None:
         self.grace_s = grace_s
         self.on_expiry = on_expiry
+        self.exit_code = 0  # a stop for a crashed agent exits non-zero (streams/service/watchdog.py)
         self._started = threading.Event()
 
     def start(self) -> None:
@@ -50,7 +51,7 @@ class Watchdog:
             logging.shutdown()
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(0)
+            os._exit(self.exit_code)
 
     def install_early_handlers(self) -> None:
         def stop(signum: int, _frame: FrameType | None) -> None:

@@ -142,6 +142,9 @@ def register(ctx: Context) -> None:
     @app.page("/healthz")
     class Health(web.View):
         async def get(self, request: Request) -> web.Response:
+            # A crashed agent leaves partitions unprocessed: this worker must be replaced (streams/service/watchdog.py).
+            if ctx.watchdog.crashed:
+                return self.json({"status": "agent crashed", "agents": ctx.watchdog.crashed}, status=503)
             return self.json({"status": "alive"})
 
     @app.page("/readyz")
@@ -149,9 +152,22 @@ def register(ctx: Context) -> None:
         async def get(self, request: Request) -> web.Response:
             broker = await probe.reachable()
             agents = {name.rsplit(".", 1)[-1]: agent.started and not agent.crashed
-                      for name, agent in app.agents.items()}
+                      and name.rsplit(".", 1)[-1] not in ctx.watchdog.crashed for name, agent in app.agents.items()}
             ready = broker and bool(agents) and all(agents.values())
             return self.json({"ready": ready, "broker": broker, "agents": agents}, status=200 if ready else 503)
+
+    if settings.fault_injection:
+        @app.page("/_faults")
+        class Faults(web.View):
+            """Tests only: ``{"crash_agent": name}`` makes that agent raise on its next record."""
+
+            async def put(self, request: Request) -> web.Response:
+                name = (await request.json()).get("crash_agent", "")
+                known = {agent.rsplit(".", 1)[-1] for agent in app.agents}
+                if name not in known:
+                    return self.json({"error": f"unknown agent {name!r}", "agents": sorted(known)}, status=400)
+                ctx.faults.crash_agents.add(name)
+                return self.json({"crash_agent": name})
 
     @app.page("/metrics")
     class MetricsPage(web.View):
