@@ -6,7 +6,7 @@ COPY connectors ./connectors
 COPY sandboxes ./sandboxes
 COPY schemas ./schemas
 COPY docs ./docs
-RUN pip install --no-cache-dir . && useradd --create-home editsync
+RUN pip install --no-cache-dir . && useradd --create-home --uid 1000 editsync
 USER editsync
 ENV EDITSYNC_WEB_HOST=0.0.0.0 EDITSYNC_DATA_DIR=/home/editsync/data
 EXPOSE 6066
