@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration demo probe clean system-packages
+.PHONY: run test unit integration demo probe clean system-packages k8s-rules
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,18 +20,24 @@ run: $(STAMP)
 test: $(STAMP) system-packages
 	$(BIN)/python -m pytest
 
-# Debian packages the tests drive: Chromium and its driver (the inbox's browser test) and PostgreSQL
-# (the shared exception store). Installed only when missing, so a second run costs nothing.
+# Debian packages the tests drive: Chromium and its driver (the inbox's browser test), PostgreSQL
+# (the shared exception store) and Prometheus with promtool (alert-rule tests, dashboards against a real
+# Prometheus). Installed only when missing, so a second run costs nothing.
 system-packages:
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	test -x /usr/bin/chromedriver || missing="$$missing chromium-driver"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v prometheus >/dev/null && command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		echo "installing Debian packages:$$missing"; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
+
+# The Kubernetes PrometheusRule is generated from deploy/prometheus/alerts.yml.
+k8s-rules: $(STAMP)
+	$(BIN)/python deploy/kubernetes/prometheusrule.py
 
 # Against a running `make run` (another terminal): a mixed day of orders and edits, then expected vs actual.
 demo: $(STAMP)

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import yaml
+from jsonschema.validators import validator_for
 
 from streams.service.config import Settings
 from streams.service.metrics import Metrics
@@ -30,7 +31,30 @@ def test_compose_has_the_whole_stack_and_only_known_settings():
     assert env["EDITSYNC_KAFKA_BOOTSTRAP"] == "kafka:9092"
     for service in compose["services"].values():
         for volume in service.get("volumes", []):
-            assert (ROOT / volume.split(":")[0]).exists(), volume
+            source = volume.split(":")[0]
+            assert (ROOT / source).exists() if source.startswith(".") else source in compose["volumes"], volume
+
+
+def test_compose_follows_the_compose_specification():
+    schema = json.loads((ROOT / "tests" / "schemas" / "compose-spec.json").read_text())
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    validator = validator_for(schema)(schema)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(compose)]
+    assert errors == []
+
+
+def test_compose_runs_what_production_needs():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert "schema-registry" in services
+    editsync = services["editsync"]
+    assert editsync["environment"]["EDITSYNC_SCHEMA_REGISTRY_URL"] == "http://schema-registry:8081"
+    assert editsync["depends_on"]["schema-registry"]["condition"] == "service_healthy"
+    assert editsync["restart"] == "unless-stopped"  # an agent crash exits the worker
+    mounts = dict(volume.split(":")[:2] for volume in services["prometheus"]["volumes"])
+    assert mounts["./deploy/prometheus/alerts.yml"] in yaml.safe_load(
+        (ROOT / "grafana" / "prometheus.yml").read_text())["rule_files"]
+    assert mounts["./grafana/prometheus.yml"] == "/etc/prometheus/prometheus.yml"
 
 
 def test_dockerfile_copies_every_package_and_the_schemas():
