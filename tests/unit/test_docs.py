@@ -1,5 +1,6 @@
 """The README's configuration table and the code must not drift apart."""
 
+import json
 import re
 from pathlib import Path
 
@@ -33,3 +34,16 @@ def test_the_code_layout_names_every_package_and_module_of_streams():
         for module in package.glob("*.py"):
             if module.stem != "__init__":
                 assert re.search(rf"\b{module.stem}\b", layout), f"{package.name}/{module.name} is not in the layout"
+
+
+def test_the_sre_section_names_every_alert_and_dashboard():
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    section = README.split("## Operating editsync (SREs)", 1)[1].split("\n## ", 1)[0]
+    rules = yaml.safe_load((root / "deploy" / "prometheus" / "alerts.yml").read_text())
+    for rule in (r for group in rules["groups"] for r in group["rules"]):
+        assert f"| `{rule['alert']}` |" in section and f"(docs/alerts.md#{rule['alert'].lower()})" in section
+    for dashboard in (root / "grafana" / "dashboards").glob("*.json"):
+        title = json.loads(dashboard.read_text())["title"].split("— ", 1)[1]
+        assert title in section, dashboard.name
