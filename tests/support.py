@@ -1,4 +1,4 @@
-"""Helpers the tests share: Shopify-shaped payloads and an independent webhook signer."""
+"""Helpers the tests share: Shopify-shaped payloads, an independent webhook signer, waiting."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ import hashlib
 import hmac
 import json
 import re
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -47,3 +52,29 @@ def documented_endpoints(readme: str) -> set[str]:
     for row in re.findall(r"^\| ([^|]+) \|", section, flags=re.M):
         endpoints |= set(re.findall(r"`([A-Z]+ /[^`]*)`", row))
     return endpoints | {f"HEAD {endpoint.split(' ', 1)[1]}" for endpoint in endpoints}
+
+
+def wait_for(what: str, condition: Callable[[], Any], timeout_s: float = 30.0, interval_s: float = 0.5,
+             detail: Callable[[], str] = lambda: "") -> Any:
+    """Poll ``condition`` until it gives something truthy, and return that; fail naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"{what}: not within {timeout_s}s\n{detail()}")
+
+
+def wait_until_serving(name: str, process: subprocess.Popen, url: str, timeout_s: float,
+                       log: Callable[[], str]) -> None:
+    """Until ``url`` answers 200; fail at once if the process exits meanwhile."""
+    def serving() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"{name} exited {process.returncode}:\n{log()}")
+        try:
+            return httpx.get(url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(f"{name} serving {url}", serving, timeout_s, interval_s=0.2, detail=log)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from streams.kafka.broker import EmbeddedBroker, free_port
+from tests.support import wait_until_serving
 
 PARTITIONS = 4
 SECRET = "integration-secret"
@@ -56,17 +55,7 @@ class Service:
                                         stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"editsync exited {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"editsync not ready in {timeout_s}s:\n{self.log()}")
+        wait_until_serving("editsync", self.process, f"{self.url}/readyz", timeout_s, self.log)
 
     def log(self) -> str:
         self._log.flush()

@@ -28,6 +28,7 @@ from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.broker import EmbeddedBroker, free_port
 from tests.integration.conftest import SECRET, Service, service_env
 from tests.integration.kafka_reader import read_topic
+from tests.support import wait_for
 
 CODEC = AvroCodec()
 
@@ -169,10 +170,4 @@ class Pipeline:
             time.sleep(1.0)
 
     def wait_for(self, what: str, condition: Callable[[], Any], timeout_s: float = 30.0) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            value = condition()
-            if value:
-                return value
-            time.sleep(0.5)
-        raise AssertionError(f"{what}: not within {timeout_s}s\n{self.service.log()}")
+        return wait_for(what, condition, timeout_s, detail=self.service.log)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import httpx
 import yaml
 
 from streams.broker import free_port
+from tests.support import wait_for, wait_until_serving
 
 
 class Prometheus:
@@ -39,20 +40,7 @@ class Prometheus:
              f"--web.listen-address={self.url.removeprefix('http://')}", "--log.level=warn"],
             stdout=self._log, stderr=subprocess.STDOUT)
         self._http = httpx.Client(base_url=self.url, timeout=10)
-        self._wait_ready()
-
-    def _wait_ready(self, timeout_s: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"prometheus exited {self.process.returncode}: {self.log()}")
-            try:
-                if self._http.get("/-/ready").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"prometheus not ready in {timeout_s}s: {self.log()}")
+        wait_until_serving("prometheus", self.process, f"{self.url}/-/ready", 30.0, self.log)
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         """An instant query now; the result vector (empty when the query has no data)."""
@@ -69,14 +57,8 @@ class Prometheus:
         alerts = self._http.get("/api/v1/alerts").json()["data"]["alerts"]
         return [a["labels"] for a in alerts if a["labels"]["alertname"] == alertname and a["state"] == "firing"]
 
-    def wait_for(self, what: str, condition: Any, timeout_s: float = 30.0) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            value = condition()
-            if value:
-                return value
-            time.sleep(0.5)
-        raise AssertionError(f"{what}: not within {timeout_s}s")
+    def wait_for(self, what: str, condition: Callable[[], Any], timeout_s: float = 30.0) -> Any:
+        return wait_for(what, condition, timeout_s, detail=self.log)
 
     def log(self) -> str:
         self._log.flush()
