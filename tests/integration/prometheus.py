@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import yaml
 
-from streams.broker import free_port
+from streams.kafka.broker import free_port
 from tests.support import wait_for, wait_until_serving
 
 

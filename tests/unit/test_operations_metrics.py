@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from streams.metrics import Metrics
+from streams.service.metrics import Metrics
 from streams.service.lag import LagView, PartitionLag, partition_lag
 from streams.service.metered_http import MeteredTransport
 from streams.service.progress import Progress
