@@ -32,7 +32,10 @@ from tests.support import webhook_headers
 AGENT_INPUTS = {topics.SHOPIFY_WEBHOOKS_RAW, topics.ORDERS_EVENTS, topics.COMMANDS_RESULTS, topics.ORDER_INPUTS,
                 topics.SHOPIFY_READS, topics.COMMANDS_RETRY, *topics.COMMANDS_BY_TARGET.values()}
 DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
-FAST = {"EditsyncOrdersOutOfSync": ("> 900", "> 1"), "EditsyncPartitionStalled": ("> 300", "> 3")}
+# alert: (threshold as written, threshold in the test, `for:` in the test); every other rule fires at once.
+# A partition that just received a record shows lag with its last progress in the past until the
+# record is done: the stall rule keeps a `for:`, as in production, so such a blip never fires it.
+FAST = {"EditsyncOrdersOutOfSync": ("> 900", "> 1", "0s"), "EditsyncPartitionStalled": ("> 300", "> 5", "4s")}
 
 
 def fast_rules() -> dict[str, Any]:
@@ -41,9 +44,9 @@ def fast_rules() -> dict[str, Any]:
         for rule in group["rules"]:
             rule.pop("for", None)
             if rule["alert"] in FAST:
-                old, new = FAST[rule["alert"]]
+                old, new, hold = FAST[rule["alert"]]
                 assert rule["expr"].count(old) == 1, (rule["alert"], old)
-                rule["expr"] = rule["expr"].replace(old, new)
+                rule["expr"], rule["for"] = rule["expr"].replace(old, new), hold
     return rules
 
 
