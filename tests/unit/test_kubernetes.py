@@ -60,16 +60,22 @@ def test_worker_is_probed_configured_and_sized(overlay):
     assert container["resources"]["requests"] and container["resources"]["limits"]
     # The table store lives on the worker's own volume, where EDITSYNC_DATA_DIR points.
     (claim,) = worker["spec"]["volumeClaimTemplates"]
-    (mount,) = container["volumeMounts"]
-    assert mount["name"] == claim["metadata"]["name"]
-
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     (config,) = by_kind(docs, "ConfigMap")
-    (secret,) = by_kind(docs, "Secret")
-    refs = {ref.get("configMapRef", ref.get("secretRef"))["name"] for ref in container["envFrom"]}
-    assert refs == {config["metadata"]["name"], secret["metadata"]["name"]}
+    assert config["data"]["EDITSYNC_DATA_DIR"] == mounts[claim["metadata"]["name"]]
+
+    secrets = {s["metadata"]["name"]: s for s in by_kind(docs, "Secret")}
+    (config_ref,) = [ref["configMapRef"]["name"] for ref in container["envFrom"] if "configMapRef" in ref]
+    (secret_ref,) = [ref["secretRef"]["name"] for ref in container["envFrom"] if "secretRef" in ref]
+    assert config_ref == config["metadata"]["name"] and secret_ref in secrets
+    secret = secrets[secret_ref]
     settings = {f"EDITSYNC_{name.upper()}" for name in Settings.model_fields}
     assert set(config["data"]) <= settings and set(secret["stringData"]) <= settings
-    assert config["data"]["EDITSYNC_DATA_DIR"] == mount["mountPath"]
+    # The ERP's private key is a file from a Secret, where EDITSYNC_ERP_PRIVATE_KEY_FILE points.
+    key_file = Path(config["data"]["EDITSYNC_ERP_PRIVATE_KEY_FILE"])
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    (key_volume,) = [name for name, path in mounts.items() if key_file.parent == Path(path)]
+    assert key_file.name in secrets[volumes[key_volume]["secret"]["secretName"]]["stringData"]
     assert config["data"]["EDITSYNC_WEB_HOST"] == "0.0.0.0"
     assert config["data"]["EDITSYNC_WEB_PORT"] == str(container["ports"][0]["containerPort"])
     assert "EDITSYNC_FAULT_INJECTION" not in config["data"]
