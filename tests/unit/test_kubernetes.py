@@ -57,6 +57,9 @@ def test_worker_is_probed_configured_and_sized(overlay):
     (container,) = pod["spec"]["containers"]
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    ports = {p["name"] for p in container["ports"]}
+    assert all(container[probe]["httpGet"]["port"] in ports
+               for probe in ("startupProbe", "livenessProbe", "readinessProbe"))
     assert container["resources"]["requests"] and container["resources"]["limits"]
     # The table store lives on the worker's own volume, where EDITSYNC_DATA_DIR points.
     (claim,) = worker["spec"]["volumeClaimTemplates"]
