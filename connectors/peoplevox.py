@@ -120,7 +120,6 @@ class PeoplevoxClient:
         self._client_id, self._username = client_id, username
         self._password = base64.b64encode(password.encode()).decode()
         self._timeout_s = timeout_s
-        self._transport = transport
         self._zeep: zeep.AsyncClient | None = None
         self._session: str | None = None
         self._lock = asyncio.Lock()
