@@ -101,12 +101,18 @@ def test_a_request_that_never_gets_an_answer_is_a_transport_error():
     assert sample(metrics, "editsync_api_requests_total", target="shopify", outcome="transport_error") == 1
 
 
-def test_a_crashed_agent_is_counted_once_and_stops_the_worker_after_the_grace():
-    crashes: list[str] = []
+def test_a_crashed_agent_is_reported_once_and_stops_the_worker_after_the_grace():
+    stops: list[float] = []
     stopped = asyncio.Event()
 
     async def crash_twice() -> None:
-        watchdog = AgentWatchdog(crashes.append, exit_after_s=0.05, stop=stopped.set)
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            stops.append(loop.time())
+            stopped.set()
+
+        watchdog = AgentWatchdog(exit_after_s=0.05, stop=stop)
         supervisor = watchdog.supervisor()(max_restarts=100.0, over=1.0)
 
         class Actor:  # what Faust hands its supervisor: an actor of an agent, with why it died
@@ -122,6 +128,7 @@ def test_a_crashed_agent_is_counted_once_and_stops_the_worker_after_the_grace():
         assert watchdog.crashed == {"order_state": "RuntimeError('boom')"}
         assert watchdog.exit_code == EXIT_AGENT_CRASHED
         await asyncio.wait_for(stopped.wait(), 2)
+        await asyncio.sleep(0.1)
 
     asyncio.run(crash_twice())
-    assert crashes == ["order_state"]
+    assert len(stops) == 1  # one stop, however often the supervisor finds the dead actor
