@@ -97,8 +97,9 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
                 await lookups.send(key=key, value=inputs.encode(ResolveOrder(ref=notice.to_order_ref,
                                                                            from_order_id=order_id,
                                                                            message=notice.message)))
-        if decision.wake_at is not None:
-            wakes[order_id] = decision.wake_at
+        wake = engine.keep_wake(wakes.get(order_id), decision.wake_at)
+        if wake is not None:
+            wakes[order_id] = wake
         track(order_id, decision.state)
 
     def parse(source: str, value: bytes) -> Any:

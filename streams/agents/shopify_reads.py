@@ -52,7 +52,8 @@ class ReadLog:
         started = self._started.get(request.order_id)
         return started is not None and request.requested_at != 0 and started >= request.requested_at
 
-    def started(self, order_id: str, at: int) -> None:
+    def answered_at(self, order_id: str, at: int) -> None:
+        """A read that started ``at`` was answered."""
         self._started[order_id] = at
         self._started.move_to_end(order_id)
         while len(self._started) > self._size:
@@ -122,11 +123,13 @@ def register(ctx: Context, downstream: Downstream) -> None:
 
     async def fetch(request: FetchOrder) -> None:
         order_id = request.order_id
-        reads.started(order_id, now_ms())
+        started = now_ms()
         snapshot = await with_retries(lambda: downstream.shopify.fetch_order(order_id))
         metrics.shopify_reads.labels("fetch", "ok" if snapshot else "missing").inc()
         answer = FetchedSnapshot(snapshot=snapshot) if snapshot is not None else OrderMissing()
         await order_inputs.send(key=order_id.encode(), value=inputs.encode(answer))
+        # Only an answered read answers the requests queued behind it: a failed one answers nothing.
+        reads.answered_at(order_id, started)
 
     async def resolve(request: ResolveOrder) -> None:
         found = await with_retries(lambda: downstream.shopify.find_order_id(request.ref))

@@ -130,6 +130,12 @@ def _settle_holds(decision: Decision, policy: Policy, now: int) -> Decision:
                    exceptions=(*decision.exceptions, *changed), wake_at=wake_at)
 
 
+def keep_wake(pending: int | None, decided: int | None) -> int | None:
+    """The wake to keep for an order: the earliest. A later decision's far deadline (a hold's bound) must
+    not replace a debounce or fetch wake still due; an early tick costs nothing, it asks for the next one."""
+    return min((t for t in (pending, decided) if t is not None), default=None)
+
+
 def _backoff(policy: Policy, attempts: int) -> int:
     """How long the ``attempts``-th ask waits for its answer before asking again."""
     return min(policy.fetch_timeout_ms << max(attempts - 1, 0), policy.max_fetch_timeout_ms)

@@ -58,8 +58,12 @@ class Service:
         wait_until_serving("editsync", self.process, f"{self.url}/readyz", timeout_s, self.log)
 
     def log(self) -> str:
+        """The log's last lines, for failure messages."""
+        return self.whole_log()[-5000:]
+
+    def whole_log(self) -> str:
         self._log.flush()
-        return self.log_path.read_text(errors="replace")[-5000:]
+        return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout_s: float = 30.0) -> int:
         if self.process.poll() is None:

@@ -53,7 +53,7 @@ def start_embedded(tmp_path: Path) -> tuple[Service, int]:
 
 def test_readme_walkthrough_then_ctrl_c_stops_worker_and_embedded_broker(tmp_path):
     service, broker_pid = start_embedded(tmp_path)
-    assert "embedded Kafka (Tansu)" in service.log()
+    assert "embedded Kafka (Tansu)" in service.whole_log()
     assert httpx.get(f"{service.url}/healthz").json() == {"status": "alive"}
 
     body = json.dumps(payload("orders_create")).encode()

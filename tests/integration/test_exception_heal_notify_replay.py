@@ -82,6 +82,8 @@ def test_a_held_order_heals_itself_once_peoplevox_knows_the_item_and_operations_
                timeout=10).raise_for_status()
     pipeline.wait_for("healed without a retry",
                       lambda: exception_state(pipeline, plan.order_id, "UNKNOWN_SKU") == "RESOLVED", timeout_s=30)
+    # The resolution and the create command come out of one decision; the sink writes a moment later.
+    pipeline.wait_for("the sales order in Peoplevox", lambda: pipeline.live_sales_orders(plan), timeout_s=30)
     assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"CAP": 1, "POSTER": 1}]
     timeline = api(pipeline).get(f"/orders/{plan.order_id}").json()["timeline"]
     kinds = [entry["kind"] for entry in timeline]

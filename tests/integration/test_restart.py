@@ -61,7 +61,7 @@ def test_stop_and_start_again_on_the_same_data_dir(tmp_path):
     second = Service(env, tmp_path / "second.log")
     second.wait_ready()
     take_an_order_to_peoplevox(data_dir)
-    log = second.log_path.read_text(errors="replace")
+    log = second.whole_log()
     assert "ConsistencyError" not in log
     assert "discarded it" in log, "the stale local state must be reported in one line"
     stop_within_bound(second, signal.SIGTERM)
@@ -76,7 +76,7 @@ def test_stop_and_start_again_on_the_same_data_dir(tmp_path):
 
 def wait_for_line(service: Service, line: str, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while line not in service.log_path.read_text(errors="replace"):
+    while line not in service.whole_log():
         assert service.process.poll() is None, service.log()
         assert time.monotonic() < deadline, f"no {line!r} in {timeout_s} s:\n{service.log()}"
         time.sleep(0.05)

@@ -41,7 +41,7 @@ class Clock:
         if decision is not None:
             self.state = decision.state
             self.fetches += decision.fetch
-            self.wake = decision.wake_at if decision.wake_at is not None else self.wake
+            self.wake = engine.keep_wake(self.wake, decision.wake_at)  # as the agent keeps them
             self.commands.extend(decision.commands)
             self.decisions.append(decision)
         return decision
@@ -149,3 +149,19 @@ def test_a_waiting_order_is_healed_after_a_restart():
     clock.take(FetchedSnapshot(snapshot=order("2002", version=5, note_attributes=(("edited_from", "#1001"),))))
     assert engine.needs_heal(clock.state), "its timers were in memory: without a heal it would wait forever"
     assert clock.take(Heal()) is not None
+
+
+def test_a_far_hold_deadline_does_not_push_back_a_read_that_is_due():
+    """After a restart, heal asks for a read after the debounce; the results of the commands it re-sent
+    carry the hold bound's deadline, minutes away. The read must still happen after the debounce."""
+    clock = Clock()
+    created(clock)
+    clock.run_for(POLICY.debounce_ms)
+    clock.take(FetchedSnapshot(snapshot=order(lines=(line("1", "TEE-M"),))))
+    sent = list(clock.commands)
+    reads = clock.fetches
+    clock.take(Heal())
+    for command in sent:
+        clock.take(ResultIn(command=command, outcome="APPLIED"))
+    clock.run_for(POLICY.debounce_ms + 1)
+    assert clock.fetches == reads + 1
