@@ -14,49 +14,34 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections import Counter
-from dataclasses import dataclass, field
-from decimal import Decimal
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from sandboxes.judge import adapters
+from sandboxes.judge.models import MerchantReference, OpenException, Plan, Verdict
+from sandboxes.judge.verdict import judge
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.tail import read_records
 from streams.service.config import ConfigError, Settings
 
 ADDRESS = {"name": "Ann Smith", "address1": "1 High Street", "city": "Leeds", "zip": "LS1 1AA", "country_code": "GB"}
-
-
-@dataclass
-class Plan:
-    """What the demo did to one order, and so what editsync must end up with."""
-
-    order_id: int
-    name: str
-    first_line_id: int
-    kinds: list[str] = field(default_factory=list)
-    edits: int = 0
-    after_pick: bool = False
-    superseded: bool = False  # recreated as another order: its sales order must go
-    unknown_sku: bool = False
-
-    @classmethod
-    def of(cls, order: dict[str, Any], kinds: list[str]) -> "Plan":
-        """The plan for an order as the sandbox's scenario answer summarises it."""
-        return cls(order["id"], order["name"], order["lines"][0]["id"], kinds, unknown_sku="unknown_sku" in kinds)
+PLAIN = ["TEE-S", "TEE-M", "TEE-L", "HOODIE-M", "HOODIE-L", "MUG", "SOCK", "CAP", "BEANIE"]
 
 
 class Demo:
-    def __init__(self, urls: dict[str, str], seed: int) -> None:
+    def __init__(self, urls: dict[str, str], seed: int, reference: MerchantReference) -> None:
         self.shopify = urls["shopify"] + "/_sandbox"
         self.peoplevox = urls["peoplevox"].split("/resources/")[0].rsplit("/", 1)[0] + "/_sandbox"
         self.erp = urls["erp"].rsplit("/services/", 1)[0] + "/_sandbox"
         self.http = httpx.Client(timeout=30.0)
         self.random = random.Random(seed)
+        self.reference = reference
         self.plans: dict[int, Plan] = {}
+        self.start_stock = adapters.shopify(self.state(self.shopify)).stock
 
     def op(self, name: str, **arguments: Any) -> dict[str, Any]:
         response = self.http.post(f"{self.shopify}/scenario/{name}", json=arguments)
@@ -66,6 +51,27 @@ class Demo:
     def state(self, base: str) -> dict[str, Any]:
         return self.http.get(f"{base}/state").json()
 
+    def set_status(self, plan: Plan, status: str) -> None:
+        """The warehouse moves the order on; from the cut-off on, it holds what Shopify's order was then."""
+        plan.at_cutoff = plan.at_cutoff or self.state(self.shopify)["orders"][str(plan.order_id)]
+        self.http.post(f"{self.peoplevox}/status/{plan.name.lstrip('#')}", json={"status": status}).raise_for_status()
+
+    def recreate(self, plan: Plan, items: list[list[int]], marker: str, cancel_original: bool) -> Plan:
+        new = self.op("recreate_order", order_id=plan.order_id, items=items, marker=marker,
+                      cancel_original=cancel_original)
+        plan.kinds.append("recreate" if cancel_original else "recreate_open")
+        plan.superseded = True
+        plan.edits += 1
+        successor = Plan.of(new, ["recreated"])
+        successor.successor_of = plan.order_id
+        self.plans[new["id"]] = successor
+        return successor
+
+    def verdict(self, exceptions: Iterable[OpenException]) -> Verdict:
+        return judge(self.plans.values(), adapters.shopify(self.state(self.shopify)),
+                     adapters.peoplevox(self.state(self.peoplevox)), adapters.erp(self.state(self.erp)),
+                     exceptions, self.reference, self.start_stock)
+
     def run(self, orders: int) -> None:
         # The warehouse picks only what the demo tells it to, so "after picking" is known exactly.
         self.http.put(f"{self.peoplevox}/pick-cycle", json={"pick_delay_s": [3600, 3600]}).raise_for_status()
@@ -74,24 +80,25 @@ class Demo:
         shop = self.state(self.shopify)
         variants = {sku: v["id"] for sku, v in shop["variants"].items()}
         company_location = int(next(iter(shop["company_locations"])))
-        plain = ["TEE-S", "TEE-M", "TEE-L", "HOODIE-M", "HOODIE-L", "MUG", "SOCK", "CAP"]
         for _ in range(orders):
             roll = self.random.random()
-            items = [[variants[sku], self.random.randint(1, 3)] for sku in self.random.sample(plain, 2)]
+            items = [[variants[sku], self.random.randint(1, 3)] for sku in self.random.sample(PLAIN, 2)]
             arguments: dict[str, Any] = {"items": items, "address": ADDRESS}
             kinds = ["create"]
-            if roll < 0.08:
+            if roll < 0.06:
                 arguments["items"].append([variants["GIFT-BOX"], 1])
                 kinds.append("bundle")
-            elif roll < 0.14:
+            elif roll < 0.10:
+                arguments["items"].append([variants["TEE-PACK"], 1])  # components only in editsync's reference
+                kinds.append("kit")
+            elif roll < 0.16:
                 arguments["company_location_id"] = company_location
                 kinds.append("b2b")
-            elif roll < 0.17:
+            elif roll < 0.19:
                 arguments["items"].append([variants["POSTER"], 1])
                 kinds.append("unknown_sku")
             order = self.op("create_order", **arguments)
-            plan = Plan.of(order, kinds)
-            self.plans[order["id"]] = plan
+            self.plans[order["id"]] = Plan.of(order, kinds)
         time.sleep(4)  # let the creates reach the warehouse before editing
         for plan in list(self.plans.values()):
             self.act(plan, variants)
@@ -99,47 +106,46 @@ class Demo:
     def act(self, plan: Plan, variants: dict[str, int]) -> None:
         roll = self.random.random()
         first_line = plan.first_line_id
-        if roll < 0.30:
-            self.op("edit_order", order_id=plan.order_id, set_quantity={str(first_line): 0},
-                    add=[[variants["TEE-L"], 1]], restock=self.random.random() < 0.5)
-            plan.kinds.append("edit")
-            plan.edits += 1
-        elif roll < 0.40:
-            self.op("change_address", order_id=plan.order_id, address1="2 New Road", zip="LS2 2BB")
-            plan.kinds.append("address")
-            plan.edits += 1
-        elif roll < 0.45:
-            self.op("set_line_properties", order_id=plan.order_id, line_id=first_line,
-                    properties={"Gift message": "Happy birthday!"})
-            plan.kinds.append("gift_message")
-            plan.edits += 1
-        elif roll < 0.53 and not plan.unknown_sku:
+        shippable = "unknown_sku" not in plan.kinds
+        if "b2b" in plan.kinds and roll < 0.5:
+            # The editor adds a listed item at its own price instead of the company's agreed one.
+            self.edit(plan, "b2b_off_price_list", "edit_order", add=[[variants["TEE-M"], 1]], at_list_price=False)
+        elif roll < 0.28:
+            self.edit(plan, "edit", "edit_order", set_quantity={str(first_line): 0}, add=[[variants["TEE-L"], 1]],
+                      restock=self.random.random() < 0.5)
+        elif roll < 0.38:
+            self.edit(plan, "address", "change_address", address1="2 New Road", zip="LS2 2BB")
+        elif roll < 0.43:
+            self.edit(plan, "gift_message", "set_line_properties", line_id=first_line,
+                      properties={"Gift message": "Happy birthday!"})
+        elif roll < 0.51 and shippable:
             # Edit racing the pick cycle: the warehouse starts picking, then the customer swaps a size.
-            number = plan.name.lstrip("#")
-            if self.wait_for_sales_order(number):
-                self.http.post(f"{self.peoplevox}/status/{number}", json={"status": "Picking"})
+            if self.wait_for_sales_order(plan):
+                self.set_status(plan, "Picking")
                 time.sleep(1.5)  # the status callback reaches editsync, as it would in production
-                self.op("edit_order", order_id=plan.order_id, add=[[variants["CAP"], 1]])
-                plan.kinds.append("edit_after_pick")
-                plan.edits += 1
-                plan.after_pick = True
-        elif roll < 0.60:
+                self.edit(plan, "edit_after_pick", "edit_order", add=[[variants["CAP"], 1]])
+        elif roll < 0.57:
             self.op("cancel_order", order_id=plan.order_id)
             plan.kinds.append("cancel")
-        elif roll < 0.67:
-            self.op("refund", order_id=plan.order_id, lines={str(first_line): 1}, restock_type="CANCEL")
-            plan.kinds.append("refund")
-            plan.edits += 1
-        elif roll < 0.72 and not plan.unknown_sku:
-            new = self.op("recreate_order", order_id=plan.order_id,
-                          items=[[variants["TEE-S"], 1], [variants["MUG"], 2]],
-                          marker=self.random.choice(["note_attribute", "tag", "note"]))
-            plan.kinds.append("recreate")
-            plan.superseded = True
-            plan.edits += 1
-            self.plans[new["id"]] = Plan.of(new, ["recreated"])
+        elif roll < 0.63:
+            self.edit(plan, "refund", "refund", lines={str(first_line): 1}, restock_type="CANCEL")
+        elif roll < 0.69 and shippable:
+            # Shipped, then the customer sends one unit back: a refund with a return.
+            if self.wait_for_sales_order(plan):
+                self.set_status(plan, "Despatched")
+                time.sleep(1.5)
+                self.edit(plan, "return", "refund", lines={str(first_line): 1}, restock_type="RETURN")
+        elif roll < 0.75 and shippable:
+            self.recreate(plan, [[variants["TEE-S"], 1], [variants["MUG"], 2]],
+                          self.random.choice(["note_attribute", "tag", "note"]), self.random.random() < 0.5)
 
-    def wait_for_sales_order(self, number: str, timeout_s: float = 30.0) -> bool:
+    def edit(self, plan: Plan, kind: str, operation: str, **arguments: Any) -> dict[str, Any]:
+        plan.kinds.append(kind)
+        plan.edits += 1
+        return self.op(operation, order_id=plan.order_id, **arguments)
+
+    def wait_for_sales_order(self, plan: Plan, timeout_s: float = 30.0) -> bool:
+        number = plan.name.lstrip("#")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if number in self.state(self.peoplevox)["sales_orders"]:
@@ -148,112 +154,62 @@ class Demo:
         return False
 
 
-def expected_lines(order: dict[str, Any], item_codes: set[str]) -> dict[str, int]:
-    lines: dict[str, int] = {}
-    for line in order["lines"]:
-        if line["current_quantity"] > 0 and line["sku"] in item_codes:
-            lines[line["sku"]] = lines.get(line["sku"], 0) + line["current_quantity"]
-    return lines
-
-
-def erp_matches(sales_order: dict[str, Any] | None, order: dict[str, Any]) -> bool:
-    """NetSuite holds the order's current lines open at Shopify's prices, or every line closed once cancelled."""
-    if sales_order is None:
-        return False
-    lines = sales_order["item"]["items"]
-    if order["cancelled"]:
-        return all(line["isClosed"] for line in lines)
-    held: dict[str, int] = {}
-    for line in lines:
-        if not line.get("isClosed"):
-            held[line["item"]["refName"]] = held.get(line["item"]["refName"], 0) + int(line["quantity"])
-    want: dict[str, int] = {}
-    for line in order["lines"]:
-        if line["current_quantity"] > 0:
-            want[line["sku"]] = want.get(line["sku"], 0) + line["current_quantity"]
-    return held == want and Decimal(str(sales_order["total"])) == Decimal(order["total"])
-
-
-def compare(demo: Demo, exceptions: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    shop, warehouse, erp = demo.state(demo.shopify), demo.state(demo.peoplevox), demo.state(demo.erp)
-    item_codes = set(warehouse["item_types"])
-    live: dict[str, list[dict[str, Any]]] = {}
-    for number, sales_order in warehouse["sales_orders"].items():
-        if sales_order["status"] != "Cancelled":
-            live.setdefault(sales_order["reference"], []).append({"number": number, **sales_order})
-    open_by_order: dict[str, set[str]] = {}
-    for record in exceptions.values():
-        if record["state"] == "OPEN":
-            open_by_order.setdefault(record["order_id"], set()).add(record["type"])
-    rows, mismatches, lost, duplicates = [], 0, 0, 0
-    for plan in demo.plans.values():
-        order = shop["orders"][str(plan.order_id)]
-        key = str(plan.order_id)
-        held = live.get(key, [])
-        duplicates += max(0, len(held) - 1)
-        should_ship = not order["cancelled"] and not plan.superseded and not plan.unknown_sku
-        want = expected_lines(order, item_codes) if should_ship else {}
-        have = held[0]["lines"] if held else {}
-        peoplevox_ok = (want == have) if should_ship else not held
-        erp_ok = erp_matches(erp["salesOrder"].get(key), order)
-        explained = open_by_order.get(key, set())
-        if not (peoplevox_ok and erp_ok):
-            mismatches += 1
-            if not explained:
-                lost += plan.edits > 0
-        rows.append({"order": plan.name, "did": "+".join(plan.kinds), "peoplevox": "ok" if peoplevox_ok else
-                     f"expected {want or 'none'}, has {have or 'none'}", "erp": "ok" if erp_ok else "differs",
-                     "exceptions": sorted(explained)})
-    superseded_live = sum(1 for p in demo.plans.values() if p.superseded and live.get(str(p.order_id)))
-    counts = Counter(r["type"] for r in exceptions.values() if r["state"] == "OPEN")
+def results(demo: Demo, verdict: Verdict) -> dict[str, Any]:
+    plans = demo.plans.values()
     return {
-        "orders": len(demo.plans),
-        "edits": sum(p.edits for p in demo.plans.values()),
-        "edits_after_pick": sum(p.after_pick for p in demo.plans.values()),
-        "mismatches": mismatches,
-        "duplicate_sales_orders": duplicates + superseded_live,
-        "lost_edits": lost,
-        "exceptions_by_type": dict(sorted(counts.items())),
-        "orders_detail": rows,
+        **verdict.totals,
+        "edits": sum(p.edits for p in plans),
+        "edits_after_pick": sum("edit_after_pick" in p.kinds for p in plans),
+        "stock_levels": [f"{m.field}: expected {m.expected}, has {m.actual}" for m in verdict.stock],
+        "orders_detail": [{"order": v.name, "did": v.did, "in_sync": v.in_sync, "lost": v.lost,
+                           "mismatches": [f"{m.field}: expected {m.expected}, has {m.actual}" for m in v.mismatches],
+                           "unexplained": [m.field for m in v.unexplained], "exceptions": list(v.open_exceptions)}
+                          for v in verdict.orders],
     }
 
 
-def read_exceptions(settings: Settings, bootstrap: str) -> dict[str, dict[str, Any]]:
+def read_exceptions(bootstrap: str) -> tuple[OpenException, ...]:
     codec = AvroCodec()
-    latest: dict[str, dict[str, Any]] = {}
-    for message in read_records(bootstrap, topics.EXCEPTIONS, from_beginning=True, idle_timeout_s=3.0):
-        record = codec.decode(topics.EXCEPTIONS, message.value())
-        latest[record["exception_id"]] = record
-    return latest
+    records = (codec.decode(topics.EXCEPTIONS, message.value())
+               for message in read_records(bootstrap, topics.EXCEPTIONS, from_beginning=True, idle_timeout_s=3.0))
+    return adapters.open_exceptions(records)
 
 
 def run_demo(settings: Settings, bootstrap: str, orders: int, seed: int, settle_s: float, out: Path) -> dict[str, Any]:
     urls_file = settings.data_dir / "sandboxes.json"
     if not urls_file.exists():
         raise ConfigError(f"no sandboxes to drive: start `editsync run` without downstream URLs first ({urls_file})")
-    demo = Demo(json.loads(urls_file.read_text()), seed)
+    reference_file = settings.reference_file or settings.data_dir / "sandbox-reference.json"
+    demo = Demo(json.loads(urls_file.read_text()), seed, adapters.reference(json.loads(reference_file.read_text())))
     started = time.monotonic()
     demo.run(orders)
     print(f"editsync demo: {len(demo.plans)} orders driven in {time.monotonic() - started:.1f} s; "
           f"waiting up to {settle_s:.0f} s for editsync to settle", flush=True)
-    deadline, results = time.monotonic() + settle_s, {}
+    deadline, found = time.monotonic() + settle_s, {}
     while time.monotonic() < deadline:
         time.sleep(5)
-        results = compare(demo, read_exceptions(settings, bootstrap))
-        if results["mismatches"] <= results["edits_after_pick"]:
+        found = results(demo, demo.verdict(read_exceptions(bootstrap)))
+        if found["unexplained"] == 0 and found["stock_levels_wrong"] == 0:
             break
-    results["seconds"] = round(time.monotonic() - started, 1)
-    out.write_text(json.dumps(results, indent=2))
-    print_table(results)
+    found["seconds"] = round(time.monotonic() - started, 1)
+    out.write_text(json.dumps(found, indent=2))
+    print_table(found)
     print(f"editsync demo: results written to {out}")
-    return results
+    return found
 
 
-def print_table(results: dict[str, Any]) -> None:
-    print(f"{'order':8} {'what happened':38} {'peoplevox':40} {'erp':8} exceptions")
-    for row in results["orders_detail"]:
-        print(f"{row['order']:8} {row['did'][:38]:38} {row['peoplevox'][:40]:40} {row['erp']:8} "
-              f"{','.join(row['exceptions'])}")
-    for key in ("orders", "edits", "edits_after_pick", "mismatches", "duplicate_sales_orders", "lost_edits",
+def print_table(found: dict[str, Any]) -> None:
+    """Every order not in sync, with what differs and what is open on it; then the totals."""
+    print(f"{'order':8} {'what happened':34} {'open exceptions':34} mismatches (* = unexplained)")
+    for row in found["orders_detail"]:
+        if row["in_sync"]:
+            continue
+        mismatches = "; ".join(("*" if m.split(":", 1)[0] in row["unexplained"] else "") + m
+                               for m in row["mismatches"])
+        print(f"{row['order']:8} {row['did'][:34]:34} {','.join(row['exceptions'])[:34]:34} {mismatches}")
+    for line in found["stock_levels"]:
+        print(f"stock level wrong: {line}")
+    for key in ("orders", "edits", "edits_after_pick", "in_sync", "mismatched_orders", "explained", "unexplained",
+                "lost_orders", "duplicate_sales_orders", "recreated", "recreated_released", "stock_levels_wrong",
                 "exceptions_by_type", "seconds"):
-        print(f"{key}: {results[key]}")
+        print(f"{key}: {found[key]}")

@@ -31,8 +31,13 @@ T = TypeVar("T")
 
 #: The sandbox merchant: what a small apparel shop sells, and what its warehouse knows.
 CATALOGUE = {"TEE-S": "25.00", "TEE-M": "25.00", "TEE-L": "25.00", "HOODIE-M": "60.00", "HOODIE-L": "60.00",
-             "MUG": "12.00", "SOCK": "8.00", "CAP": "18.00", "POSTER": "15.00"}
+             "MUG": "12.00", "SOCK": "8.00", "CAP": "18.00", "POSTER": "15.00", "BEANIE": "14.00",
+             "TEE-PACK": "55.00"}
 NOT_IN_WAREHOUSE = frozenset({"POSTER"})  # sold in Shopify, never set up in Peoplevox: UNKNOWN_SKU
+#: The warehouse codes the beanie differently; the merchant maps it in editsync's reference file.
+SKU_OVERRIDES = {"BEANIE": "HAT-BEANIE"}
+#: Sold as one plain variant in Shopify, shipped as its parts: only editsync's reference file knows them.
+REFERENCE_BUNDLES = {"TEE-PACK": (("TEE-M", 2), ("SOCK", 1))}
 BUNDLE_SKU = "GIFT-BOX"
 B2B_PRICES = {"TEE-M": "18.00", "HOODIE-M": "45.00"}
 
@@ -72,7 +77,8 @@ def seed_merchant(shop: Shop, warehouse: Warehouse, stock: int = 500) -> dict[st
                               bundle_of=((variants["MUG"].id, 1), (variants["SOCK"].id, 2)))
     company_id, company_location_id = shop.add_company_location(
         {variants[sku].id: price for sku, price in B2B_PRICES.items()})
-    warehouse.item_types.update({sku: sku.title() for sku in CATALOGUE if sku not in NOT_IN_WAREHOUSE})
+    warehouse.item_types.update({SKU_OVERRIDES.get(sku, sku): sku.title() for sku in CATALOGUE
+                                 if sku not in NOT_IN_WAREHOUSE and sku not in REFERENCE_BUNDLES})
     return {"variants": {sku: v.id for sku, v in variants.items()} | {BUNDLE_SKU: bundle.id},
             "company_location_id": company_location_id, "company_id": company_id,
             "b2b_prices": {variants[sku].id: Decimal(p) for sku, p in B2B_PRICES.items()}}
@@ -164,7 +170,9 @@ class SandboxStack:
 
 
 def sandbox_reference(stack: SandboxStack) -> dict[str, Any]:
-    """The sandbox merchant's editsync reference file: its B2B price list (item codes come from Peoplevox)."""
-    return {"sku_overrides": {}, "bundles": {},
+    """The sandbox merchant's editsync reference file: SKU overrides, bundles only it knows, its B2B price list
+    (item codes come from Peoplevox)."""
+    return {"sku_overrides": dict(SKU_OVERRIDES),
+            "bundles": {sku: [list(part) for part in parts] for sku, parts in REFERENCE_BUNDLES.items()},
             "b2b_prices": {str(stack.merchant["company_location_id"]):
                            {str(variant): str(price) for variant, price in stack.merchant["b2b_prices"].items()}}}

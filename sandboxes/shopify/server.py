@@ -182,11 +182,35 @@ def _decode_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def order_summary(order: Order) -> dict[str, Any]:
+    """The order as the merchant's admin shows it, everything a reconciliation needs to judge it by.
+
+    Per line, from the order's agreements (``SalesAgreement.sales``): ``sold`` is
+    every unit Shopify ever committed for it (positive ORDER sales, at checkout
+    or by edits), ``at_checkout`` what the checkout agreement sold (0 for a
+    line an edit added). Refunds carry their lines' restock type, whether they
+    were restocked and where.
+    """
+    sold: dict[int, int] = {}
+    at_checkout: dict[int, int] = {}
+    for agreement in order.agreements:
+        for sale in agreement.sales:
+            if sale.action == "ORDER" and sale.quantity > 0:
+                sold[sale.line_id] = sold.get(sale.line_id, 0) + sale.quantity
+                if agreement.reason == "ORDER":
+                    at_checkout[sale.line_id] = at_checkout.get(sale.line_id, 0) + sale.quantity
     return {"id": order.id, "name": order.name, "updated_at": order.updated_at, "cancelled": bool(order.cancelled_at),
             "total": str(order.total), "paid": str(order.paid), "customer_id": order.customer_id,
+            "email": order.email, "note": order.note, "company_location_id": order.company_location_id,
             "shipping_address": order.shipping_address, "tags": order.tags, "attributes": order.attributes,
             "lines": [{"id": line.id, "variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity,
-                       "current_quantity": line.current_quantity, "price": str(line.price),
+                       "current_quantity": line.current_quantity, "sold": sold.get(line.id, 0),
+                       "at_checkout": at_checkout.get(line.id, 0), "price": str(line.price),
+                       "location_id": order.location_id,
                        "properties": line.properties, "group": line.group["title"] if line.group else None}
                       for line in order.lines],
-            "refunds": [{"id": r.id, "amount": str(r.amount)} for r in order.refunds]}
+            "refunds": [{"id": r.id, "amount": str(r.amount),
+                         "lines": [{"line_id": rl.line_id, "quantity": rl.quantity, "restock_type": rl.restock_type,
+                                    "restocked": rl.restocked, "location_id": rl.location_id} for rl in r.lines]}
+                        for r in order.refunds],
+            "transactions": [{"id": t.id, "kind": t.kind, "status": t.status, "amount": str(t.amount)}
+                             for t in order.transactions]}

@@ -250,13 +250,16 @@ class Shop:
 
     def edit_order(self, order_id: int, add: list[tuple[int, int]] = (),  # type: ignore[assignment]
                    set_quantity: dict[int, int] | None = None, restock: bool = False,
-                   location_id: int | None = None) -> Order:
+                   location_id: int | None = None, at_list_price: bool = True) -> Order:
         """A native order edit (orderEditBegin … orderEditCommit): add variants, change or zero quantities.
 
         The total difference is settled as Shopify's admin does after an edit:
         a higher total is charged, a lower one refunded (with the removed
         units restocked at their line's location when ``restock`` is set).
-        Added lines go to ``location_id`` (default: the order's location).
+        Added lines go to ``location_id`` (default: the order's location). On a
+        B2B order an added variant takes the company location's catalog price
+        unless ``at_list_price`` is off: the editor charged the variant's own
+        price, off the company's price list.
         """
         with self.lock:
             order = self._editable(order_id)
@@ -264,9 +267,9 @@ class Shop:
             sales: list[Sale] = []
             removed: list[tuple[Line, int]] = []
             before = order.total
+            price_list = order.company_location_id if at_list_price else None
             for variant_id, quantity in add:
-                for line in self._lines_for(variant_id, quantity, {}, order.company_location_id,
-                                            location_id or order.location_id):
+                for line in self._lines_for(variant_id, quantity, {}, price_list, location_id or order.location_id):
                     order.lines.append(line)
                     sales.append(Sale(line.id, line.quantity, "ORDER", line.price * line.quantity))
                     self._take_stock(order, line, line.quantity)
@@ -348,11 +351,19 @@ class Shop:
             amount = sum((line.price * qty for line, qty, _ in chosen), Decimal("0.00"))
             return self._refund(order, amount, chosen, restock_location_id=location_id)
 
-    def recreate_order(self, order_id: int, items: list[tuple[int, int]], marker: str = "note_attribute") -> Order:
-        """What recreate-style editing apps do: cancel the original and place a new order naming it."""
+    def recreate_order(self, order_id: int, items: list[tuple[int, int]], marker: str = "note_attribute",
+                       cancel_original: bool = True) -> Order:
+        """What recreate-style editing apps do: place a new order naming the original.
+
+        Some apps cancel the original (with refund and restock) first; others
+        leave it open and only tag it (``replaced-by-<number>``), so Shopify
+        still holds it open, paid, with its stock committed, and only the new
+        order's marker says it must not ship.
+        """
         with self.lock:
-            original = self.orders[order_id]
-            self.cancel_order(order_id, reason="OTHER")
+            original = self._editable(order_id)
+            if cancel_original:
+                self.cancel_order(order_id, reason="OTHER")
             attributes, tags, note = [], [], None
             if marker == "note_attribute":
                 attributes = [("edited_from", original.name)]
@@ -360,10 +371,14 @@ class Shop:
                 tags = [f"edited-from-{original.name.lstrip('#')}"]
             elif marker == "note":
                 note = f"Edited from {original.name}"
-            return self.create_order(items, customer_id=original.customer_id, address=original.shipping_address,
-                                     note=note, tags=tags, attributes=attributes, source_name="order-editing-app",
-                                     company_location_id=original.company_location_id,
-                                     location_id=original.location_id)
+            new = self.create_order(items, customer_id=original.customer_id, address=original.shipping_address,
+                                    note=note, tags=tags, attributes=attributes, source_name="order-editing-app",
+                                    company_location_id=original.company_location_id,
+                                    location_id=original.location_id)
+            if not cancel_original:
+                original.tags.append(f"replaced-by-{new.name.lstrip('#')}")
+                self._updated(original)
+            return new
 
     def find_order_by_name(self, name: str) -> Order | None:
         wanted = name if name.startswith("#") else f"#{name}"

@@ -4,7 +4,7 @@ The sandboxes run in the test process (their own loop thread); ``editsync
 run`` runs as a subprocess pointed at them and at the test's Tansu broker,
 exactly as production points it at Shopify, Peoplevox and NetSuite. Tests act
 as the merchant and the warehouse through the sandboxes' HTTP control
-surfaces and judge the end state with the demo's own comparison.
+surfaces and judge the end state with the demo's own judge (``sandboxes/judge``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from typing import Any
 
 import httpx
 
-from sandboxes.demo import Demo, Plan, compare
+from sandboxes.demo import Demo
+from sandboxes.judge import adapters
+from sandboxes.judge.models import OpenException, OrderVerdict, Plan, Verdict
 from sandboxes.shopify.cost import Bucket
 from sandboxes.shopify.webhooks import DeliveryPlan
 from sandboxes.stack import SandboxStack, sandbox_reference
@@ -54,7 +56,8 @@ class Pipeline:
                                       pick_delay_s=(3600, 3600), bucket=Bucket(maximum=4000, restore_rate=1000),
                                       delivery=DeliveryPlan(max_attempts=10, retry_base_s=1.0), seed=7).start()
         reference = tmp / "reference.json"
-        reference.write_text(json.dumps(sandbox_reference(self.sandboxes)))
+        merchant_reference = sandbox_reference(self.sandboxes)
+        reference.write_text(json.dumps(merchant_reference))
         c = self.sandboxes.credentials
         erp_key = tmp / "netsuite-certificate.pem"
         erp_key.write_bytes(c.erp_private_key_pem)
@@ -73,7 +76,7 @@ class Pipeline:
                                        "EDITSYNC_REFERENCE_FILE": str(reference), "EDITSYNC_DEBOUNCE_MS": "300",
                                        **env})
         self.demo = Demo({"shopify": self.sandboxes.shopify_url, "peoplevox": self.sandboxes.peoplevox_url,
-                          "erp": self.sandboxes.erp_url}, seed=7)
+                          "erp": self.sandboxes.erp_url}, seed=7, reference=adapters.reference(merchant_reference))
         self.variants = self.sandboxes.merchant["variants"]
         self.starts = 0
         self.service = self._start()
@@ -112,9 +115,7 @@ class Pipeline:
         return plan
 
     def edit(self, plan: Plan, operation: str, **arguments: Any) -> dict[str, Any]:
-        plan.kinds.append(operation)
-        plan.edits += 1
-        return self.demo.op(operation, order_id=plan.order_id, **arguments)
+        return self.demo.edit(plan, operation, operation, **arguments)
 
     def set_faults(self, system: str, **faults: Any) -> None:
         httpx.put(f"{self.sandboxes.control_url(system)}/faults", json=faults, timeout=10).raise_for_status()
@@ -125,8 +126,11 @@ class Pipeline:
         return sum(1 for call in calls if call["operation"] == operation)
 
     def force_status(self, plan: Plan, status: str) -> None:
-        httpx.post(f"{self.sandboxes.control_url('peoplevox')}/status/{plan.name.lstrip('#')}",
-                   json={"status": status}, timeout=10).raise_for_status()
+        self.demo.set_status(plan, status)
+
+    def recreate(self, original: Plan, items: dict[str, int], marker: str, cancel_original: bool) -> Plan:
+        return self.demo.recreate(original, [[self.variants[sku], n] for sku, n in items.items()], marker,
+                                  cancel_original)
 
     # --- judging ------------------------------------------------------------------------------
 
@@ -142,31 +146,25 @@ class Pipeline:
         return [CODEC.decode(topic, m.value()) for m in read_topic(self.bootstrap, topic, idle_s=1.0)
                 if m.key() == str(plan.order_id).encode()]
 
-    def exceptions(self) -> dict[str, dict[str, Any]]:
-        latest: dict[str, dict[str, Any]] = {}
-        for message in read_topic(self.bootstrap, topics.EXCEPTIONS, idle_s=1.0):
-            record = CODEC.decode(topics.EXCEPTIONS, message.value())
-            latest[record["exception_id"]] = record
-        return latest
+    def exceptions(self) -> tuple[OpenException, ...]:
+        return adapters.open_exceptions(CODEC.decode(topics.EXCEPTIONS, m.value())
+                                        for m in read_topic(self.bootstrap, topics.EXCEPTIONS, idle_s=1.0))
 
-    def compare(self) -> dict[str, Any]:
-        return compare(self.demo, self.exceptions())
-
-    def row(self, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
-        return next(r for r in results["orders_detail"] if r["order"] == plan.name)
+    def verdict(self) -> Verdict:
+        return self.demo.verdict(self.exceptions())
 
     def settled(self, plans: list[Plan], timeout_s: float = 60.0,
-                done: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
-        """Wait until every plan's row is right in Peoplevox and the ERP (or ``done`` holds), then return it."""
-        done = done or (lambda row: row["peoplevox"] == "ok" and row["erp"] == "ok")
+                done: Callable[[OrderVerdict], bool] | None = None) -> Verdict:
+        """Wait until the judge finds every plan's order in sync (or ``done`` holds for each), then return it."""
+        done = done or (lambda order: order.in_sync)
         deadline = time.monotonic() + timeout_s
         while True:
-            results = self.compare()
-            if all(done(self.row(plan, results)) for plan in plans):
-                return results
+            verdict = self.verdict()
+            if all(done(verdict.order(plan.order_id)) for plan in plans):
+                return verdict
             if time.monotonic() > deadline:
                 raise AssertionError(f"not settled in {timeout_s}s: "
-                                     f"{[self.row(p, results) for p in plans]}\n{self.service.log()}")
+                                     f"{[verdict.order(p.order_id) for p in plans]}\n{self.service.log()}")
             time.sleep(1.0)
 
     def wait_for(self, what: str, condition: Callable[[], Any], timeout_s: float = 30.0) -> Any:

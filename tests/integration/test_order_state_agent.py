@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from sandboxes.demo import Plan
 from tests.integration.pipeline import pipeline_on_own_broker
 
 
@@ -27,7 +26,7 @@ def test_an_order_and_its_size_swap_reach_peoplevox_stock_and_the_erp(pipeline):
     # sales order (Peoplevox never removes a line) and put the two mediums back on the shelf.
     pipeline.edit(plan, "edit_order", set_quantity={str(plan.first_line_id): 0},
                   add=[[pipeline.variants["TEE-L"], 1]], restock=False)
-    results = pipeline.settled([plan])
+    verdict = pipeline.settled([plan])
     live = pipeline.live_sales_orders(plan)
     assert [so["lines"] for so in live] == [{"MUG": 1, "TEE-L": 1}]
     assert len(pipeline.sales_orders(plan)) == 2, "the first sales order is cancelled, not reused"
@@ -38,7 +37,7 @@ def test_an_order_and_its_size_swap_reach_peoplevox_stock_and_the_erp(pipeline):
 
     # Shopify itself committed the large tee (-1); editsync returned the two mediums it did not restock.
     pipeline.wait_for("the mediums back in stock, once", lambda: stock_moves() == [-1, 2])
-    assert results["duplicate_sales_orders"] == 0
+    assert verdict.totals["duplicate_sales_orders"] == 0
 
 
 def test_an_edit_after_picking_started_is_an_ops_exception_and_nothing_is_sent(pipeline):
@@ -47,24 +46,25 @@ def test_an_edit_after_picking_started_is_an_ops_exception_and_nothing_is_sent(p
     pipeline.force_status(plan, "Picking")
     # Whether the status callback or the sink's own state check sees Picking first, nothing is written.
     pipeline.edit(plan, "edit_order", add=[[pipeline.variants["CAP"], 1]])
-    results = pipeline.settled([plan], done=lambda row: "EDIT_AFTER_PICK" in row["exceptions"])
-    exception = next(e for e in pipeline.exceptions().values()
-                 if e["order_id"] == str(plan.order_id) and e["type"] == "EDIT_AFTER_PICK")
-    assert exception["owner"] == "OPS" and exception["state"] == "OPEN"
+    verdict = pipeline.settled([plan], done=lambda order: "EDIT_AFTER_PICK/OPS" in order.open_exceptions)
     assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"HOODIE-M": 1}]
-    assert pipeline.row(plan, results)["peoplevox"].startswith("expected"), "counted as a mismatch"
+    order = verdict.order(plan.order_id)
+    assert [m.field for m in order.mismatches] == ["peoplevox.edit_after_cutoff"], "counted as a mismatch"
+    assert order.unexplained == (), "explained: the pre-edit sales order held, an ops exception open"
 
 
-def test_a_recreated_order_ships_and_its_original_does_not(pipeline):
+@pytest.mark.parametrize("cancel_original", [True, False], ids=["app-cancels-original", "app-leaves-original-open"])
+def test_a_recreated_order_ships_and_its_original_does_not(pipeline, cancel_original):
+    """Some order-editing apps cancel the original; others leave it open in Shopify and only tag it. Either
+    way only the new order may reach the warehouse, and only the marker on the new order says so."""
     original = pipeline.create({"TEE-S": 1, "SOCK": 2})
     pipeline.settled([original])
-    new = pipeline.edit(original, "recreate_order", items=[[pipeline.variants["TEE-L"], 1]], marker="note")
-    original.superseded = True
-    successor = pipeline.demo.plans.setdefault(new["id"], Plan.of(new, ["recreated"]))
-    results = pipeline.settled([original, successor])
+    successor = pipeline.recreate(original, {"TEE-L": 1}, "note", cancel_original)
+    verdict = pipeline.settled([original, successor])
     assert pipeline.live_sales_orders(original) == []
     assert [so["lines"] for so in pipeline.live_sales_orders(successor)] == [{"TEE-L": 1}]
-    assert results["duplicate_sales_orders"] == 0
+    assert verdict.totals["duplicate_sales_orders"] == 0 and verdict.totals["lost_orders"] == 0
+    assert verdict.totals["recreated_released"] == verdict.totals["recreated"]
 
 
 def test_after_a_crash_with_local_state_wiped_it_heals_without_a_second_sales_order(pipeline):
@@ -83,8 +83,8 @@ def test_after_a_crash_with_local_state_wiped_it_heals_without_a_second_sales_or
 
     late: list = []
     pipeline.restart(kill=True, wipe=True, while_down=while_down)
-    results = pipeline.settled([plan, *late], timeout_s=120)
+    verdict = pipeline.settled([plan, *late], timeout_s=120)
     live = pipeline.live_sales_orders(plan)
     assert len(live) == 1 and live[0]["lines"] == {"TEE-M": 1, "CAP": 1, "SOCK": 2}
     assert "9 Moved Street" in str(live[0]["fields"])
-    assert results["duplicate_sales_orders"] == 0 and results["lost_edits"] == 0
+    assert verdict.totals["duplicate_sales_orders"] == 0 and verdict.totals["lost_orders"] == 0

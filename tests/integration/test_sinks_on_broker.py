@@ -89,7 +89,7 @@ def test_every_command_delivered_twice_has_its_effect_once(pipeline):
         "no second ERP record of any type"
     assert after[2] == before[2], "no second stock adjustment"
     assert after[3] == before[3], "no second return"
-    assert pipeline.settled([plan])["duplicate_sales_orders"] == 0
+    assert pipeline.settled([plan]).totals["duplicate_sales_orders"] == 0
 
 
 def test_an_update_racing_the_pick_cycle_is_refused_at_the_state_check(pipeline):
@@ -107,13 +107,14 @@ def test_an_update_racing_the_pick_cycle_is_refused_at_the_state_check(pipeline)
         refused = pipeline.wait_for("a REJECTED_CUTOFF result", lambda: [
             r for r in results_for(pipeline, plan) if r["outcome"] == "REJECTED_CUTOFF"])
         assert refused[0]["kind"] == "update_sales_order"
-        pipeline.settled([plan], done=lambda row: "EDIT_AFTER_PICK" in row["exceptions"])
+        verdict = pipeline.settled([plan], done=lambda order: "EDIT_AFTER_PICK/OPS" in order.open_exceptions)
     finally:
         with warehouse.lock:
             warehouse.subscriptions.update(subscriptions)
     saves_after = pipeline.calls_to("peoplevox", "SaveData")
     assert saves_after == saves_before, "nothing written to Peoplevox"
     assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"HOODIE-L": 1}]
+    assert verdict.order(plan.order_id).unexplained == (), "the pre-edit sales order held, explained by ops"
 
 
 def test_a_bad_day_outage_storms_and_expired_sessions_lose_nothing(pipeline):
@@ -141,8 +142,8 @@ def test_a_bad_day_outage_storms_and_expired_sessions_lose_nothing(pipeline):
     pipeline.set_faults("erp", throttle_rate=0.0)
     pipeline.set_faults("shopify", throttle_rate=0.0)
 
-    results = pipeline.settled(plans, timeout_s=90)
-    assert results["duplicate_sales_orders"] == 0 and results["lost_edits"] == 0
+    verdict = pipeline.settled(plans, timeout_s=90)
+    assert verdict.totals["duplicate_sales_orders"] == 0 and verdict.totals["lost_orders"] == 0
     failed = [r for plan in plans for r in results_for(pipeline, plan) if r["outcome"] == "FAILED"]
     assert failed == [], "every transient failure was retried to success"
     assert metric(pipeline, "editsync_command_retries_total", target="PEOPLEVOX") > 0
@@ -152,8 +153,7 @@ def test_a_bad_day_outage_storms_and_expired_sessions_lose_nothing(pipeline):
     assert auths > auths_before, "the expired session was renewed"
     assert pipeline.calls_to("erp", "POST token") > erp_tokens_before + OUTAGE_S / ERP_TOKEN_S / 2, \
         "NetSuite access tokens ran out and were renewed throughout"
-    assert all(row["exceptions"] == [] for row in results["orders_detail"]
-               if row["order"] in {plan.name for plan in plans})
+    assert all(verdict.order(plan.order_id).open_exceptions == () for plan in plans)
 
 
 def test_a_command_that_keeps_failing_becomes_an_owned_exception(pipeline):
@@ -161,12 +161,13 @@ def test_a_command_that_keeps_failing_becomes_an_owned_exception(pipeline):
     pipeline.set_faults("erp", fail_next=[400] * 3)
     plan = pipeline.create({"CAP": 2})
     try:
-        pipeline.settled([plan], done=lambda row: "ERP_SYNC_FAILED" in row["exceptions"])
+        verdict = pipeline.settled([plan], done=lambda order: any(
+            e.startswith("ERP_SYNC_FAILED/") for e in order.open_exceptions))
     finally:
         pipeline.set_faults("erp", fail_next=[])
-    exception = next(e for e in pipeline.exceptions().values()
-                 if e["order_id"] == str(plan.order_id) and e["type"] == "ERP_SYNC_FAILED")
-    assert exception["owner"] == "FINANCE" and exception["state"] == "OPEN"
+    order = verdict.order(plan.order_id)
+    assert "ERP_SYNC_FAILED/FINANCE" in order.open_exceptions
+    assert order.mismatches and order.unexplained == (), "the missing ERP records are explained by finance's exception"
 
 
 def test_size_swaps_while_peoplevox_often_fails_leave_exactly_one_live_sales_order_each(pipeline):
@@ -183,7 +184,7 @@ def test_size_swaps_while_peoplevox_often_fails_leave_exactly_one_live_sales_ord
         for plan in plans:
             pipeline.edit(plan, "edit_order", set_quantity={str(plan.first_line_id): 0},
                           add=[[pipeline.variants["TEE-L"], 1]])
-        results = pipeline.settled(plans, timeout_s=240)
+        verdict = pipeline.settled(plans, timeout_s=240)
     finally:
         pipeline.set_faults("peoplevox", error_rate=0.0, timeout_rate=0.0)
     calls = httpx.get(f"{pipeline.sandboxes.control_url('peoplevox')}/calls", timeout=10).json()[calls_before:]
@@ -196,6 +197,5 @@ def test_size_swaps_while_peoplevox_often_fails_leave_exactly_one_live_sales_ord
         assert [r["outcome"] for r in replaced][-1:] == ["APPLIED"], plan.name
     failed = [r for plan in plans for r in results_for(pipeline, plan) if r["outcome"] == "FAILED"]
     assert failed == [], "nothing permanent"
-    assert results["duplicate_sales_orders"] == 0
-    assert all(row["exceptions"] == [] for row in results["orders_detail"]
-               if row["order"] in {plan.name for plan in plans})
+    assert verdict.totals["duplicate_sales_orders"] == 0
+    assert all(verdict.order(plan.order_id).open_exceptions == () for plan in plans)

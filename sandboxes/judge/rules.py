@@ -1,0 +1,213 @@
+"""The business rules, written down once more and independently of editsync's code.
+
+Every expectation is a plain function of Shopify's final order (and, where
+the merchant configured something, editsync's reference file as written).
+Nothing here imports ``streams``: a rule that editsync gets wrong must not be
+got wrong here the same way by sharing its code.
+
+- **Peoplevox ships what the customer still gets, plus what was shipped and
+  sent back**: per line, the current quantity plus units refunded with a
+  return. A cancelled order, or one recreated as another order, ships nothing.
+  SKUs go through the merchant's overrides; a SKU the reference file lists as
+  a bundle ships as its components. If any SKU has no Peoplevox ItemCode the
+  order is held: no sales order, and an ``UNKNOWN_SKU`` exception for ops.
+- **Header**: the shipping address (name, lines, city, region, postcode,
+  country), the order's email, and the gift message (a line property named
+  "Gift message" or "Gift note", any case, space, dash or underscore).
+  Other line properties not starting with "_" (hidden from customers) are
+  personalisation notes on that line's ItemCodes, each "Name: value".
+- **Returns**: every unit refunded with a return is a Peoplevox return of its
+  ItemCode against the order's sales order.
+- **ERP**: one sales order per Shopify order, whose open lines are the current
+  quantities per SKU and whose total is Shopify's current total; a cancelled
+  order's sales order is closed. Every successful sale or capture is money
+  received against that sales order, every refund with money a credit memo
+  for it, amounts as in Shopify.
+- **Stock**: a unit leaves the shelf only when it ships. Per stock level, the
+  merchant's stock is the starting stock less the units of every order still
+  to ship (current quantities of open orders: Shopify keeps them committed,
+  also for an original an editing app left open) and units returned without
+  a restock. So the adjustments editsync makes for an order are whatever
+  Shopify did not do itself: units sold less units Shopify restocked less
+  units still out. (A refund without restock is taken as made before the
+  order shipped; the demo refunds shipped units only with a return.)
+- **B2B**: a line an edit added to a company's order at a price other than the
+  company location's agreed price is a ``PRICE_LIST_MISMATCH`` for finance; a
+  variant without an agreed price has nothing to differ from.
+- **Cut-off**: once the warehouse is picking (``Picking`` or later), an edit is
+  not sent; the order counts as handled only if Peoplevox still holds exactly
+  the sales order Shopify's order called for when picking started, and an
+  ``EDIT_AFTER_PICK`` exception is open: ops when the lines differ, customer
+  service when only the header does.
+- **Which exception explains a mismatch**: ``EXPLAINED_BY`` below, by area.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sandboxes.judge.models import Header, Level, MerchantReference, ShopOrder
+
+PICK_CYCLE = ("New", "Picking", "Packed", "Despatched")
+CANCELLED = "Cancelled"
+GIFT_MESSAGE = re.compile(r"gift[ _-]?(message|note)", re.IGNORECASE)
+MONEY_IN = frozenset({"SALE", "CAPTURE"})
+
+OPS, FINANCE, CX = "OPS", "FINANCE", "CX"
+#: Per area of mismatch, the open exceptions (type, owner) that tell a person about it.
+EXPLAINED_BY: dict[str, frozenset[tuple[str, str]]] = {
+    "peoplevox": frozenset({("PVX_UPDATE_FAILED", OPS), ("PVX_NO_LIVE_SALES_ORDER", OPS), ("ORDER_STALLED", OPS),
+                            ("RECREATE_UNRESOLVED", OPS), ("RECREATE_AMBIGUOUS", OPS)}),
+    "erp": frozenset({("ERP_SYNC_FAILED", FINANCE), ("REFUND_NOT_POSTED", FINANCE)}),
+    "stock": frozenset({("INVENTORY_ADJUST_FAILED", OPS), ("INVENTORY_LOCATION_UNKNOWN", OPS),
+                        ("SHOPIFY_ACCESS_DENIED", OPS)}),
+    "exceptions": frozenset(),  # a missing exception explains nothing
+}
+
+
+@dataclass(frozen=True)
+class ExpectedSalesOrder:
+    header: Header
+    lines: dict[str, int]
+    notes: dict[str, frozenset[str]]
+
+
+@dataclass(frozen=True)
+class Held:
+    """The order cannot go to the warehouse: these SKUs have no ItemCode."""
+
+    skus: tuple[str, ...]
+
+
+def past_cutoff(status: str, cutoff: str = "Picking") -> bool:
+    return status != CANCELLED and (status not in PICK_CYCLE or PICK_CYCLE.index(status) >= PICK_CYCLE.index(cutoff))
+
+
+def returned_units(order: ShopOrder) -> Counter[int]:
+    """Per line, units refunded with a return: shipped, then sent back."""
+    returned: Counter[int] = Counter()
+    for refund in order.refunds:
+        for line in refund.lines:
+            if line.restock_type == "RETURN":
+                returned[line.line_id] += line.quantity
+    return returned
+
+
+def item_codes(sku: str | None, quantity: int, reference: MerchantReference) -> list[tuple[str | None, int]]:
+    """What the warehouse picks for ``quantity`` of a SKU: its components when it is a bundle, each overridden."""
+    parts = reference.bundles.get(sku or "", ((sku, 1),))
+    return [(reference.sku_overrides.get(part, part) if part else None, per * quantity) for part, per in parts]
+
+
+def sales_order(order: ShopOrder, reference: MerchantReference, known: frozenset[str]) -> ExpectedSalesOrder | Held | None:
+    if order.cancelled:
+        return None
+    returned = returned_units(order)
+    lines: Counter[str] = Counter()
+    notes: dict[str, set[str]] = {}
+    unknown: set[str] = set()
+    gift_message = None
+    for line in order.lines:
+        ships = line.current_quantity + returned[line.line_id]
+        if ships <= 0:
+            continue
+        codes = []
+        for code, quantity in item_codes(line.sku, ships, reference):
+            if code is None or code not in known:
+                unknown.add(code or f"(line {line.line_id} has no SKU)")
+                continue
+            lines[code] += quantity
+            codes.append(code)
+        for name, value in line.properties:
+            if GIFT_MESSAGE.fullmatch(name.strip()):
+                gift_message = value
+            elif not name.startswith("_"):
+                for code in codes:
+                    notes.setdefault(code, set()).add(f"{name}: {value}")
+    if unknown:
+        return Held(tuple(sorted(unknown)))
+    if not lines:
+        return None
+    address = order.address
+    header = Header(name=address and address.name, address1=address and address.address1,
+                    address2=address and address.address2, city=address and address.city,
+                    region=address and address.province_code, postcode=address and address.zip,
+                    country=address and address.country_code, email=order.email, gift_message=gift_message)
+    return ExpectedSalesOrder(header=Header(**{k: v or None for k, v in header.model_dump().items()}),
+                              lines=dict(lines), notes={code: frozenset(n) for code, n in notes.items()})
+
+
+def returns(order: ShopOrder, reference: MerchantReference) -> dict[str, int]:
+    """ItemCode -> units the warehouse should have received back."""
+    skus = {line.line_id: line.sku for line in order.lines}
+    expected: Counter[str] = Counter()
+    for line_id, quantity in returned_units(order).items():
+        for code, units in item_codes(skus.get(line_id), quantity, reference):
+            expected[code or "?"] += units
+    return dict(expected)
+
+
+def erp_open_lines(order: ShopOrder) -> dict[str, int]:
+    lines: Counter[str] = Counter()
+    for line in order.lines:
+        if line.current_quantity > 0:
+            lines[line.sku or f"line {line.line_id}"] += line.current_quantity
+    return {} if order.cancelled else dict(lines)
+
+
+def money_received(order: ShopOrder) -> list[Decimal]:
+    return sorted(t.amount for t in order.transactions if t.kind in MONEY_IN and t.status == "SUCCESS")
+
+
+def credit_memos(order: ShopOrder) -> list[Decimal]:
+    return sorted(refund.amount for refund in order.refunds if refund.amount > 0)
+
+
+def units_out(order: ShopOrder) -> Counter[Level]:
+    """Per stock level, the order's units off the shelf: still to ship (open orders), or returned unrestocked."""
+    out: Counter[Level] = Counter()
+    for line in order.lines:
+        if line.level is not None and not order.cancelled:
+            out[line.level] += line.current_quantity
+    for refund in order.refunds:
+        for line in refund.lines:
+            if line.restock_type == "RETURN" and not line.restocked and line.level is not None:
+                out[line.level] += line.quantity
+    return out
+
+
+def editsync_adjustments(order: ShopOrder) -> dict[Level, int]:
+    """What editsync must have adjusted for the order: units sold, less what Shopify restocked, less units out."""
+    moves: Counter[Level] = Counter()
+    for line in order.lines:
+        if line.level is not None:
+            moves[line.level] += line.sold
+    for refund in order.refunds:
+        for line in refund.lines:
+            if line.restocked and line.level is not None:
+                moves[line.level] -= line.quantity
+    moves.subtract(units_out(order))
+    return {level: delta for level, delta in moves.items() if delta}
+
+
+def stock_levels(start: dict[Level, int], orders: Iterable[ShopOrder]) -> dict[Level, int]:
+    expected = dict(start)
+    for order in orders:
+        for level, units in units_out(order).items():
+            expected[level] = expected.get(level, 0) - units
+    return expected
+
+
+def price_list_breaches(order: ShopOrder, reference: MerchantReference) -> list[str]:
+    if order.company_location_id is None:
+        return []
+    breaches = []
+    for line in order.lines:
+        agreed = reference.b2b_prices.get((order.company_location_id, line.variant_id or 0))
+        if line.at_checkout == 0 and line.current_quantity > 0 and agreed is not None and agreed != line.price:
+            breaches.append(f"{line.sku} at {line.price}, agreed {agreed}")
+    return breaches
