@@ -17,7 +17,8 @@ got wrong here the same way by sharing its code.
   Other line properties not starting with "_" (hidden from customers) are
   personalisation notes on that line's ItemCodes, each "Name: value".
 - **Returns**: every unit refunded with a return is a Peoplevox return of its
-  ItemCode against the order's sales order.
+  ItemCode against the order's sales order (an order the warehouse does not
+  hold has nothing to return against).
 - **ERP**: one sales order per Shopify order, whose open lines are the current
   quantities per SKU and whose total is Shopify's current total; a cancelled
   order's sales order is closed. Every successful sale or capture is money

@@ -94,7 +94,7 @@ def _order(plan: Plan, shop: Shop, warehouse: Warehouse, erp: Erp, open_exceptio
     if plan.superseded:
         expected = None
     _peoplevox(findings, plan, expected, live, warehouse, reference, cutoff)
-    returned = rules.returns(order, reference)
+    returned = rules.returns(order, reference) if expected is not None else {}
     numbers = {so.number for so in held}
     actual_returns: Counter[str] = Counter()
     for row in warehouse.returns:
