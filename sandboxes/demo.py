@@ -1,12 +1,16 @@
-"""``editsync demo``: a realistic mixed day through the running stack, then expected vs actual.
+"""``editsync demo``: a realistic mixed day through the running stack, then the judge's verdict.
 
 Drives the sandboxes a running ``editsync run`` started (their URLs are in
 the data dir) only through their HTTP control surfaces, exactly as a merchant
 and a warehouse would act: orders, native edits, address and gift-message
-changes, recreates, refunds, cancellations, bundles, B2B, an unknown SKU, and
+changes, recreates (the editing app cancelling the original, or leaving it
+open and tagged), refunds before shipping, refunds with a return after
+despatch, cancellations, Shopify bundles and a bundle only editsync's
+reference file knows, a SKU the warehouse codes differently, B2B orders and
+B2B edits adding an item off the company's price list, an unknown SKU, and
 edits after the warehouse started picking; webhooks duplicated, delayed and
-reordered. Then it waits for editsync to settle and compares every system
-with what Shopify says each order is.
+reordered. Then it waits for editsync to settle and judges every order
+(``sandboxes/judge``) from Shopify's final order and the business rules.
 """
 
 from __future__ import annotations
