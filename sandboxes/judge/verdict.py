@@ -164,10 +164,14 @@ def _erp(findings: Findings, order: ShopOrder, erp: Erp) -> None:
         if not order.cancelled:
             findings.check("erp.lines", rules.erp_open_lines(order), so.open_lines)
             findings.check("erp.total", order.total, so.total)
-    findings.check("erp.money_received", rules.money_received(order),
-                   sorted(m.amount for m in erp.received if m.order_external_id == key))
-    findings.check("erp.credit_memos", rules.credit_memos(order),
-                   sorted(m.amount for m in erp.credit_memos if m.order_external_id == key))
+    received = [m for m in erp.received if m.order_external_id == key]
+    memos = [m for m in erp.credit_memos if m.order_external_id == key]
+    findings.check("erp.money_received", rules.money_received(order), sorted(m.amount for m in received))
+    findings.check("erp.credit_memos", rules.credit_memos(order), sorted(m.amount for m in memos))
+    if so is not None and so.customer is not None:
+        # Linked to the sales order means the sales order's customer too, where the ERP records one.
+        strangers = sorted(m.external_id for m in (*received, *memos) if m.customer not in (None, so.customer))
+        findings.check("erp.customer", [], strangers)
 
 
 def _stock_levels(shop: Shop, start: dict[Level, int]) -> list[Mismatch]:

@@ -131,6 +131,9 @@ def test_money_must_be_linked_to_the_orders_one_sales_order_with_shopifys_amount
     assert fields(verdict_of(erp=short)) == ["erp.credit_memos"]
     twice = ERP.model_copy(update={"credit_memos": (*ERP.credit_memos, ERP.credit_memos[0])})
     assert fields(verdict_of(erp=twice)) == ["erp.credit_memos"]
+    other_customer = ERP.model_copy(update={"credit_memos": (ERP.credit_memos[0].model_copy(update={
+        "customer": "c-2"}), ERP.credit_memos[1])})
+    assert fields(verdict_of(erp=other_customer)) == ["erp.customer"]
 
 
 def test_stock_editsync_did_not_put_back_is_wrong_per_order_and_per_level():
