@@ -51,7 +51,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sandboxes.judge.models import Header, Level, MerchantReference, ShopOrder
+from sandboxes.judge.models import Address, Header, Level, MerchantReference, ShopOrder
 
 PICK_CYCLE = ("New", "Picking", "Packed", "Despatched")
 CANCELLED = "Cancelled"
@@ -59,13 +59,14 @@ GIFT_MESSAGE = re.compile(r"gift[ _-]?(message|note)", re.IGNORECASE)
 MONEY_IN = frozenset({"SALE", "CAPTURE"})
 
 OPS, FINANCE, CX = "OPS", "FINANCE", "CX"
+#: An order editsync cannot read, or whose commands go unanswered, is held everywhere: ops owns that.
+HELD = frozenset({("ORDER_STALLED", OPS), ("SHOPIFY_ACCESS_DENIED", OPS)})
 #: Per area of mismatch, the open exceptions (type, owner) that tell a person about it.
 EXPLAINED_BY: dict[str, frozenset[tuple[str, str]]] = {
-    "peoplevox": frozenset({("PVX_UPDATE_FAILED", OPS), ("PVX_NO_LIVE_SALES_ORDER", OPS), ("ORDER_STALLED", OPS),
-                            ("RECREATE_UNRESOLVED", OPS), ("RECREATE_AMBIGUOUS", OPS)}),
-    "erp": frozenset({("ERP_SYNC_FAILED", FINANCE), ("REFUND_NOT_POSTED", FINANCE)}),
-    "stock": frozenset({("INVENTORY_ADJUST_FAILED", OPS), ("INVENTORY_LOCATION_UNKNOWN", OPS),
-                        ("SHOPIFY_ACCESS_DENIED", OPS)}),
+    "peoplevox": HELD | {("PVX_UPDATE_FAILED", OPS), ("PVX_NO_LIVE_SALES_ORDER", OPS), ("RECREATE_UNRESOLVED", OPS),
+                         ("RECREATE_AMBIGUOUS", OPS)},
+    "erp": HELD | {("ERP_SYNC_FAILED", FINANCE), ("REFUND_NOT_POSTED", FINANCE)},
+    "stock": HELD | {("INVENTORY_ADJUST_FAILED", OPS), ("INVENTORY_LOCATION_UNKNOWN", OPS)},
     "exceptions": frozenset(),  # a missing exception explains nothing
 }
 
@@ -133,12 +134,11 @@ def sales_order(order: ShopOrder, reference: MerchantReference, known: frozenset
         return Held(tuple(sorted(unknown)))
     if not lines:
         return None
-    address = order.address
-    header = Header(name=address and address.name, address1=address and address.address1,
-                    address2=address and address.address2, city=address and address.city,
-                    region=address and address.province_code, postcode=address and address.zip,
-                    country=address and address.country_code, email=order.email, gift_message=gift_message)
-    return ExpectedSalesOrder(header=Header(**{k: v or None for k, v in header.model_dump().items()}),
+    address = order.address or Address()
+    header = {"name": address.name, "address1": address.address1, "address2": address.address2,
+              "city": address.city, "region": address.province_code, "postcode": address.zip,
+              "country": address.country_code, "email": order.email, "gift_message": gift_message}
+    return ExpectedSalesOrder(header=Header(**{name: value or None for name, value in header.items()}),
                               lines=dict(lines), notes={code: frozenset(n) for code, n in notes.items()})
 
 

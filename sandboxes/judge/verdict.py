@@ -102,10 +102,9 @@ def _order(plan: Plan, shop: Shop, warehouse: Warehouse, erp: Erp, open_exceptio
             actual_returns[row.item_code] += row.quantity
     findings.check("peoplevox.returns", returned, dict(actual_returns))
     _erp(findings, order, erp)
-    moves = shop.adjustments.get(order.order_id, {})
-    for level in sorted(set(moves) | set(rules.editsync_adjustments(order))):
-        findings.check(f"stock.{_level_name(shop, level)}", rules.editsync_adjustments(order).get(level, 0),
-                       moves.get(level, 0))
+    made, due = shop.adjustments.get(order.order_id, {}), rules.editsync_adjustments(order)
+    for level in sorted(set(made) | set(due)):
+        findings.check(f"stock.{_level_name(shop, level)}", due.get(level, 0), made.get(level, 0))
     if rules.price_list_breaches(order, reference):
         findings.check("exceptions.PRICE_LIST_MISMATCH", f"open ({rules.FINANCE})",
                        _owners(open_exceptions, "PRICE_LIST_MISMATCH"))
