@@ -101,25 +101,42 @@ def peoplevox(state: dict[str, Any]) -> Warehouse:
     return Warehouse(sales_orders=sales_orders, returns=returns, item_codes=frozenset(state["item_types"]))
 
 
+#: NetSuite's sales order status code for Closed (every line closed).
+CLOSED = "H"
+
+
 def erp(state: dict[str, Any]) -> Erp:
+    """NetSuite as the ERP sandbox renders its records: sublists expanded, references by internal id."""
+    external_of = {record["id"]: external_id for external_id, record in state["salesOrder"].items()}
+    order_of_invoice = {internal: (record.get("createdFrom") or {}).get("id")
+                        for internal, record in state["invoice"].items()}
     sales_orders = {}
     for external_id, record in state["salesOrder"].items():
         lines: dict[str, int] = {}
-        for line in record.get("item", {}).get("items", []):
-            sku = line["item"]["externalId"]
-            lines[sku] = lines.get(sku, 0) + int(line["quantity"])
-        closed = record.get("status") == "Cancelled"
+        for line in record["item"]["items"]:
+            if not line.get("isClosed"):
+                sku = line["item"]["refName"]
+                lines[sku] = lines.get(sku, 0) + int(line["quantity"])
         sales_orders[external_id] = ErpSalesOrder(
-            external_id=external_id, open_lines={} if closed else lines, total=Decimal(str(record["total"])),
-            closed=closed, customer=(record.get("entity") or {}).get("externalId"))
-
-    def linked(record_type: str, amount_field: str) -> tuple[ErpMoney, ...]:
-        return tuple(ErpMoney(external_id=external_id, amount=Decimal(str(record[amount_field])),
-                              order_external_id=(record.get("createdFrom") or {}).get("externalId"))
-                     for external_id, record in state[record_type].items())
-
-    return Erp(sales_orders=sales_orders, received=linked("customerPayment", "payment"),
-               credit_memos=linked("creditMemo", "total"))
+            external_id=external_id, open_lines=lines, total=Decimal(str(record["total"])),
+            closed=record["orderStatus"]["id"] == CLOSED, customer=record["entity"]["id"])
+    # Money received before billing is a deposit for the sales order; after, a payment applied to its invoices.
+    received = [ErpMoney(external_id=external_id, amount=Decimal(str(record["payment"])),
+                         order_external_id=external_of.get(record["salesOrder"]["id"]),
+                         customer=record["customer"]["id"])
+                for external_id, record in state["customerDeposit"].items()]
+    for external_id, record in state["customerPayment"].items():
+        for applied in record["apply"]["items"]:
+            if applied.get("apply"):
+                received.append(ErpMoney(
+                    external_id=external_id, amount=Decimal(str(applied["amount"])),
+                    order_external_id=external_of.get(order_of_invoice.get(applied["doc"]["id"])),
+                    customer=record["customer"]["id"]))
+    credit_memos = tuple(ErpMoney(external_id=external_id, amount=Decimal(str(record["total"])),
+                                  order_external_id=record.get("custbody_shopify_order_id"),
+                                  customer=record["entity"]["id"])
+                         for external_id, record in state["creditMemo"].items())
+    return Erp(sales_orders=sales_orders, received=tuple(received), credit_memos=credit_memos)
 
 
 def open_exceptions(records: Iterable[dict[str, Any]]) -> tuple[OpenException, ...]:

@@ -205,7 +205,7 @@ def order_summary(order: Order) -> dict[str, Any]:
             "lines": [{"id": line.id, "variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity,
                        "current_quantity": line.current_quantity, "sold": sold.get(line.id, 0),
                        "at_checkout": at_checkout.get(line.id, 0), "price": str(line.price),
-                       "location_id": order.location_id,
+                       "location_id": line.location_id or order.location_id,
                        "properties": line.properties, "group": line.group["title"] if line.group else None}
                       for line in order.lines],
             "refunds": [{"id": r.id, "amount": str(r.amount),
