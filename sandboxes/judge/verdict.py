@@ -195,5 +195,5 @@ def _show(value: Any) -> str:
     if isinstance(value, (list, tuple, frozenset, set)):
         return "[" + ", ".join(_show(v) for v in sorted(value)) + "]"
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral() else str(value)
+        return format(value.normalize(), "f")
     return "none" if value is None else str(value)

@@ -18,15 +18,25 @@ def pipeline(tmp_path_factory):
         yield running
 
 
+def swap_sizes(pipeline, plan) -> None:
+    """Two medium tees swapped for one large, unrestocked: Shopify refunds the 25.00 difference."""
+    pipeline.edit(plan, "edit_order", set_quantity={str(plan.first_line_id): 0},
+                  add=[[pipeline.variants["TEE-L"], 1]], restock=False)
+
+
+def but_the_credit_memo(order) -> bool:
+    """In sync but for the ERP credit memo, the known difference pinned by the xfail test below."""
+    return all(m.field == "erp.credit_memos" for m in order.mismatches)
+
+
 def test_an_order_and_its_size_swap_reach_peoplevox_stock_and_the_erp(pipeline):
     plan = pipeline.create({"TEE-M": 2, "MUG": 1})
     pipeline.settled([plan])
     stock_before = pipeline.demo.state(pipeline.demo.shopify)["stock"]
-    # Swap the tees for a large one without restocking: editsync must cancel-and-replace the
-    # sales order (Peoplevox never removes a line) and put the two mediums back on the shelf.
-    pipeline.edit(plan, "edit_order", set_quantity={str(plan.first_line_id): 0},
-                  add=[[pipeline.variants["TEE-L"], 1]], restock=False)
-    verdict = pipeline.settled([plan])
+    # editsync must cancel-and-replace the sales order (Peoplevox never removes a line) and put the
+    # two mediums back on the shelf.
+    swap_sizes(pipeline, plan)
+    verdict = pipeline.settled([plan], done=but_the_credit_memo)
     live = pipeline.live_sales_orders(plan)
     assert [so["lines"] for so in live] == [{"MUG": 1, "TEE-L": 1}]
     assert len(pipeline.sales_orders(plan)) == 2, "the first sales order is cancelled, not reused"
@@ -38,6 +48,16 @@ def test_an_order_and_its_size_swap_reach_peoplevox_stock_and_the_erp(pipeline):
     # Shopify itself committed the large tee (-1); editsync returned the two mediums it did not restock.
     pipeline.wait_for("the mediums back in stock, once", lambda: stock_moves() == [-1, 2])
     assert verdict.totals["duplicate_sales_orders"] == 0
+
+
+@pytest.mark.xfail(strict=True, reason="editsync's NetSuite credit memo for a size swap is priced from the removed "
+                   "lines (50.00), not the 25.00 Shopify refunded: connectors/erp.py builds its item lines from the "
+                   "refund's lines and NetSuite totals them")
+def test_a_size_swaps_credit_memo_is_what_shopify_refunded(pipeline):
+    plan = pipeline.create({"TEE-M": 2, "CAP": 1})
+    pipeline.settled([plan])
+    swap_sizes(pipeline, plan)
+    pipeline.settled([plan], timeout_s=30)
 
 
 def test_an_edit_after_picking_started_is_an_ops_exception_and_nothing_is_sent(pipeline):
