@@ -7,20 +7,21 @@ ERP's sales order, payments and credit memos. Comparing with in-order delivery t
 would pass whatever the engine got wrong, as long as it got it wrong consistently.
 
 Mutations of the engine shown to turn this module red (applied by hand to the file named, the module run
-with ``.venv/bin/python -m pytest tests/unit/test_core_convergence.py``, then reverted):
+with ``.venv/bin/python -m pytest tests/unit/test_core_convergence.py``, then reverted; the in-order
+comparison this oracle replaced passed the first three, measured the same way):
 
 - gift message: ``streams/core/peoplevox.py`` ``gift_message = value`` -> ``pass`` (never sent):
-  ``test_any_interleaving_and_duplication_converges`` fails (falsified in the first examples).
-- address: ``streams/core/peoplevox.py`` ``address=snapshot.shipping_address`` -> ``address=None``:
   ``test_any_interleaving_and_duplication_converges`` fails.
-- inventory: ``streams/core/inventory.py`` ``back_on_shelf = line.units_sold - line.quantity -
-  line.restocked_quantity`` -> without ``- line.restocked_quantity`` (units Shopify restocked put back a
-  second time): ``test_any_interleaving_and_duplication_converges`` fails.
+- address: ``streams/core/peoplevox.py`` ``address=snapshot.shipping_address`` -> ``address=None``:
+  ``test_any_interleaving_and_duplication_converges`` and both recreate cases fail.
+- inventory: ``streams/core/inventory.py`` ``_back_on_shelf`` without ``- line.restocked_quantity``
+  (units Shopify restocked put back a second time): ``test_any_interleaving_and_duplication_converges``
+  and the recreate case whose original the app cancelled with restock fail.
 - credit memo: ``streams/core/money.py`` ``amount=refund.amount`` -> ``amount=snapshot.total`` in
   ``CreateCreditMemo``: ``test_any_interleaving_and_duplication_converges`` fails.
 - recreate detection: ``streams/core/recreate.py`` ``referenced_order`` returns ``None`` at once:
-  ``test_only_the_recreated_order_reaches_the_warehouse`` fails for an original the app left open
-  (for an original the app cancelled the end state is the same, as the test's ids say).
+  ``test_only_the_recreated_order_reaches_the_warehouse[app-leaves-original-open]`` fails; for an
+  original the app cancelled the end state is the same, so that case rightly passes.
 """
 
 from __future__ import annotations
