@@ -7,7 +7,7 @@ summary. When a sandbox changes shape, only its adapter changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -59,7 +59,7 @@ def shopify(state: dict[str, Any]) -> Shop:
     return Shop(orders=orders, stock=stock, adjustments=adjustments, sku_of_item=sku_of_item)
 
 
-def shop_order(summary: dict[str, Any], level: Any) -> ShopOrder:
+def shop_order(summary: dict[str, Any], level: Callable[[int | None, int | None], Level | None]) -> ShopOrder:
     """One order as the sandbox summarises it; ``level(variant id, location id)`` names a stock level."""
     variant_of_line = {line["id"]: line["variant_id"] for line in summary["lines"]}
     return ShopOrder(
