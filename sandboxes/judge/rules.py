@@ -40,7 +40,10 @@ got wrong here the same way by sharing its code.
   the sales order Shopify's order called for when picking started, and an
   ``EDIT_AFTER_PICK`` exception is open: ops when the lines differ, customer
   service when only the header does.
-- **Which exception explains a mismatch**: ``EXPLAINED_BY`` below, by area.
+- **Which exception explains a mismatch**: ``EXPLAINED_BY`` below, by area. An
+  order whose sales order was cancelled and never replaced, while it should
+  ship, is explained only by ``PVX_NO_LIVE_SALES_ORDER`` (the warehouse holds
+  nothing) or by the order being held.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ def _order(plan: Plan, shop: Shop, warehouse: Warehouse, erp: Erp, open_exceptio
         expected = None
     if plan.superseded:
         expected = None
-    _peoplevox(findings, plan, expected, live, warehouse, reference, cutoff)
+    _peoplevox(findings, plan, expected, held, warehouse, reference, cutoff)
     returned = rules.returns(order, reference) if expected is not None else {}
     numbers = {so.number for so in held}
     actual_returns: Counter[str] = Counter()
@@ -120,9 +120,16 @@ def _order(plan: Plan, shop: Shop, warehouse: Warehouse, erp: Erp, open_exceptio
 
 
 def _peoplevox(findings: Findings, plan: Plan, expected: rules.ExpectedSalesOrder | None,
-               live: list[WarehouseSalesOrder], warehouse: Warehouse, reference: MerchantReference,
+               held: list[WarehouseSalesOrder], warehouse: Warehouse, reference: MerchantReference,
                cutoff: str) -> None:
+    live = [so for so in held if so.status != rules.CANCELLED]
     want_live = 0 if expected is None else 1
+    if want_live and held and not live:
+        # It was in the warehouse and was cancelled, nothing replaced it: only "the warehouse holds nothing"
+        # tells ops what is at stake (a failed update does not).
+        findings.check("peoplevox.live_sales_orders", want_live, 0,
+                       rules.HELD | {("PVX_NO_LIVE_SALES_ORDER", rules.OPS)})
+        return
     picked = len(live) == 1 and rules.past_cutoff(live[0].status, cutoff)
     if picked and plan.at_cutoff is not None:
         # The warehouse owns the order: handled only if it still holds exactly what was due when picking started.

@@ -155,6 +155,17 @@ def test_a_mismatch_is_explained_only_by_the_expected_type_and_owner_on_the_same
     assert verdict_of(erp=erp_broken, exceptions=[open_("ERP_SYNC_FAILED", "FINANCE")]).order(1001).unexplained == ()
 
 
+def test_a_sales_order_cancelled_and_never_replaced_needs_the_warehouse_holds_nothing_exception():
+    cancelled = with_sales_order(status="Cancelled")
+    for failed in (open_("PVX_UPDATE_FAILED", "OPS"), open_("EDIT_AFTER_PICK", "OPS")):
+        assert [m.field for m in verdict_of(warehouse=cancelled, exceptions=[failed]).order(1001).unexplained] == [
+            "peoplevox.live_sales_orders"]
+    critical = verdict_of(warehouse=cancelled, exceptions=[open_("PVX_NO_LIVE_SALES_ORDER", "OPS")])
+    assert critical.order(1001).unexplained == () and not critical.order(1001).lost
+    never_there = WAREHOUSE.model_copy(update={"sales_orders": ()})
+    assert verdict_of(warehouse=never_there, exceptions=[open_("PVX_UPDATE_FAILED", "OPS")]).order(1001).unexplained == ()
+
+
 def edited_after_picking(**changes):
     """#1001 was picked as it stood; then the customer added a cap."""
     at_cutoff = {"id": 1001, "name": "#1001", "cancelled": False, "email": "ann@example.com", "total": "95.00",
