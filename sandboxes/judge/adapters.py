@@ -81,10 +81,12 @@ def shop_order(summary: dict[str, Any], level: Callable[[int | None, int | None]
                                            amount=Decimal(t["amount"])) for t in summary["transactions"]))
 
 
-#: The sandbox Peoplevox client's "Sales Orders" template: header field -> column.
-PEOPLEVOX_HEADER = {"name": "ShippingName", "address1": "ShippingAddressLine1", "address2": "ShippingAddressLine2",
-                    "city": "ShippingCity", "region": "ShippingRegion", "postcode": "ShippingPostcode",
-                    "country": "ShippingCountry", "email": "Email", "gift_message": "GiftMessage"}
+#: The sandbox Peoplevox client's "Sales orders" template (Peoplevox's default integration columns and its
+#: GiftMessage custom field): header field -> column.
+PEOPLEVOX_HEADER = {"name": "ContactName", "address1": "ShippingAddressLine1", "address2": "ShippingAddressLine2",
+                    "city": "ShippingAddressCity", "region": "ShippingAddressRegion",
+                    "postcode": "ShippingAddressPostcode", "country": "ShippingAddressCountry", "email": "Email",
+                    "gift_message": "GiftMessage"}
 
 
 def peoplevox(state: dict[str, Any]) -> Warehouse:
