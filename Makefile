@@ -39,7 +39,7 @@ system-packages:
 k8s-rules: $(STAMP)
 	$(BIN)/python deploy/kubernetes/prometheusrule.py
 
-# Against a running `make run` (another terminal): a mixed day of orders and edits, then expected vs actual.
+# Against a running `make run` (another terminal): a mixed day of orders and edits, then the judge's verdict.
 demo: $(STAMP)
 	$(BIN)/editsync demo --orders $${ORDERS:-50}
 
