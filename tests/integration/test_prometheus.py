@@ -69,8 +69,8 @@ def scenario(pipeline: Pipeline) -> None:
                       headers=webhook_headers("orders/create", body, SECRET.encode())).status_code == 200
     pipeline.force_status(picked, "Picking")
     pipeline.edit(picked, "edit_order", add=[[pipeline.variants["CAP"], 1]])
-    pipeline.settled([picked], done=lambda row: "EDIT_AFTER_PICK" in row["exceptions"])
-    pipeline.settled([held], done=lambda row: "UNKNOWN_SKU" in row["exceptions"])
+    pipeline.settled([picked], done=lambda order: "EDIT_AFTER_PICK/OPS" in order.open_exceptions)
+    pipeline.settled([held], done=lambda order: "UNKNOWN_SKU/OPS" in order.open_exceptions)
 
 
 def test_every_panel_returns_data_lag_drains_alerts_fire_and_a_crashed_agent_stalls_and_exits(tmp_path: Path):
