@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,9 @@ from streams.kafka.broker import free_port
 from tests.integration.conftest import ROOT, Service
 from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
 
-DOCS = ROOT / "docs"
+# The README's inbox pictures come from this test: EDITSYNC_SCREENSHOT_DIR=docs refreshes them; by default
+# they go to a temporary folder, so a test run never changes the checkout.
+SCREENSHOTS = Path(os.environ.get("EDITSYNC_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="editsync-inbox-"))
 STALE_B2B_PRICE = "42.00"  # editsync's price list says 42.00 for HOODIE-M; Shopify's company catalogue says 45.00
 
 
@@ -335,8 +338,8 @@ def test_in_the_browser_operations_see_an_unknown_sku_add_the_item_retry_and_see
         operations.click()
         row = browser.find_element(By.CSS_SELECTOR, f'tr[data-exception="{held["exception_id"]}"]')
         assert "Product not set up in the warehouse" in row.text
-        DOCS.mkdir(exist_ok=True)
-        browser.save_screenshot(str(DOCS / "inbox-queue.png"))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(SCREENSHOTS / "inbox-queue.png"))
         row.find_element(By.PARTIAL_LINK_TEXT, "Product not set up").click()
         assert "Peoplevox has no item for SKU POSTER" in browser.find_element(By.ID, "what-changed").text
 
@@ -352,7 +355,7 @@ def test_in_the_browser_operations_see_an_unknown_sku_add_the_item_retry_and_see
             browser.get(page)
         assert "Olivia (operations) asked to retry" in browser.find_element(By.CLASS_NAME, "timeline").text
         browser.set_window_size(1366, 1700)
-        browser.save_screenshot(str(DOCS / "inbox-exception.png"))
+        browser.save_screenshot(str(SCREENSHOTS / "inbox-exception.png"))
     finally:
         browser.quit()
         warehouse(pipeline, "DELETE", "/item-types/POSTER")
