@@ -1,15 +1,17 @@
 """The order issue 19 names: 40 lines (bundles included), 10 edits and 6 refunds across two locations.
 
-Built in a sandbox ``Shop`` by merchant operations, and judged by an oracle
-that reads the store's own records (never the connector's mapping), so a
-test can say what a complete and exact read of it must be.
+Built in a sandbox ``Shop`` by merchant operations, in three steps (checkout,
+the ten edits, the three refunds a merchant makes by hand) so that a test
+through the broker can let editsync catch up between them; and judged by an
+oracle that reads the store's own records (never the connector's mapping),
+so a test can say what a complete and exact read of it must be.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sandboxes.shopify.store import Order, Shop, Variant
+from sandboxes.shopify.store import Line, Order, Shop, Variant
 
 PARTS = 34  # simple variants; with a 2-component bundle at checkout: 36 lines, edits bring it to 40
 
@@ -19,6 +21,26 @@ class BigOrder:
     order: Order
     main: int  # location ids
     second: int
+    parts: list[Variant]
+    bundle_id: int
+    checkout_lines: list[Line]  # as placed: edits append lines, the steps address the checkout's
+
+    @property
+    def at_second(self) -> list[Line]:
+        return [line for line in self.checkout_lines if line.location_id == self.second]
+
+    @property
+    def at_main(self) -> list[Line]:
+        return [line for line in self.checkout_lines if line.location_id == self.main and line.group is None]
+
+
+def add_second_location(shop: Shop, stock: int = 200) -> int:
+    """A second warehouse that stocks every variant the shop already sells (as activating inventory there does)."""
+    with shop.lock:
+        second = shop.add_location("Second warehouse")
+        for variant in shop.variants.values():
+            shop.levels[(variant.inventory_item_id, second)] = stock
+    return second
 
 
 def stock_parts(shop: Shop, stock: int = 200) -> list[Variant]:
@@ -26,31 +48,49 @@ def stock_parts(shop: Shop, stock: int = 200) -> list[Variant]:
     return [shop.add_variant(f"PART-{n:02d}", f"{5 + n}.00", stock=stock) for n in range(1, PARTS + 4)]
 
 
+def checkout(shop: Shop, parts: list[Variant], bundle_id: int, main: int, second: int) -> BigOrder:
+    """34 parts × 2 and a bundle; every third part ships from the second location."""
+    items = [(variant.id, 2) for variant in parts[:PARTS]] + [(bundle_id, 1)]
+    routed = {variant.id: second for variant in parts[:PARTS:3]}
+    order = shop.create_order(items, customer_id=None, address={"name": "Bea Big", "city": "York"},
+                              location_id=main, line_locations=routed)
+    return BigOrder(order, main, second, parts, bundle_id, list(order.lines))
+
+
+def make_edits(shop: Shop, big: BigOrder) -> None:
+    """Ten native edits; the three that lower the total are settled with a refund each, as Shopify's admin does."""
+    order_id, at_main, at_second, extra = big.order.id, big.at_main, big.at_second, big.parts[PARTS:]
+    shop.edit_order(order_id, add=[(extra[0].id, 1)], location_id=big.second)               # 1: +1 line, second
+    shop.edit_order(order_id, add=[(big.bundle_id, 1)], location_id=big.second)             # 2: +2 lines (bundle)
+    shop.edit_order(order_id, add=[(extra[1].id, 2)])                                       # 3: +1 line, main
+    for line in at_main[:4]:                                                                # 4-7: one more each
+        shop.edit_order(order_id, set_quantity={line.id: 3})
+    shop.edit_order(order_id, set_quantity={at_main[4].id: 1})                               # 8: -1, not restocked
+    shop.edit_order(order_id, set_quantity={at_second[0].id: 0})                             # 9: line removed
+    shop.edit_order(order_id, set_quantity={at_second[1].id: 1}, restock=True)               # 10: -1, restocked
+
+
+def make_refunds(shop: Shop, big: BigOrder) -> None:
+    order_id, at_main = big.order.id, big.at_main
+    shop.refund(order_id, {at_main[5].id: 1}, "RETURN", location_id=big.second)            # returned elsewhere
+    shop.refund(order_id, {line.id: 1 for line in at_main[6:18]})                            # 12 lines, no restock
+    component = next(line for line in big.checkout_lines if line.group is not None)
+    shop.refund(order_id, {component.id: 1}, "RETURN")                                      # a bundle component
+
+
 def build(shop: Shop, parts: list[Variant], bundle_id: int, main: int, second: int) -> BigOrder:
     """Checkout, 10 edits and 3 refunds on top of the 3 refunds the edits that lower the total settle with."""
-    checkout = [(variant.id, 2) for variant in parts[:PARTS]] + [(bundle_id, 1)]
-    routed = {variant.id: second for variant in parts[:PARTS:3]}  # every third part ships from the second
-    order = shop.create_order(checkout, customer_id=None, address={"name": "Bea Big", "city": "York"},
-                              location_id=main, line_locations=routed)
-    lines = order.lines
-    at_second = [line for line in lines if line.location_id == second]
-    at_main = [line for line in lines if line.location_id == main and line.group is None]
-    extra = parts[PARTS:]
-    shop.edit_order(order.id, add=[(extra[0].id, 1)], location_id=second)                  # 1: +1 line, second
-    shop.edit_order(order.id, add=[(bundle_id, 1)], location_id=second)                    # 2: +2 lines (bundle)
-    shop.edit_order(order.id, add=[(extra[1].id, 2)])                                      # 3: +1 line, main
-    for line in at_main[:4]:                                                               # 4-7: one more each
-        shop.edit_order(order.id, set_quantity={line.id: 3})
-    shop.edit_order(order.id, set_quantity={at_main[4].id: 1})                              # 8: -1, not restocked
-    shop.edit_order(order.id, set_quantity={at_second[0].id: 0})                            # 9: line removed
-    shop.edit_order(order.id, set_quantity={at_second[1].id: 1}, restock=True)              # 10: -1, restocked
-    shop.refund(order.id, {at_main[5].id: 1}, "RETURN", location_id=second)                # returned elsewhere
-    shop.refund(order.id, {line.id: 1 for line in at_main[6:18]})                           # 12 lines, no restock
-    component = next(line for line in lines if line.group is not None)
-    shop.refund(order.id, {component.id: 1}, "RETURN")                                     # a bundle component
-    assert len(order.lines) == 40 and len(order.refunds) == 6
-    assert sum(a.reason == "ORDER_EDIT" for a in order.agreements) == 10
-    return BigOrder(order, main, second)
+    big = checkout(shop, parts, bundle_id, main, second)
+    make_edits(shop, big)
+    make_refunds(shop, big)
+    assert is_complete(big)
+    return big
+
+
+def is_complete(big: BigOrder) -> bool:
+    order = big.order
+    return len(order.lines) == 40 and len(order.refunds) == 6 and \
+        sum(a.reason == "ORDER_EDIT" for a in order.agreements) == 10
 
 
 def expected_lines(shop: Shop, order: Order) -> dict[str, dict]:

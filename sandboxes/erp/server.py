@@ -156,7 +156,7 @@ class ErpSandbox:
         self.records: dict[str, dict[int, dict[str, Any]]] = {t: {} for t in READABLE}
         self.currencies = {next(self._ids): symbol for symbol in seed.currencies}
         for sku, external in seed.items.items():
-            self._store("inventoryItem", {"itemId": sku, "externalId": external or None})
+            self.add_item(sku, external)
         for customer in seed.customers:
             self._store("customer", {"entityId": customer["entityId"], "email": customer.get("email"),
                                      "externalId": customer.get("externalId") or None})
@@ -177,6 +177,10 @@ class ErpSandbox:
     def by_external_id(self, record_type: str, external_id: str) -> dict[str, Any] | None:
         record = self._find(record_type, f"eid:{external_id}")
         return None if record is None else self._render(record_type, record, expand=True)
+
+    def add_item(self, sku: str, external_id: str = "") -> str:
+        """An item the account sells (Item Name/Number = the SKU), as a merchant sets one up; its internal id."""
+        return str(self._store("inventoryItem", {"itemId": sku, "externalId": external_id or None}))
 
     def customer_id(self, entity_id: str) -> str:
         return next(str(i) for i, r in self.records["customer"].items() if r["entityId"] == entity_id)

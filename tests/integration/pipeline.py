@@ -35,11 +35,16 @@ from tests.support import wait_for
 CODEC = AvroCodec()
 
 
+#: Sets up more of the merchant before editsync starts (locations, items in every system); answers what
+#: editsync's reference file should hold besides the sandbox merchant's (e.g. ``{"bundles": {…}}``).
+MerchantSetUp = Callable[[SandboxStack], dict[str, dict[str, Any]]]
+
+
 @contextmanager
-def pipeline_on_own_broker(tmp: Path, **env: str) -> Iterator["Pipeline"]:
+def pipeline_on_own_broker(tmp: Path, merchant: MerchantSetUp | None = None, **env: str) -> Iterator["Pipeline"]:
     """A broker of its own: no other module's records or consumer groups in the way."""
     with EmbeddedBroker(log_path=tmp / "tansu.log") as broker:
-        pipeline = Pipeline(broker.bootstrap, tmp, **env)
+        pipeline = Pipeline(broker.bootstrap, tmp, merchant, **env)
         try:
             yield pipeline
         finally:
@@ -47,7 +52,7 @@ def pipeline_on_own_broker(tmp: Path, **env: str) -> Iterator["Pipeline"]:
 
 
 class Pipeline:
-    def __init__(self, bootstrap: str, tmp: Path, **env: str) -> None:
+    def __init__(self, bootstrap: str, tmp: Path, merchant: MerchantSetUp | None = None, **env: str) -> None:
         self.bootstrap = bootstrap
         self.tmp = tmp
         port = free_port()
@@ -57,6 +62,9 @@ class Pipeline:
                                       delivery=DeliveryPlan(max_attempts=10, retry_base_s=1.0), seed=7).start()
         reference = tmp / "reference.json"
         merchant_reference = sandbox_reference(self.sandboxes)
+        # Item types are read when editsync starts: the whole merchant must be set up before.
+        for section, entries in (merchant(self.sandboxes) if merchant else {}).items():
+            merchant_reference[section] = {**merchant_reference.get(section, {}), **entries}
         reference.write_text(json.dumps(merchant_reference))
         c = self.sandboxes.credentials
         erp_key = tmp / "netsuite-certificate.pem"
@@ -84,7 +92,11 @@ class Pipeline:
     def _start(self) -> Service:
         self.starts += 1
         service = Service(self.env, self.tmp / f"editsync-{self.starts}.log")
-        service.wait_ready()
+        try:
+            service.wait_ready()
+        except BaseException:
+            service.stop()  # never leave a worker that did not become ready running
+            raise
         return service
 
     def restart(self, kill: bool, wipe: bool, while_down: Callable[[], None] | None = None) -> None:

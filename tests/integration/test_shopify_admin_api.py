@@ -20,7 +20,14 @@ from connectors.shopify_order import FollowUpSizes, PageSizes
 from sandboxes.shopify.cost import MAX_QUERY_COST, Bucket
 from sandboxes.shopify.graphql_api import ALL_SCOPES, FULFILLMENT_ORDER_SCOPE, PROTECTED_CUSTOMER_DATA
 from sandboxes.stack import SandboxStack
-from tests.shopify_big_order import BigOrder, build, expected_lines, expected_refunds, stock_parts
+from tests.shopify_big_order import (
+    BigOrder,
+    add_second_location,
+    build,
+    expected_lines,
+    expected_refunds,
+    stock_parts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +42,7 @@ def stack():
 def big(stack) -> BigOrder:
     shop = stack.shop
     main = next(iter(shop.locations))
-    second = shop.add_location("Second warehouse")
+    second = add_second_location(shop)
     return build(shop, stock_parts(shop), stack.merchant["variants"]["GIFT-BOX"], main, second)
 
 
