@@ -83,12 +83,14 @@ class Merchant:
         return {"bundles": {sku: [list(component) for component in kit] for sku, kit in KITS.items()}}
 
 
-MERCHANT = Merchant()
+@pytest.fixture(scope="module")
+def merchant() -> Merchant:
+    return Merchant()
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    with pipeline_on_own_broker(tmp_path_factory.mktemp("big-order"), merchant=MERCHANT) as running:
+def pipeline(tmp_path_factory, merchant):
+    with pipeline_on_own_broker(tmp_path_factory.mktemp("big-order"), merchant=merchant) as running:
         yield running
 
 
@@ -245,18 +247,18 @@ def reaches_every_system(pipeline: Pipeline, big: BigOrder, stock_before: dict[s
         time.sleep(0.5)
 
 
-def test_the_40_line_order_reaches_peoplevox_stock_and_the_erp_exactly(pipeline):
+def test_the_40_line_order_reaches_peoplevox_stock_and_the_erp_exactly(pipeline, merchant):
     shop = pipeline.sandboxes.shop
     with shop.lock:
         stock_before = {f"{item}@{location}": level for (item, location), level in shop.levels.items()}
-    big = checkout(shop, MERCHANT.parts, pipeline.variants["GIFT-BOX"], MERCHANT.main, MERCHANT.second)
+    big = checkout(shop, merchant.parts, pipeline.variants["GIFT-BOX"], merchant.main, merchant.second)
     took = {"checkout": reaches_every_system(pipeline, big, stock_before, "checkout")}
     make_edits(shop, big)
     took["edits"] = reaches_every_system(pipeline, big, stock_before, "ten edits")
     make_refunds(shop, big)
     took["refunds"] = reaches_every_system(pipeline, big, stock_before, "three refunds")
     assert is_complete(big), "the order issue 19 names: 40 lines, 10 edits, 6 refunds"
-    assert {line.location_id for line in big.order.lines} == {MERCHANT.main, MERCHANT.second}
+    assert {line.location_id for line in big.order.lines} == {merchant.main, merchant.second}
     time.sleep(QUIET_S)
     assert mismatches(pipeline, big, stock_before) == [], "still exact once everything in flight has landed"
 
@@ -267,8 +269,25 @@ def test_the_40_line_order_reaches_peoplevox_stock_and_the_erp_exactly(pipeline)
     adjustments = [a for a in state(pipeline, "shopify")["adjustments"]
                    if a["reference_document_uri"] == f"gid://shopify/Order/{big.order.id}"]
     locations = {change["location_id"] for a in adjustments for change in a["changes"]}
-    assert locations == {MERCHANT.main, MERCHANT.second}, "units went back at both warehouses"
+    assert locations == {merchant.main, merchant.second}, "units went back at both warehouses"
     open_exceptions = [e for e in pipeline.exceptions().values()
                        if e["order_id"] == str(big.order.id) and e["state"] == "OPEN"]
     assert open_exceptions == []
     print(f"steps exact after {took} s")
+
+
+def test_a_row_peoplevox_refuses_becomes_an_ops_exception_and_leaves_no_header(pipeline):
+    """The warehouse retired an item type after editsync read the list: Peoplevox saves the header, refuses
+    the line with ResponseId 0, and only TotalCount says so. That must be an owned exception, not silence."""
+    warehouse = pipeline.sandboxes.warehouse
+    with warehouse.lock:
+        del warehouse.item_types["HOODIE-L"]
+    plan = pipeline.create({"HOODIE-L": 1})
+    exception = pipeline.wait_for("a PVX_UPDATE_FAILED exception", lambda: next(
+        (e for e in pipeline.exceptions().values() if e["order_id"] == str(plan.order_id)
+         and e["type"] == "PVX_UPDATE_FAILED"), None))
+    assert (exception["owner"], exception["state"]) == ("OPS", "OPEN")
+    assert "Item code HOODIE-L not found" in exception["summary"], exception["summary"]
+    sales_orders = pipeline.sales_orders(plan)
+    assert [so["status"] for so in sales_orders.values()] == ["Cancelled"], "no header left without its lines"
+    assert all(so["lines"] == {} for so in sales_orders.values())
