@@ -7,8 +7,9 @@ knows (the warehouse stocks their components, never the kit). The order is
 placed, edited ten times and refunded three times by hand in the Shopify
 sandbox, in three steps with editsync catching up between them. Everything
 goes the production way: signed webhooks over HTTP, the order read back page
-by page through the Admin API (on a Plus shop's cost bucket), Peoplevox over
-SOAP, stock through ``inventoryAdjustQuantities``, NetSuite over REST.
+by page through the Admin API (its cost bucket refilled at a Plus shop's
+1,000 points/s), Peoplevox over SOAP, stock through
+``inventoryAdjustQuantities``, NetSuite over REST.
 
 What each system must hold is derived here from the Shopify store's own
 records and the kit definitions below, never from editsync's core:
