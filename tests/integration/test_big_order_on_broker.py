@@ -11,14 +11,14 @@ by page through the Admin API (its cost bucket refilled at a Plus shop's
 1,000 points/s), Peoplevox over SOAP, stock through
 ``inventoryAdjustQuantities``, NetSuite over REST.
 
-What each system must hold is derived here from the Shopify store's own
-records and the kit definitions below, never from editsync's core:
+What each system must hold is derived from the Shopify store's own records
+and the kit definitions below, never from editsync's core:
 
-- Peoplevox: one live sales order whose lines are, per ItemCode, the units
-  the warehouse sends: every line's current quantity plus the units refunded
-  as returns (Shopify: ``RETURN`` is for "line items that were fulfilled", so
-  those units left the warehouse), kits as their components; and a return
-  per returned unit.
+- Peoplevox, by the demo's judge (``sandboxes/judge``, given the kits in the
+  reference file): one live sales order whose lines are, per ItemCode, every
+  line's current quantity plus the units refunded as returns (Shopify:
+  ``RETURN`` is for "line items that were fulfilled", so those units left
+  the warehouse), kits as their components; a return per returned unit.
 - Shopify stock, per inventory item AND location: what was there before,
   less what leaves the shelf for the order (at the line's own location),
   plus what came back where the merchant restocked it. Nothing else moves:
@@ -27,12 +27,13 @@ records and the kit definitions below, never from editsync's core:
 - NetSuite: one sales order holding exactly the order's current lines and
   total, a customer deposit per captured payment and a credit memo per
   refund, all for the sales order's customer and linked to it.
+
+The judge must also agree on the ERP (its own reading of the same rules).
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -40,9 +41,13 @@ from typing import Any
 import httpx
 import pytest
 
-from sandboxes.shopify.store import Order, Variant
+from sandboxes.judge.models import Plan
+from sandboxes.shopify.server import order_summary
+from sandboxes.shopify.store import Line, Order, Variant
 from sandboxes.stack import SandboxStack
-from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
+from streams.kafka import topics
+from tests.integration.kafka_reader import read_topic
+from tests.integration.pipeline import CODEC, Pipeline, pipeline_on_own_broker
 from tests.shopify_big_order import (
     BigOrder,
     add_second_location,
@@ -98,52 +103,22 @@ def pipeline(tmp_path_factory, merchant):
 # --- what each system must hold, from the Shopify store's records ---------------------------------
 
 
-def returned_units(order: Order) -> Counter[int]:
-    returned: Counter[int] = Counter()
-    for refund in order.refunds:
-        for line in refund.lines:
-            if line.restock_type == "RETURN":
-                returned[line.line_id] += line.quantity
-    return returned
-
-
-def item_codes(sku: str | None, units: int) -> list[tuple[str, int]]:
-    assert sku, "every line of this order has a SKU"
-    return [(code, per * units) for code, per in KITS.get(sku, ((sku, 1),))]
-
-
-def warehouse_lines(order: Order) -> dict[str, int]:
-    returned = returned_units(order)
-    lines: Counter[str] = Counter()
-    for line in order.lines:
-        for code, units in item_codes(line.sku, line.current_quantity + returned[line.id]):
-            lines[code] += units
-    return {code: units for code, units in lines.items() if units}
-
-
-def warehouse_returns(order: Order) -> dict[str, int]:
-    skus = {line.id: line.sku for line in order.lines}
-    returns: Counter[str] = Counter()
-    for line_id, units in returned_units(order).items():
-        for code, quantity in item_codes(skus[line_id], units):
-            returns[code] += quantity
-    return dict(returns)
-
-
 def stock(pipeline: Pipeline, before: dict[str, int], order: Order, items: set[int]) -> dict[str, int]:
     """Per ``<inventory item>@<location>`` of the order's items: before, less what leaves, plus what came back."""
     shop = pipeline.sandboxes.shop
-    returned = returned_units(order)
-    expected = {key: level for key, level in before.items() if int(key.split("@")[0]) in items}
+
+    def level(line: Line, location_id: int | None) -> str:
+        return f"{shop.variants[line.variant_id].inventory_item_id}@{location_id}"
+
+    expected = {key: units for key, units in before.items() if int(key.split("@")[0]) in items}
     for line in order.lines:
-        key = f"{shop.variants[line.variant_id].inventory_item_id}@{line.location_id}"
-        expected[key] -= line.current_quantity + returned[line.id]
+        expected[level(line, line.location_id)] -= line.current_quantity
     for refund in order.refunds:
         for refunded in refund.lines:
-            if refunded.restock_type == "RETURN":
+            if refunded.restock_type == "RETURN":  # shipped from the line's warehouse, back where restocked
                 line = order.line(refunded.line_id)
-                expected[f"{shop.variants[line.variant_id].inventory_item_id}@{refunded.location_id}"] += \
-                    refunded.quantity
+                expected[level(line, line.location_id)] -= refunded.quantity
+                expected[level(line, refunded.location_id)] += refunded.quantity
     return expected
 
 
@@ -173,7 +148,6 @@ def mismatches(pipeline: Pipeline, big: BigOrder, stock_before: dict[str, int]) 
     """Everything that differs from what the Shopify order says each system must hold (empty: exact)."""
     with pipeline.sandboxes.shop.lock:
         order = big.order
-        want_lines, want_returns = warehouse_lines(order), warehouse_returns(order)
         items = {pipeline.sandboxes.shop.variants[line.variant_id].inventory_item_id for line in order.lines}
         want_stock = stock(pipeline, stock_before, order, items)
         want_erp = {str(line.id): (line.sku, line.current_quantity, money(line.price), False)
@@ -185,21 +159,17 @@ def mismatches(pipeline: Pipeline, big: BigOrder, stock_before: dict[str, int]) 
                                                                   money(order.line(rl.line_id).price), False)
                                                  for rl in r.lines} for r in order.refunds}
         want_memo_totals = {f"shopify-refund-{r.id}": money(r.amount) for r in order.refunds}
-    wrong: list[str] = []
+    # The demo's judge is a second opinion on Peoplevox and the ERP. Not on stock: it puts a unit returned
+    # at another warehouse back at the line's own (sandboxes/judge/rules.py, units_out), where the return
+    # below restocks it at the second warehouse as the merchant chose; stock is judged here instead.
+    wrong = [f"judge: {m.field}: expected {m.expected}, has {m.actual}"
+             for m in pipeline.verdict().order(order.id).mismatches if m.area != "stock"]
 
     peoplevox = state(pipeline, "peoplevox")
     ours = {number: so for number, so in peoplevox["sales_orders"].items() if so["reference"] == str(order.id)}
     live = [so for so in ours.values() if so["status"] != "Cancelled"]
     if len(live) != 1:
         wrong.append(f"Peoplevox: {len(live)} live sales orders, not one")
-    elif live[0]["lines"] != want_lines:
-        wrong.append(f"Peoplevox lines (got, expected): {differing(live[0]['lines'], want_lines)}")
-    got_returns: Counter[str] = Counter()
-    for row in peoplevox["returns"].values():
-        if row["SalesOrderNumber"] in ours:
-            got_returns[row["ItemCode"]] += int(row["Quantity"])
-    if dict(got_returns) != want_returns:
-        wrong.append(f"Peoplevox returns: {dict(got_returns)}, expected {want_returns}")
 
     got_stock = {key: level for key, level in state(pipeline, "shopify")["stock"].items() if key in want_stock}
     if got_stock != want_stock:
@@ -235,6 +205,15 @@ def mismatches(pipeline: Pipeline, big: BigOrder, stock_before: dict[str, int]) 
     return wrong
 
 
+def exceptions_of(pipeline: Pipeline, order_id: int) -> list[dict[str, Any]]:
+    """The order's exceptions on ``exceptions.v1``, each as its latest record (summary included)."""
+    latest = {}
+    for message in read_topic(pipeline.bootstrap, topics.EXCEPTIONS, idle_s=1.0):
+        record = CODEC.decode(topics.EXCEPTIONS, message.value())
+        latest[record["exception_id"]] = record
+    return [record for record in latest.values() if record["order_id"] == str(order_id)]
+
+
 def reaches_every_system(pipeline: Pipeline, big: BigOrder, stock_before: dict[str, int], step: str) -> float:
     started = time.monotonic()
     deadline = started + STEP_TIMEOUT_S
@@ -253,6 +232,8 @@ def test_the_40_line_order_reaches_peoplevox_stock_and_the_erp_exactly(pipeline,
     with shop.lock:
         stock_before = {f"{item}@{location}": level for (item, location), level in shop.levels.items()}
     big = checkout(shop, merchant.parts, pipeline.variants["GIFT-BOX"], merchant.main, merchant.second)
+    with shop.lock:
+        pipeline.demo.plans[big.order.id] = Plan.of(order_summary(big.order), ["create"])
     took = {"checkout": reaches_every_system(pipeline, big, stock_before, "checkout")}
     make_edits(shop, big)
     took["edits"] = reaches_every_system(pipeline, big, stock_before, "ten edits")
@@ -271,9 +252,7 @@ def test_the_40_line_order_reaches_peoplevox_stock_and_the_erp_exactly(pipeline,
                    if a["reference_document_uri"] == f"gid://shopify/Order/{big.order.id}"]
     locations = {change["location_id"] for a in adjustments for change in a["changes"]}
     assert locations == {merchant.main, merchant.second}, "units went back at both warehouses"
-    open_exceptions = [e for e in pipeline.exceptions().values()
-                       if e["order_id"] == str(big.order.id) and e["state"] == "OPEN"]
-    assert open_exceptions == []
+    assert [e for e in exceptions_of(pipeline, big.order.id) if e["state"] == "OPEN"] == []
     print(f"steps exact after {took} s")
 
 
@@ -285,8 +264,7 @@ def test_a_row_peoplevox_refuses_becomes_an_ops_exception_and_leaves_no_header(p
         del warehouse.item_types["HOODIE-L"]
     plan = pipeline.create({"HOODIE-L": 1})
     exception = pipeline.wait_for("a PVX_UPDATE_FAILED exception", lambda: next(
-        (e for e in pipeline.exceptions().values() if e["order_id"] == str(plan.order_id)
-         and e["type"] == "PVX_UPDATE_FAILED"), None))
+        (e for e in exceptions_of(pipeline, plan.order_id) if e["type"] == "PVX_UPDATE_FAILED"), None))
     assert (exception["owner"], exception["state"]) == ("OPS", "OPEN")
     assert "Item code HOODIE-L not found" in exception["summary"], exception["summary"]
     sales_orders = pipeline.sales_orders(plan)
