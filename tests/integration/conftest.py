@@ -77,6 +77,20 @@ class Service:
         return self.process.returncode
 
 
+@pytest.fixture
+def started(tmp_path):
+    """Start ``editsync run`` processes; any still running when the test ends is stopped, pass or fail."""
+    running: list[Service] = []
+
+    def start(env: dict[str, str], log_name: str) -> Service:
+        running.append(Service(env, tmp_path / log_name))
+        return running[-1]
+
+    yield start
+    for service in running:
+        service.stop()
+
+
 @pytest.fixture(scope="module")
 def service(broker, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("service")

@@ -43,16 +43,16 @@ def wait_gone(pids: list[int], timeout_s: float) -> list[int]:
     return [p for p in pids if is_alive(p)]
 
 
-def start_embedded(tmp_path: Path) -> tuple[Service, int]:
-    service = Service(service_env(tmp_path), tmp_path / "editsync.log")
+def start_embedded(tmp_path: Path, started) -> tuple[Service, int]:  # noqa: ANN001 - the conftest fixture
+    service = started(service_env(tmp_path), "editsync.log")
     service.wait_ready()
     (broker_pid,) = children(service.process.pid)
     assert "tansu" in Path(f"/proc/{broker_pid}/cmdline").read_text()
     return service, broker_pid
 
 
-def test_readme_walkthrough_then_ctrl_c_stops_worker_and_embedded_broker(tmp_path):
-    service, broker_pid = start_embedded(tmp_path)
+def test_readme_walkthrough_then_ctrl_c_stops_worker_and_embedded_broker(tmp_path, started):
+    service, broker_pid = start_embedded(tmp_path, started)
     assert "embedded Kafka (Tansu)" in service.whole_log()
     assert httpx.get(f"{service.url}/healthz").json() == {"status": "alive"}
 
@@ -71,17 +71,17 @@ def test_readme_walkthrough_then_ctrl_c_stops_worker_and_embedded_broker(tmp_pat
     assert wait_gone([broker_pid], 15) == []
 
 
-def test_broker_does_not_outlive_a_killed_editsync(tmp_path):
-    service, broker_pid = start_embedded(tmp_path)
+def test_broker_does_not_outlive_a_killed_editsync(tmp_path, started):
+    service, broker_pid = start_embedded(tmp_path, started)
     os.kill(service.process.pid, signal.SIGKILL)
     service.process.wait(10)
     assert wait_gone([broker_pid], 15) == [], "the embedded broker was orphaned"
 
 
-def test_missing_webhook_secret_is_a_clear_start_up_error(tmp_path):
+def test_missing_webhook_secret_is_a_clear_start_up_error(tmp_path, started):
     env = service_env(tmp_path)
     del env["EDITSYNC_SHOPIFY_WEBHOOK_SECRET"]
-    service = Service(env, tmp_path / "editsync.log")
+    service = started(env, "editsync.log")
     assert service.process.wait(30) == 2
     assert "EDITSYNC_SHOPIFY_WEBHOOK_SECRET is required" in service.log()
     assert "embedded Kafka" not in service.log(), "it must refuse before starting a broker"

@@ -49,16 +49,16 @@ def stop_within_bound(service: Service, signum: int) -> None:
     assert took < STOP_BOUND_S, f"took {took:.1f} s to stop"
 
 
-def test_stop_and_start_again_on_the_same_data_dir(tmp_path):
+def test_stop_and_start_again_on_the_same_data_dir(tmp_path, started):
     env = service_env(tmp_path)
     data_dir = Path(env["EDITSYNC_DATA_DIR"])
 
-    first = Service(env, tmp_path / "first.log")
+    first = started(env, "first.log")
     first.wait_ready()
     take_an_order_to_peoplevox(data_dir)
     stop_within_bound(first, signal.SIGINT)
 
-    second = Service(env, tmp_path / "second.log")
+    second = started(env, "second.log")
     second.wait_ready()
     take_an_order_to_peoplevox(data_dir)
     log = second.whole_log()
@@ -69,7 +69,7 @@ def test_stop_and_start_again_on_the_same_data_dir(tmp_path):
     # Stopped during start-up: once the broker is up (sandboxes, topics, local state check to come),
     # and once the sandboxes are up (the worker starting and joining its group).
     for stage, line in (("broker", "embedded Kafka (Tansu) at"), ("sandboxes", "editsync: sandboxes:")):
-        during = Service(env, tmp_path / f"start-{stage}.log")
+        during = started(env, f"start-{stage}.log")
         wait_for_line(during, line)
         stop_within_bound(during, signal.SIGTERM)
 
