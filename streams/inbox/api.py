@@ -23,7 +23,6 @@ from aiohttp.web import Request
 from faust import web as faust_web
 from pydantic import BaseModel, Field, ValidationError
 
-from streams.kafka import topics
 from streams.service.context import Context
 from streams.core.inputs import OrderInput, PersonAction, Replay
 from streams.service.clock import now_ms

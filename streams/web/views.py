@@ -12,7 +12,7 @@ from confluent_kafka.admin import AdminClient
 from faust import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams.ingress.request import Publish, Refuse, decide
+from streams.ingress.request import Refuse, decide
 from streams.kafka import topics
 from streams.service.clock import now_ms
 from streams.service.config import Settings
