@@ -24,7 +24,12 @@ How each command lands in NetSuite (rules and their sources: ``sandboxes/erp/ser
 - **Refunds** are ``creditMemo`` records for the order's customer (``entity``)
   with item lines by internal id, tagged with the Shopify order id
   (``custbody_shopify_order_id``): a credit memo's ``createdFrom`` is set only
-  by transforming an invoice or return authorisation.
+  by transforming an invoice or return authorisation. NetSuite totals a credit
+  memo from its lines, but what Shopify refunded is rarely the refunded lines'
+  value (a size swap refunds the removed lines less the added one; shipping,
+  tax and goodwill refunds have no lines), so the difference goes on one line
+  of the configured adjustment item (an Other Charge item, rate may be
+  negative): the credit memo's total is always exactly Shopify's refund.
 - **References** are internal ids. Items are found by SKU (``itemid``),
   customers by external id (the Shopify customer id), then by email, then the
   configured default customer; currencies by ISO code: SuiteQL, cached for the
@@ -54,23 +59,24 @@ BILLED = "G"  # NetSuite's sales order status code for Billed
 
 class NetSuiteRest:
     def __init__(self, base_url: str, credentials: ClientCredentials, client: httpx.AsyncClient,
-                 default_customer_id: str | None = None) -> None:
+                 default_customer_id: str | None = None, adjustment_item: str | None = None) -> None:
         self._base = base_url.rstrip("/")
         self._credentials = credentials
         self._client = client
         self._default_customer = default_customer_id
+        self._adjustment_item = adjustment_item
         self._ids: dict[tuple[str, str], str] = {}  # (what, key) -> internal id
 
     @classmethod
     def connect(cls, base_url: str, client_id: str, certificate_id: str, private_key_pem: bytes,
-                default_customer_id: str | None = None, timeout_s: float = 15.0,
-                client: httpx.AsyncClient | None = None,
+                default_customer_id: str | None = None, adjustment_item: str | None = None,
+                timeout_s: float = 15.0, client: httpx.AsyncClient | None = None,
                 transport: httpx.AsyncBaseTransport | None = None) -> "NetSuiteRest":
         """``base_url`` is ``https://<account>.suitetalk.api.netsuite.com/services/rest``."""
         client = client or httpx.AsyncClient(timeout=timeout_s, transport=transport)
         token_url = f"{base_url.rstrip('/')}/auth/oauth2/v1/token"
         return cls(base_url, ClientCredentials(token_url, client_id, certificate_id, private_key_pem, client),
-                   client, default_customer_id)
+                   client, default_customer_id, adjustment_item)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -130,12 +136,23 @@ class NetSuiteRest:
         found = await self._get("creditMemo", external_id)
         if found is not None:
             return str(found["id"])
-        if not lines:
-            raise PermanentError(f"Shopify refund {refund_id} ({amount} {currency}) has no lines: a NetSuite "
-                                 "credit memo needs item lines")
+        if any(line.get("unit_price") is None for line in lines):
+            raise PermanentError(f"Shopify refund {refund_id} has a line without its unit price (a command from "
+                                 "before editsync 1.2): retry it to re-read the order")
         order = await self._order(order_external_id)
         items = [{"item": {"id": await self._item_id(line["sku"])}, "quantity": line["quantity"],
                   "rate": _number(line["unit_price"]), "custcol_shopify_line_id": line["line_id"]} for line in lines]
+        lines_value = sum((Decimal(str(line["unit_price"])) * line["quantity"] for line in lines), Decimal(0))
+        difference = Decimal(amount) - lines_value
+        if difference:
+            if not self._adjustment_item:
+                raise PermanentError(
+                    f"Shopify refunded {amount} {currency} in refund {refund_id} but its lines are worth "
+                    f"{lines_value}: set EDITSYNC_ERP_ADJUSTMENT_ITEM to a NetSuite Other Charge item for the "
+                    "difference")
+            items.append({"item": {"id": await self._item_id(self._adjustment_item)}, "quantity": 1,
+                          "rate": _number(difference),
+                          "description": f"Shopify refund {refund_id}: refunded {amount}, lines {lines_value}"})
         body = {"entity": {"id": order["entity"]["id"]}, "currency": {"id": await self._currency_id(currency)},
                 "otherRefNum": order.get("otherRefNum", ""), "custbody_shopify_order_id": order_external_id,
                 "memo": f"Shopify refund {refund_id}: {amount} {currency}", "item": {"items": items}}

@@ -67,6 +67,7 @@ class Credentials:
 
 #: The NetSuite customer that takes orders from shoppers NetSuite does not know.
 ERP_GUEST_CUSTOMER = "Shopify web orders"
+ERP_ADJUSTMENT_ITEM = "Shopify refund adjustment"  # an Other Charge item, as a merchant would set one up
 
 
 def seed_merchant(shop: Shop, warehouse: Warehouse, stock: int = 500) -> dict[str, Any]:
@@ -105,7 +106,8 @@ class SandboxStack:
         self.peoplevox = PeoplevoxSandbox(self.warehouse, self.seed)
         self.erp = ErpSandbox(Integration(c.erp_client_id, c.erp_certificate_id, c.erp_public_key_pem()),
                               Seed(items={sku: "" for sku in (*CATALOGUE, BUNDLE_SKU)},
-                                   customers=[{"entityId": ERP_GUEST_CUSTOMER}]), random_seed=self.seed)
+                                   customers=[{"entityId": ERP_GUEST_CUSTOMER}],
+                                   other_charge_items=(ERP_ADJUSTMENT_ITEM,)), random_seed=self.seed)
         self.erp_default_customer_id = self.erp.customer_id(ERP_GUEST_CUSTOMER)
         self.emitter = WebhookEmitter(self.shop, self.webhook_url, self.webhook_secret, plan=self.delivery,
                                       seed=self.seed)

@@ -58,6 +58,12 @@ References and required fields
   not exceed the payment or an invoice's amount remaining.
 - A credit memo needs ``entity`` and item lines whose ``item`` is an internal
   id (the REST record, like the sales order).
+- Item types: the catalogue's items are Inventory Items; an Other Charge item
+  ("Other Charge Items", a non-inventory charge or credit such as a fee or an
+  adjustment) may carry a negative rate on a transaction line. Where NetSuite's
+  documentation is silent, the stricter reading: a negative rate on an
+  Inventory Item line is refused, and so is a credit memo whose total is not
+  above zero.
 - Items and customers are found by query, e.g. SuiteQL through
   ``POST /services/rest/query/v1/suiteql`` (see ``suiteql.py``).
 
@@ -91,6 +97,7 @@ PROBLEM_TYPES = {400: "15.5.1", 401: "15.5.2", 404: "15.5.5", 429: "6.5.4", 500:
                  503: "15.6.4"}
 ORDER_STATUSES = {"A": "Pending Approval", "B": "Pending Fulfillment", "G": "Billed", "H": "Closed"}
 SETTABLE_ORDER_STATUSES = frozenset({"A", "B"})
+INVENTORY, OTHER_CHARGE = "InvtPart", "OthCharge"  # NetSuite's item type codes
 REF, TEXT, NUMBER, BOOL, STATUS, SUBLIST, READ_ONLY = "ref", "text", "number", "bool", "status", "sublist", "read-only"
 
 ITEM_LINE = {"line": NUMBER, "item": REF, "quantity": NUMBER, "rate": NUMBER, "isClosed": BOOL,
@@ -145,6 +152,7 @@ class Seed:
     items: dict[str, str]  # itemId (the SKU) -> external id ("" when none)
     customers: list[dict[str, str]]  # entityId, email, externalId
     currencies: tuple[str, ...] = ("USD", "GBP", "EUR", "CAD")
+    other_charge_items: tuple[str, ...] = ()  # itemId of each Other Charge item (refund adjustments)
 
 
 class ErpSandbox:
@@ -157,6 +165,8 @@ class ErpSandbox:
         self.currencies = {next(self._ids): symbol for symbol in seed.currencies}
         for sku, external in seed.items.items():
             self.add_item(sku, external)
+        for name in seed.other_charge_items:
+            self.add_item(name, item_type=OTHER_CHARGE)
         for customer in seed.customers:
             self._store("customer", {"entityId": customer["entityId"], "email": customer.get("email"),
                                      "externalId": customer.get("externalId") or None})
@@ -178,9 +188,10 @@ class ErpSandbox:
         record = self._find(record_type, f"eid:{external_id}")
         return None if record is None else self._render(record_type, record, expand=True)
 
-    def add_item(self, sku: str, external_id: str = "") -> str:
+    def add_item(self, sku: str, external_id: str = "", item_type: str = INVENTORY) -> str:
         """An item the account sells (Item Name/Number = the SKU), as a merchant sets one up; its internal id."""
-        return str(self._store("inventoryItem", {"itemId": sku, "externalId": external_id or None}))
+        return str(self._store("inventoryItem", {"itemId": sku, "externalId": external_id or None,
+                                                 "itemType": item_type}))
 
     def customer_id(self, entity_id: str) -> str:
         return next(str(i) for i, r in self.records["customer"].items() if r["entityId"] == entity_id)
@@ -402,6 +413,12 @@ class ErpSandbox:
                     raise Refusal("Please enter value(s) for: Item, Quantity.")
                 if line["quantity"] <= 0:
                     raise Refusal(f"Invalid Field Value {line['quantity']} for the following field: quantity.")
+                item = self.records["inventoryItem"][int(line["item"]["id"])]
+                if line.get("rate", Decimal(0)) < 0 and item["itemType"] != OTHER_CHARGE:
+                    raise Refusal(f"Invalid Field Value {line['rate']} for the following field: rate "
+                                  f"(item {item['itemId']} is not an Other Charge item).")
+            if record_type == "creditMemo" and sum(map(_amount, open_or_not), Decimal(0)) <= 0:
+                raise Refusal("The total of a credit memo must be greater than zero.")
             return
         if record.get("payment", Decimal(0)) <= 0:
             raise Refusal("Please enter value(s) for: Payment Amount.")

@@ -95,7 +95,8 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, reference: Referen
                 external_id=snapshot.order_id, transaction_id=payment.transaction_id, amount=payment.amount,
                 currency=snapshot.currency), payment.transaction_id))
     for refund in snapshot.refunds:
-        if refund.refund_id not in state.erp_credit_memos:
+        # A refund with no money (a restock-only cancellation of unpaid units) gives nothing back: no credit memo.
+        if refund.amount > 0 and refund.refund_id not in state.erp_credit_memos:
             commands.append(command(snapshot, CreateCreditMemo(
                 external_id=snapshot.order_id, refund_id=refund.refund_id, amount=refund.amount,
                 currency=snapshot.currency, lines=credit_memo_lines(snapshot, refund)), refund.refund_id))

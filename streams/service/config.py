@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     erp_default_customer_id: str | None = Field(
         None, description="NetSuite customer internal id for orders whose customer NetSuite does not know (guests)."
     )
+    erp_adjustment_item: str | None = Field(
+        None, description="NetSuite item name (an Other Charge item) for the part of a refund its lines do not "
+        "explain, so a credit memo totals what Shopify refunded."
+    )
     reference_file: Path | None = Field(
         None, description="JSON with sku_overrides, bundles and b2b_prices (see README); item codes come from Peoplevox."
     )

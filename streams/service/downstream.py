@@ -84,6 +84,7 @@ def _netsuite(settings: Settings, transport: MeteredTransport | None) -> erp.Net
     try:
         return erp.NetSuiteRest.connect(settings.erp_url or "", settings.erp_client_id or "",
                                     settings.erp_certificate_id or "", settings.erp_private_key(),
-                                    settings.erp_default_customer_id, transport=transport)
+                                    settings.erp_default_customer_id, settings.erp_adjustment_item,
+                                    transport=transport)
     except ValueError as error:  # not a PEM key, or a key type NetSuite does not take
         raise ConfigError(f"EDITSYNC_ERP_PRIVATE_KEY_FILE cannot be used: {error}") from error

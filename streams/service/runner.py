@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def start_sandboxes(settings: Settings, stack: ExitStack) -> Settings:
     """Start the Shopify, Peoplevox and ERP sandboxes and point the settings at them."""
-    from sandboxes.stack import SandboxStack, sandbox_reference
+    from sandboxes.stack import ERP_ADJUSTMENT_ITEM, SandboxStack, sandbox_reference
 
     base = f"http://{settings.web_host}:{settings.web_port}"
     sandboxes = stack.enter_context(SandboxStack(f"{base}/webhooks/shopify", settings.require_webhook_secret()))
@@ -57,7 +57,7 @@ def start_sandboxes(settings: Settings, stack: ExitStack) -> Settings:
         "peoplevox_password": SecretStr(credentials.peoplevox_password),
         "erp_url": sandboxes.erp_url, "erp_client_id": credentials.erp_client_id,
         "erp_certificate_id": credentials.erp_certificate_id, "erp_private_key_file": erp_key,
-        "erp_default_customer_id": sandboxes.erp_default_customer_id,
+        "erp_default_customer_id": sandboxes.erp_default_customer_id, "erp_adjustment_item": ERP_ADJUSTMENT_ITEM,
         "reference_file": settings.reference_file or reference_file})
 
 

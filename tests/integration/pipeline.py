@@ -24,7 +24,7 @@ from sandboxes.judge import adapters
 from sandboxes.judge.models import OpenException, OrderVerdict, Plan, Verdict
 from sandboxes.shopify.cost import Bucket
 from sandboxes.shopify.webhooks import DeliveryPlan
-from sandboxes.stack import SandboxStack, sandbox_reference
+from sandboxes.stack import ERP_ADJUSTMENT_ITEM, SandboxStack, sandbox_reference
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.broker import EmbeddedBroker, free_port
@@ -81,6 +81,7 @@ class Pipeline:
                                        "EDITSYNC_ERP_CERTIFICATE_ID": c.erp_certificate_id,
                                        "EDITSYNC_ERP_PRIVATE_KEY_FILE": str(erp_key),
                                        "EDITSYNC_ERP_DEFAULT_CUSTOMER_ID": self.sandboxes.erp_default_customer_id,
+                                       "EDITSYNC_ERP_ADJUSTMENT_ITEM": ERP_ADJUSTMENT_ITEM,
                                        "EDITSYNC_REFERENCE_FILE": str(reference), "EDITSYNC_DEBOUNCE_MS": "300",
                                        **env})
         self.demo = Demo({"shopify": self.sandboxes.shopify_url, "peoplevox": self.sandboxes.peoplevox_url,

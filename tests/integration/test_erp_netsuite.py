@@ -20,7 +20,7 @@ from connectors.erp import NetSuiteRest
 from connectors.errors import PermanentError, TransientError
 from connectors.netsuite_auth import ClientCredentials
 from sandboxes.erp.oauth import TOKEN_PATH
-from sandboxes.stack import Credentials, SandboxStack
+from sandboxes.stack import ERP_ADJUSTMENT_ITEM, Credentials, SandboxStack
 
 
 @pytest.fixture(scope="module")
@@ -272,6 +272,20 @@ def test_sandbox_money_records_need_their_customer_and_invoices(stack, api):
                    ).status_code == 400, "createdFrom is set by transforms only"
     assert api.put("/customerDeposit/eid:d-6004", json={"customer": r["entity"], "payment": 5,
                                                          "salesOrder": {"id": so_id}}).status_code == 204
+
+
+def test_sandbox_takes_a_negative_rate_only_on_an_other_charge_item_and_no_credit_memo_below_zero(stack, api):
+    r = refs(stack)
+    adjustment = {"id": {sku: i for i, sku in stack.erp.state()["items"].items()}[ERP_ADJUSTMENT_ITEM]}
+
+    def memo(external_id: str, *lines: tuple[dict[str, str], int]) -> httpx.Response:
+        return api.put(f"/creditMemo/eid:{external_id}", json={"entity": r["entity"], "item": {"items": [
+            {"item": item, "quantity": 1, "rate": rate} for item, rate in lines]}})
+
+    assert memo("c-6005", (r["mug"], 20), (r["cap"], -5)).status_code == 400, "a negative inventory line"
+    assert memo("c-6006", (r["mug"], 20), (adjustment, -20)).status_code == 400, "a credit memo of nothing"
+    assert memo("c-6007", (r["mug"], 20), (adjustment, -5)).status_code == 204
+    assert stack.erp.by_external_id("creditMemo", "c-6007")["total"] == 15.0
 
 
 def test_sandbox_tokens_need_a_signed_assertion_and_expire(stack):

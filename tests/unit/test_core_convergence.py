@@ -109,7 +109,7 @@ def _payments(final: OrderSnapshot) -> dict[str, Decimal]:
 
 
 def _credit_memos(final: OrderSnapshot) -> dict[str, Decimal]:
-    return {r.refund_id: r.amount for r in final.refunds}
+    return {r.refund_id: r.amount for r in final.refunds if r.amount > 0}
 
 
 def held_downstream(h: Harness) -> dict:

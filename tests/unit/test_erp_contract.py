@@ -90,18 +90,19 @@ class NetSuite:
         table = json.loads(request.content)["q"].split(" FROM ")[1].split()[0]
         return httpx.Response(200, json=collection(self.rows[table]))
 
-    def connector(self) -> NetSuiteRest:
+    def connector(self, adjustment_item: str | None = None) -> NetSuiteRest:
         client = httpx.AsyncClient(transport=httpx.MockTransport(self.handle))
         return NetSuiteRest.connect(BASE, "1c343a716c1dceb60e7fc149fa6735929ef77d28fe16293f892976dde7d8e3e2",
-                                    "cert-id-1", KEY_PEM, default_customer_id="110", client=client)
+                                    "cert-id-1", KEY_PEM, default_customer_id="110",
+                                    adjustment_item=adjustment_item, client=client)
 
     def sent(self, method: str, path_end: str) -> list[httpx.Request]:
         return [r for r in self.requests if r.method == method and r.url.path.endswith(path_end)]
 
 
-def run(netsuite: NetSuite, call: Callable[[NetSuiteRest], Any]) -> Any:
+def run(netsuite: NetSuite, call: Callable[[NetSuiteRest], Any], adjustment_item: str | None = None) -> Any:
     async def go() -> Any:
-        erp = netsuite.connector()
+        erp = netsuite.connector(adjustment_item)
         try:
             return await call(erp)
         finally:
@@ -249,6 +250,49 @@ def test_a_credit_memo_names_the_orders_customer_and_items_by_internal_id():
     assert body["entity"] == {"id": "110"} and "createdFrom" not in body
     assert body["item"]["items"] == [{"item": {"id": "98"}, "quantity": 1, "rate": 25.0,
                                       "custcol_shopify_line_id": "11"}]
+
+
+ADJUSTMENT = "Shopify refund adjustment"
+
+
+def credit_memo_account() -> NetSuite:
+    """An account whose items answer SuiteQL by name: MUG is 98, the adjustment item 77."""
+    netsuite = NetSuite()
+    existing(netsuite, expanded_order([]))
+    netsuite.routes[("PUT", "/services/rest/record/v1/creditMemo/eid:shopify-refund-9")] = \
+        lambda r: httpx.Response(204, headers={"Location": f"{BASE}/record/v1/creditMemo/401"})
+
+    def suiteql(request: httpx.Request) -> httpx.Response:
+        query = json.loads(request.content)["q"]
+        if " FROM item " in query:
+            return httpx.Response(200, json=collection([{"id": "77" if ADJUSTMENT in query else "98"}]))
+        return netsuite.suiteql(request)
+    netsuite.routes[("POST", "/services/rest/query/v1/suiteql")] = suiteql
+    return netsuite
+
+
+@pytest.mark.parametrize("amount, lines, expected", [
+    ("25.00", [{"line_id": "11", "sku": "MUG", "quantity": 2, "unit_price": "25.00", "restock_type": "NO_RESTOCK"}],
+     [{"item": {"id": "98"}, "quantity": 2, "rate": 25.0, "custcol_shopify_line_id": "11"},
+      {"item": {"id": "77"}, "quantity": 1, "rate": -25.0}]),
+    ("4.95", [], [{"item": {"id": "77"}, "quantity": 1, "rate": 4.95}]),
+], ids=["size-swap-refunds-less-than-its-lines", "shipping-refund-without-lines"])
+def test_a_credit_memo_totals_what_shopify_refunded_through_an_adjustment_line(amount, lines, expected):
+    netsuite = credit_memo_account()
+    assert run(netsuite, lambda erp: erp.create_credit_memo("SO-2026-0001", "9", amount, "USD", lines),
+               adjustment_item=ADJUSTMENT) == "401"
+    (put,) = netsuite.sent("PUT", "/creditMemo/eid:shopify-refund-9")
+    items = json.loads(put.content)["item"]["items"]
+    assert [{k: v for k, v in item.items() if k != "description"} for item in items] == expected
+    assert sum(item["quantity"] * item["rate"] for item in items) == float(amount)
+
+
+def test_a_refund_its_lines_do_not_explain_needs_the_adjustment_item_configured():
+    netsuite = credit_memo_account()
+    lines = [{"line_id": "11", "sku": "MUG", "quantity": 2, "unit_price": "25.00", "restock_type": "NO_RESTOCK"}]
+    with pytest.raises(PermanentError, match="EDITSYNC_ERP_ADJUSTMENT_ITEM"):
+        run(netsuite, lambda erp: erp.create_credit_memo("SO-2026-0001", "9", "25.00", "USD", lines))
+    assert netsuite.sent("PUT", "/creditMemo/eid:shopify-refund-9") == []
 
 
 @pytest.mark.parametrize("status, error", [(400, PermanentError), (404, PermanentError), (429, TransientError),
