@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, ValidationError
 from streams.service.context import Context
 from streams.core.inputs import OrderInput, PersonAction, Replay
 from streams.service.clock import now_ms
+from streams.service.logs import KnownSecrets
 from streams.inbox import words
 from streams.inbox.auth import bearer_ok
 from streams.inbox.projection import ExceptionRow, OrderSeen, TimelineEntry
@@ -122,7 +123,7 @@ class Inbox:
 
     store: Store
     publish: Callable[[str, OrderInput], Any]  # awaitable: send an order input, acknowledged
-    secrets: list[str]
+    secrets: KnownSecrets
 
     async def read(self, call: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.to_thread(call, *args)
@@ -164,10 +165,7 @@ class Inbox:
 
     def scrub(self, text: str) -> str:
         """The last guard: no secret this process knows leaves in a response, whatever a system answered."""
-        for secret in self.secrets:
-            if len(secret) >= MIN_SECRET_LENGTH:
-                text = text.replace(secret, "[redacted]")
-        return text
+        return self.secrets.hide(text)
 
     def json(self, body: Any, status: int = 200) -> aioweb.Response:
         return aioweb.Response(text=self.scrub(json.dumps(body, default=str)), status=status,

@@ -11,8 +11,9 @@ from streams.core.inputs import OrderInput
 from streams.kafka import topics
 from streams.kafka.avro_codec import DecodeError
 from streams.service.context import Context
+from streams.service.logs import KnownSecrets
 from streams.inbox import api, pages
-from streams.inbox.api import Inbox
+from streams.inbox.api import MIN_SECRET_LENGTH, Inbox
 from streams.inbox.notify import Notifier
 from streams.inbox.projection import exception_row
 from streams.inbox.store import Store
@@ -31,7 +32,7 @@ def register(ctx: Context) -> Notifier | None:
         pending = await order_inputs.send(key=order_id.encode(), value=inputs.encode(message))
         await asyncio.wait_for(pending, settings.ingress_ack_timeout_s)
 
-    inbox = Inbox(store, publish, settings.secret_values())
+    inbox = Inbox(store, publish, KnownSecrets(settings.secret_values(), min_length=MIN_SECRET_LENGTH))
     api.register(ctx, inbox)
     pages.register(ctx, inbox)
 

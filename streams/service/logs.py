@@ -41,24 +41,42 @@ _PATTERNS = (
 )
 
 
+class KnownSecrets:
+    """Every secret this process knows, as given and URL-encoded, replaced in any text (longest first).
+
+    ``min_length`` spares texts meant for people from a short development value (``x``) that would
+    garble every word it appears in; log lines take every length."""
+
+    def __init__(self, secrets: Iterable[str] = (), min_length: int = 1) -> None:
+        self._min_length = min_length
+        self._forms: tuple[str, ...] = ()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        forms = set(self._forms)
+        for secret in secrets:
+            if len(secret) >= self._min_length:
+                forms.update((secret, quote(secret, safe=""), quote(secret)))
+        self._forms = tuple(sorted(forms, key=len, reverse=True))
+
+    def hide(self, text: str) -> str:
+        for secret in self._forms:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
 class Redactor(logging.Filter):
     """Rewrites each record so that its formatted text carries no secret; never drops a record."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._secrets: tuple[str, ...] = ()
+        self._known = KnownSecrets()
 
     def protect(self, secrets: Iterable[str]) -> None:
-        """Add secrets to redact (as given and URL-encoded); the longest are replaced first."""
-        forms = set(self._secrets)
-        for secret in secrets:
-            if secret:
-                forms.update((secret, quote(secret, safe=""), quote(secret)))
-        self._secrets = tuple(sorted(forms, key=len, reverse=True))
+        self._known.add(secrets)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
+        text = self._known.hide(text)
         for pattern in _PATTERNS:
             text = pattern.sub(rf"\g<1>{REDACTED}", text)
         return text

@@ -11,7 +11,7 @@ import logging
 import pytest
 from mode.utils.logging import setup_logging
 
-from streams.service.logs import Redactor, install
+from streams.service.logs import KnownSecrets, Redactor, install
 
 SECRETS = ["whsec-Ab/c+d=", "shpat_123", "pvx-pass", base64.b64encode(b"pvx-pass").decode(), "cb-token-9"]
 
@@ -79,3 +79,10 @@ def test_install_reaches_the_handlers_modes_logging_set_up_creates(redactor, cap
         root.setLevel(saved[1])
     written = capsys.readouterr().err
     assert "token=[redacted]" in written and "cb-token-9" not in written and SECRETS[3] not in written
+
+
+def test_known_secrets_in_texts_for_people_spare_short_values_but_not_encoded_forms():
+    """The inbox's responses: a development value like "x" stays (it would garble every word), a real secret
+    goes whether it appears as given or URL-encoded."""
+    known = KnownSecrets(["x", "whsec-Ab/c+d="], min_length=8)
+    assert known.hide("next: whsec-Ab/c+d= and whsec-Ab%2Fc%2Bd%3D") == "next: [redacted] and [redacted]"
