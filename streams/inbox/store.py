@@ -7,6 +7,14 @@ it (higher offset, or a later timestamp after the topic was recreated), a
 timeline entry is inserted once per record id, and read positions only move
 forward. Every worker may therefore project every record, in any order of
 arrival, into the same database.
+
+Two workers sharing PostgreSQL write the same rows at the same time: each
+upsert locks its row until the transaction commits, and two batches holding
+the same rows in different orders (each worker's fetches bring the partitions
+in their own order) would deadlock. Every transaction therefore takes its rows
+in one order: table by table, each by key. Creating the tables is serialised
+by an advisory lock, as workers starting together on an empty database would
+otherwise both create them and one would fail.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -36,6 +45,7 @@ from sqlalchemy.engine import Connection, Engine
 from streams.inbox.projection import ExceptionRow, OrderSeen, Projected, TimelineEntry
 
 ACTIVE_STATES = ("OPEN", "RETRYING")
+SCHEMA_LOCK = 0x65646974_73796E63  # "editsync": the advisory lock every worker takes to create the tables
 
 metadata = MetaData()
 exceptions = Table(
@@ -131,7 +141,10 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         elif self.dialect != "postgresql":
             raise ValueError(f"exception store: {self.dialect} is not supported (SQLite or PostgreSQL)")
-        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+            metadata.create_all(conn)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -139,15 +152,17 @@ class Store:
     # --- writes --------------------------------------------------------------------------
 
     def apply(self, batch: Batch) -> None:
+        # Rows in one order for every writer (see the module's docstring); sorted() is stable, so one
+        # exception's records keep their order of arrival.
+        projected = batch.projected
         with self.engine.begin() as conn:
-            for projected in batch.projected:
-                if projected.exception is not None:
-                    self._upsert_exception(conn, projected.exception)
-                if projected.entry is not None:
-                    self._insert_entry(conn, projected.entry)
-                if projected.order is not None:
-                    self._upsert_order(conn, projected.order)
-            for (topic, partition), next_offset in batch.positions.items():
+            for row in sorted((p.exception for p in projected if p.exception), key=lambda r: r.exception_id):
+                self._upsert_exception(conn, row)
+            for entry in sorted((p.entry for p in projected if p.entry), key=lambda e: e.record_id):
+                self._insert_entry(conn, entry)
+            for seen in sorted((p.order for p in projected if p.order), key=lambda o: o.order_id):
+                self._upsert_order(conn, seen)
+            for (topic, partition), next_offset in sorted(batch.positions.items()):
                 self._advance(conn, topic, partition, next_offset)
 
     def _insert(self, table: Table):  # type: ignore[no-untyped-def]

@@ -163,3 +163,57 @@ def test_two_workers_projecting_the_same_records_into_one_postgresql_agree(postg
         metadata.drop_all(stores[0].engine)
         for s in stores:
             s.close()
+
+
+def in_threads(*calls) -> list[BaseException]:
+    """Run each call in its own thread, all released at once; the errors they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(calls))
+
+    def run(call) -> None:
+        try:
+            start.wait()
+            call()
+        except BaseException as error:  # noqa: BLE001 - reported to the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_workers_starting_together_on_an_empty_postgresql_all_open_the_store(postgres_url):
+    opened: list[Store] = []
+    try:
+        assert in_threads(*[lambda: opened.append(Store(postgres_url))] * 6) == []
+        assert len(opened) == 6
+    finally:
+        if opened:
+            metadata.drop_all(opened[0].engine)
+        for s in opened:
+            s.close()
+
+
+def test_two_writers_whose_fetches_bring_the_partitions_in_opposite_orders_never_deadlock(postgres_url):
+    """Each worker's consumer returns partitions in its own order: the same rows, locked in two orders."""
+    stores = [Store(postgres_url), Store(postgres_url)]
+    records = [record(exception_record(issue(str(3000 + 100 * p + n))), n, at=NOW + n, partition=p)
+               for p in range(8) for n in range(10)]
+    rounds = [[r for r in records if r.offset == n] for n in range(10)]
+
+    def project_all(s: Store, reverse: bool) -> None:
+        for _ in range(10):
+            for taken in rounds:
+                s.apply(batch(*(reversed(taken) if reverse else taken)))
+
+    try:
+        assert in_threads(lambda: project_all(stores[0], False), lambda: project_all(stores[1], True)) == []
+        assert stores[0].list_exceptions(ExceptionQuery(limit=200)).total == 80
+        assert stores[1].positions() == {(topics.EXCEPTIONS, p): 10 for p in range(8)}
+    finally:
+        metadata.drop_all(stores[0].engine)
+        for s in stores:
+            s.close()
