@@ -12,6 +12,11 @@ The embedded broker forgets its log on restart while the store remembers its
 positions, and it answers a fetch past the end with nothing rather than
 OFFSET_OUT_OF_RANGE: a position beyond the high watermark of the broker's own
 fetch answers means the log started again, and the partition is read anew.
+
+A write the database refuses for a passing reason (PostgreSQL restarting or
+failing over, SQLite busy) is tried again, the same batch, until it lands:
+a store that stopped following on the first blip would show every worker a
+queue frozen at that moment.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import threading
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from sqlalchemy.exc import OperationalError
 
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec, DecodeError
@@ -31,6 +37,7 @@ from streams.inbox.store import Batch, Store
 
 log = logging.getLogger(__name__)
 BATCH = 500
+MAX_RETRY_WAIT_S = 30.0
 
 
 def record_id(message: Message) -> str:
@@ -77,14 +84,28 @@ class Tailer:
                     projected = self._project(message)
                     if projected is not None:
                         batch.projected.append(projected)
-                if batch.positions:
-                    self._store.apply(batch)
+                if batch.positions and not self._write(batch):
+                    return  # stopping: the batch is read again on the next start
                 if unproven:
                     self._check_restarted_logs(consumer, assigned, unproven)
         except Exception:  # noqa: BLE001 - the pipeline goes on without the store; say so loudly
             log.exception("the exception store stopped following the topics")
         finally:
             consumer.close()
+
+    def _write(self, batch: Batch) -> bool:
+        """Apply the batch, waiting out a database that is away; False if the tailer stops first."""
+        wait_s = 0.5
+        while True:
+            try:
+                self._store.apply(batch)
+                return True
+            except OperationalError as error:
+                log.warning("the exception store could not write (%s); trying again in %.1f s",
+                            type(error.orig).__name__, wait_s)
+            if self._stop.wait(wait_s):
+                return False
+            wait_s = min(wait_s * 2, MAX_RETRY_WAIT_S)
 
     def _assign(self, consumer: Consumer) -> dict[tuple[str, int], int]:
         stored = self._store.positions()

@@ -1,6 +1,8 @@
 """No one has to press retry when the cause is fixed; teams hear of new exceptions; replay changes nothing twice.
 
-The service runs with a short item-code refresh and notification webhooks
+The service runs with a short item-code refresh, a short hold bound (so that
+a wait becomes an exception in seconds), its exception store on a real
+PostgreSQL (so that a second worker can share it), and notification webhooks
 pointing at a receiver in this test (real HTTP on loopback).
 """
 
@@ -17,9 +19,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sandboxes.shopify.graphql_api import ALL_SCOPES, FULFILLMENT_ORDER_SCOPE
 from streams.kafka.broker import free_port
 from tests.integration.conftest import ROOT
 from tests.integration.pipeline import pipeline_on_own_broker
+from tests.integration.test_exception_inbox import Api, cli, inbox_html, token_of
+from tests.postgres import postgres_server
+
+HOLD_BOUND_S = 5  # EDITSYNC_HOLD_BOUND_S: every module test's orders settle well within it
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -46,8 +53,15 @@ def receiver():
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, receiver):
+def postgres():
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, receiver, postgres):
     with pipeline_on_own_broker(tmp_path_factory.mktemp("heal"), EDITSYNC_ITEM_CODES_REFRESH_S="2",
+                                EDITSYNC_HOLD_BOUND_S=str(HOLD_BOUND_S), EDITSYNC_DATABASE_URL=postgres.url,
                                 EDITSYNC_NOTIFY_OPS_URL=f"{receiver}/ops",
                                 EDITSYNC_NOTIFY_FINANCE_URL=f"{receiver}/finance") as running:
         yield running
@@ -61,6 +75,12 @@ def api(pipeline) -> httpx.Client:
 def shopify_requests(pipeline) -> int:
     calls = httpx.get(f"{pipeline.sandboxes.control_url('shopify')}/calls", timeout=10).json()
     return sum(1 for call in calls if call["path"].endswith("/graphql.json"))
+
+
+def scopes(pipeline, token: str, granted: frozenset[str]) -> None:
+    """What the merchant's app installation lets editsync's token read, as Shopify's admin changes it."""
+    httpx.put(f"{pipeline.sandboxes.control_url('shopify')}/tokens/{token}", json={"scopes": sorted(granted)},
+              timeout=10).raise_for_status()
 
 
 def exception_state(pipeline, order_id: int, kind: str) -> str | None:
@@ -109,3 +129,93 @@ def test_replay_rereads_and_reconciles_and_changes_nothing_that_is_already_in_st
     for plan in plans:
         timeline = api(pipeline).get(f"/orders/{plan.order_id}").json()["timeline"]
         assert any(entry["title"].startswith("Replay requested") for entry in timeline)
+
+
+# --- waits that outlast the bound, and units with nowhere to go --------------------------------
+
+
+def seen_by_their_team_only(pipeline, exception_ids: list[str], owner: str = "OPS") -> None:
+    """Each exception in its team's queue and nowhere else: the CLI's table and the inbox's HTML."""
+    for team in ("FINANCE", "OPS", "CX"):
+        listed = cli(pipeline, "exceptions", "list", "--owner", team, "--limit", "200")
+        page = inbox_html(pipeline, f"/inbox?owner={team}")
+        for exception_id in exception_ids:
+            expected = team == owner
+            assert (exception_id in listed) is expected, (team, exception_id, listed)
+            assert (f'data-exception="{exception_id}"' in page) is expected, (team, exception_id)
+
+
+def told_ops(plan, title: str) -> bool:
+    return any(plan.name in body["text"] and title in body["text"] for path, body in Receiver.received
+               if path == "/ops")
+
+
+def test_an_order_shopify_will_not_read_is_owned_by_operations_then_heals_when_shopify_answers(pipeline):
+    ops = Api(pipeline.service, token_of(pipeline))
+    plan = pipeline.create({"TEE-S": 1})
+    pipeline.settled([plan])
+    pipeline.set_faults("shopify", error_rate=1.0)  # every Admin API call answered 5xx
+    try:
+        pipeline.edit(plan, "edit_order", add=[[pipeline.variants["CAP"], 1]])  # a partial webhook: read the order
+        stalled = ops.exception(plan.order_id, "ORDER_STALLED", "OPEN", timeout_s=40)
+        assert (stalled["owner"], stalled["detail"]["waiting_for"]) == ("OPS", "shopify_read"), stalled
+        seen_by_their_team_only(pipeline, [stalled["exception_id"]])
+    finally:
+        pipeline.set_faults("shopify", error_rate=0.0)
+    # The order asks again by itself, backing off (30 s after its first ask), and this time Shopify answers.
+    assert ops.exception(plan.order_id, "ORDER_STALLED", "RESOLVED", timeout_s=90)["actor"] is None
+    pipeline.settled([plan])
+    assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"TEE-S": 1, "CAP": 1}]
+    assert told_ops(plan, "Order waiting too long")
+
+
+def test_a_replacement_whose_original_never_answers_is_owned_by_operations_then_released(pipeline):
+    ops = Api(pipeline.service, token_of(pipeline))
+    original = pipeline.create({"TEE-L": 1})
+    pipeline.settled([original])
+    pipeline.set_faults("peoplevox", error_rate=1.0)  # the warehouse answers every call with a 5xx
+    try:
+        # The app leaves the original open: only its sales order's cancellation in Peoplevox can release
+        # the replacement, and Peoplevox never confirms it.
+        replacement = pipeline.recreate(original, {"MUG": 1}, "note_attribute", cancel_original=False)
+        unresolved = ops.exception(replacement.order_id, "RECREATE_UNRESOLVED", "OPEN", timeout_s=40)
+        stalled = ops.exception(original.order_id, "ORDER_STALLED", "OPEN", timeout_s=40)
+        assert (unresolved["owner"], unresolved["detail"]["waiting_for"]) == ("OPS", "predecessor"), unresolved
+        assert (stalled["owner"], stalled["detail"]["waiting_for"]) == ("OPS", "downstream"), stalled
+        seen_by_their_team_only(pipeline, [unresolved["exception_id"], stalled["exception_id"]])
+        assert not pipeline.live_sales_orders(replacement), "held: the replacement is not in the warehouse"
+    finally:
+        pipeline.set_faults("peoplevox", error_rate=0.0)
+    # The sink's next retry reaches Peoplevox: the original's sales order goes, then the replacement ships.
+    for plan, kind in ((replacement, "RECREATE_UNRESOLVED"), (original, "ORDER_STALLED")):
+        assert ops.exception(plan.order_id, kind, "RESOLVED", timeout_s=90)["actor"] is None
+    pipeline.settled([original, replacement])
+    assert pipeline.live_sales_orders(original) == [], "the original must not ship"
+    assert [so["lines"] for so in pipeline.live_sales_orders(replacement)] == [{"MUG": 1}]
+    assert told_ops(replacement, "still waiting for its original")
+
+
+def test_units_to_put_back_with_no_location_wait_for_a_person_then_go_back_where_they_were_sold(pipeline):
+    ops = Api(pipeline.service, token_of(pipeline))
+    plan = pipeline.create({"HOODIE-L": 2})
+    pipeline.settled([plan])
+    token = pipeline.sandboxes.credentials.shopify_token
+    before = pipeline.demo.state(pipeline.demo.shopify)
+    reference = f"gid://shopify/Order/{plan.order_id}"
+    # The app lost the scope that shows fulfillment orders: Shopify leaves them out without an error.
+    scopes(pipeline, token, ALL_SCOPES - {FULFILLMENT_ORDER_SCOPE})
+    try:
+        pipeline.edit(plan, "edit_order", set_quantity={str(plan.first_line_id): 1}, restock=False)
+        unplaced = ops.exception(plan.order_id, "INVENTORY_LOCATION_UNKNOWN", "OPEN")
+        assert unplaced["owner"] == "OPS" and unplaced["detail"]["line_ids"] == [str(plan.first_line_id)]
+        seen_by_their_team_only(pipeline, [unplaced["exception_id"]])
+        after = pipeline.demo.state(pipeline.demo.shopify)
+        assert [a for a in after["adjustments"] if a["reference_document_uri"] == reference] == [], "never a guess"
+        assert after["stock"] == before["stock"]
+    finally:
+        scopes(pipeline, token, ALL_SCOPES)
+    # As the runbook says: access granted, press Retry. The order is read again and the unit goes back.
+    assert "accepted" in cli(pipeline, "exceptions", "retry", unplaced["exception_id"], "--by", "Omar (operations)")
+    assert ops.exception(plan.order_id, "INVENTORY_LOCATION_UNKNOWN", "RESOLVED")["actor"] is None
+    pipeline.settled([plan])  # the judge checks the stock level of the line's own location
+    assert [a for a in pipeline.demo.state(pipeline.demo.shopify)["adjustments"] if a["reference_document_uri"] == reference]

@@ -21,8 +21,8 @@ NOW = 1_800_000_000_000
 def postgres_url():
     if binaries() is None:
         pytest.skip("PostgreSQL binaries missing: `make test` installs Debian's postgresql package")
-    with postgres_server() as url:
-        yield url
+    with postgres_server() as server:
+        yield server.url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
