@@ -20,10 +20,12 @@ import httpx
 import pytest
 
 from sandboxes.shopify.graphql_api import ALL_SCOPES, FULFILLMENT_ORDER_SCOPE
+from streams.kafka import topics
 from streams.kafka.broker import free_port
 from tests.integration.conftest import ROOT
-from tests.integration.pipeline import pipeline_on_own_broker
-from tests.integration.test_exception_inbox import Api, cli, inbox_html, token_of
+from tests.integration.kafka_reader import read_topic
+from tests.integration.pipeline import CODEC, pipeline_on_own_broker
+from tests.integration.test_exception_inbox import Api, cli, inbox_html, token_of, warehouse
 from tests.postgres import postgres_server
 
 HOLD_BOUND_S = 5  # EDITSYNC_HOLD_BOUND_S: every module test's orders settle well within it
@@ -219,3 +221,74 @@ def test_units_to_put_back_with_no_location_wait_for_a_person_then_go_back_where
     assert ops.exception(plan.order_id, "INVENTORY_LOCATION_UNKNOWN", "RESOLVED")["actor"] is None
     pipeline.settled([plan])  # the judge checks the stock level of the line's own location
     assert [a for a in pipeline.demo.state(pipeline.demo.shopify)["adjustments"] if a["reference_document_uri"] == reference]
+
+
+# --- several workers, one PostgreSQL (last: the second worker takes half the partitions) --------
+
+
+def test_two_workers_sharing_one_postgresql_serve_one_queue_and_project_every_record_once(pipeline, postgres,
+                                                                                         tmp_path, started):
+    """Both workers follow every partition into the same tables: each record is written twice, at the same time."""
+    token = token_of(pipeline)
+    warehouse(pipeline, "DELETE", "/item-types/SOCK")  # retired: orders with socks are held, one exception each
+    try:
+        second = started(dict(pipeline.env, EDITSYNC_WEB_PORT=str(free_port()), EDITSYNC_DATA_DIR=str(tmp_path / "w2"),
+                              EDITSYNC_API_TOKEN=token), "worker-2.log")
+        second.wait_ready(timeout_s=90)
+        first, other = Api(pipeline.service, token), Api(second, token)
+        time.sleep(3)  # both workers re-read the item types
+        plans = [pipeline.create({"SOCK": 1, "TEE-S": 1}) for _ in range(8)]
+        held = {plan.order_id: first.exception(plan.order_id, "UNKNOWN_SKU", "OPEN")["exception_id"] for plan in plans}
+
+        def queue(of: Api) -> dict[str, tuple]:
+            items = of.get("/exceptions", type="UNKNOWN_SKU", state="OPEN,RETRYING,RESOLVED,IGNORED", limit=200)["items"]
+            return {e["exception_id"]: (e["state"], e["first_seen"], e["actor"], e["note"]) for e in items
+                    if e["exception_id"] in held.values()}
+
+        pipeline.wait_for("one queue on both workers", lambda: len(queue(first)) == 8 and queue(other) == queue(first))
+        ignored, resolved, retried, *healed = plans
+        assert other.act(held[ignored.order_id], "ignore", by="Ann", note="Socks ship separately").status_code == 202
+        assert other.act(held[resolved.order_id], "resolve", by="Ann", note="Keyed in by hand").status_code == 202
+        assert other.act(held[retried.order_id], "retry", by="Ann").status_code == 202
+        assert first.exception(ignored.order_id, "UNKNOWN_SKU", "IGNORED")["note"] == "Socks ship separately"
+        assert first.exception(resolved.order_id, "UNKNOWN_SKU", "RESOLVED")["actor"] == "Ann"
+
+        def exception_titles(order_id: int) -> list[str]:
+            return [e["title"] for e in first.get(f"/orders/{order_id}")["timeline"] if e["kind"] == "exception"]
+
+        # Socks are still missing: the retry puts the exception back to open.
+        pipeline.wait_for("retried, then open again", lambda: [t.split(" (")[0] for t in exception_titles(
+            retried.order_id)] == ["Exception UNKNOWN_SKU open", "Exception UNKNOWN_SKU retrying by Ann",
+                                   "Exception UNKNOWN_SKU open"])
+
+        # The warehouse adds socks back while PostgreSQL is down (a restart, a failover): the held orders heal,
+        # their records arrive, and both workers' writes are refused until the database is back.
+        postgres.stop()
+        try:
+            warehouse(pipeline, "POST", "/item-types", item_code="SOCK")
+            time.sleep(6)
+        finally:
+            postgres.start()
+        for plan in (retried, *healed):
+            first.exception(plan.order_id, "UNKNOWN_SKU", "RESOLVED", timeout_s=90)
+        pipeline.wait_for("one queue on both workers again", lambda: queue(other) == queue(first))
+
+        # Every exceptions.v1 record of these orders is on the timeline exactly once, and each exception's row is
+        # its last record: nothing doubled by two writers, no transition lost.
+        records: dict[str, list[dict]] = {}
+        for message in read_topic(pipeline.bootstrap, topics.EXCEPTIONS, idle_s=1.0):
+            value = CODEC.decode(topics.EXCEPTIONS, message.value())
+            if value["exception_id"] in held.values():
+                records.setdefault(value["exception_id"], []).append(value)
+        final = queue(first)
+        for order_id, exception_id in held.items():
+            assert len(exception_titles(order_id)) == len(records[exception_id]), exception_id
+            last = records[exception_id][-1]
+            assert (final[exception_id][0], final[exception_id][2]) == (last["state"], last.get("actor")), exception_id
+        for worker in (pipeline.service, second):
+            log = worker.whole_log()
+            assert "the exception store could not write" in log, "the database was away while records arrived"
+            assert "stopped following the topics" not in log and "DeadlockDetected" not in log
+            assert "UniqueViolation" not in log
+    finally:
+        warehouse(pipeline, "POST", "/item-types", item_code="SOCK")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 from jsonschema.validators import validator_for
+from sqlalchemy.engine import make_url
 
 from streams.service.config import Settings
 from streams.service.metrics import Metrics
@@ -56,6 +57,24 @@ def test_compose_runs_what_production_needs():
         (ROOT / "grafana" / "prometheus.yml").read_text())["rule_files"]
     assert mounts["./grafana/prometheus.yml"] == "/etc/prometheus/prometheus.yml"
 
+
+
+def compose_defaults(value: str) -> str:
+    """A compose value as it runs when the variables it names are unset: ``${NAME:-default}`` is the default."""
+    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", value)
+
+
+def test_compose_points_every_worker_at_its_postgresql_as_the_store_reads_it():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    postgres = {k: compose_defaults(v) for k, v in services["postgres"]["environment"].items()}
+    editsync = services["editsync"]
+    url = make_url(Settings(database_url=compose_defaults(editsync["environment"]["EDITSYNC_DATABASE_URL"]),
+                            _env_file=None).store_url())
+    assert url.drivername == "postgresql+psycopg"  # the driver pyproject.toml installs
+    assert (url.host, url.port or 5432) == ("postgres", 5432)
+    assert (url.username, url.password, url.database) == (postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"],
+                                                          postgres["POSTGRES_DB"])
+    assert editsync["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 def test_dockerfile_copies_every_package_and_the_schemas():
     dockerfile = (ROOT / "Dockerfile").read_text()
