@@ -4,6 +4,7 @@ COPY pyproject.toml README.md ./
 COPY streams ./streams
 COPY connectors ./connectors
 COPY sandboxes ./sandboxes
+# streams/schemas and streams/inbox/runbook.md link here: `pip install .` ships the files they point to.
 COPY schemas ./schemas
 COPY docs ./docs
 RUN pip install --no-cache-dir . && useradd --create-home --uid 1000 editsync

@@ -26,7 +26,8 @@ from streams.inbox.api import OWNERS, ActionRequest, Inbox, Refused, exception_q
 from streams.inbox.auth import SESSION_MAX_AGE_MS, Session, csrf_ok, csrf_token, same_origin, token_ok
 
 COOKIE = "editsync_inbox"
-RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
+# A link to docs/runbook.md, shipped in the wheel as package data.
+RUNBOOK = Path(__file__).resolve().with_name("runbook.md")
 PAGE_SIZE = 25
 STATE_CHOICES = (("OPEN,RETRYING", "Open or retrying"), ("OPEN", "Open"), ("RETRYING", "Retrying"),
                  ("RESOLVED", "Resolved"), ("IGNORED", "Ignored"), ("", "Any state"))
@@ -55,7 +56,7 @@ def register(ctx: Context, inbox: Inbox) -> None:
     templates = Environment(loader=PackageLoader("streams.inbox", "templates"),
                             autoescape=select_autoescape(["html"]))
     templates.globals.update(teams=words.TEAMS, title=words.title, age=words.age, iso=iso)
-    runbook_html = render_runbook(RUNBOOK.read_text()) if RUNBOOK.exists() else "<p>The runbook is missing.</p>"
+    runbook_html = render_runbook(RUNBOOK.read_text())
 
     def session_of(request: Request) -> Session | None:
         return Session.from_cookie(request.cookies.get(COOKIE), token, now_ms())

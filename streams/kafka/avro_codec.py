@@ -27,7 +27,8 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from streams.kafka import topics
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# streams/schemas links to the repository's schemas/, so the wheel (and the image) carries them as package data.
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 CONFLUENT_MAGIC = b"\x00"
 
