@@ -206,6 +206,19 @@ class PeoplevoxClient:
                                                             "ItemsPerPage": per_page, "SearchClause": search}})
         return result.TotalCount, list(csv.DictReader(io.StringIO(result.Detail or "")))
 
+    async def get_all(self, template: str, search: str | None = None, per_page: int = 100) -> list[dict[str, str]]:
+        """Every row a search matches, page by page as Peoplevox pages (``PageNo`` from 1, ``TotalCount`` rows in
+        all; peoplevox.github.io/Documentation §2.2.4, Patchworks' PeopleVox pagination method). A page may hold
+        fewer rows than asked for, so only ``TotalCount`` (or an empty page) ends the reading."""
+        rows: list[dict[str, str]] = []
+        page = 1
+        while True:
+            total, found = await self.get(template, search, page=page, per_page=per_page)
+            rows.extend(found)
+            if not found or len(rows) >= total:
+                return rows
+            page += 1
+
     async def save(self, template: str, rows: list[dict[str, str]]) -> None:
         """Import rows; every row must be saved, or ``RowsRefused`` says which were not."""
         out = io.StringIO()
@@ -253,14 +266,7 @@ class PeoplevoxWarehouse:
         return row.status if row else None
 
     async def item_codes(self) -> frozenset[str]:
-        codes: set[str] = set()
-        page = 1
-        while True:
-            total, rows = await self.client.get(ITEM_TYPES, page=page)
-            codes.update(row[self.columns.item_code] for row in rows)
-            if not rows or len(codes) >= total:
-                return frozenset(codes)
-            page += 1
+        return frozenset(row[self.columns.item_code] for row in await self.client.get_all(ITEM_TYPES))
 
     async def upsert(self, order: SalesOrder, reference: str, *, must_exist: bool) -> Written:
         status = await self.status(order.number)
@@ -311,8 +317,7 @@ class PeoplevoxWarehouse:
         await self.client.save(SALES_ORDER_ITEMS, rows)
 
     async def _held_lines(self, number: str) -> list[dict[str, str]]:
-        _, rows = await self.client.get(SALES_ORDER_ITEMS, self._by_number(number))
-        return rows
+        return await self.client.get_all(SALES_ORDER_ITEMS, self._by_number(number))
 
     async def _without_header(self, number: str, error: PermanentError) -> PermanentError:
         """The lines of a new sales order were refused: cancel its header rather than leave it without lines."""

@@ -31,12 +31,25 @@ the behaviour is not public the sandbox takes the stricter reading, marked
   depending on what information is provided, it is not possible to remove
   lines" (Zynk): an item row whose ``Line`` names an existing line edits it;
   any other row adds a line *(stricter: a row sent twice without its Line is
-  two lines)*. A quantity of 0 or less is refused.
+  two lines)*. A quantity of 0 or less is refused, and so is a row whose ``Line``
+  holds another ItemCode *(stricter: editing quantities is documented, turning
+  one item into another is not)*.
 - Field lengths from Zynk's field tables: SalesOrderNumber string(30),
   Customer and CustomerPurchaseOrderReferenceNumber string(50),
   ShippingAddressLine1/2 string(100); longer values refuse the row.
 - An unknown ItemCode is refused; once a sales order is being picked the
   warehouse owns it and an update or cancellation is refused.
+- ``GetData`` pages: ``PageNo`` (from 1) and ``ItemsPerPage`` choose the page and
+  ``TotalCount`` counts every row the search matches, so a client pages until it
+  holds ``TotalCount`` rows (the public documentation's getRequest, peoplevox.github.io/
+  Documentation §2.2.4; Patchworks' "PeopleVox pagination method": a page size and
+  the ``TotalCount`` field, ``PageNo`` counted up). The largest page Peoplevox serves
+  is not public: a page holds at most ``max_items_per_page`` rows (20) whatever
+  ``ItemsPerPage`` asks *(stricter: a client that reads only the first page, or
+  stops at a page shorter than it asked for, misses rows)*. Search clauses as public
+  client code writes them (melvin-hamilton-digital/peoplevox-api's SearchClause,
+  after §2.2.2 "Search values"): ``Field.Equals("v")`` and ``Field.StartsWith("v")``;
+  anything else is refused *(stricter)*.
 - An expired or unknown session answers ``System : Security - Invalid Session``,
   the wording public client code waits for before it logs in again
   (a Node.js Peoplevox client's ``peoplevoxStandardInterpreter``); a wrong login
@@ -79,7 +92,7 @@ MAX_LENGTH = {"SalesOrderNumber": 30, "Customer": 50, "CustomerPurchaseOrderRefe
               "ShippingAddressLine1": 100, "ShippingAddressLine2": 100}
 INVALID_SESSION = "System : Security - Invalid Session"
 INVALID_LOGIN = "System : Security:Invalid Username or Password"
-SEARCH = re.compile(r'^\s*(\w+)\.Equals\("([^"]*)"\)\s*$')
+SEARCH = re.compile(r'^\s*(\w+)\.(Equals|StartsWith)\("([^"]*)"\)\s*$')
 
 
 class Refused(Exception):
@@ -142,6 +155,7 @@ class Warehouse:
     session_ttl_s: float = 1800.0
     pick_delay_s: tuple[float, float] = (30.0, 60.0)  # New → Picking after a random time in this range
     step_s: float = 5.0  # each later status after this long
+    max_items_per_page: int = 20  # GetData serves at most this many rows a page, whatever is asked
     templates: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(TEMPLATES))
     item_types: dict[str, str] = field(default_factory=dict)  # ItemCode -> Name
     orders: dict[str, SalesOrder] = field(default_factory=dict)
@@ -197,9 +211,12 @@ class Warehouse:
             match = SEARCH.match(search)
             if not match or match.group(1) not in columns:
                 raise Refused(f"Invalid search clause: {search}")
-            rows = [row for row in rows if row.get(match.group(1)) == match.group(2)]
+            column, test, value = match.groups()
+            rows = [row for row in rows if (row.get(column) or "") == value
+                    or (test == "StartsWith" and (row.get(column) or "").startswith(value))]
         if page < 1 or per_page < 1:
             raise Refused("PageNo and ItemsPerPage must be positive")
+        per_page = min(per_page, self.max_items_per_page)
         chosen = rows[(page - 1) * per_page: page * per_page]
         return len(rows), _to_csv(columns, chosen)
 
@@ -278,7 +295,9 @@ class Warehouse:
             order.lines[line_number] = Line(code, quantity, row.get("Notes") or "")
         else:
             existing = order.lines[line_number]
-            existing.item_code, existing.quantity = code, quantity
+            if existing.item_code != code:
+                raise RowRefused(f"Line {line_number} of sales order {number} holds {existing.item_code}, not {code}")
+            existing.quantity = quantity
             if "Notes" in row:
                 existing.notes = row["Notes"] or ""
         order.modified_at = time.time()

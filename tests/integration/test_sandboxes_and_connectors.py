@@ -242,6 +242,23 @@ def test_a_write_repeated_after_a_lost_answer_edits_its_lines_instead_of_adding_
     assert sorted(held(stack, "S8")["line_rows"]) == ["1", "2"]
 
 
+def test_getdata_pages_are_small_and_every_page_is_read(stack):
+    """Peoplevox serves a search page by page (TotalCount counts them all), at most 20 rows a page here."""
+    parts = [f"PART-{n:02}" for n in range(31)]
+    with stack.warehouse.lock:
+        stack.warehouse.item_types.update({code: code for code in parts})
+    total, first = run(warehouse(stack).client.get("Item types", per_page=500))
+    assert total >= 31 and len(first) == stack.warehouse.max_items_per_page < total
+    assert set(parts) <= run(warehouse(stack).item_codes())
+    # A sales order with more lines than a page: every line must be known before one is added (PART-00 sorts
+    # first), or the new item is written over a line the first page did not show.
+    run(warehouse(stack).upsert(sales_order("S9", *((code, 1) for code in parts[1:])), "999", must_exist=False))
+    assert len(held(stack, "S9")["line_rows"]) == 30
+    run(warehouse(stack).upsert(sales_order("S9", *((code, 2) for code in parts)), "999", must_exist=True))
+    assert held(stack, "S9")["lines"] == {code: 2 for code in parts}
+    assert held(stack, "S9")["line_rows"]["31"]["item_code"] == "PART-00", "the new item is a new line"
+
+
 def test_an_expired_session_is_renewed_mid_run(stack):
     peoplevox = warehouse(stack)
 
