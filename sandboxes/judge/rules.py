@@ -24,14 +24,23 @@ got wrong here the same way by sharing its code.
   order's sales order is closed. Every successful sale or capture is money
   received against that sales order, every refund with money a credit memo
   for it, amounts as in Shopify.
-- **Stock**: a unit leaves the shelf only when it ships. Per stock level, the
-  merchant's stock is the starting stock less the units of every order still
-  to ship (current quantities of open orders: Shopify keeps them committed,
-  also for an original an editing app left open) and units returned without
-  a restock. So the adjustments editsync makes for an order are whatever
-  Shopify did not do itself: units sold less units Shopify restocked less
-  units still out. (A refund without restock is taken as made before the
-  order shipped; the demo refunds shipped units only with a return.)
+- **Stock**: a unit leaves the shelf of its line's location (the location of
+  the fulfillment order holding the line) when it is sold, and comes back only
+  where it is put back. Shopify restocks a refund line at
+  ``RefundLineItem.location``, "The inventory restock location"
+  (``RefundLineItemInput.locationId``: "The intended location for
+  restocking"), which the merchant may choose: a unit returned at another
+  warehouse is back on that warehouse's shelf, not its line's. Per stock
+  level, the merchant's stock is the starting stock less the units of every
+  order still to ship (current quantities of open orders: Shopify keeps them
+  committed, also for an original an editing app left open) and the units
+  refunded with a restock or a return, plus those Shopify restocked there.
+  So the adjustments editsync makes for an order are whatever Shopify did not
+  do itself: units sold less units refunded with a restock or a return, less
+  units still to ship, each at the line's location. (A refund without restock
+  is taken as made before the order shipped: the sandbox refuses a return of
+  a unit never fulfilled, as Shopify's ``RETURN`` is for "line items that were
+  fulfilled".)
 - **B2B**: a line an edit added to a company's order at a price other than the
   company location's agreed price is a ``PRICE_LIST_MISMATCH`` for finance; a
   variant without an agreed price has nothing to differ from.
@@ -172,15 +181,24 @@ def credit_memos(order: ShopOrder) -> list[Decimal]:
 
 
 def units_out(order: ShopOrder) -> Counter[Level]:
-    """Per stock level, the order's units off the shelf: still to ship (open orders), or returned unrestocked."""
+    """Per stock level, the order's units off the shelf.
+
+    At each line's location: the units still to ship (open orders) and the units refunded with a restock or a
+    return (taken from that shelf, shipped or not); at each refund line's restock location, less what Shopify
+    put back there.
+    """
     out: Counter[Level] = Counter()
+    lines = {line.line_id: line for line in order.lines}
     for line in order.lines:
         if line.level is not None and not order.cancelled:
             out[line.level] += line.current_quantity
     for refund in order.refunds:
-        for line in refund.lines:
-            if line.restock_type == "RETURN" and not line.restocked and line.level is not None:
-                out[line.level] += line.quantity
+        for refunded in refund.lines:
+            shelf = lines[refunded.line_id].level if refunded.line_id in lines else None
+            if shelf is not None and (refunded.restocked or refunded.restock_type == "RETURN"):
+                out[shelf] += refunded.quantity
+            if refunded.restocked and refunded.level is not None:
+                out[refunded.level] -= refunded.quantity
     return out
 
 

@@ -15,8 +15,8 @@ What each system must hold is derived from the Shopify store's own records
 and the kit definitions below, never from editsync's core:
 
 - Peoplevox, by the demo's judge (``sandboxes/judge``, given the kits in the
-  reference file): one live sales order whose lines are, per ItemCode, every
-  line's current quantity plus the units refunded as returns (Shopify:
+  reference file; it judges stock and the ERP too): one live sales order
+  whose lines are, per ItemCode, every line's current quantity plus the units refunded as returns (Shopify:
   ``RETURN`` is for "line items that were fulfilled", so those units left
   the warehouse), kits as their components; a return per returned unit.
 - Shopify stock, per inventory item AND location: what was there before,
@@ -159,11 +159,11 @@ def mismatches(pipeline: Pipeline, big: BigOrder, stock_before: dict[str, int]) 
                                                                   money(order.line(rl.line_id).price), False)
                                                  for rl in r.lines} for r in order.refunds}
         want_memo_totals = {f"shopify-refund-{r.id}": money(r.amount) for r in order.refunds}
-    # The demo's judge is a second opinion on Peoplevox and the ERP. Not on stock: it puts a unit returned
-    # at another warehouse back at the line's own (sandboxes/judge/rules.py, units_out), where the return
-    # below restocks it at the second warehouse as the merchant chose; stock is judged here instead.
+    # The demo's judge is a second opinion on every system, stock included (the return below restocks its unit
+    # at the second warehouse, as the merchant chose: the judge puts it there too).
+    verdict = pipeline.verdict()
     wrong = [f"judge: {m.field}: expected {m.expected}, has {m.actual}"
-             for m in pipeline.verdict().order(order.id).mismatches if m.area != "stock"]
+             for m in (*verdict.order(order.id).mismatches, *verdict.stock)]
 
     peoplevox = state(pipeline, "peoplevox")
     ours = {number: so for number, so in peoplevox["sales_orders"].items() if so["reference"] == str(order.id)}

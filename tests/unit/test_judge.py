@@ -143,6 +143,22 @@ def test_stock_editsync_did_not_put_back_is_wrong_per_order_and_per_level():
     assert [(m.field, m.expected, m.actual) for m in verdict.stock] == [("stock.BEANIE@9", "98", "97")]
 
 
+def test_a_unit_returned_at_another_warehouse_is_back_on_that_warehouses_shelf():
+    """Shopify restocks a refund line at RefundLineItem.location ("The inventory restock location"): the mug
+    shipped from warehouse 9 and came back at warehouse 8, so 9 is one mug short and 8 one mug up."""
+    elsewhere = Level(3, 8)
+    returned = ORDER.refunds[1].model_copy(update={"lines": (ORDER.refunds[1].lines[0].model_copy(
+        update={"level": elsewhere}),)})
+    order = ORDER.model_copy(update={"refunds": (ORDER.refunds[0], returned)})
+    start = {**START, elsewhere: 100}
+    right = SHOP.model_copy(update={"orders": {1001: order}, "stock": {**SHOP.stock, MUG: 98, elsewhere: 101}})
+    verdict = verdict_of(shop=right, start=start)
+    assert fields(verdict) == [] and verdict.stock == ()
+    as_if_back_home = right.model_copy(update={"stock": {**SHOP.stock, MUG: 99, elsewhere: 100}})
+    assert sorted(m.field for m in verdict_of(shop=as_if_back_home, start=start).stock) == ["stock.MUG@8",
+                                                                                          "stock.MUG@9"]
+
+
 def test_a_mismatch_is_explained_only_by_the_expected_type_and_owner_on_the_same_order():
     broken = with_sales_order(lines={"TEE-M": 2})
     assert verdict_of(warehouse=broken, exceptions=[open_("PVX_UPDATE_FAILED", "OPS")]).order(1001).unexplained == ()
