@@ -60,6 +60,12 @@ class Demo:
         plan.at_cutoff = plan.at_cutoff or self.state(self.shopify)["orders"][str(plan.order_id)]
         self.http.post(f"{self.peoplevox}/status/{plan.name.lstrip('#')}", json={"status": status}).raise_for_status()
 
+    def ship(self, plan: Plan) -> None:
+        """The warehouse despatches the order and its integration fulfils it in Shopify (fulfillmentCreate):
+        only then may a refund return units (Shopify's RETURN is for "line items that were fulfilled")."""
+        self.set_status(plan, "Despatched")
+        self.op("fulfill", order_id=plan.order_id)
+
     def recreate(self, plan: Plan, items: list[list[int]], marker: str, cancel_original: bool) -> Plan:
         new = self.op("recreate_order", order_id=plan.order_id, items=items, marker=marker,
                       cancel_original=cancel_original)
@@ -136,7 +142,7 @@ class Demo:
         elif roll < 0.69 and shippable:
             # Shipped, then the customer sends one unit back: a refund with a return.
             if self.wait_for_sales_order(plan):
-                self.set_status(plan, "Despatched")
+                self.ship(plan)
                 time.sleep(1.5)
                 self.edit(plan, "return", "refund", lines={str(first_line): 1}, restock_type="RETURN")
         elif roll < 0.75 and shippable:

@@ -72,9 +72,10 @@ def make_edits(shop: Shop, big: BigOrder) -> None:
 
 def make_refunds(shop: Shop, big: BigOrder) -> None:
     order_id, at_main = big.order.id, big.at_main
+    component = next(line for line in big.checkout_lines if line.group is not None)
+    shop.fulfill(order_id, {at_main[5].id: 1, component.id: 1})                             # shipped: returnable
     shop.refund(order_id, {at_main[5].id: 1}, "RETURN", location_id=big.second)            # returned elsewhere
     shop.refund(order_id, {line.id: 1 for line in at_main[6:18]})                            # 12 lines, no restock
-    component = next(line for line in big.checkout_lines if line.group is not None)
     shop.refund(order_id, {component.id: 1}, "RETURN")                                      # a bundle component
 
 

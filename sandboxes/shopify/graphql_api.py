@@ -6,8 +6,13 @@ that read the store. Answers follow shopify.dev/docs/api/admin-graphql:
 global ids (``gid://shopify/Order/1``), ``MoneyBag`` amounts as decimal
 strings, ``userErrors`` on mutation payloads, errors with ``extensions.code``;
 and the rules the schema's own descriptions state: ``inventoryAdjustQuantities``
-requires an ``@idempotent(key:)`` directive from 2026-04 (a repeated key
-returns the first result and changes nothing). Only the fields editsync reads
+and ``refundCreate`` require an ``@idempotent(key:)`` directive from 2026-04 (a
+repeated key returns the first result and changes nothing). ``refundCreate``
+refunds the money its ``transactions`` carry (none: a refund that only
+restocks) and answers a refund line the order cannot take (a ``RETURN`` of a
+unit never fulfilled, a ``CANCEL`` of one shipped, more units than are
+refundable; see ``store.py``) with ``userErrors`` naming the input field, and
+no refund. Only the fields editsync reads
 resolve to data; others resolve to null, which Shopify's schema allows for
 most of them.
 
@@ -31,7 +36,7 @@ field. Required access: `<scope>` access scope.``, ``extensions.code``
 (``extensions.requiredAccess``). Scopes enforced: ``read_orders`` for
 ``order``/``orders``/refund nodes, ``read_customers`` for ``Order.customer``,
 ``read_products`` for ``LineItem.variant``, ``write_inventory`` for
-``inventoryAdjustQuantities``. Protected customer data
+``inventoryAdjustQuantities``, ``write_orders`` for ``refundCreate``. Protected customer data
 (shopify.dev/docs/apps/launch/protected-customer-data): without level 2
 approval (name, address, phone, email) ``Order.email``, ``phone``,
 ``shippingAddress`` and ``billingAddress`` are denied the same way; the page
@@ -78,13 +83,15 @@ PROTECTED_DATA_DOC = "https://shopify.dev/docs/apps/launch/protected-customer-da
 PROTECTED_CUSTOMER_DATA = "protected_customer_data_level_2"
 PROTECTED_ACCESS = "Level 2 access to Customer data including name, address, phone, and email fields."
 FULFILLMENT_ORDER_SCOPE = "read_merchant_managed_fulfillment_orders"
-ALL_SCOPES = frozenset({"read_orders", "read_customers", "read_products", "read_inventory", "write_inventory",
+ALL_SCOPES = frozenset({"read_orders", "write_orders", "read_customers", "read_products", "read_inventory",
+                        "write_inventory",
                         FULFILLMENT_ORDER_SCOPE, PROTECTED_CUSTOMER_DATA})
 
 #: (parent type, field) -> the scope a token needs to read it.
 REQUIRED_SCOPE = {("QueryRoot", "order"): "read_orders", ("QueryRoot", "orders"): "read_orders",
                   ("Order", "customer"): "read_customers", ("LineItem", "variant"): "read_products",
-                  ("Mutation", "inventoryAdjustQuantities"): "write_inventory"}
+                  ("Mutation", "inventoryAdjustQuantities"): "write_inventory",
+                  ("Mutation", "refundCreate"): "write_orders"}
 PROTECTED_FIELDS = frozenset({("Order", "email"), ("Order", "phone"), ("Order", "shippingAddress"),
                               ("Order", "billingAddress")})
 
@@ -175,6 +182,7 @@ def order_view(shop: Shop, order: Order, scopes: frozenset[str]) -> dict[str, An
             "__typename": "LineItem",
             "id": gid("LineItem", line.id), "sku": line.sku, "title": line.title, "name": line.title,
             "quantity": line.quantity, "currentQuantity": line.current_quantity,
+            "unfulfilledQuantity": line.unfulfilled, "fulfillableQuantity": line.unfulfilled,
             "requiresShipping": line.requires_shipping,
             "originalUnitPriceSet": money(line.price, currency),
             "discountedUnitPriceAfterAllDiscountsSet": money(line.price, currency),
@@ -191,13 +199,14 @@ def order_view(shop: Shop, order: Order, scopes: frozenset[str]) -> dict[str, An
     def fulfillment_order_view(location_id: int, fulfillment_order_id: int) -> dict[str, Any]:
         held = [line for line in order.lines if line.location_id == location_id]
         units = {line.id: 0 if order.cancelled_at else line.current_quantity for line in held}
+        remaining = {line.id: 0 if order.cancelled_at else line.unfulfilled for line in held}
         location = {"id": gid("Location", location_id), "name": shop.locations[location_id]}
         return {"__typename": "FulfillmentOrder", "id": gid("FulfillmentOrder", fulfillment_order_id),
-                "orderId": gid("Order", order.id), "status": "OPEN" if any(units.values()) else "CLOSED",
+                "orderId": gid("Order", order.id), "status": "OPEN" if any(remaining.values()) else "CLOSED",
                 "assignedLocation": {"location": location, "name": location["name"]},
                 "lineItems": connection([
                     {"id": gid("FulfillmentOrderLineItem", line.id), "lineItem": line_view(line.id),
-                     "totalQuantity": units[line.id], "remainingQuantity": units[line.id]} for line in held])}
+                     "totalQuantity": units[line.id], "remainingQuantity": remaining[line.id]} for line in held])}
 
     purchasing = None
     if order.company_location_id:
@@ -326,6 +335,30 @@ class AdminGraphQL:
             "changes": [{"name": "available", "delta": c["delta"], "quantityAfterChange": c["quantity_after"],
                          "item": {"id": gid("InventoryItem", c["inventory_item_id"])},
                          "location": {"id": gid("Location", c["location_id"])}} for c in group["changes"]]}}
+
+    def refundCreate(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802,A002
+        key = _idempotency_key(info)
+        if key not in self.shop.refund_keys:
+            try:
+                order_id = parse_gid(input["orderId"], "Order")
+                items = [(parse_gid(item["lineItemId"], "LineItem"), item["quantity"],
+                          item.get("restockType") or "NO_RESTOCK",
+                          parse_gid(item["locationId"], "Location") if item.get("locationId") else None)
+                         for item in input.get("refundLineItems") or []]
+                amount = sum((Decimal(t["amount"]) for t in input.get("transactions") or [] if t["kind"] == "REFUND"),
+                             Decimal("0.00"))
+                refund = self.shop.create_refund(order_id, items, amount, input.get("note"))
+            except StoreError as error:
+                return {"refund": None, "order": None,
+                        "userErrors": [{"field": ["input", *error.field] if error.field else None,
+                                        "message": str(error)}]}
+            except GraphQLError as error:
+                return {"refund": None, "order": None, "userErrors": [{"field": ["input"], "message": error.message}]}
+            self.shop.refund_keys[key] = (order_id, refund.id)
+        order_id, refund_id = self.shop.refund_keys[key]
+        view = order_view(self.shop, self.shop.orders[order_id], info.context)
+        refund_view = next(r for r in view["refunds"]() if r["id"] == gid("Refund", refund_id))
+        return {"refund": refund_view, "order": view, "userErrors": []}
 
     # --- resolution -----------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ throttled REST-style 429 carries ``Retry-After``. Unknown API versions 404.
 
 ``/_sandbox/scenario/<operation>`` runs a merchant operation from
 ``store.Shop`` (create_order, edit_order, change_address, set_line_properties,
-cancel_order, refund, recreate_order), for the demo and tests.
+cancel_order, refund, recreate_order, fulfill), for the demo and tests; one the
+store refuses answers 422 with the reason and the ``userErrors`` Shopify's
+mutation would carry.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sandboxes.shopify.store import Order, Shop, StoreError
 from sandboxes.shopify.webhooks import WebhookEmitter
 
 SCENARIOS = ("create_order", "edit_order", "change_address", "set_line_properties", "cancel_order", "refund",
-             "recreate_order")
+             "recreate_order", "fulfill")
 THROTTLE_DOC = "https://shopify.dev/api/usage/limits#rate-limits"
 
 
@@ -161,7 +163,10 @@ class ShopifySandbox:
         try:
             arguments = await request.json()
             result = getattr(self.shop, operation)(**_decode_arguments(arguments))
-        except (StoreError, TypeError, KeyError, ValueError) as error:
+        except StoreError as error:
+            return web.json_response({"error": str(error), "userErrors": [
+                {"field": list(error.field) or None, "message": str(error)}]}, status=422)
+        except (TypeError, KeyError, ValueError) as error:
             return web.json_response({"error": str(error)}, status=422)
         order = result if isinstance(result, Order) else self.shop.orders[int(arguments["order_id"])]
         return web.json_response(order_summary(order), dumps=lambda v: json.dumps(v, default=str))
@@ -203,7 +208,8 @@ def order_summary(order: Order) -> dict[str, Any]:
             "email": order.email, "note": order.note, "company_location_id": order.company_location_id,
             "shipping_address": order.shipping_address, "tags": order.tags, "attributes": order.attributes,
             "lines": [{"id": line.id, "variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity,
-                       "current_quantity": line.current_quantity, "sold": sold.get(line.id, 0),
+                       "current_quantity": line.current_quantity, "fulfilled": line.fulfilled,
+                       "sold": sold.get(line.id, 0),
                        "at_checkout": at_checkout.get(line.id, 0), "price": str(line.price),
                        "location_id": line.location_id or order.location_id,
                        "properties": line.properties, "group": line.group["title"] if line.group else None}

@@ -17,6 +17,24 @@ would send (``orders/create``, ``orders/updated``, ``orders/edited``,
 ``orders/cancelled``, ``refunds/create``), the REST-shaped payload built by
 ``sandboxes.shopify.payloads``.
 
+Fulfillment (``fulfillmentCreate``: "Use this mutation to mark items as
+fulfilled when they're ready to ship"; without line items it "fulfills all
+items in the fulfillment order") decides how units may leave the order
+afterwards. ``RefundLineItemRestockType``: ``RETURN`` is "Use this when
+restocking line items that were fulfilled", ``CANCEL`` "Use this when
+restocking unfulfilled line items", ``LEGACY_RESTOCK`` "is not accepted when
+creating new refunds". Shopify does not document what it answers to a
+``RETURN`` of a unit never fulfilled; the sandbox takes the stricter reading
+and refuses the whole refund (a ``userErrors`` entry on ``refundCreate``, a
+422 from the scenario route), and likewise a ``CANCEL`` of a unit already
+fulfilled. ``NO_RESTOCK`` takes fulfilled units first, as Shopify staff and
+developers report ("It will end up refunding the shipped quantities first",
+community.shopify.dev, "Refunding an unfulfilled item without restocking").
+Also stricter where Shopify is silent: an edit cannot take away units that
+were fulfilled and not refunded, and an order holding such units cannot be
+cancelled (``orderCancel`` requires "no outstanding fulfillments that can't
+be cancelled").
+
 Operations are what a merchant (or an order-editing app) does in Shopify's
 admin; the store never knows editsync exists.
 """
@@ -56,6 +74,17 @@ class Line:
     requires_shipping: bool = True
     group: dict[str, Any] | None = None  # LineItemGroup for bundle components
     location_id: int | None = None  # the location whose fulfillment order holds the line; its stock moves
+    fulfilled: int = 0  # units fulfilled (shipped)
+    fulfilled_refunded: int = 0  # of those, units refunded since (returned, or refunded without restock)
+
+    @property
+    def shipped(self) -> int:
+        """Fulfilled units the customer still has: only these can be returned."""
+        return self.fulfilled - self.fulfilled_refunded
+
+    @property
+    def unfulfilled(self) -> int:
+        return self.current_quantity - self.shipped
 
 
 @dataclass
@@ -95,6 +124,14 @@ class Refund:
 
 
 @dataclass
+class Fulfillment:
+    id: int
+    created_at: int
+    location_id: int
+    lines: list[tuple[int, int]]  # (line id, units)
+
+
+@dataclass
 class Transaction:
     id: int
     kind: str  # OrderTransactionKind
@@ -126,6 +163,7 @@ class Order:
     agreements: list[Agreement] = field(default_factory=list)
     transactions: list[Transaction] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
+    fulfillments: list[Fulfillment] = field(default_factory=list)
     fulfillment_order_ids: dict[int, int] = field(default_factory=dict)  # location id -> fulfillment order id
 
     def line(self, line_id: int) -> Line:
@@ -150,7 +188,14 @@ class Order:
 
 
 class StoreError(ValueError):
-    """A merchant operation Shopify's admin would refuse."""
+    """A merchant operation Shopify's admin would refuse; ``field`` is the input path a ``UserError`` names."""
+
+    def __init__(self, message: str, field: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+RESTOCK_TYPES = ("NO_RESTOCK", "CANCEL", "RETURN")
 
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -168,6 +213,7 @@ class Shop:
     orders: dict[int, Order] = field(default_factory=dict)
     adjustment_keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # @idempotent key -> first result
     adjustments: list[dict[str, Any]] = field(default_factory=list)
+    refund_keys: dict[str, tuple[int, int]] = field(default_factory=dict)  # refundCreate @idempotent key -> refund
     listeners: list[Listener] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(5_000_000_001))
     _numbers: Any = field(default_factory=lambda: itertools.count(1001))
@@ -277,6 +323,9 @@ class Shop:
                 line = order.line(line_id)
                 if quantity < 0:
                     raise StoreError("a quantity cannot be negative")
+                if quantity < line.shipped:
+                    raise StoreError(f"line item {line.id} has {line.shipped} fulfilled units: an edit cannot take "
+                                     "them away (refund them with a return)")
                 delta = quantity - line.current_quantity
                 if delta == 0:
                     continue
@@ -301,7 +350,7 @@ class Shop:
             self._emit("orders/edited", order, edit=edit)
             self._emit("orders/updated", order)
             if difference < 0:
-                self._refund(order, -difference, [(line, qty, "CANCEL" if restock else "NO_RESTOCK")
+                self._refund(order, -difference, [(line, qty, "CANCEL" if restock else "NO_RESTOCK", None)
                                                   for line, qty in removed], count_lines=False)
             return order
 
@@ -324,9 +373,11 @@ class Shop:
         """orderCancel with refund and restock, as a customer-requested cancellation is done."""
         with self.lock:
             order = self._editable(order_id)
+            if any(line.shipped for line in order.lines):
+                raise StoreError(f"order {order.name} has fulfilled units: it cannot be cancelled")
             now = self.now()
             order.cancelled_at, order.cancel_reason = now, reason
-            open_lines = [(line, line.current_quantity, "CANCEL" if restock else "NO_RESTOCK")
+            open_lines = [(line, line.current_quantity, "CANCEL" if restock else "NO_RESTOCK", None)
                           for line in order.lines if line.current_quantity > 0]
             self._emit("orders/cancelled", order)
             if order.paid > 0:
@@ -337,19 +388,77 @@ class Shop:
 
     def refund(self, order_id: int, lines: dict[int, int], restock_type: str = "NO_RESTOCK",
                location_id: int | None = None) -> Refund:
-        """refundCreate for some units of some lines; RETURN when the customer sent them back.
+        """refundCreate for some units of some lines, refunding their price; RETURN when the customer sent them back.
 
         Restocked units go back at ``location_id`` (``RefundLineItemInput.locationId``), by default
         at the location that held the line.
         """
         with self.lock:
-            order = self.orders[order_id]
-            chosen = [(order.line(line_id), qty, restock_type) for line_id, qty in lines.items()]
-            for line, qty, _ in chosen:
-                if qty <= 0 or qty > line.current_quantity:
-                    raise StoreError(f"cannot refund {qty} of line {line.id}: {line.current_quantity} refundable")
-            amount = sum((line.price * qty for line, qty, _ in chosen), Decimal("0.00"))
-            return self._refund(order, amount, chosen, restock_location_id=location_id)
+            order = self._order(order_id)
+            items = [(line_id, qty, restock_type, location_id) for line_id, qty in lines.items()]
+            amount = sum((order.line(line_id).price * qty for line_id, qty in lines.items()), Decimal("0.00"))
+            return self.create_refund(order_id, items, amount)
+
+    def create_refund(self, order_id: int, items: list[tuple[int, int, str, int | None]], amount: Decimal,
+                      note: str | None = None) -> Refund:
+        """refundCreate as the Admin API takes it: (line id, units, restock type, restock location) per item, and
+        the money refunded; refused whole, naming the input field, when one item breaks a rule."""
+        with self.lock:
+            order = self._order(order_id)
+            left = {line.id: (line.current_quantity, line.shipped, line.unfulfilled) for line in order.lines}
+            chosen: list[tuple[Line, int, str, int | None]] = []
+            for index, (line_id, qty, restock_type, location_id) in enumerate(items):
+                at = ("refundLineItems", str(index))
+                if restock_type not in RESTOCK_TYPES:
+                    raise StoreError(f"Restock type {restock_type} is not accepted when creating new refunds.",
+                                     (*at, "restockType"))
+                if line_id not in left:
+                    raise StoreError(f"order {order.name} has no line item {line_id}", (*at, "lineItemId"))
+                if location_id is not None and location_id not in self.locations:
+                    raise StoreError(f"no location {location_id}", (*at, "locationId"))
+                refundable, shipped, unfulfilled = left[line_id]
+                if qty <= 0 or qty > refundable:
+                    raise StoreError(f"cannot refund {qty} of line {line_id}: {refundable} refundable",
+                                     (*at, "quantity"))
+                if restock_type == "RETURN" and qty > shipped:
+                    raise StoreError(f"cannot return {qty} of line item {line_id}: {shipped} fulfilled unit(s) to "
+                                     "return (RETURN is for fulfilled units; use CANCEL or NO_RESTOCK)",
+                                     (*at, "restockType"))
+                if restock_type == "CANCEL" and qty > unfulfilled:
+                    raise StoreError(f"cannot cancel {qty} of line item {line_id}: {unfulfilled} unfulfilled "
+                                     "unit(s) (CANCEL is for unfulfilled units; use RETURN)", (*at, "restockType"))
+                from_shipped = 0 if restock_type == "CANCEL" else min(qty, shipped)
+                left[line_id] = (refundable - qty, shipped - from_shipped, unfulfilled - (qty - from_shipped))
+                chosen.append((order.line(line_id), qty, restock_type, location_id))
+            if amount < 0 or amount > order.paid:
+                raise StoreError(f"cannot refund {amount}: {order.paid} was paid", ("transactions",))
+            return self._refund(order, amount, chosen, note=note)
+
+    def fulfill(self, order_id: int, lines: dict[int, int] | None = None) -> Order:
+        """fulfillmentCreate: ship ``lines`` (line id -> units), by default every unfulfilled unit, per location."""
+        with self.lock:
+            order = self._editable(order_id)
+            chosen = lines if lines is not None else {line.id: line.unfulfilled for line in order.lines
+                                                      if line.requires_shipping and line.unfulfilled > 0}
+            for line_id, qty in chosen.items():
+                line = order.line(line_id)
+                if qty <= 0 or qty > line.unfulfilled:
+                    raise StoreError(f"cannot fulfill {qty} of line item {line.id}: {line.unfulfilled} unfulfilled")
+            if not chosen:
+                raise StoreError(f"order {order.name} has nothing to fulfill")
+            by_location: dict[int, list[tuple[Line, int]]] = {}
+            for line_id, qty in chosen.items():
+                line = order.line(line_id)
+                line.fulfilled += qty
+                by_location.setdefault(line.location_id or order.location_id, []).append((line, qty))
+            order.updated_at = self.now()
+            for location_id, shipped in by_location.items():
+                fulfillment = Fulfillment(self.next_id(), order.updated_at, location_id,
+                                          [(line.id, qty) for line, qty in shipped])
+                order.fulfillments.append(fulfillment)
+                self._emit("fulfillments/create", order, fulfillment=fulfillment)
+            self._emit("orders/updated", order)
+            return order
 
     def recreate_order(self, order_id: int, items: list[tuple[int, int]], marker: str = "note_attribute",
                        cancel_original: bool = True) -> Order:
@@ -417,10 +526,14 @@ class Shop:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _editable(self, order_id: int) -> Order:
+    def _order(self, order_id: int) -> Order:
         order = self.orders.get(order_id)
         if order is None:
-            raise StoreError(f"no order {order_id}")
+            raise StoreError(f"no order {order_id}", ("orderId",))
+        return order
+
+    def _editable(self, order_id: int) -> Order:
+        order = self._order(order_id)
         if order.cancelled_at is not None:
             raise StoreError(f"order {order.name} is cancelled")
         return order
@@ -457,12 +570,15 @@ class Shop:
             if line.location_id is not None and line.location_id not in order.fulfillment_order_ids:
                 order.fulfillment_order_ids[line.location_id] = self.next_id()
 
-    def _refund(self, order: Order, amount: Decimal, lines: list[tuple[Line, int, str]],
-                count_lines: bool = True, restock_location_id: int | None = None) -> Refund:
+    def _refund(self, order: Order, amount: Decimal, lines: list[tuple[Line, int, str, int | None]],
+                count_lines: bool = True, note: str | None = None) -> Refund:
         now = self.now()
         transaction = Transaction(self.next_id(), "REFUND", "SUCCESS", amount, now) if amount > 0 else None
         refund_lines = []
-        for line, qty, restock_type in lines:
+        for line, qty, restock_type, restock_location_id in lines:
+            if count_lines and restock_type != "CANCEL":
+                # A return, or a refund without restock, takes shipped units first (an edit removes unshipped ones).
+                line.fulfilled_refunded += min(qty, line.shipped)
             if count_lines:
                 line.current_quantity -= qty
             restocked = restock_type in ("CANCEL", "RETURN")
@@ -472,7 +588,7 @@ class Shop:
                 self.levels[level] = self.levels.get(level, 0) + qty
             refund_lines.append(RefundLine(line.id, qty, restock_type, restocked, location_id if restocked else None,
                                            line.price * qty))
-        refund = Refund(self.next_id(), now, amount, refund_lines, transaction.id if transaction else None)
+        refund = Refund(self.next_id(), now, amount, refund_lines, transaction.id if transaction else None, note)
         order.refunds.append(refund)
         if transaction:
             order.transactions.append(transaction)

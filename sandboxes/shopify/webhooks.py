@@ -1,8 +1,8 @@
 """Shopify's webhook deliveries: REST-shaped payloads, signed and sent as Shopify sends them.
 
 Shapes follow shopify.dev/docs/api/webhooks (topics ``orders/create``,
-``orders/updated``, ``orders/edited``, ``orders/cancelled``, ``refunds/create``)
-and the REST ``Order``/``Refund`` resources the order topics carry: numeric
+``orders/updated``, ``orders/edited``, ``orders/cancelled``, ``refunds/create``,
+``fulfillments/create``) and the REST ``Order``/``Refund``/``Fulfillment`` resources the order topics carry: numeric
 ids, prices as decimal strings, ``tags`` as one comma-separated string,
 ``orders/edited`` with only the ``order_edit`` summary. Headers and signing
 follow "Deliver webhooks through HTTPS" (shopify.dev/docs/apps/build/webhooks):
@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from sandboxes.shopify.store import Order, Refund, Shop
+from sandboxes.shopify.store import Fulfillment, Order, Refund, Shop
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def order_payload(shop: Shop, order: Order) -> dict[str, Any]:
         "subtotal_price": total, "total_price": str(sum((l.price * l.quantity for l in order.lines), 0)),
         "current_total_price": total, "total_tax": "0.00", "current_total_tax": "0.00", "total_discounts": "0.00",
         "taxes_included": False, "financial_status": "paid" if order.paid >= order.total else "partially_paid",
-        "fulfillment_status": None, "tags": ", ".join(sorted(order.tags)), "note": order.note,
+        "fulfillment_status": _fulfillment_status(order), "tags": ", ".join(sorted(order.tags)), "note": order.note,
         "note_attributes": [{"name": k, "value": v} for k, v in order.attributes],
         "source_name": order.source_name,
         "customer": {"id": order.customer_id, "email": order.email} if order.customer_id else None,
@@ -59,11 +59,26 @@ def order_payload(shop: Shop, order: Order) -> dict[str, Any]:
             "id": line.id, "admin_graphql_api_id": f"gid://shopify/LineItem/{line.id}",
             "variant_id": line.variant_id, "product_id": shop.variants[line.variant_id].product_id
             if line.variant_id else None, "sku": line.sku, "title": line.title, "quantity": line.quantity,
-            "current_quantity": line.current_quantity, "fulfillable_quantity": line.current_quantity,
+            "current_quantity": line.current_quantity, "fulfillable_quantity": line.unfulfilled,
+            "fulfillment_status": "fulfilled" if line.current_quantity and not line.unfulfilled else
+            "partial" if line.shipped else None,
             "price": str(line.price), "total_discount": "0.00", "requires_shipping": line.requires_shipping,
             "properties": [{"name": k, "value": v} for k, v in line.properties]} for line in order.lines],
         "shipping_address": order.shipping_address,
     }
+
+
+def _fulfillment_status(order: Order) -> str | None:
+    open_units = [line for line in order.lines if line.current_quantity > 0]
+    if open_units and all(line.unfulfilled == 0 for line in open_units):
+        return "fulfilled"
+    return "partial" if any(line.shipped for line in order.lines) else None
+
+
+def fulfillment_payload(order: Order, fulfillment: Fulfillment) -> dict[str, Any]:
+    return {"id": fulfillment.id, "order_id": order.id, "status": "success", "created_at": _iso(fulfillment.created_at),
+            "location_id": fulfillment.location_id, "shipment_status": None, "tracking_numbers": [],
+            "line_items": [{"id": line_id, "quantity": units} for line_id, units in fulfillment.lines]}
 
 
 def refund_payload(order: Order, refund: Refund) -> dict[str, Any]:
@@ -161,6 +176,8 @@ class WebhookEmitter:
             payload = edit_payload(order, change["edit"])
         elif topic == "refunds/create":
             payload = refund_payload(order, change["refund"])
+        elif topic == "fulfillments/create":
+            payload = fulfillment_payload(order, change["fulfillment"])
         else:
             payload = order_payload(self.shop, order)
         # Built now, while the store is locked: a delivery shows the order as it was at this event.

@@ -176,3 +176,55 @@ def test_without_fulfillment_order_access_lines_have_no_location(stack, big):
     stack.shopify.grant("shpat_no_fo", ALL_SCOPES - {FULFILLMENT_ORDER_SCOPE})
     snapshot, _, _ = read(stack, big.order.id, token="shpat_no_fo")
     assert snapshot.location_id is None and {line.location_id for line in snapshot.lines} == {None}
+
+
+REFUND = """
+mutation Refund($input: RefundInput!) {
+  refundCreate(input: $input) @idempotent(key: "%s") {
+    refund { id totalRefundedSet { shopMoney { amount } } refundLineItems(first: 5) { nodes { restockType } } }
+    userErrors { field message }
+  }
+}"""
+
+
+def refund_create(stack: SandboxStack, key: str, order_id: int, line_id: int, restock_type: str,
+                  quantity: int = 1, amount: str = "12.00") -> dict:
+    order_gid = f"gid://shopify/Order/{order_id}"
+    variables = {"input": {"orderId": order_gid, "refundLineItems": [
+        {"lineItemId": f"gid://shopify/LineItem/{line_id}", "quantity": quantity, "restockType": restock_type}],
+        "transactions": [{"orderId": order_gid, "amount": amount, "kind": "REFUND", "gateway": "bogus"}]}}
+    answer = httpx.post(graphql_url(stack), headers={"X-Shopify-Access-Token": stack.credentials.shopify_token},
+                        json={"query": REFUND % key, "variables": variables}).json()
+    assert "errors" not in answer, answer
+    return answer["data"]["refundCreate"]
+
+
+def test_a_return_is_only_for_fulfilled_units_as_shopifys_restock_types_say(stack):
+    """RETURN is "for line items that were fulfilled", CANCEL "for unfulfilled line items": a refund that mixes
+    them up is refused with userErrors naming the field, and changes nothing."""
+    shop = stack.shop
+    mug = stack.merchant["variants"]["MUG"]
+    order = shop.create_order([(mug, 2)])
+    line = order.lines[0]
+    level = (shop.variants[mug].inventory_item_id, line.location_id)
+    stock = shop.levels[level]
+
+    refused = refund_create(stack, "refund:never-shipped", order.id, line.id, "RETURN")
+    assert refused["refund"] is None
+    assert refused["userErrors"][0]["field"] == ["input", "refundLineItems", "0", "restockType"]
+    assert "RETURN is for fulfilled units" in refused["userErrors"][0]["message"]
+    assert (order.refunds, shop.levels[level], line.current_quantity) == ([], stock, 2)
+    scenario = httpx.post(f"{stack.control_url('shopify')}/scenario/refund", json={
+        "order_id": order.id, "lines": {str(line.id): 1}, "restock_type": "RETURN"})
+    assert scenario.status_code == 422 and scenario.json()["userErrors"][0]["field"][-1] == "restockType"
+
+    httpx.post(f"{stack.control_url('shopify')}/scenario/fulfill", json={
+        "order_id": order.id, "lines": {str(line.id): 1}}).raise_for_status()
+    returned = refund_create(stack, "refund:shipped", order.id, line.id, "RETURN")
+    assert returned["userErrors"] == [] and returned["refund"]["refundLineItems"]["nodes"] == [{"restockType": "RETURN"}]
+    assert refund_create(stack, "refund:shipped", order.id, line.id, "RETURN") == returned, "same key, same refund"
+    again = refund_create(stack, "refund:shipped-twice", order.id, line.id, "RETURN")
+    assert again["refund"] is None and "0 fulfilled unit(s)" in again["userErrors"][0]["message"]
+    assert refund_create(stack, "refund:cancel-shipped", order.id, line.id, "CANCEL", quantity=2)["refund"] is None
+    assert refund_create(stack, "refund:cancel-unshipped", order.id, line.id, "CANCEL")["userErrors"] == []
+    assert (len(order.refunds), line.current_quantity, shop.levels[level]) == (2, 0, stock + 2)
