@@ -261,6 +261,13 @@ class PeoplevoxWarehouse:
         columns = self.columns
         return SalesOrderRow(number, rows[0].get(columns.reference) or "", rows[0].get(columns.status) or "")
 
+    async def sales_orders_of(self, prefix: str) -> list[SalesOrderRow]:
+        columns = self.columns
+        search = f'{columns.sales_order_number}.StartsWith("{_quote(prefix)}")'
+        return [SalesOrderRow(row[columns.sales_order_number], row.get(columns.reference) or "",
+                              row.get(columns.status) or "")
+                for row in await self.client.get_all(SALES_ORDERS, search)]
+
     async def status(self, number: str) -> str | None:
         row = await self.sales_order(number)
         return row.status if row else None

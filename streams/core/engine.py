@@ -270,9 +270,14 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     if result.outcome == "APPLIED":
         acknowledged = (*state.acknowledged, command.command_id)[-policy.max_seen_events:]
         state = state.model_copy(update={"acknowledged": acknowledged})
-        return reconcile(_acknowledge(state, command), policy, reference, now)
+        written = result.detail.get("number")
+        return reconcile(_acknowledge(state, command, written if isinstance(written, str) else None), policy,
+                         reference, now)
     if result.outcome == "REJECTED_CUTOFF":
         # The sink re-read the status and found picking under way: reconcile raises EDIT_AFTER_PICK.
+        held = result.detail.get("number")
+        if command.payload is not None and command.target is Target.PEOPLEVOX and isinstance(held, str):
+            state = peoplevox.adopt(state, command.payload, held)
         return reconcile(state, policy, reference, now)
     exception = failure_exception(state, result, now)
     exceptions = {**state.exceptions, exception.exception_id: exception}
@@ -355,12 +360,14 @@ def _awaiting_predecessor(state: OrderState) -> bool:
     return bool(state.predecessor_ref) and not state.predecessor_released and not state.predecessor_blocked
 
 
-_ACKNOWLEDGE = {Target.PEOPLEVOX: peoplevox.acknowledge, Target.INVENTORY: inventory.acknowledge,
-                Target.ERP: money.acknowledge}
+_ACKNOWLEDGE = {Target.INVENTORY: inventory.acknowledge, Target.ERP: money.acknowledge}
 
 
-def _acknowledge(state: OrderState, command: Command) -> OrderState:
+def _acknowledge(state: OrderState, command: Command, written: str | None) -> OrderState:
+    """``written``: the sales order number the Peoplevox sink wrote under, when it says."""
     if command.payload is None:
         raise ValueError(f"{command.command_id} was applied, but its result (written before v1.1) does not carry "
                          "what was applied")
+    if command.target is Target.PEOPLEVOX:
+        return peoplevox.acknowledge(state, command.payload, written)
     return _ACKNOWLEDGE[command.target](state, command.payload)

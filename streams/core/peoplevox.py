@@ -9,6 +9,16 @@ first; and once picking has started the warehouse state wins.
 in flight per order, exceptions for held orders and edits after the cut-off,
 returns for returned refund lines; :func:`acknowledge` records what Peoplevox
 confirmed.
+
+Sales order numbers are ``<name>`` and, for each cancel-and-replace,
+``<name>-R<n>``; Peoplevox never reuses one. The order's state counts the
+revisions, but state can be lost (a discarded local store is rebuilt from
+Shopify, which knows nothing of Peoplevox numbers). So before a sales order is
+created or replaced, the sink reads the order's sales orders from Peoplevox
+(a search by the number's prefix) and :func:`place` decides, from what is
+there, under which number to write and which live ones to cancel first; the
+result names the number written, and :func:`acknowledge` takes the revision
+from it.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ PICK_CYCLE: tuple[str, ...] = ("New", "Picking", "Packed", "Despatched")
 CANCELLED = "Cancelled"
 
 GIFT_MESSAGE = re.compile(r"gift[ _-]?(message|note)", re.I)
+REVISION = re.compile(r"-R\d+$")
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,48 @@ class CutOff:
         if status not in PICK_CYCLE:
             return True
         return PICK_CYCLE.index(status) >= PICK_CYCLE.index(self.status)
+
+
+def base_number(number: str) -> str:
+    """The order's own sales order number: ``number`` without its ``-R<n>`` revision suffix."""
+    return REVISION.sub("", number)
+
+
+def revision_of(number: str, base: str) -> int | None:
+    """0 for ``base``, n for ``base-R<n>``; None for a number that is not one of this order's sales orders."""
+    if number == base:
+        return 0
+    suffix = number.removeprefix(f"{base}-R")
+    return int(suffix) if suffix != number and suffix.isdigit() else None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a created or replacing sales order goes: live sales orders to cancel first, then the write."""
+
+    cancel: tuple[str, ...]
+    sales_order: SalesOrder
+
+
+def place(sales_order: SalesOrder, held: list[tuple[str, str]]) -> Placement:
+    """Given the order's sales orders Peoplevox holds (number, status), never reuse a number and leave one live.
+
+    The number planned stays if Peoplevox has not used it and it is past every revision held, or if it is the
+    latest and live (the same command repeated after a lost answer). Otherwise the order's state was behind
+    (rebuilt after local state was lost): the write takes the next revision after the latest held. Every other
+    live sales order of the order is cancelled first.
+    """
+    base = base_number(sales_order.number)
+    revisions = {rev: (number, status) for number, status in held if (rev := revision_of(number, base)) is not None}
+    wanted = revision_of(sales_order.number, base) or 0
+    latest = max(revisions, default=-1)
+    repeat = wanted == latest and revisions[latest][1] != CANCELLED
+    if not repeat and wanted <= latest:
+        wanted = latest + 1
+    number = base if wanted == 0 else f"{base}-R{wanted}"
+    cancel = tuple(held_number for rev, (held_number, status) in sorted(revisions.items())
+                   if status != CANCELLED and rev != wanted)
+    return Placement(cancel, sales_order.model_copy(update={"number": number}))
 
 
 @dataclass(frozen=True)
@@ -250,8 +303,23 @@ def _return_commands(state: OrderState, snapshot: OrderSnapshot, reference: Refe
     return []
 
 
-def acknowledge(state: OrderState, payload: PeoplevoxPayload) -> OrderState:
+def acknowledge(state: OrderState, payload: PeoplevoxPayload, written: str | None = None) -> OrderState:
+    """Peoplevox holds the payload's sales order, under ``written`` when the sink placed it elsewhere."""
     if isinstance(payload, CreateReturn):
         return state.model_copy(update={"returns": state.returns | {payload.refund_id}})
-    revision = state.peoplevox_revision + (1 if payload.replaces is not None else 0)
-    return state.model_copy(update={"peoplevox_sales_order": payload.sales_order, "peoplevox_revision": revision})
+    return _holds(state, payload.sales_order.model_copy(update={"number": written or payload.sales_order.number}))
+
+
+def adopt(state: OrderState, payload: PeoplevoxPayload, held: str) -> OrderState:
+    """The sink found ``held`` live and past the cut-off where this order's state knew of no such sales order
+    (its state was rebuilt): from now on that is the sales order later changes are weighed against."""
+    live = state.peoplevox_sales_order
+    if isinstance(payload, CreateReturn) or (live is not None and live.number == held):
+        return state
+    return _holds(state, payload.sales_order.model_copy(update={"number": held, "cancelled": False}))
+
+
+def _holds(state: OrderState, sales_order: SalesOrder) -> OrderState:
+    revision = revision_of(sales_order.number, base_number(sales_order.number)) or 0
+    return state.model_copy(update={"peoplevox_sales_order": sales_order,
+                                    "peoplevox_revision": max(revision, state.peoplevox_revision)})

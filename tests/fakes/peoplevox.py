@@ -37,6 +37,10 @@ class FakeWarehouse:
         held = self.orders.get(number)
         return None if held is None else SalesOrderRow(number, held["reference"], held["status"])
 
+    async def sales_orders_of(self, prefix: str) -> list[SalesOrderRow]:
+        return [SalesOrderRow(number, held["reference"], held["status"])
+                for number, held in self.orders.items() if number.startswith(prefix)]
+
     async def item_codes(self) -> frozenset[str]:
         return self.known_item_codes
 

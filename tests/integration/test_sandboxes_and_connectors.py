@@ -257,6 +257,7 @@ def test_getdata_pages_are_small_and_every_page_is_read(stack):
     run(warehouse(stack).upsert(sales_order("S9", *((code, 2) for code in parts)), "999", must_exist=True))
     assert held(stack, "S9")["lines"] == {code: 2 for code in parts}
     assert held(stack, "S9")["line_rows"]["31"]["item_code"] == "PART-00", "the new item is a new line"
+    assert [(row.number, row.reference) for row in run(warehouse(stack).sales_orders_of("S9"))] == [("S9", "999")]
 
 
 def test_an_expired_session_is_renewed_mid_run(stack):

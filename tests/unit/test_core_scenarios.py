@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from streams.core import engine
+from streams.core import engine, peoplevox
 from streams.core.engine import Policy
 from streams.core.exceptions import WAREHOUSE_HOLDS_NOTHING, mismatch_reasons
-from streams.core.inputs import OrderEventIn, SuccessorLinked
-from streams.core.model import Address, Owner, Target
+from streams.core.inputs import OrderEventIn, Rebuild, SuccessorLinked
+from streams.core.model import Address, Owner, SalesOrder, Target
 from streams.core.peoplevox import CutOff
 from streams.core.recreate import RecreatePolicy, looks_like_recreate, referenced_order
 from streams.core.reference import Catalogue, Reference
@@ -163,6 +163,68 @@ def test_a_replacement_that_cannot_be_created_after_the_cancel_is_the_most_sever
     assert (exception.type, exception.owner, exception.severity) == ("PVX_NO_LIVE_SALES_ORDER", Owner.OPS, "CRITICAL")
     assert "holds NOTHING" in exception.summary and "1001-R1" in exception.summary and "Row 1" in exception.summary
     assert exception.detail["detail"][WAREHOUSE_HOLDS_NOTHING] is True
+
+
+def rebuilt(h: Harness, order_id: str = "1001") -> None:
+    """Local state discarded (a stale RocksDB store), the order rebuilt from Shopify as the runner asks."""
+    h.states[order_id] = OrderState(order_id=order_id)
+    h._take(order_id, engine.step(h.state(order_id), Rebuild(), h.policy, h.reference, h.now))
+
+
+SWAPPED = order(version=2, lines=(line("1", "TEE-M", 0, original=1), line("2", "TEE-L", 1, original=0)))
+SWAPPED_AGAIN = order(version=3, lines=(line("1", "TEE-M", 0, original=1), line("2", "TEE-L", 0, original=0),
+                                        line("3", "TEE-S", 1, original=0)))
+
+
+def test_a_rebuilt_order_learns_its_live_revision_from_peoplevox_before_writing():
+    """After a rebuild the order no longer knows Peoplevox holds 1001-R1: the sink reads the order's sales
+    orders first, so nothing is written under a number Peoplevox used, and one sales order stays live."""
+    h = harness()
+    created(h)
+    h.webhook(SWAPPED)
+    h.settle()
+    rebuilt(h)
+    h.settle()  # converges: the create of 1001 is not refused and asked for again for ever
+    (live,) = h.warehouse.live()
+    assert live["lines"] == [("TEE-L", 1)]
+    h.webhook(SWAPPED_AGAIN)
+    h.settle()
+    assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-S", 1)]], "the swap reached the warehouse"
+    numbers = [c.payload.sales_order.number for c in h.sent if c.target is Target.PEOPLEVOX]
+    written = [r.detail["number"] for r in h.results if r.command.target is Target.PEOPLEVOX]
+    assert len(written) == len(set(written)) and "1001-R1" not in written[2:], (numbers, written)
+    assert h.state("1001").peoplevox_sales_order.number == written[-1] == "1001-R3"
+    assert h.open_exceptions("1001") == {}
+
+
+def test_a_rebuilt_order_whose_live_revision_is_being_picked_is_left_alone_and_a_later_edit_is_flagged():
+    h = harness()
+    created(h)
+    h.webhook(SWAPPED)
+    h.settle()
+    h.warehouse.orders["1001-R1"]["status"] = "Picking"
+    rebuilt(h)
+    h.settle()
+    assert [(n, so["status"]) for n, so in h.warehouse.orders.items() if not so["cancelled"]] == [
+        ("1001-R1", "Picking")], "nothing written past the cut-off, nothing created beside it"
+    h.webhook(SWAPPED_AGAIN)
+    h.settle()
+    assert h.warehouse.orders["1001-R1"]["lines"] == [("TEE-L", 1)] and len(h.warehouse.live()) == 1
+    assert set(h.open_exceptions("1001")) == {"EDIT_AFTER_PICK"}
+
+
+@pytest.mark.parametrize("planned, held, number, cancel", [
+    ("1001", [], "1001", ()),                                                          # a first create
+    ("1001", [("1001", "New")], "1001", ()),                                           # repeated after a lost answer
+    ("1001-R1", [("1001", "New")], "1001-R1", ("1001",)),                              # a replace
+    ("1001-R1", [("1001", "Cancelled"), ("1001-R1", "New")], "1001-R1", ()),           # the replace repeated
+    ("1001", [("1001", "Cancelled"), ("1001-R1", "New")], "1001-R2", ("1001-R1",)),    # rebuilt: state behind
+    ("1001-R1", [("1001", "Cancelled"), ("1001-R1", "Cancelled")], "1001-R2", ()),     # used and cancelled
+    ("1001", [("10010", "New"), ("1001-R1x", "New")], "1001", ()),                     # other orders' numbers
+])
+def test_a_sales_order_is_placed_under_a_number_peoplevox_never_used(planned, held, number, cancel):
+    placement = peoplevox.place(SalesOrder(number=planned, lines=(("TEE-L", 1),)), held)
+    assert (placement.sales_order.number, placement.cancel) == (number, cancel)
 
 
 def test_any_other_refused_peoplevox_command_is_an_ordinary_update_failure():
