@@ -63,10 +63,8 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
     payload = command.payload
     if isinstance(payload, SalesOrderChange) and result.detail.get(WAREHOUSE_HOLDS_NOTHING):
         kind, severity = "PVX_NO_LIVE_SALES_ORDER", "CRITICAL"
-        cancelled = result.detail.get("cancelled") or payload.replaces
-        cancelled = ", ".join(cancelled) if isinstance(cancelled, list) else cancelled
         summary = (f"{name or command.order_id}: the warehouse holds NOTHING for this order: sales order "
-                   f"{cancelled} was cancelled and its replacement "
+                   f"{result.detail.get('cancelled') or payload.replaces} was cancelled and its replacement "
                    f"{result.detail.get('not_created') or payload.sales_order.number} could not "
                    f"be created: {result.reason or 'no reason given'}")
         action = "Create the order's sales order in Peoplevox now (or fix the cause and retry the order)."

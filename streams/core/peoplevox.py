@@ -85,10 +85,15 @@ def revision_of(number: str, base: str) -> int | None:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a created or replacing sales order goes: live sales orders to cancel first, then the write."""
+    """Where a created or replacing sales order goes: live sales orders to cancel first, then the write.
+
+    ``replaces``: the cancelled sales order the write takes over from (cancelled now, or by an earlier
+    attempt of the same command): if the write fails, the warehouse holds nothing for the order.
+    """
 
     cancel: tuple[str, ...]
     sales_order: SalesOrder
+    replaces: str | None = None
 
 
 def place(sales_order: SalesOrder, held: list[tuple[str, str]]) -> Placement:
@@ -109,7 +114,9 @@ def place(sales_order: SalesOrder, held: list[tuple[str, str]]) -> Placement:
     number = base if wanted == 0 else f"{base}-R{wanted}"
     cancel = tuple(held_number for rev, (held_number, status) in sorted(revisions.items())
                    if status != CANCELLED and rev != wanted)
-    return Placement(cancel, sales_order.model_copy(update={"number": number}))
+    cancelled = [held_number for _, (held_number, status) in sorted(revisions.items()) if status == CANCELLED]
+    replaces = None if repeat else (cancel or cancelled or (None,))[-1]
+    return Placement(cancel, sales_order.model_copy(update={"number": number}), replaces)
 
 
 @dataclass(frozen=True)

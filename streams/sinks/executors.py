@@ -71,8 +71,8 @@ async def _peoplevox(warehouse: Warehouse, order_id: str, payload: commands.Peop
     try:
         written = await warehouse.upsert(placement.sales_order, order_id, must_exist=False)
     except ConnectorError as error:
-        if placement.cancel:
-            error.detail = {**error.detail, WAREHOUSE_HOLDS_NOTHING: True, "cancelled": list(placement.cancel),
+        if placement.replaces is not None:
+            error.detail = {**error.detail, WAREHOUSE_HOLDS_NOTHING: True, "cancelled": placement.replaces,
                             "not_created": placement.sales_order.number}
         raise
     return _written(written, placement.sales_order.number)

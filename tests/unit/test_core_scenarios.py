@@ -213,18 +213,19 @@ def test_a_rebuilt_order_whose_live_revision_is_being_picked_is_left_alone_and_a
     assert set(h.open_exceptions("1001")) == {"EDIT_AFTER_PICK"}
 
 
-@pytest.mark.parametrize("planned, held, number, cancel", [
-    ("1001", [], "1001", ()),                                                          # a first create
-    ("1001", [("1001", "New")], "1001", ()),                                           # repeated after a lost answer
-    ("1001-R1", [("1001", "New")], "1001-R1", ("1001",)),                              # a replace
-    ("1001-R1", [("1001", "Cancelled"), ("1001-R1", "New")], "1001-R1", ()),           # the replace repeated
-    ("1001", [("1001", "Cancelled"), ("1001-R1", "New")], "1001-R2", ("1001-R1",)),    # rebuilt: state behind
-    ("1001-R1", [("1001", "Cancelled"), ("1001-R1", "Cancelled")], "1001-R2", ()),     # used and cancelled
-    ("1001", [("10010", "New"), ("1001-R1x", "New")], "1001", ()),                     # other orders' numbers
+@pytest.mark.parametrize("planned, held, number, cancel, replaces", [
+    ("1001", [], "1001", (), None),                                                    # a first create
+    ("1001", [("1001", "New")], "1001", (), None),                                     # repeated: answer lost
+    ("1001-R1", [("1001", "New")], "1001-R1", ("1001",), "1001"),                      # a replace
+    ("1001-R1", [("1001", "Cancelled")], "1001-R1", (), "1001"),                       # its create failed: again
+    ("1001-R1", [("1001", "Cancelled"), ("1001-R1", "New")], "1001-R1", (), None),     # the replace repeated
+    ("1001", [("1001", "Cancelled"), ("1001-R1", "New")], "1001-R2", ("1001-R1",), "1001-R1"),  # rebuilt
+    ("1001-R1", [("1001", "Cancelled"), ("1001-R1", "Cancelled")], "1001-R2", (), "1001-R1"),   # used
+    ("1001", [("10010", "New"), ("1001-R1x", "New")], "1001", (), None),               # other orders' numbers
 ])
-def test_a_sales_order_is_placed_under_a_number_peoplevox_never_used(planned, held, number, cancel):
+def test_a_sales_order_is_placed_under_a_number_peoplevox_never_used(planned, held, number, cancel, replaces):
     placement = peoplevox.place(SalesOrder(number=planned, lines=(("TEE-L", 1),)), held)
-    assert (placement.sales_order.number, placement.cancel) == (number, cancel)
+    assert (placement.sales_order.number, placement.cancel, placement.replaces) == (number, cancel, replaces)
 
 
 def test_any_other_refused_peoplevox_command_is_an_ordinary_update_failure():
