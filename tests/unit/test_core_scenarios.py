@@ -228,6 +228,19 @@ def test_a_sales_order_is_placed_under_a_number_peoplevox_never_used(planned, he
     assert (placement.sales_order.number, placement.cancel, placement.replaces) == (number, cancel, replaces)
 
 
+def test_a_replace_tried_again_after_its_cancel_went_through_still_says_the_warehouse_holds_nothing():
+    """The sink tries a command again after a transient failure: this time the cancel is already done."""
+    h = harness()
+    created(h)
+    h.warehouse.refusals["1001-R1"] = "Peoplevox saved 0 of 1 Sales order items rows: Row 1: Item code TEE-L not found"
+    h.webhook(SWAPPED)
+    h.settle()
+    replace = next(r.command for r in h.results if r.command.kind == "replace_sales_order")
+    again = h.execute(replace)
+    assert again.outcome == "FAILED" and again.detail[WAREHOUSE_HOLDS_NOTHING] is True
+    assert (again.detail["cancelled"], again.detail["not_created"]) == ("1001", "1001-R1")
+
+
 def test_any_other_refused_peoplevox_command_is_an_ordinary_update_failure():
     h = harness()
     h.warehouse.refusals["1001"] = "Peoplevox saved 0 of 1 Sales orders rows: Row 1: Email is invalid"
