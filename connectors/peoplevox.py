@@ -268,6 +268,13 @@ class PeoplevoxWarehouse:
                               row.get(columns.status) or "")
                 for row in await self.client.get_all(SALES_ORDERS, search)]
 
+    async def held_lines(self, number: str) -> tuple[tuple[str, int], ...]:
+        totals: dict[str, int] = {}
+        for row in await self._held_lines(number):
+            code = row[self.columns.item_code]
+            totals[code] = totals.get(code, 0) + int(row[self.columns.quantity] or 0)
+        return tuple(sorted(totals.items()))
+
     async def status(self, number: str) -> str | None:
         row = await self.sales_order(number)
         return row.status if row else None

@@ -270,14 +270,13 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     if result.outcome == "APPLIED":
         acknowledged = (*state.acknowledged, command.command_id)[-policy.max_seen_events:]
         state = state.model_copy(update={"acknowledged": acknowledged})
-        written = result.detail.get("number")
-        return reconcile(_acknowledge(state, command, written if isinstance(written, str) else None), policy,
-                         reference, now)
-    if result.outcome == "REJECTED_CUTOFF":
+        return reconcile(_acknowledge(state, command), policy, reference, now)
+    held = _held(result)
+    if held is not None and command.payload is not None:
+        # Peoplevox holds a sales order this order's state did not know (rebuilt): plan from it from now on.
+        state = peoplevox.adopt(state, command.payload, held)
+    if result.outcome == "REJECTED_CUTOFF" or held is not None:
         # The sink re-read the status and found picking under way: reconcile raises EDIT_AFTER_PICK.
-        held = result.detail.get("number")
-        if command.payload is not None and command.target is Target.PEOPLEVOX and isinstance(held, str):
-            state = peoplevox.adopt(state, command.payload, held)
         return reconcile(state, policy, reference, now)
     exception = failure_exception(state, result, now)
     exceptions = {**state.exceptions, exception.exception_id: exception}
@@ -360,14 +359,21 @@ def _awaiting_predecessor(state: OrderState) -> bool:
     return bool(state.predecessor_ref) and not state.predecessor_released and not state.predecessor_blocked
 
 
-_ACKNOWLEDGE = {Target.INVENTORY: inventory.acknowledge, Target.ERP: money.acknowledge}
+_ACKNOWLEDGE = {Target.PEOPLEVOX: peoplevox.acknowledge, Target.INVENTORY: inventory.acknowledge,
+                Target.ERP: money.acknowledge}
 
 
-def _acknowledge(state: OrderState, command: Command, written: str | None) -> OrderState:
-    """``written``: the sales order number the Peoplevox sink wrote under, when it says."""
+def _acknowledge(state: OrderState, command: Command) -> OrderState:
     if command.payload is None:
         raise ValueError(f"{command.command_id} was applied, but its result (written before v1.1) does not carry "
                          "what was applied")
-    if command.target is Target.PEOPLEVOX:
-        return peoplevox.acknowledge(state, command.payload, written)
     return _ACKNOWLEDGE[command.target](state, command.payload)
+
+
+def _held(result: ResultIn) -> peoplevox.Held | None:
+    """What a Peoplevox sink found held instead of writing (``streams.sinks.executors``), if it says."""
+    detail = result.detail
+    if result.command.target is not Target.PEOPLEVOX or "number" not in detail or "lines" not in detail:
+        return None
+    return peoplevox.Held(number=detail["number"], status=detail.get("status") or "",
+                          lines=tuple(sorted((code, quantity) for code, quantity in detail["lines"])))

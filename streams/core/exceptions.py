@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from streams.core.commands import Command, SalesOrderChange
+from streams.core.commands import Command, ReplaceSalesOrder
 from streams.core.inputs import ResultIn
 from streams.core.model import OrderException, OrderSnapshot, Owner, Target
 from streams.core.state import OrderState
@@ -61,11 +61,10 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
     summary = (f"{name or command.order_id}: {command.kind} was {result.outcome.lower()} by "
                f"{command.target.value.title()}: {result.reason or 'no reason given'}")
     payload = command.payload
-    if isinstance(payload, SalesOrderChange) and result.detail.get(WAREHOUSE_HOLDS_NOTHING):
+    if isinstance(payload, ReplaceSalesOrder) and result.detail.get(WAREHOUSE_HOLDS_NOTHING):
         kind, severity = "PVX_NO_LIVE_SALES_ORDER", "CRITICAL"
         summary = (f"{name or command.order_id}: the warehouse holds NOTHING for this order: sales order "
-                   f"{result.detail.get('cancelled') or payload.replaces} was cancelled and its replacement "
-                   f"{result.detail.get('not_created') or payload.sales_order.number} could not "
+                   f"{payload.replaces} was cancelled and its replacement {payload.sales_order.number} could not "
                    f"be created: {result.reason or 'no reason given'}")
         action = "Create the order's sales order in Peoplevox now (or fix the cause and retry the order)."
     return OrderException(

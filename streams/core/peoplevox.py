@@ -15,10 +15,10 @@ Sales order numbers are ``<name>`` and, for each cancel-and-replace,
 revisions, but state can be lost (a discarded local store is rebuilt from
 Shopify, which knows nothing of Peoplevox numbers). So before a sales order is
 created or replaced, the sink reads the order's sales orders from Peoplevox
-(a search by the number's prefix) and :func:`place` decides, from what is
-there, under which number to write and which live ones to cancel first; the
-result names the number written, and :func:`acknowledge` takes the revision
-from it.
+(a search by the number's prefix); if the state is :func:`behind`, nothing is
+written and the sink answers with what Peoplevox holds, which :func:`adopt`
+makes the acknowledged sales order: the next reconcile plans from it (an
+update, or a replace under the next number, or ``EDIT_AFTER_PICK``).
 """
 
 from __future__ import annotations
@@ -70,6 +70,14 @@ class CutOff:
         return PICK_CYCLE.index(status) >= PICK_CYCLE.index(self.status)
 
 
+class Held(Value):
+    """A sales order as the sink found it in Peoplevox: its number, status and lines (ItemCode, quantity)."""
+
+    number: str
+    status: str
+    lines: tuple[tuple[str, int], ...]
+
+
 def base_number(number: str) -> str:
     """The order's own sales order number: ``number`` without its ``-R<n>`` revision suffix."""
     return REVISION.sub("", number)
@@ -83,40 +91,20 @@ def revision_of(number: str, base: str) -> int | None:
     return int(suffix) if suffix != number and suffix.isdigit() else None
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Where a created or replacing sales order goes: live sales orders to cancel first, then the write.
+def behind(sales_order: SalesOrder, held: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The order's latest sales order in Peoplevox (number, status) when creating ``sales_order`` would be
+    behind it: Peoplevox already used the number, or holds a later revision. None: write it.
 
-    ``replaces``: the cancelled sales order the write takes over from (cancelled now, or by an earlier
-    attempt of the same command): if the write fails, the warehouse holds nothing for the order.
-    """
-
-    cancel: tuple[str, ...]
-    sales_order: SalesOrder
-    replaces: str | None = None
-
-
-def place(sales_order: SalesOrder, held: list[tuple[str, str]]) -> Placement:
-    """Given the order's sales orders Peoplevox holds (number, status), never reuse a number and leave one live.
-
-    The number planned stays if Peoplevox has not used it and it is past every revision held, or if it is the
-    latest and live (the same command repeated after a lost answer). Otherwise the order's state was behind
-    (rebuilt after local state was lost): the write takes the next revision after the latest held. Every other
-    live sales order of the order is cancelled first.
+    The number planned may be written if it is past every revision held, or if it is the latest and live
+    (the same command repeated after a lost answer: the write upserts).
     """
     base = base_number(sales_order.number)
     revisions = {rev: (number, status) for number, status in held if (rev := revision_of(number, base)) is not None}
     wanted = revision_of(sales_order.number, base) or 0
     latest = max(revisions, default=-1)
-    repeat = wanted == latest and revisions[latest][1] != CANCELLED
-    if not repeat and wanted <= latest:
-        wanted = latest + 1
-    number = base if wanted == 0 else f"{base}-R{wanted}"
-    cancel = tuple(held_number for rev, (held_number, status) in sorted(revisions.items())
-                   if status != CANCELLED and rev != wanted)
-    cancelled = [held_number for _, (held_number, status) in sorted(revisions.items()) if status == CANCELLED]
-    replaces = None if repeat else (cancel or cancelled or (None,))[-1]
-    return Placement(cancel, sales_order.model_copy(update={"number": number}), replaces)
+    if wanted > latest or (wanted == latest and revisions[latest][1] != CANCELLED):
+        return None
+    return revisions[latest]
 
 
 @dataclass(frozen=True)
@@ -310,23 +298,22 @@ def _return_commands(state: OrderState, snapshot: OrderSnapshot, reference: Refe
     return []
 
 
-def acknowledge(state: OrderState, payload: PeoplevoxPayload, written: str | None = None) -> OrderState:
-    """Peoplevox holds the payload's sales order, under ``written`` when the sink placed it elsewhere."""
+def acknowledge(state: OrderState, payload: PeoplevoxPayload) -> OrderState:
     if isinstance(payload, CreateReturn):
         return state.model_copy(update={"returns": state.returns | {payload.refund_id}})
-    return _holds(state, payload.sales_order.model_copy(update={"number": written or payload.sales_order.number}))
+    revision = state.peoplevox_revision + (1 if payload.replaces is not None else 0)
+    return state.model_copy(update={"peoplevox_sales_order": payload.sales_order, "peoplevox_revision": revision})
 
 
-def adopt(state: OrderState, payload: PeoplevoxPayload, held: str) -> OrderState:
-    """The sink found ``held`` live and past the cut-off where this order's state knew of no such sales order
-    (its state was rebuilt): from now on that is the sales order later changes are weighed against."""
+def adopt(state: OrderState, payload: PeoplevoxPayload, held: Held) -> OrderState:
+    """The sink found Peoplevox holding ``held`` where this order's state knew another sales order or none
+    (its state was rebuilt): from now on that is what later changes are weighed against. Its header is not
+    read back: it is taken to be the one the command carried."""
     live = state.peoplevox_sales_order
-    if isinstance(payload, CreateReturn) or (live is not None and live.number == held):
+    if isinstance(payload, CreateReturn) or (live is not None and live.number == held.number):
         return state
-    return _holds(state, payload.sales_order.model_copy(update={"number": held, "cancelled": False}))
-
-
-def _holds(state: OrderState, sales_order: SalesOrder) -> OrderState:
-    revision = revision_of(sales_order.number, base_number(sales_order.number)) or 0
+    sales_order = payload.sales_order.model_copy(update={"number": held.number, "lines": held.lines,
+                                                         "cancelled": held.status == CANCELLED})
+    revision = revision_of(held.number, base_number(held.number)) or 0
     return state.model_copy(update={"peoplevox_sales_order": sales_order,
                                     "peoplevox_revision": max(revision, state.peoplevox_revision)})

@@ -5,15 +5,16 @@ REJECTED_CUTOFF (Peoplevox is past the cut-off; nothing written). Connector
 errors propagate: the sink retries a ``TransientError`` and turns a
 ``PermanentError`` (or the last attempt) into a FAILED result.
 
-A sales order is created or replaced where ``streams.core.peoplevox.place``
-says, from the order's sales orders Peoplevox holds now (read first): the
-order's own state may be behind Peoplevox (rebuilt after local state was
-lost), and a number Peoplevox used is never written again. The result names
-the number written (or the live one past the cut-off that stopped it). A
-replace whose cancel went through but whose create did not says so in the
-error's detail (``WAREHOUSE_HOLDS_NOTHING``): retried, the cancel is a no-op
-and the create is tried again; given up, the engine raises its most severe
-exception.
+Before a sales order is created or replaced, the order's sales orders in
+Peoplevox are read (``streams.core.peoplevox.behind``): if Peoplevox already
+used the number, or holds a later revision, the order's state is behind
+(rebuilt after local state was lost, or the command is an old one delivered
+again). Nothing is written then: the result is REJECTED with what Peoplevox
+holds (number, status, lines), which the engine adopts and plans from. A
+write refused at the cut-off says the same. A replace whose cancel went
+through but whose create did not says so in the error's detail
+(``WAREHOUSE_HOLDS_NOTHING``): retried, the cancel is a no-op and the create
+is tried again; given up, the engine raises its most severe exception.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from connectors.errors import ConnectorError, PermanentError
 from connectors.ports import Erp, StockChange, Warehouse, Written
 from streams.core import commands
 from streams.core.exceptions import WAREHOUSE_HOLDS_NOTHING
-from streams.core.peoplevox import base_number, place
+from streams.core.peoplevox import base_number, behind
 from streams.service.downstream import Downstream
 
 
@@ -57,33 +58,45 @@ async def _peoplevox(warehouse: Warehouse, order_id: str, payload: commands.Peop
         return Outcome("APPLIED")
     order = payload.sales_order
     if isinstance(payload, commands.CancelSalesOrder):
-        return _written(await warehouse.cancel(order.number), order.number)
-    if isinstance(payload, commands.UpdateSalesOrder):
-        return _written(await warehouse.upsert(order, order_id, must_exist=True), order.number)
-    # Repeating the whole command is safe: a cancelled sales order stays cancelled, the create upserts.
-    held = [(row.number, row.status) for row in await warehouse.sales_orders_of(base_number(order.number))
-            if row.reference == order_id]
-    placement = place(order, held)
-    for number in placement.cancel:
-        cancelled = await warehouse.cancel(number)
-        if not cancelled.applied:
-            return _written(cancelled, number)
-    try:
-        written = await warehouse.upsert(placement.sales_order, order_id, must_exist=False)
-    except ConnectorError as error:
-        if placement.replaces is not None:
-            error.detail = {**error.detail, WAREHOUSE_HOLDS_NOTHING: True, "cancelled": placement.replaces,
-                            "not_created": placement.sales_order.number}
-        raise
-    return _written(written, placement.sales_order.number)
-
-
-def _written(written: Written, number: str) -> Outcome:
-    """What Peoplevox holds after the write: ``number`` applied, or ``number`` past the cut-off."""
-    detail: dict[str, Any] = {"number": number, **({"status": written.status} if written.status else {})}
+        written = await warehouse.cancel(order.number)
+    elif isinstance(payload, commands.UpdateSalesOrder):
+        written = await warehouse.upsert(order, order_id, must_exist=True)
+    else:
+        held = [(row.number, row.status) for row in await warehouse.sales_orders_of(base_number(order.number))
+                if row.reference == order_id]
+        latest = behind(order, held)
+        if latest is not None:
+            number, status = latest
+            return Outcome("REJECTED", f"Peoplevox already holds {number} ({status}): nothing written",
+                           {"status": status, **await _holding(warehouse, number)})
+        written = await _create(warehouse, order_id, payload)
+        if not written.applied:
+            return Outcome("REJECTED_CUTOFF", f"sales order is at {written.status}",
+                           {"status": written.status, **await _holding(warehouse, payload.replaces or order.number)})
     if not written.applied:
-        return Outcome("REJECTED_CUTOFF", f"sales order {number} is at {written.status}", detail)
-    return Outcome("APPLIED", detail=detail)
+        return Outcome("REJECTED_CUTOFF", f"sales order is at {written.status}", {"status": written.status})
+    return Outcome("APPLIED", detail={"status": written.status} if written.status else {})
+
+
+async def _create(warehouse: Warehouse, order_id: str, payload: commands.SalesOrderChange) -> Written:
+    order = payload.sales_order
+    if payload.replaces is None:
+        return await warehouse.upsert(order, order_id, must_exist=False)
+    # Repeating the whole command is safe: a cancelled sales order stays cancelled, the create upserts.
+    written = await warehouse.cancel(payload.replaces)
+    if not written.applied:
+        return written
+    try:
+        return await warehouse.upsert(order, order_id, must_exist=False)
+    except ConnectorError as error:
+        error.detail = {**error.detail, WAREHOUSE_HOLDS_NOTHING: True, "cancelled": payload.replaces,
+                        "not_created": order.number}
+        raise
+
+
+async def _holding(warehouse: Warehouse, number: str) -> dict[str, Any]:
+    """What Peoplevox holds under ``number``, for an order whose state may not know (``peoplevox.adopt``)."""
+    return {"number": number, "lines": [[code, quantity] for code, quantity in await warehouse.held_lines(number)]}
 
 
 async def _erp(erp: Erp, payload: commands.ErpPayload) -> Outcome:

@@ -41,6 +41,9 @@ class FakeWarehouse:
         return [SalesOrderRow(number, held["reference"], held["status"])
                 for number, held in self.orders.items() if number.startswith(prefix)]
 
+    async def held_lines(self, number: str) -> tuple[tuple[str, int], ...]:
+        return tuple(self.orders[number]["lines"]) if number in self.orders else ()
+
     async def item_codes(self) -> frozenset[str]:
         return self.known_item_codes
 
