@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     debounce_ms: int = Field(2000, ge=0, description="Events for one order within this window give one fetch.")
     hold_bound_s: float = Field(300.0, gt=0, description="A wait longer than this becomes an owned exception.")
     sink_concurrency: int = Field(
-        1, ge=1, description="Commands executed at once per target (per worker). Above 1, see the README's known issue."
+        4, ge=1, description="Commands executed at once per target (per worker); one order has one at a time."
     )
     sink_rate_per_s: float = Field(20.0, gt=0, description="Requests per second per target (per worker).")
     sink_max_attempts: int = Field(8, ge=1, description="Attempts before a command becomes an exception.")

@@ -199,3 +199,23 @@ def test_size_swaps_while_peoplevox_often_fails_leave_exactly_one_live_sales_ord
     assert failed == [], "nothing permanent"
     assert verdict.totals["duplicate_sales_orders"] == 0
     assert all(verdict.order(plan.order_id).open_exceptions == () for plan in plans)
+
+
+def test_a_slow_warehouse_gets_several_orders_at_once_and_each_exactly_once(pipeline):
+    """With Peoplevox taking a second a call, one call at a time would make every order queue behind the
+    slowest: the sink runs several orders' commands at once (EDITSYNC_SINK_CONCURRENCY), one per order."""
+    calls_before = len(httpx.get(f"{pipeline.sandboxes.control_url('peoplevox')}/calls", timeout=10).json())
+    pipeline.set_faults("peoplevox", latency_ms=1000)
+    try:
+        plans = [pipeline.create({"SOCK": 1, "CAP": 1}) for _ in range(6)]
+        verdict = pipeline.settled(plans, timeout_s=120)
+    finally:
+        pipeline.set_faults("peoplevox", latency_ms=0)
+    saves = [(call["at"] - call["duration_ms"] / 1000, call["at"])  # a call is logged when it ends
+             for call in httpx.get(f"{pipeline.sandboxes.control_url('peoplevox')}/calls", timeout=10).json()[calls_before:]
+             if call["operation"] == "SaveData"]
+    at_once = max(sum(1 for start, end in saves if start <= moment < end) for moment, _ in saves)
+    assert at_once >= 2, f"one Peoplevox write at a time: {saves}"
+    assert verdict.totals["duplicate_sales_orders"] == 0
+    for plan in plans:
+        assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"SOCK": 1, "CAP": 1}]
