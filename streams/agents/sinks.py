@@ -103,5 +103,7 @@ def register(ctx: Context, downstream: Downstream) -> None:
                 continue
             wait_s = ((epoch_ms(record["not_before"]) or 0) - now_ms()) / 1000
             if wait_s > 0:
+                # Holding the record on purpose: its partition is not stalled (streams/core/stall.py).
+                ctx.stalls.waiting(event.message.topic, event.message.partition, time.time() + wait_s)
                 await asyncio.sleep(wait_s)
             await ctx.topic(target_topic).send(key=event.message.key, value=codec.encode(target_topic, record))

@@ -19,6 +19,7 @@ from streams.service.context import Context
 from streams.service.downstream import Downstream
 from streams.service.metrics import Metrics
 from streams.service.progress import ProgressSensor
+from streams.service.stall_guard import StallGuard, guard_partitions
 from streams.service.watchdog import AgentWatchdog
 from streams.web import views
 from streams.web.server import EditsyncWeb
@@ -52,9 +53,11 @@ def agent_name(agent: AgentT) -> str:
 
 
 def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Metrics | None = None,
-               downstream: Downstream | None = None, watchdog: AgentWatchdog | None = None) -> faust.App:
+               downstream: Downstream | None = None, watchdog: AgentWatchdog | None = None,
+               stalls: StallGuard | None = None) -> faust.App:
     metrics = metrics or Metrics()
     watchdog = watchdog or AgentWatchdog(settings.agent_crash_exit_s)
+    stalls = stalls or StallGuard(settings.partition_stall_s, settings.lag_interval_s)
     app = EditsyncApp(
         settings.app_id,
         web_read_timeout_s=settings.web_read_timeout_s,
@@ -77,7 +80,7 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
         producer_max_request_size=settings.kafka_max_message_bytes,
         agent_supervisor=watchdog.supervisor(),
     )
-    ctx = Context.build(app, settings, bootstrap, codec, metrics, watchdog)
+    ctx = Context.build(app, settings, bootstrap, codec, metrics, watchdog, stalls)
     downstream = downstream or Downstream.from_settings(settings, metrics)
     policy = Policy(debounce_ms=settings.debounce_ms, cutoff=downstream.cutoff,
                     hold_bound_ms=int(settings.hold_bound_s * 1000))
@@ -106,8 +109,9 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     for agent in app.agents.values():
         metrics.agent_crashes.labels(agent_name(agent))  # exported as 0 from the start: a first crash is an increase
     watch_progress(app, metrics)
+    guard_partitions(app, metrics, watchdog, stalls)
     if settings.fault_injection:
-        log.warning("EDITSYNC_FAULT_INJECTION is set: PUT /_faults can crash agents (tests only)")
+        log.warning("EDITSYNC_FAULT_INJECTION is set: PUT /_faults can crash agents and pause partitions (tests only)")
         app.sensors.add(ctx.faults)
 
     app.timer(settings.item_codes_refresh_s)(load_item_codes)

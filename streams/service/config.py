@@ -126,8 +126,13 @@ class Settings(BaseSettings):
     agent_crash_exit_s: float = Field(
         30.0, ge=0, description="After an agent crashes, /healthz fails at once and the worker exits (code 70) this much later."
     )
+    partition_stall_s: float = Field(
+        120.0, gt=0,
+        description="An owned partition whose lag is not committed for this long is resumed and fetched again; "
+        "still stalled as long again, the worker exits (code 75) for a fresh one.",
+    )
     fault_injection: bool = Field(
-        False, description="Tests only: PUT /_faults can make an agent raise. Never set in production."
+        False, description="Tests only: PUT /_faults can make an agent raise or pause a partition. Never set in production."
     )
 
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
@@ -160,6 +165,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"EDITSYNC_WEBHOOK_MAX_BODY_BYTES ({self.webhook_max_body_bytes}) must be at most "
                 f"EDITSYNC_KAFKA_MAX_MESSAGE_BYTES ({self.kafka_max_message_bytes}) - {RECORD_RESERVE_BYTES}")
+        return self
+
+    @model_validator(mode="after")
+    def _stalls_measured_in_time(self) -> "Settings":
+        # The stall guard judges the lag monitor's figures: it needs several of them within its bound.
+        if self.partition_stall_s < 4 * self.lag_interval_s:
+            raise ValueError(f"EDITSYNC_PARTITION_STALL_S ({self.partition_stall_s}) must be at least 4 x "
+                             f"EDITSYNC_LAG_INTERVAL_S ({self.lag_interval_s})")
         return self
 
     @property

@@ -13,6 +13,7 @@ from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.dead_letters import dead_letter
 from streams.service.config import Settings
 from streams.service.metrics import Metrics
+from streams.service.stall_guard import StallGuard
 from streams.service.watchdog import AgentWatchdog, FaultSensor
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class Context:
     webhook_secret: bytes
     metrics: Metrics
     watchdog: AgentWatchdog
+    stalls: StallGuard
     topics: dict[str, faust.TopicT] = field(default_factory=dict)
     peoplevox_callback_token: str = ""
     faults: FaultSensor = field(default_factory=FaultSensor)  # used only with EDITSYNC_FAULT_INJECTION
@@ -48,7 +50,7 @@ class Context:
 
     @classmethod
     def build(cls, app: faust.App, settings: Settings, bootstrap: str, codec: AvroCodec,
-              metrics: Metrics, watchdog: AgentWatchdog) -> "Context":
+              metrics: Metrics, watchdog: AgentWatchdog, stalls: StallGuard) -> "Context":
         # Values are Avro framed by our codec and keys are order ids: Faust moves bytes only.
         declared = {
             spec.name: app.topic(spec.name, key_type=bytes, value_type=bytes,
@@ -58,5 +60,5 @@ class Context:
             name: app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
             for name in topics.INTERNAL
         }
-        return cls(app, settings, bootstrap, codec, settings.require_webhook_secret(), metrics, watchdog, declared,
-                   settings.callback_token())
+        return cls(app, settings, bootstrap, codec, settings.require_webhook_secret(), metrics, watchdog, stalls,
+                   declared, settings.callback_token())

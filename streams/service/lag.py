@@ -73,6 +73,11 @@ class LagView(Collector):
         # One assignment of a new tuple: the scrape (another thread) sees the old or the new figures, whole.
         self.group, self._partitions, self._refreshed_at = group, tuple(partitions), at
 
+    @property
+    def refreshed_at(self) -> float | None:
+        """When the figures were measured (Unix time); None before the first measurement."""
+        return self._refreshed_at
+
     def partitions(self) -> tuple[PartitionLag, ...]:
         owned = self._owned()
         return tuple(p for p in self._partitions if owned is None or (p.topic, p.partition) in owned)

@@ -92,6 +92,12 @@ class Metrics:
         self.order_gauges = OrderGauges()
         for collector in (self.lag, self.progress, self.order_gauges):
             r.register(collector)
+        self.partition_stalls = Counter(
+            "editsync_partition_stalls_total",
+            "Owned partitions found stalled (lag, committed offset not moving for EDITSYNC_PARTITION_STALL_S), by "
+            "remedy: resume (resumed and fetched again from the committed offset), exit (the worker left for a fresh one).",
+            ["topic", "partition", "remedy"], registry=r,
+        )
         self.records_processed = Counter(
             "editsync_records_processed_total", "Records the agents finished processing, by topic.",
             ["topic"], registry=r,

@@ -29,6 +29,7 @@ from streams.service.lag import LagMonitor
 from streams.service.local_state import discard_stale_stores
 from streams.service.metrics import Metrics
 from streams.service.shutdown import StopRequested, Watchdog
+from streams.service.stall_guard import EXIT_PARTITION_STALLED, StallGuard
 from streams.service.watchdog import EXIT_AGENT_CRASHED, AgentWatchdog
 
 log = logging.getLogger(__name__)
@@ -129,13 +130,15 @@ def _run(settings: Settings, watchdog: Watchdog, token_made_now: bool) -> None:
                       settings.kafka_max_message_bytes)
         metrics = Metrics()
 
-        def stop_after_crash() -> None:
-            watchdog.exit_code = EXIT_AGENT_CRASHED  # also when the stop outlasts its grace
+        def stop_with(code: int) -> None:
+            watchdog.exit_code = code  # also when the stop outlasts its grace
             os.kill(os.getpid(), signal.SIGTERM)
 
-        agents = AgentWatchdog(settings.agent_crash_exit_s, stop=stop_after_crash)
+        agents = AgentWatchdog(settings.agent_crash_exit_s, stop=lambda: stop_with(EXIT_AGENT_CRASHED))
+        stalls = StallGuard(settings.partition_stall_s, settings.lag_interval_s,
+                            stop=lambda: stop_with(EXIT_PARTITION_STALLED))
         app = create_app(settings, bootstrap, codec_from_settings(settings.schema_registry_url), metrics,
-                         watchdog=agents)
+                         watchdog=agents, stalls=stalls)
         reconcile_local_state(app, bootstrap)
         monitor = LagMonitor(bootstrap, settings.app_id, lambda: consumed_topics(app), metrics.lag,
                              settings.lag_interval_s).start()
@@ -154,5 +157,5 @@ def _run(settings: Settings, watchdog: Watchdog, token_made_now: bool) -> None:
         except SystemExit as exit_:
             if exit_.code not in (0, None):
                 raise
-        if agents.exit_code:
-            raise SystemExit(agents.exit_code)
+        if watchdog.exit_code:
+            raise SystemExit(watchdog.exit_code)

@@ -64,10 +64,6 @@ class AgentWatchdog:
         if first:
             asyncio.get_running_loop().call_later(self._exit_after_s, self._stop)
 
-    @property
-    def exit_code(self) -> int:
-        return EXIT_AGENT_CRASHED if self.crashed else 0
-
 
 def _agent_name(service: ServiceT) -> str:
     agent = getattr(service, "agent", None)

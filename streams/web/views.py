@@ -10,6 +10,7 @@ import time
 from aiohttp.web import Request, RequestPayloadError
 from confluent_kafka.admin import AdminClient
 from faust import web
+from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.ingress.request import Refuse, decide
@@ -159,10 +160,19 @@ def register(ctx: Context) -> None:
     if settings.fault_injection:
         @app.page("/_faults")
         class Faults(web.View):
-            """Tests only: ``{"crash_agent": name}`` makes that agent raise on its next record."""
+            """Tests only: ``{"crash_agent": name}`` makes that agent raise on its next record;
+            ``{"pause_partition": {"topic": t, "partition": p}}`` pauses an owned partition in the consumer and
+            leaves it so, as Faust can after a rebalance (streams/service/stall_guard.py must notice)."""
 
             async def put(self, request: Request) -> web.Response:
-                name = (await request.json()).get("crash_agent", "")
+                fault = await request.json()
+                if "pause_partition" in fault:
+                    tp = TP(str(fault["pause_partition"]["topic"]), int(fault["pause_partition"]["partition"]))
+                    if tp not in app.consumer.assignment():
+                        return self.json({"error": f"{tp.topic}[{tp.partition}] is not owned here"}, status=409)
+                    app.consumer.pause_partitions({tp})
+                    return self.json({"paused": [tp.topic, tp.partition]})
+                name = fault.get("crash_agent", "")
                 known = {agent.rsplit(".", 1)[-1] for agent in app.agents}
                 if name not in known:
                     return self.json({"error": f"unknown agent {name!r}", "agents": sorted(known)}, status=400)

@@ -5,7 +5,9 @@ second by Prometheus from Debian's package, with the repo's alert rules loaded. 
 few orders (one retried ERP write, one refused for good, one unknown SKU, an edit after
 picking started, a malformed webhook) runs through it; then every panel of every dashboard is
 executed through Prometheus' HTTP API and must return data, lag must fall back to 0 when idle,
-and the out-of-sync alert must fire for the edit after pick. Last, an injected exception stops
+and the out-of-sync alert must fire for the edit after pick. Then the webhook partitions are left
+paused in the consumer, as Faust can leave partitions after a rebalance: the stall guard resumes
+the one an order's webhook lands in and the order goes through. Last, an injected exception stops
 the order-state agent's loop: the crash is counted, the stalled-partition alert fires, and the
 worker exits with code 70 so that its supervisor replaces it.
 
@@ -26,6 +28,7 @@ from streams.kafka import topics
 from streams.service.watchdog import EXIT_AGENT_CRASHED
 from tests.integration.conftest import PARTITIONS, ROOT, SECRET
 from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
+from tests.integration.kafka_reader import read_topic
 from tests.integration.prometheus import Prometheus
 from tests.support import webhook_headers
 
@@ -36,6 +39,7 @@ DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
 # A partition that just received a record shows lag with its last progress in the past until the
 # record is done: the stall rule keeps a `for:`, as in production, so such a blip never fires it.
 FAST = {"EditsyncOrdersOutOfSync": ("> 900", "> 1", "0s"), "EditsyncPartitionStalled": ("> 300", "> 5", "4s")}
+STALL_S = 8  # EDITSYNC_PARTITION_STALL_S: well above any record's own time here, so only a real stall trips it
 
 
 def fast_rules() -> dict[str, Any]:
@@ -75,7 +79,7 @@ def scenario(pipeline: Pipeline) -> None:
 
 def test_every_panel_returns_data_lag_drains_alerts_fire_and_a_crashed_agent_stalls_and_exits(tmp_path: Path):
     with pipeline_on_own_broker(tmp_path, EDITSYNC_FAULT_INJECTION="true", EDITSYNC_LAG_INTERVAL_S="1",
-                                EDITSYNC_AGENT_CRASH_EXIT_S="25") as pipeline:
+                                EDITSYNC_AGENT_CRASH_EXIT_S="25", EDITSYNC_PARTITION_STALL_S=str(STALL_S)) as pipeline:
         target = pipeline.service.url.removeprefix("http://")
         prometheus = Prometheus(tmp_path, [target], fast_rules())
         try:
@@ -98,6 +102,9 @@ def test_every_panel_returns_data_lag_drains_alerts_fire_and_a_crashed_agent_sta
             assert [float(s["value"][1]) for s in held] == [1.0]
             assert prometheus.value('sum(editsync_exceptions_open{type="ERP_SYNC_FAILED",owner="FINANCE"})') >= 1
             assert prometheus.firing("EditsyncPartitionStalled") == []
+            assert prometheus.query("editsync_partition_stalls_total") == [], "nothing stalled so far"
+
+            stalled_partition_is_resumed_and_its_order_goes_through(pipeline, prometheus)
 
             # A bug in the order-state agent's loop: its next record raises.
             answer = httpx.put(f"{pipeline.service.url}/_faults", json={"crash_agent": "order_state"})
@@ -113,3 +120,22 @@ def test_every_panel_returns_data_lag_drains_alerts_fire_and_a_crashed_agent_sta
             assert pipeline.service.process.wait(60) == EXIT_AGENT_CRASHED
         finally:
             prometheus.stop()
+
+
+def stalled_partition_is_resumed_and_its_order_goes_through(pipeline: Pipeline, prometheus: Prometheus) -> None:
+    """An order's webhook partition paused in the consumer and left so: the guard resumes it, the edit goes through."""
+    plan = pipeline.create({"TEE-S": 1})
+    pipeline.settled([plan])
+    key = str(plan.order_id).encode()
+    [partition] = {m.partition() for m in read_topic(pipeline.bootstrap, topics.SHOPIFY_WEBHOOKS_RAW) if m.key() == key}
+    answer = httpx.put(f"{pipeline.service.url}/_faults",
+                       json={"pause_partition": {"topic": topics.SHOPIFY_WEBHOOKS_RAW, "partition": partition}})
+    assert answer.status_code == 200, answer.text
+    pipeline.edit(plan, "edit_order", add=[[pipeline.variants["CAP"], 1]])
+    pipeline.settled([plan], timeout_s=6 * STALL_S)
+    assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"TEE-S": 1, "CAP": 1}]
+    stalls = prometheus.wait_for("the stall counted", lambda: prometheus.query("editsync_partition_stalls_total > 0"))
+    assert [(s["metric"]["topic"], s["metric"]["partition"], s["metric"]["remedy"]) for s in stalls] == [
+        (topics.SHOPIFY_WEBHOOKS_RAW, str(partition), "resume")]
+    assert f"{topics.SHOPIFY_WEBHOOKS_RAW}[{partition}] has had lag" in pipeline.service.whole_log()
+    assert pipeline.service.process.poll() is None, "resumed in place: the worker stays"
