@@ -18,6 +18,13 @@ holds a record until its ``not_before``). A stalled partition is first
 committed offset, so a paused or skipped record is fetched again); if it is
 still stalled ``bound_s`` after that, the worker *exits* so that a fresh one
 takes its partitions (a supervisor restarts it; the group rebalances).
+
+While the worker rebalances or recovers its tables, stream partitions are paused
+on purpose and resuming one would process records against half-recovered
+tables: the clock waits. But a rebalance that never ends (recovery hangs,
+faust-streaming #432; a recovery that is never started leaves everything
+paused) is a stall too: once it has lasted ``REBALANCE_BOUNDS`` bounds with
+lag not committed, the worker exits.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ class Reading(BaseModel):
     lag: int  # records between the group's committed offset and the high watermark
     committed: int | None  # the group's committed offset (None: nothing committed yet)
     waiting_until: float | None = None  # an agent holds a record of it on purpose until then (Unix time)
+    rebalancing_since: float | None = None  # the worker has been rebalancing or recovering tables since then
 
 
 class Remedy(str, Enum):
@@ -67,6 +75,8 @@ class Stall(BaseModel):
 
 
 Key = tuple[str, int]
+#: How many bounds a rebalance (table recovery included) may keep lag uncommitted before the worker exits.
+REBALANCE_BOUNDS = 5
 
 
 def judge(readings: list[Reading], watches: dict[Key, Watch], now: float,
@@ -86,6 +96,14 @@ def judge(readings: list[Reading], watches: dict[Key, Watch], now: float,
         watch = watches.get(key)
         if watch is None or reading.committed != watch.committed:
             kept[key] = Watch(committed=reading.committed, since=now)
+            continue
+        if reading.rebalancing_since is not None:
+            kept[key] = watch
+            if now - max(reading.rebalancing_since, watch.since) >= REBALANCE_BOUNDS * bound_s:
+                kept[key] = watch.model_copy(update={"remedy": Remedy.EXIT, "remedied_at": now})
+                if watch.remedy is not Remedy.EXIT:
+                    stalls.append(Stall(topic=reading.topic, partition=reading.partition, remedy=Remedy.EXIT,
+                                        committed=reading.committed, lag=reading.lag, stalled_s=now - watch.since))
             continue
         if reading.waiting_until is not None and reading.waiting_until > watch.since:
             # Waiting on purpose is not stalling: the stretch begins when the wait ends.

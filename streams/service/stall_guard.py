@@ -14,9 +14,10 @@ seconds and applies what it decides:
   streams/service/watchdog.py does for a crashed agent.
 
 Each is logged and counted (``editsync_partition_stalls_total``). Nothing is
-judged while the worker rebalances or recovers its tables (partitions are
-paused then by design), nor once an agent has crashed (the worker is going
-down already), nor on lag figures the monitor has not refreshed.
+resumed while the worker rebalances or recovers its tables (partitions are
+paused then by design; only a rebalance that never ends makes it exit), nothing
+is done once an agent has crashed (the worker is going down already), nor on
+lag figures the monitor has not refreshed.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class StallGuard:
         self.bound_s, self._stale_after_s, self._stop, self._clock = bound_s, 3 * lag_interval_s, stop, clock
         self._watches: dict[Key, Watch] = {}
         self._waiting: dict[Key, float] = {}
+        self._rebalancing_since: float | None = None
+        self._rebalanced_at = 0.0  # the last rebalance's end: paused until then on purpose
         self.exiting: Stall | None = None
 
     @property
@@ -56,20 +59,25 @@ class StallGuard:
         key = (topic, partition)
         self._waiting[key] = max(until, self._waiting.get(key, until))
 
-    def readings(self, metrics: Metrics, paused_by_design: bool) -> list[Reading] | None:
+    def readings(self, metrics: Metrics, rebalancing: bool) -> list[Reading] | None:
         """This moment's figures for the owned partitions; None when the lag monitor's are stale."""
         now = self._clock()
+        if rebalancing:
+            self._rebalancing_since = self._rebalancing_since or now
+        elif self._rebalancing_since is not None:
+            self._rebalancing_since, self._rebalanced_at = None, now
         refreshed = metrics.lag.refreshed_at
         if refreshed is None or now - refreshed > self._stale_after_s:
             return None
         return [Reading(topic=p.topic, partition=p.partition, lag=p.lag, committed=p.committed,
-                        waiting_until=now if paused_by_design else self._waiting.get((p.topic, p.partition)))
+                        waiting_until=max(self._waiting.get((p.topic, p.partition), 0.0), self._rebalanced_at) or None,
+                        rebalancing_since=self._rebalancing_since)
                 for p in metrics.lag.partitions()]
 
     async def check(self, app: faust.App, metrics: Metrics, agents: AgentWatchdog) -> None:
         if self.exiting is not None or agents.crashed:
             return
-        readings = self.readings(metrics, paused_by_design=bool(app.rebalancing or app.in_recovery))
+        readings = self.readings(metrics, rebalancing=bool(app.rebalancing or app.in_recovery))
         if readings is None:
             return
         self._watches, stalls = judge(readings, self._watches, self._clock(), self.bound_s)
@@ -94,9 +102,10 @@ class StallGuard:
 
     def _exit(self, stall: Stall) -> None:
         self.exiting = stall
-        log.critical("%s[%d] is still stalled after it was resumed (lag %d, committed offset %s, no progress for "
-                     "%.0f s): exiting with code %d so that a fresh worker takes its partitions", stall.topic,
-                     stall.partition, stall.lag, stall.committed, stall.stalled_s, EXIT_PARTITION_STALLED)
+        why = "a rebalance that does not end" if self._rebalancing_since is not None else "resumed in vain"
+        log.critical("%s[%d] is still stalled (%s; lag %d, committed offset %s, no progress for %.0f s): exiting "
+                     "with code %d so that a fresh worker takes its partitions", stall.topic, stall.partition, why,
+                     stall.lag, stall.committed, stall.stalled_s, EXIT_PARTITION_STALLED)
         self._stop()
 
 

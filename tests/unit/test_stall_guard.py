@@ -11,7 +11,7 @@ import asyncio
 
 from faust.types import TP
 
-from streams.core.stall import Reading, Remedy, judge
+from streams.core.stall import REBALANCE_BOUNDS, Reading, Remedy, judge
 from streams.service.lag import PartitionLag
 from streams.service.metrics import Metrics
 from streams.service.stall_guard import StallGuard
@@ -67,6 +67,18 @@ def test_progress_after_a_resume_starts_over_and_a_later_stall_is_resumed_again_
 def test_a_wait_an_agent_makes_on_purpose_is_not_a_stall_the_clock_starts_when_it_ends():
     held = every(5, 400, reading(lag=2, committed=8, waiting_until=250))
     assert run(held) == [(310, 0, Remedy.RESUME), (370, 0, Remedy.EXIT)]
+
+
+def test_a_rebalance_holds_the_clock_and_the_stretch_starts_again_when_it_ends():
+    rebalancing = every(5, 200, reading(lag=3, committed=17).model_copy(update={"rebalancing_since": 0}))
+    after = every(5, 300, reading(lag=3, committed=17, waiting_until=205), start=205)
+    assert run(rebalancing + after) == [(265, 0, Remedy.RESUME)]
+
+
+def test_a_rebalance_that_never_ends_with_lag_uncommitted_makes_the_worker_exit_once():
+    stuck = reading(lag=3, committed=17).model_copy(update={"rebalancing_since": 50})
+    assert run(every(5, 45, reading(lag=3, committed=17)) + every(5, 1000, stuck, start=50)) == [
+        (50 + REBALANCE_BOUNDS * BOUND, 0, Remedy.EXIT)]
 
 
 def test_partitions_are_judged_apart_and_one_that_is_revoked_starts_afresh_when_it_comes_back():
@@ -165,3 +177,22 @@ def test_the_guard_leaves_alone_what_is_paused_by_design_or_measured_too_long_ag
     asyncio.run(crash())
     asyncio.run(tick(3 * BOUND))
     assert app.consumer.done == [] and stops == [], "a crashed agent's own exit is under way"
+
+
+def test_the_guard_replaces_a_worker_whose_rebalance_never_ends():
+    clock = [1000.0]
+    stops: list[float] = []
+    metrics = Metrics()
+    guard = StallGuard(BOUND, lag_interval_s=5, stop=lambda: stops.append(clock[0]), clock=lambda: clock[0])
+    app = App(Consumer({TP(RAW, 1)}))
+    app.rebalancing = True  # e.g. a recovery that was never started: every partition stays paused
+
+    async def tick_until(end: float) -> None:
+        while clock[0] <= end:
+            metrics.lag.update("editsync", [PartitionLag(RAW, 1, high_watermark=9, committed=4, lag=5)], clock[0])
+            await guard.check(app, metrics, AgentWatchdog(30))
+            clock[0] += 5
+
+    asyncio.run(tick_until(1000 + (REBALANCE_BOUNDS + 2) * BOUND))
+    assert stops == [1000 + REBALANCE_BOUNDS * BOUND] and app.consumer.done == [], "exit, never a resume mid-rebalance"
+    assert sample(metrics, "editsync_partition_stalls_total", topic=RAW, partition="1", remedy="exit") == 1
