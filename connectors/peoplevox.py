@@ -357,6 +357,12 @@ class PeoplevoxWarehouse:
                                                               self.columns.status: CANCELLED}]), number)
         except _PickingStarted as started:
             return Written(False, started.status)
+        except PermanentError:
+            # Peoplevox refuses to amend a cancelled sales order, so a cancel repeated after its answer was lost
+            # (the client's own retry, or the sink's) is refused although it is done: done is what counts.
+            if await self.status(number) == CANCELLED:
+                return Written(True, CANCELLED)
+            raise
         return Written(True, CANCELLED)
 
     async def create_return(self, refund_id: str, number: str, lines: list[tuple[str, int]]) -> None:

@@ -185,3 +185,19 @@ def test_a_required_or_unknown_column_setting_is_refused_at_start(monkeypatch, c
     monkeypatch.setenv("EDITSYNC_PEOPLEVOX_COLUMNS", columns)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_a_cancel_whose_answer_was_lost_is_done_when_its_repeat_is_refused_as_cancelled():
+    """The first SaveData cancels, its answer never comes; Peoplevox refuses the repeat (a cancelled sales
+    order cannot be amended). The warehouse holds what was asked: the cancel is done, not failed."""
+    before = "SalesOrderNumber,CustomerPurchaseOrderReferenceNumber,Status\n1100,5000000667,New\n"
+    after = "SalesOrderNumber,CustomerPurchaseOrderReferenceNumber,Status\n1100,5000000667,Cancelled\n"
+    service = Peoplevox(LOGIN, result("GetData", 0, before, 1), httpx.ReadTimeout("read timed out"),
+                        result("SaveData", -1, "Row 1: Sales order 1100 cannot be amended: status is Cancelled"),
+                        result("GetData", 0, after, 1), result("GetData", 0, after, 1))
+    transport = httpx.MockTransport(service.handle)
+    client = PeoplevoxClient(URL, "editsync", "integration", "secret", http=httpx.AsyncClient(transport=transport),
+                             wsdl_http=httpx.Client(transport=transport), attempts=2, retry_delay_s=0)
+    written = asyncio.run(PeoplevoxWarehouse(client, CutOff()).cancel("1100"))
+    assert (written.applied, written.status) == (True, "Cancelled")
+    assert [action.removeprefix(NS) for action, _ in service.requests].count("SaveData") == 2
