@@ -16,15 +16,22 @@ throttled REST-style 429 carries ``Retry-After``. Unknown API versions 404.
 cancel_order, refund, recreate_order, fulfill), for the demo and tests; one the
 store refuses answers 422 with the reason and the ``userErrors`` Shopify's
 mutation would carry.
+
+Calls are logged, and can be failed one operation at a time (``fail_operation``
+in ``sandboxes/control.py``), under the root field the request runs
+(``order``, ``orders``, ``node``, ``inventoryAdjustQuantities``), whatever the
+client named its operation.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from typing import Any
 
 from aiohttp import web
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 
 from sandboxes.control import Control
 from sandboxes.shopify.cost import MAX_QUERY_COST, Bucket, actual_cost, requested_cost
@@ -36,6 +43,21 @@ from sandboxes.shopify.webhooks import WebhookEmitter
 SCENARIOS = ("create_order", "edit_order", "change_address", "set_line_properties", "cancel_order", "refund",
              "recreate_order", "fulfill")
 THROTTLE_DOC = "https://shopify.dev/api/usage/limits#rate-limits"
+
+
+@functools.lru_cache(maxsize=256)
+def root_field(query: str, operation_name: str | None) -> str | None:
+    """The first root field of the operation a document runs (the named one, or its only one)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)
+                  and (operation_name is None or (d.name is not None and d.name.value == operation_name))]
+    if len(operations) != 1:
+        return None
+    fields = [s for s in operations[0].selection_set.selections if isinstance(s, FieldNode)]
+    return fields[0].name.value if fields else None
 
 
 def error_response(status: int) -> web.Response:
@@ -86,11 +108,15 @@ class ShopifySandbox:
 
     @staticmethod
     def _operation_of(request: web.Request) -> str | None:
+        """The root field the request runs (``order``, ``inventoryAdjustQuantities``): what a call is, whatever
+        the client named its operation."""
         try:
             body = json.loads(request._read_bytes or b"{}")  # noqa: SLF001 - the middleware read it already
         except ValueError:
             return None
-        return body.get("operationName") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return None
+        return root_field(body["query"], body.get("operationName"))
 
     async def graphql(self, request: web.Request) -> web.Response:
         scopes = self.tokens.get(request.headers.get("X-Shopify-Access-Token", ""))
