@@ -12,6 +12,7 @@ from connectors.errors import PermanentError
 from streams.core import engine
 from streams.core.commands import Command
 from streams.core.engine import Decision, Policy
+from streams.core.exceptions import GAVE_UP
 from streams.core.inputs import (
     Notice,
     OrderEventIn,
@@ -47,7 +48,8 @@ class Harness:
     outbox: list[Command] = field(default_factory=list)
     wakes: dict[str, int] = field(default_factory=dict)
     pending_fetches: set[str] = field(default_factory=set)
-    fail_next: dict[Target, str] = field(default_factory=dict)
+    fail_next: dict[Target, str] = field(default_factory=dict)  # the system does not answer: the sink gives up
+    refuse_next: dict[Target, str] = field(default_factory=dict)  # the system refuses the next command
     results: list[ResultIn] = field(default_factory=list)
     lose_lookups: int = 0  # order-name lookups that fail, as a throttled Admin API read can
 
@@ -132,7 +134,13 @@ class Harness:
                 return
             command = self.outbox.pop(0)
             failure = self.fail_next.pop(command.target, None)
-            result = ResultIn(command=command, outcome="FAILED", reason=failure) if failure else self.execute(command)
+            refusal = self.refuse_next.pop(command.target, None)
+            if failure:
+                result = ResultIn(command=command, outcome="FAILED", reason=failure, detail={GAVE_UP: True})
+            elif refusal:
+                result = ResultIn(command=command, outcome="FAILED", reason=refusal, detail={"status": 400})
+            else:
+                result = self.execute(command)
             self.results.append(result)
             self._take(command.order_id, engine.on_result(self.state(command.order_id), result, self.policy,
                                                           self.reference, self.now))

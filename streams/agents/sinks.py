@@ -6,7 +6,9 @@ failure is re-published to ``commands.retry.v1`` with the next attempt's
 ``not_before`` (exponential backoff with jitter, streams/sinks/backoff.py); the retry agent waits
 for it and hands it back to its target's topic, so the partition it came
 from is never blocked. A permanent failure, or the last attempt, becomes a
-FAILED result: the order-state agent turns it into an owned exception.
+FAILED result: the order-state agent turns it into an owned exception. The
+last attempt's result says ``GAVE_UP``: the system never answered, so the
+command goes again by itself once the system is seen answering.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from connectors.errors import PermanentError, TransientError
 from streams.core.commands import Command
+from streams.core.exceptions import GAVE_UP
 from streams.kafka import topics
 from streams.kafka.avro_codec import DecodeError
 from streams.kafka.records import command_from_record, command_record, result_record
@@ -62,7 +65,8 @@ def register(ctx: Context, downstream: Downstream) -> None:
                     await retries.send(key=key, value=codec.encode(topics.COMMANDS_RETRY, command_record(
                         command, epoch_ms(record["issued_at"]) or now_ms(), attempt + 1, now_ms() + delay)))
                     return
-                outcome = Outcome("FAILED", f"gave up after {attempt + 1} attempts: {error.reason}", error.detail)
+                outcome = Outcome("FAILED", f"gave up after {attempt + 1} attempts: {error.reason}",
+                                  {**error.detail, GAVE_UP: True})
             except PermanentError as error:
                 outcome = Outcome("FAILED", error.reason, error.detail)
             metrics.command_seconds.labels(target).observe(time.monotonic() - started)

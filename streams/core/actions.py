@@ -1,19 +1,28 @@
-"""What people do about an order's exceptions, and the heal rule that spares them the retry (pure).
+"""What people do about an order's exceptions, and the heal rules that spare them the retry (pure).
 
 A person retries, resolves or ignores one exception (``PersonAction``). Retry
 clears the failure that holds the order back and asks for the order to be
 re-read and reconciled: the commands that come out carry the same
 deterministic ids, so a system that already applied one changes nothing.
 Resolve and ignore record who and why.
+
+Two causes heal without anyone: an order held for unknown SKUs once
+Peoplevox knows them all (``unknown_skus_now_known``), and commands a system
+never answered (``GAVE_UP``: 5xx, throttling, an outage through every attempt)
+once that system is seen answering again (``waiting_for_system``,
+``on_system_answering``). A refusal (bad data, a missing permission) never
+heals by itself: the same request would be refused again, a person must fix
+it. A system that answers others but keeps failing one command is re-sent it
+at most ``MAX_AUTO_RETRIES`` times.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.core.exceptions import RULE_EXCEPTIONS
-from streams.core.inputs import PersonAction
-from streams.core.model import OrderException
+from streams.core.exceptions import AUTO_RETRIES, GAVE_UP, MAX_AUTO_RETRIES, RULE_EXCEPTIONS
+from streams.core.inputs import FetchedSnapshot, OrderMissing, PersonAction, ResultIn
+from streams.core.model import OrderException, Target
 from streams.core.reference import Catalogue
 from streams.core.state import OrderState
 
@@ -36,10 +45,9 @@ def on_action(state: OrderState, action: PersonAction, now: int) -> Acted:
             return Acted(state)  # a redelivered or repeated retry: one is under way
         retrying = exception.model_copy(update={"state": "RETRYING", "actor": action.actor, "note": action.note,
                                                 "last_seen": now})
-        updates = {"exceptions": {**state.exceptions, exception.exception_id: retrying},
-                   "failed": state.failed - {exception.detail.get("command_id")},
-                   "needs_fetch": True, "dirty_since": now, "fetching_since": None}
-        return Acted(state.model_copy(update=updates), (retrying,), reread=True)
+        state = _retrying(state, (retrying,))
+        return Acted(state.model_copy(update={"needs_fetch": True, "dirty_since": now, "fetching_since": None}),
+                     (retrying,), reread=True)
     closed = exception.model_copy(update={"state": "RESOLVED" if action.action == "resolve" else "IGNORED",
                                           "actor": action.actor, "note": action.note, "last_seen": now})
     exceptions = dict(state.exceptions)
@@ -48,6 +56,45 @@ def on_action(state: OrderState, action: PersonAction, now: int) -> Acted:
     else:
         del exceptions[exception.exception_id]  # a failed command stays failed: the person took it from here
     return Acted(state.model_copy(update={"exceptions": exceptions}), (closed,))
+
+
+def _retrying(state: OrderState, retrying: tuple[OrderException, ...]) -> OrderState:
+    """The exceptions as retried, their failed commands cleared so the next reconcile sends them again."""
+    return state.model_copy(update={
+        "exceptions": {**state.exceptions, **{e.exception_id: e for e in retrying}},
+        "failed": state.failed - {e.detail.get("command_id") for e in retrying}})
+
+
+def waiting_for_system(state: OrderState, target: Target) -> tuple[OrderException, ...]:
+    """Open failures of ``target`` that were the system not answering, and that editsync may still re-send."""
+    return tuple(e for e in state.exceptions.values()
+                 if e.state == "OPEN" and e.detail.get("target") == target.value
+                 and (e.detail.get("detail") or {}).get(GAVE_UP)
+                 and e.detail.get(AUTO_RETRIES, 0) < MAX_AUTO_RETRIES)
+
+
+def on_system_answering(state: OrderState, target: Target, now: int) -> Acted:
+    """``target`` answers again: what it never answered for this order goes again (same command ids).
+
+    No re-read: the order's snapshot is as current as its webhooks made it; only the system was missing.
+    """
+    retrying = tuple(e.model_copy(update={"state": "RETRYING", "actor": None, "note": None, "last_seen": now,
+                                          "detail": {**e.detail, AUTO_RETRIES: e.detail.get(AUTO_RETRIES, 0) + 1}})
+                     for e in waiting_for_system(state, target))
+    return Acted(_retrying(state, retrying), retrying) if retrying else Acted(state)
+
+
+def answering(message: object) -> Target | None:
+    """The system an order input shows answering editsync, if any.
+
+    Any result but giving up (an applied command, and a refusal too: a system that refuses is up), and a
+    Shopify read answered (inventory adjustments go to the same Admin API).
+    """
+    if isinstance(message, ResultIn):
+        return None if message.outcome == "FAILED" and message.detail.get(GAVE_UP) else message.command.target
+    if isinstance(message, FetchedSnapshot | OrderMissing):
+        return Target.INVENTORY
+    return None
 
 
 def unknown_skus_now_known(state: OrderState, catalogue: Catalogue) -> bool:

@@ -43,6 +43,7 @@ from streams.core.inputs import (
     Replay,
     ResultIn,
     SuccessorLinked,
+    SystemAnswering,
     Tick,
 )
 from streams.core.model import OrderException, OrderSnapshot, Owner, Target
@@ -106,6 +107,12 @@ def step(state: OrderState, message: OrderEventIn | ResultIn | OrderInput, polic
                                 wake_at=now + policy.debounce_ms if acted.reread else None)
         case Replay():
             decision = on_heal(state, policy, now)
+        case SystemAnswering(target=target):
+            acted = actions.on_system_answering(state, target, now)
+            if not acted.exceptions:
+                return None  # nothing of this order waits for that system (or editsync stopped re-sending it)
+            decision = reconcile(acted.state, policy, reference, now)
+            decision = replace(decision, exceptions=(*acted.exceptions, *decision.exceptions))
         case Recheck():
             if not actions.unknown_skus_now_known(state, reference.catalogue):
                 return None

@@ -1,10 +1,12 @@
 """Owned exceptions: which ones the rules want open now, what a failed command opens, how they settle.
 
 Rule exceptions (``RULE_EXCEPTIONS``) open and resolve themselves as the order
-changes; a failure exception stays open until a person retries the order. A
+changes; a failure exception stays open until a person retries the order, or,
+when its system only did not answer (``GAVE_UP``), until editsync sees that
+system answering again (``streams.core.actions.on_system_answering``). A
 person's verdict on a rule exception (resolved or ignored) stands until the
-facts behind it change; a failure a person retried is resolved once its
-system has nothing left in flight and nothing failed for the order.
+facts behind it change; a retried failure is resolved once its system has
+nothing left in flight and nothing failed for the order.
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ REQUIRED_ACCESS = "required_access"
 #: Key of a failed cancel-and-replace's result detail: the old sales order was cancelled and the new one
 #: could not be created, so the warehouse holds nothing for the order.
 WAREHOUSE_HOLDS_NOTHING = "warehouse_holds_nothing"
+#: Key of a FAILED result's detail: the system never answered (5xx, throttled, unreachable) through every
+#: attempt. Nothing was refused, so the command may go again by itself once the system answers again.
+GAVE_UP = "gave_up"
+#: Key of a failure exception's detail: how often editsync re-sent it by itself. A system that answers others
+#: and keeps failing this one stops being tried after ``MAX_AUTO_RETRIES``: then a person decides.
+AUTO_RETRIES = "auto_retries"
+MAX_AUTO_RETRIES = 3
 
 
 class Wanted:
@@ -67,12 +76,15 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
                    f"{payload.replaces} was cancelled and its replacement {payload.sales_order.number} could not "
                    f"be created: {result.reason or 'no reason given'}")
         action = "Create the order's sales order in Peoplevox now (or fix the cause and retry the order)."
+    exception_id = f"{command.order_id}:{kind}:{command.command_id}"
+    detail = {"command_id": command.command_id, "target": command.target.value, "outcome": result.outcome,
+              "reason": result.reason, "detail": result.detail}
+    previous = state.exceptions.get(exception_id)
+    if previous is not None and previous.detail.get(AUTO_RETRIES):
+        detail[AUTO_RETRIES] = previous.detail[AUTO_RETRIES]  # failed again after editsync re-sent it
     return OrderException(
-        exception_id=f"{command.order_id}:{kind}:{command.command_id}", order_id=command.order_id,
-        order_name=name, type=kind, owner=owner, severity=severity, summary=summary,
-        detail={"command_id": command.command_id, "target": command.target.value, "outcome": result.outcome,
-                "reason": result.reason, "detail": result.detail},
-        suggested_action=action, first_seen=now, last_seen=now)
+        exception_id=exception_id, order_id=command.order_id, order_name=name, type=kind, owner=owner,
+        severity=severity, summary=summary, detail=detail, suggested_action=action, first_seen=now, last_seen=now)
 
 
 def read_denied_id(order_id: str) -> str:

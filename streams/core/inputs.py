@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter
 
 from streams.core.commands import Command
-from streams.core.model import OrderSnapshot, Value
+from streams.core.model import OrderSnapshot, Target, Value
 
 
 class OrderEventIn(Value):
@@ -136,6 +136,13 @@ class Recheck(Value):
     kind: Literal["recheck"] = "recheck"
 
 
+class SystemAnswering(Value):
+    """A system editsync had given up on answers again: what it never answered for this order may go again."""
+
+    kind: Literal["answering"] = "answering"
+    target: Target
+
+
 # --- editsync.shopify-reads -----------------------------------------------------------------
 
 
@@ -161,7 +168,7 @@ class ResolveOrder(Value):
 
 
 OrderInput = (Tick | FetchedSnapshot | OrderMissing | ReadDenied | PeoplevoxStatus | NoticeIn | Heal | Rebuild
-              | PersonAction | Replay | Recheck)
+              | PersonAction | Replay | Recheck | SystemAnswering)
 ShopifyRead = FetchOrder | ResolveOrder
 InternalMessage = Annotated[OrderInput | ShopifyRead, Field(discriminator="kind")]
 _INTERNAL: TypeAdapter[InternalMessage] = TypeAdapter(InternalMessage)

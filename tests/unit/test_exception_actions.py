@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from streams.core import engine
-from streams.core.actions import unknown_skus_now_known
-from streams.core.inputs import PersonAction, Recheck
+from streams.core.actions import answering, unknown_skus_now_known, waiting_for_system
+from streams.core.exceptions import GAVE_UP, MAX_AUTO_RETRIES
+from streams.core.inputs import FetchedSnapshot, PersonAction, Recheck, ResultIn, SystemAnswering, Tick
 from streams.core.model import Owner, Target
 from streams.core.reference import Catalogue, Reference
 from tests.core_harness import Harness
@@ -17,6 +18,14 @@ class People(Harness):
     def act(self, order_id: str, action: str, exception_id: str, note: str | None = None):
         person = PersonAction(action=action, exception_id=exception_id, actor="ann@shop", note=note)
         decision = engine.step(self.state(order_id), person, self.policy, self.reference, self.now)
+        if decision is not None:
+            self._take(order_id, decision)
+        return decision
+
+    def answering(self, order_id: str, target: Target):
+        """editsync saw ``target`` answer again (another order's command went through, or its probe did)."""
+        decision = engine.step(self.state(order_id), SystemAnswering(target=target), self.policy, self.reference,
+                               self.now)
         if decision is not None:
             self._take(order_id, decision)
         return decision
@@ -139,3 +148,57 @@ def test_unknown_skus_now_known_is_the_auto_heal_rule():
     assert not unknown_skus_now_known(state, Catalogue(codes | {"POSTER"}))
     assert unknown_skus_now_known(state, Catalogue(codes | {"POSTER", "LAMP"}))
     assert not unknown_skus_now_known(h.state("2002"), Catalogue(codes | {"POSTER", "LAMP"}))
+
+
+# --- a system that did not answer, and answers again -------------------------------------------
+
+
+def test_once_the_erp_answers_again_what_it_never_answered_goes_again_once_without_anyone():
+    h, exception_id = erp_failed()
+    reads = h.fetches
+    assert h.answering("1001", Target.PEOPLEVOX) is None, "Peoplevox answering says nothing about the ERP"
+    decision = h.answering("1001", Target.ERP)
+    assert [(e.state, e.actor) for e in decision.exceptions] == [("RETRYING", None)]
+    assert [c.kind for c in decision.commands] == ["upsert_sales_order"], "sent at once, without a re-read"
+    h.deliver()
+    assert list(h.erp.sales_orders) == ["1001"] and h.erp.upserts == 1
+    assert h.records(exception_id) == ["OPEN", "RETRYING", "RESOLVED"]
+    assert h.fetches == reads
+    assert h.answering("1001", Target.ERP) is None, "nothing waits any more"
+    h.settle()
+    assert h.erp.upserts == 1 and h.erp.payments, "the payment that waited for the sales order followed, once"
+
+
+def test_a_refusal_never_heals_by_itself():
+    h = People(reference=REFERENCE)
+    h.refuse_next[Target.ERP] = "Invalid Field Value for the following field: entity"
+    h.webhook(order(), "ORDER_CREATED")
+    h.settle()
+    (failed,) = [e for e in h.state("1001").exceptions.values() if e.type == "ERP_SYNC_FAILED"]
+    assert waiting_for_system(h.state("1001"), Target.ERP) == ()
+    assert h.answering("1001", Target.ERP) is None
+    assert h.erp.sales_orders == {} and h.records(failed.exception_id) == ["OPEN"], "a person must fix the data"
+
+
+def test_a_command_the_erp_keeps_not_answering_goes_again_a_bounded_number_of_times():
+    h, exception_id = erp_failed()
+    for _ in range(MAX_AUTO_RETRIES):
+        h.fail_next[Target.ERP] = "HTTP 503 after 8 attempts"
+        assert h.answering("1001", Target.ERP) is not None
+        h.deliver()
+        assert h.state("1001").exceptions[exception_id].state == "OPEN"
+    assert h.answering("1001", Target.ERP) is None, "then a person decides"
+    assert h.records(exception_id) == ["OPEN", *["RETRYING", "OPEN"] * MAX_AUTO_RETRIES]
+    assert h.act("1001", "retry", exception_id) is not None, "and a person can still retry"
+    h.settle()
+    assert h.records(exception_id)[-1] == "RESOLVED" and h.erp.upserts == 1
+
+
+def test_what_shows_a_system_answering():
+    h, _ = erp_failed()
+    command = next(c for c in h.sent if c.target is Target.ERP)
+    assert answering(ResultIn(command=command, outcome="APPLIED")) is Target.ERP
+    assert answering(ResultIn(command=command, outcome="FAILED", reason="400", detail={"status": 400})) is Target.ERP
+    assert answering(ResultIn(command=command, outcome="FAILED", reason="503", detail={GAVE_UP: True})) is None
+    assert answering(FetchedSnapshot(snapshot=order())) is Target.INVENTORY, "the Admin API answers reads"
+    assert answering(Tick()) is None
