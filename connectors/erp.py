@@ -81,6 +81,10 @@ class NetSuiteRest:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def ping(self) -> None:
+        """Does NetSuite answer again? The smallest authenticated question: one SuiteQL look-up."""
+        await self._query("SELECT id FROM currency WHERE symbol = 'USD'")
+
     # --- the three commands -------------------------------------------------------------------
 
     async def upsert_sales_order(self, record: dict[str, Any]) -> str:

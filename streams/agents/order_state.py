@@ -14,6 +14,12 @@ Timers live in memory (``wakes``): a periodic task turns due ones into tick
 records on the internal topic, so the table is only written while iterating
 the stream. After a restart or rebalance they are gone, which is why every
 order with work outstanding is healed: re-read and re-sent before anything new.
+
+Orders whose commands a system never answered are indexed by that system
+(``waiting``, like the gauges' views, rebuilt from the table on rebalance).
+Any input that shows the system answering (``actions.answering``: another
+order's result, a Shopify read), or a probe from the app, sends each of them
+one ``SystemAnswering``; the engine decides what goes again.
 """
 
 from __future__ import annotations
@@ -21,13 +27,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from streams.core import actions, engine, inputs
 from streams.core.engine import Decision, Policy
 from streams.core.exceptions import mismatch_reasons
 from streams.core.health import OrderHealth, order_health
-from streams.core.inputs import FetchOrder, Heal, NoticeIn, OrderEventIn, PersonAction, Recheck, ResolveOrder, Tick
+from streams.core.inputs import (
+    FetchOrder,
+    Heal,
+    NoticeIn,
+    OrderEventIn,
+    PersonAction,
+    Recheck,
+    ResolveOrder,
+    SystemAnswering,
+    Tick,
+)
+from streams.core.model import Target
 from streams.core.state import OrderState
 from streams.kafka import topics
 from streams.kafka.records import command_record, exception_record, result_from_record
@@ -37,9 +55,18 @@ from streams.service.context import Context
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Heals:
+    """What the rest of the worker may tell the orders this worker owns."""
+
+    recheck_held: Callable[[], Awaitable[int]]  # Peoplevox knows more items: held orders may go
+    system_answering: Callable[[Target], Awaitable[int]]  # a system answers again: what it missed may go
+    waiting_for: Callable[[Target], int]  # how many orders wait for a system to answer again
+
+
 def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
-             refresh_item_codes: Callable[[], Awaitable[None]] | None = None) -> Callable[[], Awaitable[int]]:
-    """Returns ``recheck_held``: asks every order held for SKUs Peoplevox now knows to reconcile again."""
+             refresh_item_codes: Callable[[], Awaitable[None]] | None = None) -> Heals:
+    """Registers the agent; returns how the worker asks its orders to heal."""
     app, codec, metrics = ctx.app, ctx.codec, ctx.metrics
     table = app.Table("order-state", default=None, key_type=bytes, value_type=bytes, partitions=ctx.settings.topic_partitions,
                       options={"driver": "rocksdict"})
@@ -52,6 +79,7 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
     metrics.watch_mismatches(mismatched)
     unhealthy: dict[str, OrderHealth] = {}
     metrics.order_gauges.watch(unhealthy)
+    waiting: dict[Target, set[str]] = {target: set() for target in Target}
 
     def track(order_id: str, state: OrderState | None) -> None:
         """Keep the live views the gauges read: mismatch reasons, and where the order stands."""
@@ -65,6 +93,11 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
             unhealthy.pop(order_id, None)
         else:
             unhealthy[order_id] = health
+        for target, orders in waiting.items():
+            if state is not None and actions.waiting_for_system(state, target):
+                orders.add(order_id)
+            else:
+                orders.discard(order_id)
 
     def load(order_id: str) -> OrderState:
         raw = table.get(order_id.encode())
@@ -129,6 +162,9 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
                 continue
             if decision is not None:
                 await apply(order_id, decision)
+            answered = actions.answering(parsed)
+            if answered is not None and waiting[answered]:
+                await system_answering(answered)
             metrics.decision_seconds.observe(time.monotonic() - started)
 
     @app.timer(0.25)
@@ -145,6 +181,8 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
         healed = 0
         mismatched.clear()
         unhealthy.clear()
+        for orders in waiting.values():
+            orders.clear()
         for key, raw in list(table.items()):
             if not raw:
                 continue
@@ -158,10 +196,19 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
 
     async def recheck_held() -> int:
         catalogue = reference().catalogue
-        waiting = [key for key, raw in list(table.items())
-                   if raw and actions.unknown_skus_now_known(OrderState.model_validate_json(raw), catalogue)]
-        for key in waiting:
+        held = [key for key, raw in list(table.items())
+                if raw and actions.unknown_skus_now_known(OrderState.model_validate_json(raw), catalogue)]
+        for key in held:
             await order_inputs.send(key=key, value=inputs.encode(Recheck()))
-        return len(waiting)
+        return len(held)
 
-    return recheck_held
+    async def system_answering(target: Target) -> int:
+        # Each once: an order is indexed again only if its next decision leaves it waiting.
+        orders, waiting[target] = waiting[target], set()
+        for order_id in sorted(orders):
+            await order_inputs.send(key=order_id.encode(), value=inputs.encode(SystemAnswering(target=target)))
+        if orders:
+            log.info("%s answers again: %d orders send what it missed", target.value, len(orders))
+        return len(orders)
+
+    return Heals(recheck_held, system_answering, lambda target: len(waiting[target]))

@@ -182,6 +182,10 @@ def _order_input(record: RecordIn) -> Projected:
         return Projected(entry=_entry(record, "read", "Shopify has no such order", {}))
     if kind in HEALS:
         return Projected(entry=_entry(record, "heal", HEALS[kind], {}))
+    if kind == "answering":
+        system = SYSTEMS.get(str(value.get("target")), str(value.get("target")))
+        title = f"{system} answers again: what it did not answer for this order is sent again"
+        return Projected(entry=_entry(record, "heal", title, {"target": value.get("target")}))
     if kind == "notice":
         message = value.get("message") or {}
         if message.get("type") == "SuccessorLinked":
@@ -196,6 +200,7 @@ HEALS = {"heal": "Re-checked after a restart: the order is read again",
          "rebuild": "Local state was lost: the order is rebuilt from Shopify",
          "replay": "Replay requested: the order is read and reconciled again",
          "recheck": "Peoplevox now knows the held items: the order is reconciled again"}
+SYSTEMS = {"PEOPLEVOX": "Peoplevox", "INVENTORY": "Shopify (inventory)", "ERP": "The ERP"}
 
 
 def _seen(record: RecordIn, name: str | None) -> OrderSeen:

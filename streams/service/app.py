@@ -12,6 +12,7 @@ from connectors.errors import ConnectorError
 from connectors.ports import WarehouseEvents
 from streams.agents import normaliser, order_state, peoplevox_status, shopify_reads, sinks
 from streams.core.engine import Policy
+from streams.core.model import Target
 from streams.inbox import service as inbox
 from streams.kafka.avro_codec import AvroCodec
 from streams.service.config import Settings
@@ -98,14 +99,26 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
             log.warning("Peoplevox item types not loaded (%s); keeping %d known codes", error.reason,
                         len(downstream.item_codes))
             return
+        await heals.system_answering(Target.PEOPLEVOX)  # it answered: what it missed while down may go
         if downstream.item_codes - known:
             # Someone added items to Peoplevox: orders held for them need no one to press retry.
-            held = await recheck_held()
+            held = await heals.recheck_held()
             if held:
                 log.info("%d held orders re-checked after new Peoplevox item codes", held)
 
+    async def probe_erp() -> None:
+        """Orders wait for an ERP that stopped answering; with no other order to show it back, ask it."""
+        if not heals.waiting_for(Target.ERP):
+            return
+        try:
+            await downstream.erp.ping()
+        except ConnectorError as error:
+            log.info("the ERP still does not answer (%s)", error.reason)
+            return
+        await heals.system_answering(Target.ERP)
+
     normaliser.register(ctx)
-    recheck_held = order_state.register(ctx, downstream.reference, policy, load_item_codes)
+    heals = order_state.register(ctx, downstream.reference, policy, load_item_codes)
     shopify_reads.register(ctx, downstream)
     peoplevox_status.register(ctx, downstream)
     sinks.register(ctx, downstream)
@@ -120,6 +133,7 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
         app.sensors.add(ctx.faults)
 
     app.timer(settings.item_codes_refresh_s)(load_item_codes)
+    app.timer(settings.system_probe_s)(probe_erp)
 
     @app.task
     async def connect_peoplevox() -> None:

@@ -37,6 +37,9 @@ class FakeErp:
         self.credit_memos[refund_id] = Decimal(amount)
         return f"shopify-refund-{refund_id}"
 
+    async def ping(self) -> None:
+        return None
+
     async def aclose(self) -> None:
         return None
 

@@ -47,6 +47,8 @@ def test_an_exception_record_becomes_its_row_and_a_timeline_entry_naming_who_and
                            "note": None}, "action", "Ann asked to retry 1001:X"),
     (topics.ORDER_INPUTS, {"kind": "recheck"}, "heal",
      "Peoplevox now knows the held items: the order is reconciled again"),
+    (topics.ORDER_INPUTS, {"kind": "answering", "target": "ERP"}, "heal",
+     "The ERP answers again: what it did not answer for this order is sent again"),
 ])
 def test_each_topic_says_what_happened_in_plain_words(topic, value, kind, title):
     entry = project(record(topic, value)).entry
