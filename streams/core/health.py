@@ -39,11 +39,15 @@ PAIR_OF_EXCEPTION = {
     "UNKNOWN_SKU": Pair.SHOPIFY_PEOPLEVOX,
     "RECREATE_AMBIGUOUS": Pair.SHOPIFY_PEOPLEVOX,
     "PVX_UPDATE_FAILED": Pair.SHOPIFY_PEOPLEVOX,
+    "PVX_NO_LIVE_SALES_ORDER": Pair.SHOPIFY_PEOPLEVOX,
     "INVENTORY_ADJUST_FAILED": Pair.SHOPIFY_STOCK,
     "INVENTORY_LOCATION_UNKNOWN": Pair.SHOPIFY_STOCK,
     "ERP_SYNC_FAILED": Pair.SHOPIFY_ERP,
     "REFUND_NOT_POSTED": Pair.SHOPIFY_ERP,
     "PRICE_LIST_MISMATCH": Pair.SHOPIFY_ERP,
+    # A denied read keeps the order from every system, the warehouse first; a denied inventory write is
+    # the stock's gap (a failed command's own target decides, below).
+    "SHOPIFY_ACCESS_DENIED": Pair.SHOPIFY_PEOPLEVOX,
 }
 
 PENDING = "pending"
@@ -94,7 +98,9 @@ def order_health(state: OrderState) -> OrderHealth:
         if exception.state != "OPEN":
             continue
         if exception.type not in HOLD_EXCEPTIONS:  # an overdue wait: its gap is the wait's own (pending, ...)
-            gap(PAIR_OF_EXCEPTION[exception.type], exception.type.lower(), exception.first_seen)
+            target = exception.detail.get("target")
+            pair = PAIR_OF_TARGET[Target(target)] if target in Target.__members__ else PAIR_OF_EXCEPTION[exception.type]
+            gap(pair, exception.type.lower(), exception.first_seen)
         exceptions.append(OpenException(type=exception.type, owner=exception.owner.value, since=exception.first_seen))
     return OrderHealth(gaps=tuple(Gap(pair=p, reason=r, since=s) for (p, r), s in sorted(gaps.items())),
                        holds=tuple(Hold(reason=h.reason, since=h.since) for h in held(state)),

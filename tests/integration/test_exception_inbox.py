@@ -273,6 +273,160 @@ def test_resolve_and_ignore_are_on_the_timeline_with_who_and_the_note(pipeline, 
     assert "resolved by Fay" in order and "Shopify: order created" in order
 
 
+# --- one chosen call fails: the exceptions faults raise, and getting the order through after ---------
+
+
+def wait_quiet(pipeline: Pipeline, system: str, for_s: float = 2.0) -> None:
+    """No request reached ``system`` for ``for_s``: a fault set now hits this test's calls, no one else's."""
+    def quiet() -> bool:
+        calls = httpx.get(f"{pipeline.sandboxes.control_url(system)}/calls", timeout=10).json()
+        return not calls or time.time() - calls[-1]["at"] > for_s
+
+    pipeline.wait_for(f"{system} quiet", quiet, timeout_s=60)
+
+
+def seen_by_its_team_only(pipeline: Pipeline, exception: dict, owner: str) -> None:
+    """Listed by the API, the CLI and the inbox under ``owner``, and under no other team."""
+    exception_id = exception["exception_id"]
+    assert exception["owner"] == owner and exception["what_changed"], exception
+    for team in ("FINANCE", "OPS", "CX"):
+        listed = cli(pipeline, "exceptions", "list", "--owner", team, "--limit", "200")
+        page = inbox_html(pipeline, f"/inbox?owner={team}")
+        assert (exception_id in listed) == (team == owner), (team, listed)
+        assert (f'data-exception="{exception_id}"' in page) == (team == owner), team
+
+
+def retry(api: Api, exception: dict, by: str) -> None:
+    """A person presses retry (202), unless editsync already re-sent it by itself (409: retrying)."""
+    response = api.act(exception["exception_id"], "retry", by=by)
+    assert response.status_code in (202, 409), response.text
+
+
+def credit_memos(pipeline: Pipeline, order_id: int) -> list[dict]:
+    return [memo for memo in pipeline.demo.state(pipeline.demo.erp).get("creditMemo", {}).values()
+            if memo.get("custbody_shopify_order_id") == str(order_id)]
+
+
+def test_a_refund_the_erp_refuses_is_finances_and_a_retry_after_the_fix_posts_one_credit_memo(pipeline, api):
+    plan = pipeline.create({"MUG": 2, "SOCK": 1})
+    pipeline.settled([plan])
+    wait_quiet(pipeline, "erp")
+    # NetSuite refuses this credit memo (400, o:errorDetails) and nothing else: a permanent refusal.
+    pipeline.set_faults("erp", fail_operation={"PUT creditMemo": [400]})
+    try:
+        pipeline.edit(plan, "refund", lines={str(plan.first_line_id): 1}, restock_type="CANCEL")
+        failed = api.exception(plan.order_id, "REFUND_NOT_POSTED", "OPEN")
+    finally:
+        pipeline.set_faults("erp", fail_operation={})
+    assert failed["severity"] == "HIGH" and "Invalid content" in str(failed["what_changed"]), failed
+    seen_by_its_team_only(pipeline, failed, "FINANCE")
+    assert credit_memos(pipeline, plan.order_id) == []
+    time.sleep(2)
+    assert api.get(f"/exceptions/{quote(failed['exception_id'], safe='')}")["state"] == "OPEN", \
+        "a refusal does not heal by itself, however much else the ERP answers"
+
+    assert "accepted" in cli(pipeline, "exceptions", "retry", failed["exception_id"], "--by", "Fay (finance)")
+    api.exception(plan.order_id, "REFUND_NOT_POSTED", "RESOLVED")
+    pipeline.wait_for("the credit memo in the ERP", lambda: credit_memos(pipeline, plan.order_id))
+    time.sleep(2)
+    assert len(credit_memos(pipeline, plan.order_id)) == 1
+    assert pipeline.calls_to("erp", "PUT creditMemo") >= 2, "refused once, then posted"
+
+
+def test_a_stock_correction_shopify_did_not_answer_is_operations_and_goes_through_once_after(pipeline, api):
+    plan = pipeline.create({"TEE-M": 2, "CAP": 1})
+    pipeline.settled([plan])
+    stock = lambda: pipeline.demo.state(pipeline.demo.shopify)["stock"]  # noqa: E731
+    before = stock()
+    wait_quiet(pipeline, "shopify")
+    # Shopify answers reads but its inventory mutation fails with 503 through every attempt.
+    pipeline.set_faults("shopify", fail_operation={"inventoryAdjustQuantities": [503] * 40})
+    try:
+        pipeline.edit(plan, "edit_order", set_quantity={str(plan.first_line_id): 1}, restock=False)
+        failed = api.exception(plan.order_id, "INVENTORY_ADJUST_FAILED")
+        seen_by_its_team_only(pipeline, failed, "OPS")
+        assert stock() == before, "no unit went back while Shopify did not answer"
+    finally:
+        pipeline.set_faults("shopify", fail_operation={})
+    retry(api, failed, "Omar (operations)")
+    api.exception(plan.order_id, "INVENTORY_ADJUST_FAILED", "RESOLVED")
+
+    def adjustments() -> list[dict]:
+        return [a for a in pipeline.demo.state(pipeline.demo.shopify)["adjustments"]
+                if a["reference_document_uri"] == f"gid://shopify/Order/{plan.order_id}"]
+
+    pipeline.wait_for("the tee back on the shelf", adjustments)
+    time.sleep(2)
+    moved = {key: level - before[key] for key, level in stock().items() if level != before.get(key)}
+    assert len(adjustments()) == 1 and list(moved.values()) == [1], (adjustments(), moved)
+
+
+def test_a_size_swap_whose_new_sales_order_failed_after_the_cancel_is_critical_and_a_retry_ships_it(pipeline, api):
+    plan = pipeline.create({"TEE-M": 1, "MUG": 1})
+    pipeline.settled([plan])
+    wait_quiet(pipeline, "peoplevox")
+    # The cancel of the old sales order goes through; every import after it fails with IIS's 503.
+    pipeline.set_faults("peoplevox", fail_operation={"SaveData": [None] + [503] * 40})
+    try:
+        pipeline.edit(plan, "edit_order", set_quantity={str(plan.first_line_id): 0},
+                      add=[[pipeline.variants["TEE-L"], 1]])
+        failed = api.exception(plan.order_id, "PVX_NO_LIVE_SALES_ORDER", timeout_s=90)
+        assert pipeline.live_sales_orders(plan) == [], "the warehouse holds nothing for the order"
+    finally:
+        pipeline.set_faults("peoplevox", fail_operation={})
+    assert failed["severity"] == "CRITICAL", failed
+    seen_by_its_team_only(pipeline, failed, "OPS")
+    retry(api, failed, "Omar (operations)")
+    api.exception(plan.order_id, "PVX_NO_LIVE_SALES_ORDER", "RESOLVED")
+    pipeline.wait_for("a live sales order", lambda: pipeline.live_sales_orders(plan))
+    time.sleep(2)
+    assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"MUG": 1, "TEE-L": 1}]
+
+
+def test_an_order_shopify_will_not_show_is_operations_and_a_retry_after_granting_access_ships_it(pipeline, api):
+    from sandboxes.shopify.graphql_api import ALL_SCOPES, PROTECTED_CUSTOMER_DATA
+
+    token = pipeline.env["EDITSYNC_SHOPIFY_ACCESS_TOKEN"]
+    scopes = f"{pipeline.sandboxes.control_url('shopify')}/tokens/{token}"
+    wait_quiet(pipeline, "shopify")
+    # The app loses protected customer data access: Shopify denies the order's address and email.
+    httpx.put(scopes, json={"scopes": sorted(ALL_SCOPES - {PROTECTED_CUSTOMER_DATA})}, timeout=10).raise_for_status()
+    try:
+        plan = pipeline.create({"SOCK": 2})
+        denied = api.exception(plan.order_id, "SHOPIFY_ACCESS_DENIED", "OPEN")
+    finally:
+        httpx.put(scopes, json={"scopes": sorted(ALL_SCOPES)}, timeout=10).raise_for_status()
+    assert "Level 2 access to Customer data" in denied["suggested_action"], denied
+    seen_by_its_team_only(pipeline, denied, "OPS")
+    assert pipeline.sales_orders(plan) == {}
+    retry(api, denied, "Olivia (operations)")
+    api.exception(plan.order_id, "SHOPIFY_ACCESS_DENIED", "RESOLVED")
+    pipeline.wait_for("the order in Peoplevox", lambda: pipeline.live_sales_orders(plan))
+    assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"SOCK": 2}]
+
+
+def test_once_the_erp_is_back_what_it_never_answered_goes_through_by_itself_and_a_refusal_stays(pipeline, api):
+    refused, still = erp_refuses(pipeline, api, {"TEE-S": 1})
+    wait_quiet(pipeline, "erp")
+    pipeline.set_faults("erp", down_for_s=10)  # every connection dropped, the token endpoint's too
+    plan = pipeline.create({"HOODIE-L": 1, "SOCK": 1})
+    api.exception(plan.order_id, "ERP_SYNC_FAILED", "OPEN")
+    assert str(plan.order_id) not in pipeline.demo.state(pipeline.demo.erp).get("salesOrder", {})
+    # Nobody presses anything: editsync asks the ERP every EDITSYNC_SYSTEM_PROBE_S (30 s) until it answers.
+    healed = api.exception(plan.order_id, "ERP_SYNC_FAILED", "RESOLVED", timeout_s=90)
+    assert healed["actor"] is None
+    pipeline.wait_for("the sales order in the ERP",
+                      lambda: str(plan.order_id) in pipeline.demo.state(pipeline.demo.erp).get("salesOrder", {}))
+    timeline = api.get(f"/orders/{plan.order_id}")["timeline"]
+    assert [e for e in timeline if e["kind"] == "action"] == [], "nobody pressed anything"
+    assert any("The ERP answers again" in e["title"] for e in timeline), [e["title"] for e in timeline]
+    assert sum(1 for e in timeline if e["title"].startswith("The ERP: send the sales order done")) == 1, \
+        [e["title"] for e in timeline]
+    assert api.get(f"/exceptions/{quote(still['exception_id'], safe='')}")["state"] == "OPEN", \
+        "the ERP's refusal of another order stays for a person to fix"
+    assert str(refused.order_id) not in pipeline.demo.state(pipeline.demo.erp).get("salesOrder", {})
+
+
 # --- several workers ---------------------------------------------------------------------
 
 
