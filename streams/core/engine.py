@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from streams.core import actions, holds, inventory, money, peoplevox
-from streams.core.commands import Command
+from streams.core.commands import Command, ReplaceSalesOrder
 from streams.core.exceptions import (
     ACCESS_DENIED,
     REQUIRED_ACCESS,
+    WAREHOUSE_HOLDS_NOTHING,
     Wanted,
     failure_exception,
     read_denied_id,
@@ -287,7 +288,10 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
         return reconcile(state, policy, reference, now)
     exception = failure_exception(state, result, now)
     exceptions = {**state.exceptions, exception.exception_id: exception}
-    failed_state = state.model_copy(update={"failed": state.failed | {command.command_id}, "exceptions": exceptions})
+    updates = {"failed": state.failed | {command.command_id}, "exceptions": exceptions}
+    if isinstance(command.payload, ReplaceSalesOrder) and result.detail.get(WAREHOUSE_HOLDS_NOTHING):
+        updates["peoplevox_cancelled"] = command.payload.replaces  # so its "Cancelled" is no cut-off
+    failed_state = state.model_copy(update=updates)
     decision = reconcile(failed_state, policy, reference, now)
     return replace(decision, exceptions=(exception, *decision.exceptions))
 

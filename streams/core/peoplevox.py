@@ -243,7 +243,8 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
         return state, returns
     live = state.peoplevox_sales_order
     # The pick cycle of a sales order editsync already cancelled cannot hold back its successor.
-    if live is not None and not live.cancelled and cutoff.reached(state.peoplevox_status):
+    cancelled = live is not None and (live.cancelled or live.number == state.peoplevox_cancelled)
+    if live is not None and not cancelled and cutoff.reached(state.peoplevox_status):
         lines = change.touches_lines or change.kind == "cancel"
         want("EDIT_AFTER_PICK", Owner.OPS if lines else Owner.CX, "HIGH",
              f"{snapshot.display_name} changed after the warehouse started ({state.peoplevox_status}); "
@@ -302,7 +303,8 @@ def acknowledge(state: OrderState, payload: PeoplevoxPayload) -> OrderState:
     if isinstance(payload, CreateReturn):
         return state.model_copy(update={"returns": state.returns | {payload.refund_id}})
     revision = state.peoplevox_revision + (1 if payload.replaces is not None else 0)
-    return state.model_copy(update={"peoplevox_sales_order": payload.sales_order, "peoplevox_revision": revision})
+    return state.model_copy(update={"peoplevox_sales_order": payload.sales_order, "peoplevox_revision": revision,
+                                    "peoplevox_cancelled": None})
 
 
 def adopt(state: OrderState, payload: PeoplevoxPayload, held: Held) -> OrderState:

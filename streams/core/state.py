@@ -38,6 +38,9 @@ class OrderState(Value):
     # cancel-and-replace count: the replacement's number suffix
     peoplevox_revision: int = Field(0, validation_alias=AliasChoices("peoplevox_revision", "pvx_revision"))
     returns: frozenset[str] = frozenset()  # refund ids Peoplevox holds a return for
+    # a sales order editsync cancelled for a replacement that was not created: its "Cancelled" is editsync's
+    # own doing, not the warehouse past the cut-off
+    peoplevox_cancelled: str | None = None
 
     # Acknowledged by Shopify inventory
     inventory_applied: dict[str, int] = {}

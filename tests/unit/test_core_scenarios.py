@@ -10,7 +10,7 @@ import pytest
 from streams.core import engine, peoplevox
 from streams.core.engine import Policy
 from streams.core.exceptions import WAREHOUSE_HOLDS_NOTHING, mismatch_reasons
-from streams.core.inputs import OrderEventIn, Rebuild, SuccessorLinked
+from streams.core.inputs import OrderEventIn, PersonAction, Rebuild, SuccessorLinked
 from streams.core.model import Address, Owner, SalesOrder, Target
 from streams.core.peoplevox import CutOff
 from streams.core.recreate import RecreatePolicy, looks_like_recreate, referenced_order
@@ -266,6 +266,24 @@ def test_a_replace_tried_again_after_its_cancel_went_through_still_says_the_ware
     again = h.execute(replace)
     assert again.outcome == "FAILED" and again.detail[WAREHOUSE_HOLDS_NOTHING] is True
     assert (again.detail["cancelled"], again.detail["not_created"]) == ("1001", "1001-R1")
+def test_the_cancel_editsync_made_for_a_replacement_never_counts_as_past_the_cut_off():
+    """Peoplevox reports the old sales order Cancelled (editsync's own cancel): no EDIT_AFTER_PICK, and a
+    retry creates the replacement instead of closing the critical exception with nothing live."""
+    h = harness()
+    created(h)
+    h.warehouse.refusals["1001-R1"] = "Peoplevox answered 503 (text/html)"
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 0, original=1), line("2", "TEE-L", 1, original=0))))
+    h.settle()
+    h.peoplevox_status("1001", "Cancelled")  # the status callback of the cancel that went through
+    h.settle()
+    (exception,) = h.open_exceptions("1001").values()
+    assert exception.type == "PVX_NO_LIVE_SALES_ORDER"
+    del h.warehouse.refusals["1001-R1"]
+    retry = PersonAction(action="retry", exception_id=exception.exception_id, actor="ann")
+    h._take("1001", engine.step(h.state("1001"), retry, h.policy, h.reference, h.now))
+    h.settle()
+    assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-L", 1)]]
+    assert h.open_exceptions("1001") == {} and h.state("1001").peoplevox_cancelled is None
 
 
 def test_any_other_refused_peoplevox_command_is_an_ordinary_update_failure():
