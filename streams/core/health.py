@@ -98,8 +98,8 @@ def order_health(state: OrderState) -> OrderHealth:
         if exception.state != "OPEN":
             continue
         if exception.type not in HOLD_EXCEPTIONS:  # an overdue wait: its gap is the wait's own (pending, ...)
-            target = exception.detail.get("target")
-            pair = PAIR_OF_TARGET[Target(target)] if target in Target.__members__ else PAIR_OF_EXCEPTION[exception.type]
+            # A failed command's gap is its own system's (Target is a str enum: its value finds it).
+            pair = PAIR_OF_TARGET.get(exception.detail.get("target")) or PAIR_OF_EXCEPTION[exception.type]
             gap(pair, exception.type.lower(), exception.first_seen)
         exceptions.append(OpenException(type=exception.type, owner=exception.owner.value, since=exception.first_seen))
     return OrderHealth(gaps=tuple(Gap(pair=p, reason=r, since=s) for (p, r), s in sorted(gaps.items())),

@@ -381,6 +381,9 @@ def test_a_size_swap_whose_new_sales_order_failed_after_the_cancel_is_critical_a
     pipeline.wait_for("a live sales order", lambda: pipeline.live_sales_orders(plan))
     time.sleep(2)
     assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"MUG": 1, "TEE-L": 1}]
+    everything = api.get("/exceptions", order_id=str(plan.order_id), state="OPEN,RETRYING,RESOLVED,IGNORED")
+    assert [e["type"] for e in everything["items"]] == ["PVX_NO_LIVE_SALES_ORDER"], \
+        "editsync's own cancel is not the warehouse past the cut-off"
 
 
 def test_an_order_shopify_will_not_show_is_operations_and_a_retry_after_granting_access_ships_it(pipeline, api):
