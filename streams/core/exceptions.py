@@ -31,6 +31,8 @@ REQUIRED_ACCESS = "required_access"
 #: Key of a failed cancel-and-replace's result detail: the old sales order was cancelled and the new one
 #: could not be created, so the warehouse holds nothing for the order.
 WAREHOUSE_HOLDS_NOTHING = "warehouse_holds_nothing"
+NO_LIVE_SALES_ORDER = "PVX_NO_LIVE_SALES_ORDER"
+SYSTEM_NAMES = {Target.PEOPLEVOX: "Peoplevox", Target.INVENTORY: "Shopify", Target.ERP: "The ERP"}
 #: Key of a FAILED result's detail: the system never answered (5xx, throttled, unreachable) through every
 #: attempt. Nothing was refused, so the command may go again by itself once the system answers again.
 GAVE_UP = "gave_up"
@@ -71,7 +73,7 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
                f"{command.target.value.title()}: {result.reason or 'no reason given'}")
     payload = command.payload
     if isinstance(payload, ReplaceSalesOrder) and result.detail.get(WAREHOUSE_HOLDS_NOTHING):
-        kind, severity = "PVX_NO_LIVE_SALES_ORDER", "CRITICAL"
+        kind, severity = NO_LIVE_SALES_ORDER, "CRITICAL"
         summary = (f"{name or command.order_id}: the warehouse holds NOTHING for this order: sales order "
                    f"{payload.replaces} was cancelled and its replacement {payload.sales_order.number} could not "
                    f"be created: {result.reason or 'no reason given'}")
@@ -82,6 +84,9 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
     previous = state.exceptions.get(exception_id)
     if previous is not None and previous.detail.get(AUTO_RETRIES):
         detail[AUTO_RETRIES] = previous.detail[AUTO_RETRIES]  # failed again after editsync re-sent it
+    if result.detail.get(GAVE_UP) and detail.get(AUTO_RETRIES, 0) < MAX_AUTO_RETRIES and kind != NO_LIVE_SALES_ORDER:
+        action = (f"{SYSTEM_NAMES[command.target]} did not answer: editsync sends this again by itself once it "
+                  "answers again. If it is back and this stays open, retry the order.")
     return OrderException(
         exception_id=exception_id, order_id=command.order_id, order_name=name, type=kind, owner=owner,
         severity=severity, summary=summary, detail=detail, suggested_action=action, first_seen=now, last_seen=now)

@@ -155,6 +155,8 @@ def test_unknown_skus_now_known_is_the_auto_heal_rule():
 
 def test_once_the_erp_answers_again_what_it_never_answered_goes_again_once_without_anyone():
     h, exception_id = erp_failed()
+    assert h.state("1001").exceptions[exception_id].suggested_action.startswith(
+        "The ERP did not answer: editsync sends this again by itself")
     reads = h.fetches
     assert h.answering("1001", Target.PEOPLEVOX) is None, "Peoplevox answering says nothing about the ERP"
     decision = h.answering("1001", Target.ERP)
@@ -188,6 +190,7 @@ def test_a_command_the_erp_keeps_not_answering_goes_again_a_bounded_number_of_ti
         h.deliver()
         assert h.state("1001").exceptions[exception_id].state == "OPEN"
     assert h.answering("1001", Target.ERP) is None, "then a person decides"
+    assert h.state("1001").exceptions[exception_id].suggested_action == "Fix the cause shown, then retry the order."
     assert h.records(exception_id) == ["OPEN", *["RETRYING", "OPEN"] * MAX_AUTO_RETRIES]
     assert h.act("1001", "retry", exception_id) is not None, "and a person can still retry"
     h.settle()
