@@ -87,9 +87,12 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
     if result.detail.get(GAVE_UP) and detail.get(AUTO_RETRIES, 0) < MAX_AUTO_RETRIES and kind != NO_LIVE_SALES_ORDER:
         action = (f"{SYSTEM_NAMES[command.target]} did not answer: editsync sends this again by itself once it "
                   "answers again. If it is back and this stays open, retry the order.")
+    # Failing again after a retry is the same exception, first seen when it first failed (and not news to notify).
+    first_seen = previous.first_seen if previous is not None else now
     return OrderException(
         exception_id=exception_id, order_id=command.order_id, order_name=name, type=kind, owner=owner,
-        severity=severity, summary=summary, detail=detail, suggested_action=action, first_seen=now, last_seen=now)
+        severity=severity, summary=summary, detail=detail, suggested_action=action, first_seen=first_seen,
+        last_seen=now)
 
 
 def read_denied_id(order_id: str) -> str:

@@ -184,12 +184,15 @@ def test_a_refusal_never_heals_by_itself():
 
 def test_a_command_the_erp_keeps_not_answering_goes_again_a_bounded_number_of_times():
     h, exception_id = erp_failed()
+    first_seen = h.state("1001").exceptions[exception_id].first_seen
     for _ in range(MAX_AUTO_RETRIES):
+        h.now += 60_000
         h.fail_next[Target.ERP] = "HTTP 503 after 8 attempts"
         assert h.answering("1001", Target.ERP) is not None
         h.deliver()
         assert h.state("1001").exceptions[exception_id].state == "OPEN"
     assert h.answering("1001", Target.ERP) is None, "then a person decides"
+    assert h.state("1001").exceptions[exception_id].first_seen == first_seen, "the same exception, not news"
     assert h.state("1001").exceptions[exception_id].suggested_action == "Fix the cause shown, then retry the order."
     assert h.records(exception_id) == ["OPEN", *["RETRYING", "OPEN"] * MAX_AUTO_RETRIES]
     assert h.act("1001", "retry", exception_id) is not None, "and a person can still retry"
