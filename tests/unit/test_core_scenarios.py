@@ -286,6 +286,27 @@ def test_the_cancel_editsync_made_for_a_replacement_never_counts_as_past_the_cut
     assert h.open_exceptions("1001") == {} and h.state("1001").peoplevox_cancelled is None
 
 
+def test_a_replacement_whose_number_peoplevox_holds_cancelled_is_retried_under_the_next_number():
+    """Peoplevox refused the replacement's lines, so the connector cancelled its new header: that number is
+    spent (numbers are never reused), and a retry must take the next one rather than loop on it."""
+    h = harness()
+    created(h)
+    h.warehouse.refusals["1001-R1"] = "Peoplevox saved 0 of 1 Sales order items rows: Row 1: Item code TEE-L not found"
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 0, original=1), line("2", "TEE-L", 1, original=0))))
+    h.settle()
+    h.peoplevox_status("1001", "Cancelled")
+    del h.warehouse.refusals["1001-R1"]
+    h.warehouse.orders["1001-R1"] = {"lines": [], "address": None, "gift_message": None, "cancelled": True,
+                                     "status": "Cancelled", "reference": "1001"}  # the header it cancelled
+    (exception,) = h.open_exceptions("1001").values()
+    retry = PersonAction(action="retry", exception_id=exception.exception_id, actor="ann")
+    h._take("1001", engine.step(h.state("1001"), retry, h.policy, h.reference, h.now))
+    h.settle()
+    assert [(number, so["lines"]) for number, so in h.warehouse.orders.items() if not so["cancelled"]] == [
+        ("1001-R2", [("TEE-L", 1)])]
+    assert h.open_exceptions("1001") == {}
+
+
 def test_any_other_refused_peoplevox_command_is_an_ordinary_update_failure():
     h = harness()
     h.warehouse.refusals["1001"] = "Peoplevox saved 0 of 1 Sales orders rows: Row 1: Email is invalid"
