@@ -48,7 +48,7 @@ from streams.core.inputs import (
     Tick,
 )
 from streams.core.model import OrderException, OrderSnapshot, Owner, Target
-from streams.core.peoplevox import CANCELLED, CutOff
+from streams.core.peoplevox import CutOff
 from streams.core.recreate import RecreatePolicy, referenced_order
 from streams.core.reference import Reference
 from streams.core.state import OrderState
@@ -272,11 +272,6 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     in_flight = {cid: c for cid, c in state.in_flight.items() if cid != command.command_id}
     state = state.model_copy(update={"in_flight": in_flight})
     status = result.detail.get("status")
-    if result.outcome == "REJECTED_CUTOFF" and _replacement_number_spent(state, command, status):
-        # The replacement's own number is Cancelled in Peoplevox (the connector cancels a new header whose
-        # lines were refused) and numbers are never reused: the next try takes the next number.
-        state = state.model_copy(update={"peoplevox_revision": state.peoplevox_revision + 1})
-        return reconcile(state, policy, reference, now)
     if isinstance(status, str):
         state = state.model_copy(update={"peoplevox_status": status,
                                          "peoplevox_status_at": max(state.peoplevox_status_at, now)})
@@ -299,12 +294,6 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     failed_state = state.model_copy(update=updates)
     decision = reconcile(failed_state, policy, reference, now)
     return replace(decision, exceptions=(exception, *decision.exceptions))
-
-
-def _replacement_number_spent(state: OrderState, command: Command, status: object) -> bool:
-    payload = command.payload
-    return (status == CANCELLED and isinstance(payload, ReplaceSalesOrder)
-            and payload.sales_order.number.endswith(f"-R{state.peoplevox_revision + 1}"))
 
 
 def on_successor_linked(state: OrderState, message: SuccessorLinked, policy: Policy, reference: Reference,
