@@ -25,7 +25,6 @@ import httpx
 import pytest
 
 from sandboxes.stack import sandbox_reference
-from streams.kafka.broker import free_port
 from tests.integration.conftest import ROOT, Service
 from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
 
@@ -428,38 +427,6 @@ def test_once_the_erp_is_back_what_it_never_answered_goes_through_by_itself_and_
     assert api.get(f"/exceptions/{quote(still['exception_id'], safe='')}")["state"] == "OPEN", \
         "the ERP's refusal of another order stays for a person to fix"
     assert str(refused.order_id) not in pipeline.demo.state(pipeline.demo.erp).get("salesOrder", {})
-
-
-# --- several workers ---------------------------------------------------------------------
-
-
-def test_two_workers_answer_the_same_queue_and_either_takes_actions(pipeline, api, tmp_path):
-    second_env = dict(pipeline.env, EDITSYNC_WEB_PORT=str(free_port()), EDITSYNC_DATA_DIR=str(tmp_path / "w2"),
-                      EDITSYNC_API_TOKEN=token_of(pipeline))
-    second = Service(second_env, tmp_path / "worker-2.log")
-    try:
-        second.wait_ready(timeout_s=90)
-        other = Api(second, token_of(pipeline))
-        plan = pipeline.create({"HOODIE-M": 1, "POSTER": 1})
-        api.exception(plan.order_id, "UNKNOWN_SKU", "OPEN")
-
-        def queue(of: Api) -> list[tuple[str, str, str]]:
-            return [(e["exception_id"], e["state"], e["first_seen"])
-                    for e in of.get("/exceptions", owner="OPS", state="OPEN", limit=200)["items"]]
-
-        first_queue = queue(api)
-        assert first_queue
-
-        def same_queue() -> bool:
-            return queue(other) == first_queue
-
-        pipeline.wait_for("the second worker's store caught up", same_queue, timeout_s=60)
-        held = other.exception(plan.order_id, "UNKNOWN_SKU", "OPEN")
-        assert other.act(held["exception_id"], "ignore", by="Ann", note="via worker 2").status_code == 202
-        api.exception(plan.order_id, "UNKNOWN_SKU", "IGNORED")
-        other.exception(plan.order_id, "UNKNOWN_SKU", "IGNORED")
-    finally:
-        second.stop()
 
 
 # --- the inbox in a real browser -----------------------------------------------------------
