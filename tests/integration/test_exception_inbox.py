@@ -31,13 +31,15 @@ from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
 # The README's inbox pictures come from this test: EDITSYNC_SCREENSHOT_DIR=docs refreshes them; by default
 # they go to a temporary folder, so a test run never changes the checkout.
 SCREENSHOTS = Path(os.environ.get("EDITSYNC_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="editsync-inbox-"))
+SYSTEM_PROBE_S = 5  # EDITSYNC_SYSTEM_PROBE_S: how often a worker asks a system it waits for whether it is back
 STALE_B2B_PRICE = "42.00"  # editsync's price list says 42.00 for HOODIE-M; Shopify's company catalogue says 45.00
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("inbox")
-    with pipeline_on_own_broker(tmp, EDITSYNC_SINK_MAX_ATTEMPTS="2", EDITSYNC_SINK_BACKOFF_S="0.2") as running:
+    with pipeline_on_own_broker(tmp, EDITSYNC_SINK_MAX_ATTEMPTS="2", EDITSYNC_SINK_BACKOFF_S="0.2",
+                                EDITSYNC_SYSTEM_PROBE_S=str(SYSTEM_PROBE_S)) as running:
         reference = sandbox_reference(running.sandboxes)
         hoodie = str(running.variants["HOODIE-M"])
         for prices in reference["b2b_prices"].values():
@@ -414,7 +416,7 @@ def test_once_the_erp_is_back_what_it_never_answered_goes_through_by_itself_and_
     plan = pipeline.create({"HOODIE-L": 1, "SOCK": 1})
     api.exception(plan.order_id, "ERP_SYNC_FAILED", "OPEN")
     assert str(plan.order_id) not in pipeline.demo.state(pipeline.demo.erp).get("salesOrder", {})
-    # Nobody presses anything: editsync asks the ERP every EDITSYNC_SYSTEM_PROBE_S (30 s) until it answers.
+    # Nobody presses anything: editsync asks the ERP every EDITSYNC_SYSTEM_PROBE_S until it answers.
     healed = api.exception(plan.order_id, "ERP_SYNC_FAILED", "RESOLVED", timeout_s=90)
     assert healed["actor"] is None
     pipeline.wait_for("the sales order in the ERP",
