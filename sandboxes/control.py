@@ -112,8 +112,8 @@ class Control:
             fault = "down"
         if fault == "down":
             self._record(request, operation, 0, started, fault)
-            assert request.transport is not None
-            request.transport.close()
+            if request.transport is not None:  # None: the client gave up first and closed it
+                request.transport.close()
             raise asyncio.CancelledError  # aiohttp drops the connection without an answer
         if response is None:
             response = await handler(request)
