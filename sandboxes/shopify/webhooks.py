@@ -121,6 +121,7 @@ class DeliveryPlan:
     duplicate_rate: float = 0.0  # share of events delivered twice
     delay_ms: tuple[int, int] = (0, 0)  # each delivery waits a random time in this range
     reorder_window: int = 1  # deliveries are shuffled within groups of this many
+    reorder_wait_s: float = 1.0  # a group not yet full goes anyway after this long: Shopify holds nothing back
     max_attempts: int = 5
     retry_base_s: float = 0.5
 
@@ -165,8 +166,7 @@ class WebhookEmitter:
     async def flush(self) -> None:
         """Send anything held for reordering and wait for every delivery in progress."""
         if self._held and self._loop is not None:
-            self._release(self._held)
-            self._held = []
+            self._release_held()
         while self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
@@ -192,11 +192,18 @@ class WebhookEmitter:
         self._loop.call_soon_threadsafe(self._hold, copies)
 
     def _hold(self, deliveries: list[Delivery]) -> None:
+        starts_group = not self._held
         self._held.extend(deliveries)
         if len(self._held) >= self.plan.reorder_window:
-            batch, self._held = self._held, []
-            self._random.shuffle(batch)
-            self._release(batch)
+            self._release_held()
+        elif starts_group and self._loop is not None:
+            # Without this the last few events of a quiet spell waited for traffic that might never come.
+            self._loop.call_later(self.plan.reorder_wait_s, self._release_held)
+
+    def _release_held(self) -> None:
+        batch, self._held = self._held, []
+        self._random.shuffle(batch)
+        self._release(batch)
 
     def _release(self, batch: list[Delivery]) -> None:
         for delivery in batch:
