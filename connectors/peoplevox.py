@@ -295,14 +295,17 @@ class PeoplevoxWarehouse:
             return Written(False, started.status)
         return Written(True, status or "New")
 
-    async def _write(self, save: Any, number: str, *, lines: bool = False) -> None:
-        """Run one import. Refused because picking started meanwhile: the warehouse wins. Refused lines of a
+    async def _write(self, save: Any, number: str, *, lines: bool = False, done_at: str | None = None) -> None:
+        """Run one import. Refused because picking started meanwhile: the warehouse wins. Refused although the
+        sales order is already at ``done_at`` (an earlier try whose answer was lost): done. Refused lines of a
         sales order that holds none (this command's header, or an earlier attempt's): the header is
         cancelled rather than left for the warehouse without lines."""
         try:
             await save
         except PermanentError as error:
             status = await self.status(number)
+            if done_at is not None and status == done_at:
+                return
             if status is not None and status != CANCELLED and self.cutoff.reached(status):
                 raise _PickingStarted(status) from None
             if lines and not await self._held_lines(number):
@@ -353,16 +356,13 @@ class PeoplevoxWarehouse:
         if self.cutoff.reached(status):
             return Written(False, status)
         try:
+            # Peoplevox refuses to amend a cancelled sales order, so a cancel repeated after its answer was lost
+            # (the client's own retry, or the sink's) is refused although it is done.
             await self._write(self.client.save(SALES_ORDERS, [{self.columns.sales_order_number: number,
-                                                              self.columns.status: CANCELLED}]), number)
+                                                              self.columns.status: CANCELLED}]), number,
+                              done_at=CANCELLED)
         except _PickingStarted as started:
             return Written(False, started.status)
-        except PermanentError:
-            # Peoplevox refuses to amend a cancelled sales order, so a cancel repeated after its answer was lost
-            # (the client's own retry, or the sink's) is refused although it is done: done is what counts.
-            if await self.status(number) == CANCELLED:
-                return Written(True, CANCELLED)
-            raise
         return Written(True, CANCELLED)
 
     async def create_return(self, refund_id: str, number: str, lines: list[tuple[str, int]]) -> None:

@@ -194,7 +194,7 @@ def test_a_cancel_whose_answer_was_lost_is_done_when_its_repeat_is_refused_as_ca
     after = "SalesOrderNumber,CustomerPurchaseOrderReferenceNumber,Status\n1100,5000000667,Cancelled\n"
     service = Peoplevox(LOGIN, result("GetData", 0, before, 1), httpx.ReadTimeout("read timed out"),
                         result("SaveData", -1, "Row 1: Sales order 1100 cannot be amended: status is Cancelled"),
-                        result("GetData", 0, after, 1), result("GetData", 0, after, 1))
+                        result("GetData", 0, after, 1))
     transport = httpx.MockTransport(service.handle)
     client = PeoplevoxClient(URL, "editsync", "integration", "secret", http=httpx.AsyncClient(transport=transport),
                              wsdl_http=httpx.Client(transport=transport), attempts=2, retry_delay_s=0)
