@@ -79,9 +79,10 @@ class Harness:
             return
         target = notice.to_order_id or run_now(self.shopify.find_order_id(notice.to_order_ref or ""))
         message = notice.message
-        if target is None:  # the original is unknown to Shopify: nothing of it can be in the warehouse
+        if target is None:  # as streams/agents/shopify_reads.py answers a name Shopify does not know
             assert isinstance(message, SuccessorLinked)
-            answer = PredecessorAnswer(predecessor_id=None, released=True, reason="original not found")
+            answer = PredecessorAnswer(predecessor_id=None, released=False,
+                                       reason=f"{notice.to_order_ref} is not an order of this shop")
             self._take(message.successor_id, engine.on_predecessor_answer(
                 self.state(message.successor_id), answer, self.policy, self.reference, self.now))
         elif isinstance(message, SuccessorLinked):

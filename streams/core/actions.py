@@ -27,6 +27,11 @@ from streams.core.reference import Catalogue
 from streams.core.state import OrderState
 
 ACTIVE = frozenset({"OPEN", "RETRYING"})
+#: Held for its original: a retry forgets the link, so it is taken again from the order as Shopify has it now
+#: (a corrected or removed marker counts) and the original, cancelled in Peoplevox meanwhile, is asked again.
+RELINKED_BY_RETRY = frozenset({"RECREATE_AMBIGUOUS", "RECREATE_UNRESOLVED"})
+UNLINKED = {"predecessor_ref": None, "predecessor_released": False, "predecessor_blocked": False,
+            "predecessor_reason": None, "predecessor_asked_at": None, "predecessor_asks": 0}
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,10 @@ def on_action(state: OrderState, action: PersonAction, now: int) -> Acted:
         retrying = exception.model_copy(update={"state": "RETRYING", "actor": action.actor, "note": action.note,
                                                 "last_seen": now})
         state = _retrying(state, (retrying,))
-        return Acted(state.model_copy(update={"needs_fetch": True, "dirty_since": now, "fetching_since": None}),
-                     (retrying,), reread=True)
+        update = {"needs_fetch": True, "dirty_since": now, "fetching_since": None}
+        if exception.type in RELINKED_BY_RETRY:
+            update.update(UNLINKED)
+        return Acted(state.model_copy(update=update), (retrying,), reread=True)
     closed = exception.model_copy(update={"state": "RESOLVED" if action.action == "resolve" else "IGNORED",
                                           "actor": action.actor, "note": action.note, "last_seen": now})
     exceptions = dict(state.exceptions)

@@ -310,7 +310,8 @@ def on_successor_linked(state: OrderState, message: SuccessorLinked, policy: Pol
 
 def on_predecessor_answer(state: OrderState, message: PredecessorAnswer, policy: Policy, reference: Reference,
                           now: int) -> Decision:
-    updates = {"predecessor_released": message.released, "predecessor_blocked": not message.released}
+    updates = {"predecessor_released": message.released, "predecessor_blocked": not message.released,
+               "predecessor_reason": None if message.released else message.reason}
     return reconcile(state.model_copy(update=updates), policy, reference, now)
 
 

@@ -224,11 +224,15 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
         return state, []
     if state.predecessor_ref and not state.predecessor_released:
         if state.predecessor_blocked:
+            # Either the original is past the cut-off, or Shopify has no order of that name (a mistyped
+            # marker may hide a live original): two parcels are worse than a held order.
+            reason = state.predecessor_reason or "the original was not released"
             want("RECREATE_AMBIGUOUS", Owner.OPS, "HIGH",
-                 f"{snapshot.display_name} replaces {state.predecessor_ref}, which the warehouse is already "
-                 "picking: neither is released automatically.",
-                 {"predecessor": state.predecessor_ref},
-                 "Decide which order ships; cancel the other in Peoplevox, then retry.")
+                 f"{snapshot.display_name} replaces {state.predecessor_ref}, which could not be released "
+                 f"({reason}): neither is released automatically.",
+                 {"predecessor": state.predecessor_ref, "reason": reason},
+                 "Decide which order ships: cancel the original's sales order in Peoplevox, or correct the "
+                 "marker on this order in Shopify; then retry.")
         return state, []
     if any(c.target is Target.PEOPLEVOX for c in state.in_flight.values()):
         return state, []  # one Peoplevox change at a time per order; the result triggers the next
@@ -242,8 +246,11 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
             state = state.model_copy(update={"successor_notified": True})
         return state, returns
     live = state.peoplevox_sales_order
-    # The pick cycle of a sales order editsync already cancelled cannot hold back its successor.
-    cancelled = live is not None and (live.cancelled or live.number == state.peoplevox_cancelled)
+    # The pick cycle of a sales order editsync already cancelled cannot hold back its successor; nor can one
+    # the warehouse reports Cancelled (someone stopped it on the floor) when a cancel is all that is left to do:
+    # the cancel goes out, Peoplevox answers it as done, and the successor is released.
+    cancelled = live is not None and (live.cancelled or live.number == state.peoplevox_cancelled
+                                      or (change.kind == "cancel" and state.peoplevox_status == CANCELLED))
     if live is not None and not cancelled and cutoff.reached(state.peoplevox_status):
         lines = change.touches_lines or change.kind == "cancel"
         want("EDIT_AFTER_PICK", Owner.OPS if lines else Owner.CX, "HIGH",

@@ -61,6 +61,7 @@ class OrderState(Value):
     predecessor_ref: str | None = None
     predecessor_released: bool = False
     predecessor_blocked: bool = False
+    predecessor_reason: str | None = None  # why the original could not be released, in its answer's words
     predecessor_asked_at: int | None = None  # asked again, backing off, until it answers
     predecessor_asks: int = 0
     successor_id: str | None = None

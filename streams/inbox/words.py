@@ -12,7 +12,7 @@ TITLES = {
     "UNKNOWN_SKU": "Product not set up in the warehouse",
     "EDIT_AFTER_PICK": "Changed after the warehouse started picking",
     "PRICE_LIST_MISMATCH": "Price differs from the company's price list",
-    "RECREATE_AMBIGUOUS": "Replacement order while the original is being picked",
+    "RECREATE_AMBIGUOUS": "Replacement order whose original could not be released",
     "PVX_UPDATE_FAILED": "Peoplevox refused or did not answer",
     "INVENTORY_ADJUST_FAILED": "Stock adjustment in Shopify failed",
     "ERP_SYNC_FAILED": "The ERP refused or did not answer",
@@ -57,7 +57,8 @@ def what_changed(exception_type: str, detail: Mapping[str, Any]) -> list[str]:
     if exception_type == "PRICE_LIST_MISMATCH":
         return [_price_words(line) for line in detail.get("lines", [])]
     if exception_type == "RECREATE_AMBIGUOUS":
-        return [f"This order replaces {detail.get('predecessor')}, which the warehouse is already picking."]
+        reason = str(detail.get("reason") or "the warehouse is already picking it").rstrip(".")
+        return [f"This order replaces {detail.get('predecessor')}, which could not be released: {reason}."]
     if "command_id" in detail:
         system = SYSTEMS.get(str(detail.get("target")), "the system")
         kind = str(detail.get("command_id", "")).split(":")[1:2]

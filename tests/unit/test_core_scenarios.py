@@ -453,10 +453,39 @@ def test_recreate_of_an_order_already_being_picked_releases_neither():
     assert "EDIT_AFTER_PICK" in h.open_exceptions("1001")
 
 
-def test_recreate_of_an_order_editsync_never_saw_releases_the_new_one():
+def test_recreate_of_an_order_already_being_picked_ships_the_new_one_after_ops_cancel_the_original_and_retry():
+    """The runbook's way out of RECREATE_AMBIGUOUS: cancel the original in Peoplevox, retry the new order."""
     h = harness()
-    h.webhook(order("2002", version=11, lines=(line("9", "TEE-L"),), note_attributes=(("edited_from", "#77"),)),
-              "ORDER_CREATED")
+    created(h)
+    h.peoplevox_status("1001", "Picking")
+    recreate(h, {"note_attributes": (("edited_from", "#1001"),)})
+    ambiguous = h.open_exceptions("2002")["RECREATE_AMBIGUOUS"]
+    assert "original is at Picking" in ambiguous.summary
+    h.warehouse.orders["1001"]["cancelled"] = True  # operations stopped the original on the floor
+    h.peoplevox_status("1001", "Cancelled")
+    h.settle()
+    assert not any(so["reference"] == "2002" for so in h.warehouse.live())  # nothing moves before the retry
+    retry = PersonAction(action="retry", exception_id=ambiguous.exception_id, actor="ann")
+    h._take("2002", engine.step(h.state("2002"), retry, h.policy, h.reference, h.now))
+    h.settle()
+    assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-L", 1)]]
+    assert [e.state for e in h.exceptions if e.exception_id == ambiguous.exception_id][-1] == "RESOLVED"
+
+
+def test_a_marker_naming_no_order_of_the_shop_holds_the_new_order_until_the_marker_is_corrected():
+    """A mistyped marker may hide a live original: ops decide, and a retry reads the corrected marker."""
+    h = harness()
+    new = order("2002", version=11, lines=(line("9", "TEE-L"),), note_attributes=(("edited_from", "#77"),))
+    h.webhook(new, "ORDER_CREATED")
+    h.settle()
+    assert h.warehouse.live() == []
+    held = h.open_exceptions("2002")["RECREATE_AMBIGUOUS"]
+    assert held.owner is Owner.OPS and "#77 is not an order of this shop" in held.summary
+    h.webhook(new.model_copy(update={"version": 12, "note_attributes": ()}))  # the merchant removed the marker
+    h.settle()
+    assert h.warehouse.live() == []  # a held order waits for the person's decision, not for any edit
+    retry = PersonAction(action="retry", exception_id=held.exception_id, actor="ann")
+    h._take("2002", engine.step(h.state("2002"), retry, h.policy, h.reference, h.now))
     h.settle()
     assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-L", 1)]]
 
