@@ -44,6 +44,7 @@ from streams.core.inputs import (
     Replay,
     ResultIn,
     SuccessorLinked,
+    Swept,
     SystemAnswering,
     Tick,
 )
@@ -82,6 +83,10 @@ def step(state: OrderState, message: OrderEventIn | ResultIn | OrderInput, polic
     match message:
         case OrderEventIn():
             decision = on_event(state, message, policy, now)
+        case Swept():
+            if not behind(state, message):
+                return None
+            decision = _mark_for_read(state, policy, now)
         case ResultIn():
             decision = on_result(state, message, policy, reference, now)
         case Tick():
@@ -161,15 +166,39 @@ def on_event(state: OrderState, event: OrderEventIn, policy: Policy, now: int) -
     known = state.snapshot
     if snapshot is not None and known is not None and snapshot.version <= known.version:
         return Decision(state.model_copy(update={"seen_event_ids": seen}))  # stale: nothing new
-    updates: dict = {"seen_event_ids": seen, "last_event_at": now}
+    state = state.model_copy(update={"seen_event_ids": seen})
     if snapshot is None or (known is None and event.event_type != "ORDER_CREATED"):
         # Partial payload, or ahead of the order's creation: never act on it, read the order.
-        updates["needs_fetch"] = True
-    else:
-        updates["snapshot"] = snapshot
+        return _mark_for_read(state, policy, now)
+    return _mark_dirty(state.model_copy(update={"snapshot": snapshot}), policy, now)
+
+
+def _mark_for_read(state: OrderState, policy: Policy, now: int) -> Decision:
+    return _mark_dirty(state.model_copy(update={"needs_fetch": True}), policy, now)
+
+
+def _mark_dirty(state: OrderState, policy: Policy, now: int) -> Decision:
+    """The order changed: reconcile (reading it first if marked) once the burst is over."""
     dirty_since = state.dirty_since if state.dirty_since is not None else now
-    updates["dirty_since"] = dirty_since
-    return Decision(state.model_copy(update=updates), wake_at=dirty_since + policy.debounce_ms)
+    return Decision(state.model_copy(update={"last_event_at": now, "dirty_since": dirty_since}),
+                    wake_at=dirty_since + policy.debounce_ms)
+
+
+def behind(state: OrderState, swept: Swept) -> bool:
+    """Shopify lists the order as updated at a version editsync has not seen, nor has a read coming that will.
+
+    An order never seen is behind (a missed ``orders/create``). A read already
+    due (debounced) or under way since after that update answers with it; one
+    that started before it does not, so the order is marked again and that
+    answer goes round once more (``_take_snapshot``).
+    """
+    if state.snapshot is not None and state.snapshot.version >= swept.updated_at:
+        return False
+    if not state.needs_fetch:
+        return True
+    if state.fetching_since is not None:
+        return state.fetching_since < swept.updated_at
+    return state.dirty_since is None  # marked without a timer (a denied read): nothing will read it unasked
 
 
 def on_timer(state: OrderState, policy: Policy, reference: Reference, now: int) -> Decision:

@@ -136,6 +136,17 @@ class Recheck(Value):
     kind: Literal["recheck"] = "recheck"
 
 
+class Swept(Value):
+    """The periodic sweep found the order in Shopify's list of recently updated orders.
+
+    The level-triggered safety net for webhooks that never came: the engine
+    reads the order only if it knows no version this recent.
+    """
+
+    kind: Literal["swept"] = "swept"
+    updated_at: int  # epoch ms, Shopify's ``updatedAt``: the order's version
+
+
 class SystemAnswering(Value):
     """A system editsync had given up on answers again: what it never answered for this order may go again."""
 
@@ -168,7 +179,7 @@ class ResolveOrder(Value):
 
 
 OrderInput = (Tick | FetchedSnapshot | OrderMissing | ReadDenied | PeoplevoxStatus | NoticeIn | Heal | Rebuild
-              | PersonAction | Replay | Recheck | SystemAnswering)
+              | PersonAction | Replay | Recheck | SystemAnswering | Swept)
 ShopifyRead = FetchOrder | ResolveOrder
 InternalMessage = Annotated[OrderInput | ShopifyRead, Field(discriminator="kind")]
 _INTERNAL: TypeAdapter[InternalMessage] = TypeAdapter(InternalMessage)
