@@ -7,6 +7,7 @@ clients (HTTP), ``tests/fakes/`` in-memory ones that keep the same rules.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,10 +38,22 @@ class SalesOrderRow:
     status: str
 
 
+@dataclass(frozen=True)
+class OrderUpdate:
+    """An order as a list of recently updated orders names it: which, and its version (``updatedAt``, epoch ms)."""
+
+    order_id: str
+    updated_at: int
+
+
 class Shop(Protocol):
-    """Shopify's Admin API: the order as it is now, and inventory adjustments."""
+    """Shopify's Admin API: the order as it is now, which orders changed lately, and inventory adjustments."""
 
     async def fetch_order(self, order_id: str) -> OrderSnapshot | None: ...
+
+    def updated_since(self, since_ms: int) -> AsyncIterator[OrderUpdate]:
+        """Every order updated after ``since_ms``, oldest update first, page by page (id and version only)."""
+        ...
 
     async def find_order_id(self, name: str) -> str | None: ...
 

@@ -194,6 +194,12 @@ query EditsyncFindOrder($query: String!) {
 }
 """
 
+UPDATED_SINCE_QUERY = f"""
+query EditsyncUpdatedSince($query: String!, $first: Int!, $after: String) {{
+  orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {{ {PAGE_INFO} nodes {{ id updatedAt }} }}
+}}
+"""
+
 INVENTORY_MUTATION = """
 mutation EditsyncAdjust($input: InventoryAdjustQuantitiesInput!, $key: String!) {
   inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {
@@ -206,6 +212,11 @@ mutation EditsyncAdjust($input: InventoryAdjustQuantitiesInput!, $key: String!) 
 
 def numeric(gid: str | None) -> str | None:
     return None if gid is None else gid.rsplit("/", 1)[-1]
+
+
+def version_of(node: dict[str, Any]) -> int:
+    """An order's version, as the core compares them: its ``updatedAt`` in epoch ms."""
+    return _ms(node["updatedAt"]) or 0
 
 
 def _ms(value: str | None) -> int | None:
@@ -279,7 +290,7 @@ def snapshot_from_graphql(node: dict[str, Any]) -> OrderSnapshot:
     locations = [numeric(f["assignedLocation"]["location"]["id"]) for f in fulfillment_orders
                  if (f.get("assignedLocation") or {}).get("location")]
     return OrderSnapshot(
-        order_id=order_id, version=_ms(node["updatedAt"]) or 0, name=node["name"], created_at=_ms(node["createdAt"]),
+        order_id=order_id, version=version_of(node), name=node["name"], created_at=_ms(node["createdAt"]),
         cancelled_at=_ms(node.get("cancelledAt")), currency=node["currencyCode"],
         total=_amount(node["currentTotalPriceSet"]), tax=_amount(node["currentTotalTaxSet"]), lines=tuple(lines),
         shipping_address=None if address is None else Address(

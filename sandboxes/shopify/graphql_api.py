@@ -26,6 +26,26 @@ connection is refused rather than guessed at (the sandbox's wording: Shopify
 does not document that error). ``Order.refunds`` and ``Order.transactions``
 are plain lists, truncated to ``first``, as the schema types them.
 
+``orders(query:, sortKey:, reverse:)`` follows the schema's own argument
+descriptions (``QueryRoot.orders``) and shopify.dev/docs/api/usage/search-syntax:
+a query is terms joined by whitespace (AND implied, or an explicit ``AND``);
+a term is ``field:value`` or ``field:<comparator>value`` with comparators
+``<``, ``<=``, ``>``, ``>=``; "Date values must be a string surrounded by
+quotes" (single or double). Fields answered: ``name``, ``id``, and the times
+``updated_at`` and ``created_at`` (ISO 8601, e.g. ``updated_at:>'2020-10-21T23:39:20Z'``).
+Sort keys answered: ``PROCESSED_AT`` (the default; the sandbox processes an
+order when it is created), ``CREATED_AT``, ``UPDATED_AT``, ``ID``; ties by
+id. Stricter readings, since Shopify answers a search it cannot use with
+warnings and whatever it could match (an unquoted time was seen matching the
+whole day, community.shopify.com/t/searchapi-query-by-updated-at-not-working/106221):
+the sandbox refuses an unknown field, an unquoted or unreadable time, ``OR``,
+``NOT`` and any other sort key with an error naming it, so a client's
+malformed search fails here instead of quietly returning too much. Cursors of
+a sorted orders list name the last node's sort value and id, the
+``{"last_id", "last_value"}`` form Shopify's cursors take, and the next page
+starts after that value: an order updated while a client pages by
+``UPDATED_AT`` moves to a later page and is never skipped.
+
 Access follows shopify.dev/docs/api/usage/access-scopes and the object pages
 of the Admin reference: each access token has its own scopes. A field the
 token may not read answers ``null`` with an error shaped as Shopify's
@@ -58,6 +78,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -128,24 +149,44 @@ def access_denied(field_name: str, scope: str) -> GraphQLError:
                                     "requiredAccess": required})
 
 
-def _cursor(node: dict[str, Any], index: int) -> str:
-    raw = json.dumps({"last_id": node["id"], "last_value": index}, separators=(",", ":"))
+def _cursor(node: dict[str, Any], value: Any) -> str:
+    raw = json.dumps({"last_id": node["id"], "last_value": value}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def _position(cursor: str, items: list[dict[str, Any]]) -> int:
+def _read_cursor(cursor: str) -> tuple[Any, Any]:
     try:
-        last_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))["last_id"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        last_id = None
+        named = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return named["last_id"], named["last_value"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as error:
+        raise GraphQLError(f"Invalid cursor: {cursor}", extensions={"code": "BAD_REQUEST"}) from error
+
+
+def _position(cursor: str, items: list[dict[str, Any]]) -> int:
+    last_id, _ = _read_cursor(cursor)
     for index, node in enumerate(items):
         if node["id"] == last_id:
             return index
     raise GraphQLError(f"Invalid cursor: {cursor}", extensions={"code": "BAD_REQUEST"})
 
 
-def connection(items: list[dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """A connection field over nodes that each carry an ``id``: one page per call, as its arguments choose."""
+def _passed(cursor: str, keys: list[tuple[int, str]], descending: bool, inclusive: bool = True) -> int:
+    """How many of the sorted ``keys`` come before the key a cursor names (or at it, ``inclusive``)."""
+    last_id, last_value = _read_cursor(cursor)
+    if not isinstance(last_value, int) or not isinstance(last_id, str):
+        raise GraphQLError(f"Invalid cursor: {cursor}", extensions={"code": "BAD_REQUEST"})
+    named = (last_value, last_id)
+    if inclusive:
+        return sum(1 for key in keys if (key >= named if descending else key <= named))
+    return sum(1 for key in keys if (key > named if descending else key < named))
+
+
+def connection(items: list[dict[str, Any]], sort_values: list[int] | None = None) -> Callable[..., dict[str, Any]]:
+    """A connection field over nodes that each carry an ``id``: one page per call, as its arguments choose.
+
+    With ``sort_values`` (one per node, already sorted by value then id) cursors name the value, and a page
+    starts after it, wherever that node has moved since.
+    """
 
     def page(first: int | None = None, last: int | None = None, after: str | None = None,
              before: str | None = None, reverse: bool = False, **_: Any) -> dict[str, Any]:
@@ -157,12 +198,20 @@ def connection(items: list[dict[str, Any]]) -> Callable[..., dict[str, Any]]:
             raise GraphQLError(f"The page size must be between 0 and {MAX_PAGE_SIZE}, {size} was given.",
                                extensions={"code": "BAD_REQUEST"})
         ordered = list(reversed(items)) if reverse else items
-        start = _position(after, ordered) + 1 if after is not None else 0
-        end = _position(before, ordered) if before is not None else len(ordered)
+        if sort_values is None:
+            values: list[Any] = list(range(len(ordered)))
+            start = _position(after, ordered) + 1 if after is not None else 0
+            end = _position(before, ordered) if before is not None else len(ordered)
+        else:
+            keys = [(value, node["id"]) for value, node in zip(sort_values, items)]
+            keys = list(reversed(keys)) if reverse else keys
+            values = [value for value, _ in keys]
+            start = _passed(after, keys, reverse) if after is not None else 0
+            end = _passed(before, keys, reverse, inclusive=False) if before is not None else len(ordered)
         window = ordered[start:max(start, end)]
         offset = start if first is not None else start + max(0, len(window) - size)
         chosen = window[:size] if first is not None else window[len(window) - min(size, len(window)):]
-        cursors = [_cursor(node, offset + i) for i, node in enumerate(chosen)]
+        cursors = [_cursor(node, values[offset + i]) for i, node in enumerate(chosen)]
         return {"nodes": chosen, "edges": [{"node": n, "cursor": c} for n, c in zip(chosen, cursors)],
                 "pageInfo": {"hasNextPage": offset + len(chosen) < len(ordered), "hasPreviousPage": offset > 0,
                              "startCursor": cursors[0] if cursors else None,
@@ -301,17 +350,15 @@ class AdminGraphQL:
             return None
         raise GraphQLError(f"The sandbox does not resolve {kind} nodes.", extensions={"code": "NOT_IMPLEMENTED"})
 
-    def orders(self, info: GraphQLResolveInfo, query: str | None = None, **arguments: Any) -> dict[str, Any]:
-        chosen = list(self.shop.orders.values())
-        if query:
-            # The subset of Shopify's search syntax editsync uses: name:#1001 and id:123.
-            for term in query.split():
-                field_name, _, value = term.partition(":")
-                if field_name == "name":
-                    chosen = [o for o in chosen if o.name == (value if value.startswith("#") else f"#{value}")]
-                elif field_name == "id":
-                    chosen = [o for o in chosen if str(o.id) == value]
-        return connection([order_view(self.shop, o, info.context) for o in chosen])(**arguments)
+    def orders(self, info: GraphQLResolveInfo, query: str | None = None, sortKey: str = "PROCESSED_AT",  # noqa: N803
+               **arguments: Any) -> dict[str, Any]:
+        if sortKey not in ORDER_SORT_KEYS:
+            raise GraphQLError(f"The sandbox does not sort orders by {sortKey}.", extensions={"code": "NOT_IMPLEMENTED"})
+        matches = search_terms(query or "")
+        chosen = sorted((o for o in self.shop.orders.values() if all(match(o) for match in matches)),
+                        key=lambda o: (ORDER_SORT_KEYS[sortKey](o), gid("Order", o.id)))
+        return connection([order_view(self.shop, o, info.context) for o in chosen],
+                          [ORDER_SORT_KEYS[sortKey](o) for o in chosen])(**arguments)
 
     def inventoryAdjustQuantities(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802,A002
         key = _idempotency_key(info)
@@ -379,6 +426,62 @@ class AdminGraphQL:
                 raise GraphQLError(str(error)) from error
         value = source.get(name) if isinstance(source, dict) else None
         return value(**arguments) if callable(value) else value
+
+
+ORDER_SORT_KEYS: dict[str, Callable[[Order], int]] = {
+    "PROCESSED_AT": lambda o: o.created_at, "CREATED_AT": lambda o: o.created_at,
+    "UPDATED_AT": lambda o: o.updated_at, "ID": lambda o: o.id}
+_TERM = re.compile(r"""\s*(?:(?P<connective>AND|OR|NOT)\s|(?P<field>[a-z_]+):(?P<comparator><=|>=|<|>)?"""
+                   r"""(?P<value>'[^']*'|"[^"]*"|[^\s'"]+))\s*""")
+_COMPARE: dict[str, Callable[[int, int], bool]] = {
+    "": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b}
+_TIMES: dict[str, Callable[[Order], int]] = {"updated_at": lambda o: o.updated_at, "created_at": lambda o: o.created_at}
+
+
+def search_terms(query: str) -> list[Callable[[Order], bool]]:
+    """The filters a search query names, each one an order must pass (see the module's docstring)."""
+    matches: list[Callable[[Order], bool]] = []
+    position = 0
+    while position < len(query):
+        term = _TERM.match(query, position)
+        if term is None or term.end() == position:
+            raise _bad_search(query, f"cannot read the search from {query[position:]!r}")
+        position = term.end()
+        if term["connective"] == "AND":
+            continue
+        if term["connective"]:
+            raise _bad_search(query, f"the sandbox answers AND only, not {term['connective']}")
+        matches.append(_term(query, term["field"], term["comparator"] or "", term["value"]))
+    return matches
+
+
+def _term(query: str, field_name: str, comparator: str, value: str) -> Callable[[Order], bool]:
+    quoted = value[:1] in "'\"" and len(value) >= 2
+    text = value[1:-1] if quoted else value
+    if field_name in _TIMES:
+        if not quoted:
+            raise _bad_search(query, f"{field_name}: date values must be a string surrounded by quotes")
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise _bad_search(query, f"{field_name}: {text!r} is not an ISO 8601 time") from None
+        if moment.tzinfo is None:
+            raise _bad_search(query, f"{field_name}: {text!r} names no time zone")
+        at, when = int(moment.timestamp() * 1000), _TIMES[field_name]
+        return lambda o: _COMPARE[comparator](when(o), at)
+    if comparator:
+        raise _bad_search(query, f"{field_name} takes no comparator")
+    if field_name == "name":
+        wanted = text if text.startswith("#") else f"#{text}"
+        return lambda o: o.name == wanted
+    if field_name == "id":
+        return lambda o: str(o.id) == text
+    raise _bad_search(query, f"the sandbox does not search orders by {field_name}")
+
+
+def _bad_search(query: str, reason: str) -> GraphQLError:
+    return GraphQLError(f"Invalid search query {query!r}: {reason}.", extensions={"code": "BAD_REQUEST"})
 
 
 def _type_of(value: Any, info: GraphQLResolveInfo, abstract: Any) -> str | None:

@@ -4,7 +4,8 @@ Inputs, all keyed by order id so one order's inputs are handled one at a
 time in one partition: ``orders.events.v1`` (a hint that the order changed),
 ``commands.results.v1`` and the internal ``editsync.order-inputs`` (debounce
 ticks, fetched snapshots, Peoplevox statuses, recreate notices, heal, people's
-retries, resolves and ignores, replays, and re-checks of held orders).
+retries, resolves and ignores, replays, re-checks of held orders, and the
+sweep's listings of orders Shopify updated lately).
 
 Webhook payloads are never taken as the order: they lack inventory item ids,
 checkout-vs-edit quantities and transactions, so every event only marks the
@@ -42,6 +43,7 @@ from streams.core.inputs import (
     PersonAction,
     Recheck,
     ResolveOrder,
+    Swept,
     SystemAnswering,
     Tick,
 )
@@ -162,6 +164,8 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
                 continue
             if decision is not None:
                 await apply(order_id, decision)
+            if isinstance(parsed, Swept):
+                metrics.shopify_sweep_orders.labels("current" if decision is None else "behind").inc()
             answered = actions.answering(parsed)
             if answered is not None and waiting[answered]:
                 await system_answering(answered)

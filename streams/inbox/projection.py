@@ -193,7 +193,7 @@ def _order_input(record: RecordIn) -> Projected:
         else:
             title = f"The original order answered: {message.get('reason')}"
         return Projected(entry=_entry(record, "recreate", title, message))
-    return Projected()  # timer ticks: plumbing, not history
+    return Projected()  # timer ticks and sweep listings: plumbing, not history (a read they cause is)
 
 
 HEALS = {"heal": "Re-checked after a restart: the order is read again",

@@ -10,7 +10,7 @@ from faust.types import AgentT
 
 from connectors.errors import ConnectorError
 from connectors.ports import WarehouseEvents
-from streams.agents import normaliser, order_state, peoplevox_status, shopify_reads, sinks
+from streams.agents import normaliser, order_state, peoplevox_status, shopify_reads, shopify_sweep, sinks
 from streams.core.engine import Policy
 from streams.core.model import Target
 from streams.inbox import service as inbox
@@ -120,6 +120,7 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     normaliser.register(ctx)
     heals = order_state.register(ctx, downstream.reference, policy, load_item_codes)
     shopify_reads.register(ctx, downstream)
+    shopify_sweep.register(ctx, downstream.shopify)
     peoplevox_status.register(ctx, downstream)
     sinks.register(ctx, downstream)
     views.register(ctx)

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         None, description="NetSuite item name (an Other Charge item) for the part of a refund its lines do not "
         "explain, so a credit memo totals what Shopify refunded."
     )
+    shopify_sweep_s: float = Field(
+        300.0, ge=0, description="How often the leader lists orders Shopify updated lately (id and updatedAt only), "
+        "so an edit whose webhook never came is read anyway; 0 turns the sweep off."
+    )
+    shopify_sweep_lookback_s: float = Field(
+        21600.0, gt=0, description="How far back a worker's first sweep (after a start, or on becoming leader) looks."
+    )
     reference_file: Path | None = Field(
         None, description="JSON with sku_overrides, bundles and b2b_prices (see README); item codes come from Peoplevox."
     )

@@ -69,6 +69,27 @@ class Metrics:
             "editsync_shopify_reads_total", "Admin API reads, by kind (fetch, resolve) and outcome.",
             ["kind", "outcome"], registry=r,
         )
+        self.shopify_sweeps = Counter(
+            "editsync_shopify_sweeps_total",
+            "Sweeps of Shopify's recently updated orders (on the leader), by outcome: ok, failed.",
+            ["outcome"], registry=r,
+        )
+        self.shopify_sweep_seconds = Histogram(
+            "editsync_shopify_sweep_seconds", "Time one sweep took, listing included, failed ones too.",
+            registry=r, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+        )
+        self.shopify_sweep_last_success = Gauge(
+            "editsync_shopify_sweep_last_success_timestamp_seconds",
+            "When this worker's last successful sweep started (0: none yet; only the leader sweeps).",
+            registry=r,
+        )
+        self.shopify_sweep_orders = Counter(
+            "editsync_shopify_sweep_orders_total",
+            "Orders a sweep listed, as the order-state agent found them: current (editsync knew that version), "
+            "behind (it did not, nor had a read coming: read now; an edit or order whose webhook never came, or "
+            "has not come yet).",
+            ["outcome"], registry=r,
+        )
         self.decision_seconds = Histogram(
             "editsync_decision_seconds", "Time the order-state agent spends on one input.",
             registry=r, buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),

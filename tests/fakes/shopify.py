@@ -2,15 +2,17 @@
 
 Rules kept from the real API (shopify.dev, Admin GraphQL 2026-10):
 ``inventoryAdjustQuantities`` is ``@idempotent``, so a repeated key changes
-nothing; orders are found by name (``name:#1001``), never by a bare id.
+nothing; orders are found by name (``name:#1001``), never by a bare id; recently updated orders are listed
+oldest update first, strictly after the time asked (``updated_at:>``).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.ports import StockChange
+from connectors.ports import OrderUpdate, StockChange
 from streams.core.model import OrderSnapshot
 
 
@@ -22,6 +24,11 @@ class FakeShop:
 
     async def fetch_order(self, order_id: str) -> OrderSnapshot | None:
         return self.orders.get(order_id)
+
+    async def updated_since(self, since_ms: int) -> AsyncIterator[OrderUpdate]:
+        for order in sorted(self.orders.values(), key=lambda o: (o.version, o.order_id)):
+            if order.version > since_ms:
+                yield OrderUpdate(order.order_id, order.version)
 
     async def find_order_id(self, name: str) -> str | None:
         wanted = name if name.startswith("#") else f"#{name}"
