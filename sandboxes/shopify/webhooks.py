@@ -12,7 +12,12 @@ plus ``X-Shopify-Topic``, ``-Shop-Domain``, ``-API-Version``, ``-Webhook-Id``,
 
 Shopify promises neither order nor exactly-once delivery, and retries a
 delivery that is not answered 2xx within five seconds. The emitter can do
-all of that on purpose: duplicate, delay and reorder deliveries.
+all of that on purpose: duplicate, delay and reorder deliveries. It can also
+lose them: "Webhooks will now be retried a total of 8 times over 4 hours"
+(shopify.dev/changelog/updates-to-webhook-retry-mechanism), after which a
+delivery is gone, and a subscription can be deleted or never made; with
+``drop_rate`` that share of events is never sent at all (``dropped`` lists
+them), which is what editsync's sweep of recently updated orders is for.
 """
 
 from __future__ import annotations
@@ -119,6 +124,7 @@ class Delivery:
 @dataclass
 class DeliveryPlan:
     duplicate_rate: float = 0.0  # share of events delivered twice
+    drop_rate: float = 0.0  # share of events never delivered (retries given up, subscription deleted)
     delay_ms: tuple[int, int] = (0, 0)  # each delivery waits a random time in this range
     reorder_window: int = 1  # deliveries are shuffled within groups of this many
     reorder_wait_s: float = 1.0  # a group not yet full goes anyway after this long: Shopify holds nothing back
@@ -138,6 +144,7 @@ class WebhookEmitter:
     seed: int | None = None
     delivered: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    dropped: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -183,6 +190,9 @@ class WebhookEmitter:
         # Built now, while the store is locked: a delivery shows the order as it was at this event.
         delivery = Delivery(topic, json.dumps(payload).encode(), str(uuid.uuid4()),
                             datetime.now(UTC).isoformat(timespec="milliseconds"))
+        if self.plan.drop_rate and self._random.random() < self.plan.drop_rate:
+            self.dropped.append({"topic": topic, "event_id": delivery.event_id, "order_id": order.id})
+            return
         copies = [delivery]
         if self._random.random() < self.plan.duplicate_rate:
             copies.append(Delivery(topic, delivery.body, delivery.event_id, delivery.triggered_at))

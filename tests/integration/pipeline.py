@@ -130,6 +130,10 @@ class Pipeline:
     def edit(self, plan: Plan, operation: str, **arguments: Any) -> dict[str, Any]:
         return self.demo.edit(plan, operation, operation, **arguments)
 
+    def set_delivery(self, **plan: Any) -> None:
+        """Change how the Shopify sandbox delivers webhooks (``sandboxes.shopify.webhooks.DeliveryPlan``)."""
+        httpx.put(f"{self.sandboxes.shopify_url}/_sandbox/webhooks", json=plan, timeout=10).raise_for_status()
+
     def set_faults(self, system: str, **faults: Any) -> None:
         httpx.put(f"{self.sandboxes.control_url(system)}/faults", json=faults, timeout=10).raise_for_status()
 

@@ -3,19 +3,54 @@
 Everything goes the production way: the Shopify sandbox signs and sends
 webhooks to the service, the agent reads orders back through the Admin API,
 sinks write Peoplevox over SOAP and the ERP over REST, Peoplevox calls back.
+When a webhook never comes, the leader's sweep of Shopify's recently updated
+orders (every ``SWEEP_S`` here) finds the change instead.
 """
 
 from __future__ import annotations
 
 import pytest
 
+import httpx
+
 from tests.integration.pipeline import pipeline_on_own_broker
+
+SWEEP_S = 2
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    with pipeline_on_own_broker(tmp_path_factory.mktemp("agent")) as running:
+    with pipeline_on_own_broker(tmp_path_factory.mktemp("agent"), EDITSYNC_SHOPIFY_SWEEP_S=str(SWEEP_S)) as running:
         yield running
+
+
+def sweep_orders(pipeline, outcome: str) -> float:
+    prefix = f'editsync_shopify_sweep_orders_total{{outcome="{outcome}"}} '
+    return sum(float(line.removeprefix(prefix)) for line in httpx.get(f"{pipeline.service.url}/metrics",
+                                                                      timeout=10).text.splitlines()
+               if line.startswith(prefix))
+
+
+def test_an_edit_and_an_order_whose_webhooks_never_came_reach_every_system_through_the_sweep(pipeline):
+    """Shopify gave up on the deliveries (or the subscription was deleted): only the sweep can tell editsync."""
+    plan = pipeline.create({"TEE-M": 1, "SOCK": 1})
+    pipeline.settled([plan])
+    emitter = pipeline.sandboxes.emitter
+    dropped_before = len(emitter.dropped)
+    pipeline.set_delivery(drop_rate=1.0)
+    try:
+        pipeline.edit(plan, "edit_order", add=[[pipeline.variants["MUG"], 1]])
+        unannounced = pipeline.create({"CAP": 2})
+        pipeline.wait_for("both webhooks lost", lambda: len(emitter.dropped) - dropped_before >= 2)
+        verdict = pipeline.settled([plan, unannounced], timeout_s=30)
+    finally:
+        pipeline.set_delivery(drop_rate=0.0)
+    assert {d["order_id"] for d in emitter.dropped[dropped_before:]} == {plan.order_id, unannounced.order_id}
+    assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"TEE-M": 1, "SOCK": 1, "MUG": 1}]
+    assert [so["lines"] for so in pipeline.live_sales_orders(unannounced)] == [{"CAP": 2}]
+    assert verdict.totals["lost_orders"] == 0 and verdict.totals["duplicate_sales_orders"] == 0
+    assert sweep_orders(pipeline, "behind") >= 2, "counted: what the sweep found that no webhook announced"
+    assert sweep_orders(pipeline, "current") > 0, "orders editsync knew at their version cost nothing more"
 
 
 def swap_sizes(pipeline, plan) -> None:
