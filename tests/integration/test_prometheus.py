@@ -79,7 +79,8 @@ def scenario(pipeline: Pipeline) -> None:
 
 def test_every_panel_returns_data_lag_drains_alerts_fire_and_a_crashed_agent_stalls_and_exits(tmp_path: Path):
     with pipeline_on_own_broker(tmp_path, EDITSYNC_FAULT_INJECTION="true", EDITSYNC_LAG_INTERVAL_S="1",
-                                EDITSYNC_AGENT_CRASH_EXIT_S="25", EDITSYNC_PARTITION_STALL_S=str(STALL_S)) as pipeline:
+                                EDITSYNC_AGENT_CRASH_EXIT_S="25", EDITSYNC_PARTITION_STALL_S=str(STALL_S),
+                                EDITSYNC_SHOPIFY_SWEEP_S="2") as pipeline:
         target = pipeline.service.url.removeprefix("http://")
         prometheus = Prometheus(tmp_path, [target], fast_rules())
         try:
