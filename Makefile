@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration demo probe clean system-packages k8s-rules
+.PHONY: run test unit integration demo probe bench clean system-packages k8s-rules
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ demo: $(STAMP)
 # README "Hostile input, secrets and the service port". Exit 0 only if every check holds.
 probe: $(STAMP)
 	$(BIN)/python -m tests.probe --requests $${REQUESTS:-3000}
+
+# Figures, not verdicts (README "Benchmark"): the core's decisions/s and state size, Avro and the normaliser,
+# and a burst of orders through `editsync run` on the embedded broker; a table, and bench-results.json.
+# Never part of `make test`. More: make bench BENCH_ARGS="--orders 1000 --only e2e" (python -m benchmarks --help).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 unit: $(STAMP) system-packages
 	$(BIN)/python -m pytest tests/unit
