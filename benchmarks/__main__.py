@@ -29,13 +29,14 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                  ("core", "inputs/s with the row's JSON load and store", number(c["inputs_per_second_with_load_store"]))]
         rows += [("core", f"step() µs per {kind}", number(us)) for kind, us in c["step_microseconds_by_kind"].items()]
         for name, size in results["core"]["state_bytes"].items():
-            rows.append(("core", f"state of a {name.replace('_', ' ')}, stored (largest on the way)",
+            rows.append(("core", f"state of a {name.replace('_line_', '-line ').replace('_', ' ')}: stored (largest on the way)",
                          f"{size['stored_bytes']:,} B ({size['largest_bytes']:,} B)"))
     if "codec" in results:
         for name, figures in results["codec"].items():
+            what = name.replace("_line_", "-line ").replace("_", " ")
             for figure, value in figures.items():
                 if isinstance(value, dict):
-                    rows.append(("codec", f"{name} {figure}/s", number(value["per_second"])))
+                    rows.append(("codec", f"{what}: {figure.replace('_', ' ')}/s", number(value["per_second"])))
     if "e2e" in results:
         e = results["e2e"]
         latency = e["latency_to_peoplevox_seconds"]
