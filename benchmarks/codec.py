@@ -14,10 +14,9 @@ import json
 import time
 from typing import Any
 
-from benchmarks.core import POLICY
+from benchmarks.core import POLICY, merchant_with_big_order
 from benchmarks.report import rate
 from sandboxes.shopify.webhooks import order_payload, sign
-from sandboxes.stack import SandboxStack
 from streams.agents.normaliser import Normalised, normalise_record
 from streams.core.commands import Command
 from streams.core.engine import step
@@ -28,7 +27,6 @@ from streams.ingress.request import Publish, decide
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.records import command_record
-from tests.shopify_big_order import add_second_location, build, stock_parts
 from tests.support import FIXTURES
 from tests.unit.core_builders import REFERENCE, line, order
 
@@ -46,12 +44,9 @@ def _envelope(codec: AvroCodec, body: bytes) -> bytes:
 
 
 def _big_order_body() -> bytes:
-    with SandboxStack("http://127.0.0.1:9/unused", b"unused", pick_delay_s=(3600, 3600), seed=3) as stack:
-        shop = stack.shop
-        shop.listeners.clear()
-        big = build(shop, stock_parts(shop), stack.merchant["variants"]["GIFT-BOX"], next(iter(shop.locations)),
-                    add_second_location(shop))
-        return json.dumps(order_payload(shop, big.order)).encode()
+    """The 40-line order's ``orders/create``-shaped body as the Shopify sandbox's webhooks carry it."""
+    with merchant_with_big_order() as (stack, big, _):
+        return json.dumps(order_payload(stack.shop, big.order)).encode()
 
 
 def _peoplevox_create() -> Command:

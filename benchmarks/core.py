@@ -26,7 +26,8 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +39,7 @@ from streams.core.model import OrderSnapshot, Refund, RefundLine, Transaction
 from streams.core.reference import Catalogue, Reference
 from streams.core.state import OrderState
 from streams.ingress.normalise import EVENT_TYPES
-from tests.shopify_big_order import add_second_location, build, stock_parts
+from tests.shopify_big_order import BigOrder, add_second_location, build, stock_parts
 from tests.unit.core_builders import REFERENCE, line, order
 
 POLICY = Policy()
@@ -217,20 +218,28 @@ def _settle_one(snapshot: OrderSnapshot, events: list[str], reference: Reference
             "stored_bytes": _stored(state), "largest_bytes": largest}
 
 
-def state_sizes() -> dict[str, Any]:
+@contextmanager
+def merchant_with_big_order() -> Iterator[tuple[SandboxStack, BigOrder, list[tuple[int, str]]]]:
+    """The sandboxes, with the tests' 40-line order placed, edited and refunded; each webhook the shop raised
+    is listed as (order id, topic) instead of delivered."""
     with SandboxStack("http://127.0.0.1:9/unused", b"unused", pick_delay_s=(3600, 3600), seed=3) as stack:
         shop = stack.shop
-        shop.listeners.clear()  # no webhook deliveries: the events are counted here instead
+        shop.listeners.clear()
         events: list[tuple[int, str]] = []
         shop.listeners.append(lambda topic, change: events.append((change["order"].id, topic)))
-        variants = stack.merchant["variants"]
-        small = shop.create_order([(variants["TEE-M"], 1), (variants["MUG"], 2)],
-                                  address={"name": "Ann Smith", "address1": "1 High Street", "city": "Leeds"})
         parts = stock_parts(shop)
         main = next(iter(shop.locations))
-        big = build(shop, parts, variants["GIFT-BOX"], main, add_second_location(shop))
+        big = build(shop, parts, stack.merchant["variants"]["GIFT-BOX"], main, add_second_location(shop))
+        yield stack, big, events
+
+
+def state_sizes() -> dict[str, Any]:
+    with merchant_with_big_order() as (stack, big, events):
+        variants = stack.merchant["variants"]
+        small = stack.shop.create_order([(variants["TEE-M"], 1), (variants["MUG"], 2)],
+                                        address={"name": "Ann Smith", "address1": "1 High Street", "city": "Leeds"})
         with stack.warehouse.lock:
-            stack.warehouse.item_types.update({p.sku: p.title for p in parts})
+            stack.warehouse.item_types.update({p.sku: p.title for p in big.parts})
             codes = frozenset(stack.warehouse.item_types)
         reference = Reference(Catalogue(codes, SKU_OVERRIDES))
 
