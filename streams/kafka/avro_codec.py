@@ -48,7 +48,7 @@ class LoadedSchema:
 def load_schema(path: Path) -> LoadedSchema:
     source = path.read_text()
     raw = json.loads(source)
-    parsed = fastavro.parse_schema(raw, _write_hint=False)
+    parsed = fastavro.parse_schema(raw)
     canonical = to_parsing_canonical_form(raw)
     # fastavro renders the fingerprint as hex of the little-endian bytes.
     fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
