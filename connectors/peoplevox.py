@@ -19,6 +19,9 @@ another 4xx, or rows the import did not save (``RowsRefused``).
 templates through ``PeoplevoxColumns`` (configuration: Peoplevox templates are
 configured per client) and applies the state check: before any write it
 re-reads the sales order's status and refuses to touch one past the cut-off.
+The same columns are read back (``held``): after a rebuild the sink weighs
+the sales order Peoplevox holds, header included, against Shopify's order;
+a field no configured column holds is left out of what is read back.
 ``SaveData`` answers how many rows it saved (``TotalCount``); fewer than sent
 is a ``RowsRefused`` naming the refused rows. A sales order is two imports,
 header then lines; lines carry their Peoplevox ``Line`` number (read back
@@ -44,7 +47,7 @@ from zeep.transports import AsyncTransport
 from connectors.errors import ConnectorError, PermanentError, TransientError
 from connectors.ports import SalesOrderRow, Written
 from streams.core.model import Address
-from streams.core.peoplevox import CANCELLED, CutOff, SalesOrder
+from streams.core.peoplevox import CANCELLED, CutOff, HeaderField, Held, HeldHeader, SalesOrder, notes_by_code
 
 SALES_ORDERS, SALES_ORDER_ITEMS, ITEM_TYPES, RETURNS = "Sales orders", "Sales order items", "Item types", "Returns"
 XML_MEDIA_TYPES = ("text/xml", "application/soap+xml", "application/xml")
@@ -92,6 +95,21 @@ class PeoplevoxColumns(BaseModel):
         if not value.strip():
             raise ValueError("this column is required: editsync reads and writes sales orders through it")
         return value.strip()
+
+    def header(self) -> tuple[tuple[str, HeaderField], ...]:
+        """The configured header columns and the field each holds (the contact name also goes to Customer when
+        that is configured); read back, the first column of a field wins."""
+        pairs: tuple[tuple[str, HeaderField], ...] = (
+            (self.contact_name, "name"), (self.customer, "name"), (self.address1, "address1"),
+            (self.address2, "address2"), (self.city, "city"), (self.region, "province_code"),
+            (self.postcode, "zip"), (self.country, "country_code"), (self.email, "email"),
+            (self.gift_message, "gift_message"))
+        return tuple((column, field) for column, field in pairs if column)
+
+    def stored(self) -> frozenset[HeaderField]:
+        """The header fields these templates hold."""
+        notes: frozenset[HeaderField] = frozenset({"line_notes"}) if self.line_notes else frozenset()
+        return frozenset(field for _, field in self.header()) | notes
 
 
 class _Transport(AsyncTransport):
@@ -254,12 +272,15 @@ class PeoplevoxWarehouse:
     def _by_number(self, number: str) -> str:
         return f'{self.columns.sales_order_number}.Equals("{_quote(number)}")'
 
-    async def sales_order(self, number: str) -> SalesOrderRow | None:
+    async def _header_row(self, number: str) -> dict[str, str] | None:
         _, rows = await self.client.get(SALES_ORDERS, self._by_number(number), per_page=1)
-        if not rows:
+        return rows[0] if rows else None
+
+    async def sales_order(self, number: str) -> SalesOrderRow | None:
+        row = await self._header_row(number)
+        if row is None:
             return None
-        columns = self.columns
-        return SalesOrderRow(number, rows[0].get(columns.reference) or "", rows[0].get(columns.status) or "")
+        return SalesOrderRow(number, row.get(self.columns.reference) or "", row.get(self.columns.status) or "")
 
     async def sales_orders_of(self, prefix: str) -> list[SalesOrderRow]:
         columns = self.columns
@@ -268,12 +289,27 @@ class PeoplevoxWarehouse:
                               row.get(columns.status) or "")
                 for row in await self.client.get_all(SALES_ORDERS, search)]
 
-    async def held_lines(self, number: str) -> tuple[tuple[str, int], ...]:
+    async def held(self, number: str) -> Held | None:
+        row = await self._header_row(number)
+        if row is None:
+            return None
+        columns = self.columns
         totals: dict[str, int] = {}
-        for row in await self._held_lines(number):
-            code = row[self.columns.item_code]
-            totals[code] = totals.get(code, 0) + int(row[self.columns.quantity] or 0)
-        return tuple(sorted(totals.items()))
+        notes: dict[str, str] = {}
+        for item in await self._held_lines(number):
+            code = item[columns.item_code]
+            totals[code] = totals.get(code, 0) + int(item[columns.quantity] or 0)
+            if columns.line_notes:
+                notes.setdefault(code, item.get(columns.line_notes) or "")  # the line editsync writes to
+        values: dict[str, str | None] = {}
+        for column, field in columns.header():
+            values.setdefault(field, row.get(column) or None)
+        header = HeldHeader(address=Address(**{f: v for f, v in values.items() if f in Address.model_fields}),
+                            email=values.get("email"), gift_message=values.get("gift_message"),
+                            line_notes=tuple(sorted((code, text) for code, text in notes.items() if text)),
+                            stored=columns.stored())
+        return Held(number=number, status=row.get(columns.status) or "", lines=tuple(sorted(totals.items())),
+                    header=header)
 
     async def status(self, number: str) -> str | None:
         row = await self.sales_order(number)
@@ -319,9 +355,7 @@ class PeoplevoxWarehouse:
         for row in held:
             line_of.setdefault(row[columns.item_code], int(row[columns.line]))
         next_line = max(line_of.values(), default=0) + 1
-        notes: dict[str, list[str]] = {}
-        for code, note in order.line_notes:
-            notes.setdefault(code, []).append(note)
+        notes = notes_by_code(order.line_notes)
         rows = []
         for code, quantity in order.lines:
             if code not in line_of:
@@ -329,7 +363,7 @@ class PeoplevoxWarehouse:
             row = {columns.sales_order_number: order.number, columns.item_code: code,
                    columns.quantity: str(quantity), columns.line: str(line_of[code])}
             if columns.line_notes:
-                row[columns.line_notes] = "; ".join(notes.get(code, []))
+                row[columns.line_notes] = notes.get(code, "")
             rows.append(row)
         await self.client.save(SALES_ORDER_ITEMS, rows)
 
@@ -371,13 +405,9 @@ class PeoplevoxWarehouse:
 
     def _order_row(self, order: SalesOrder, reference: str) -> dict[str, str]:
         address, columns = order.address or Address(), self.columns
-        values = {columns.sales_order_number: order.number, columns.reference: reference,
-                  columns.email: order.email, columns.contact_name: address.name, columns.customer: address.name,
-                  columns.address1: address.address1, columns.address2: address.address2,
-                  columns.city: address.city, columns.region: address.province_code,
-                  columns.postcode: address.zip, columns.country: address.country_code,
-                  columns.gift_message: order.gift_message}
-        return {column: value or "" for column, value in values.items() if column}
+        fields = {**address.model_dump(), "email": order.email, "gift_message": order.gift_message}
+        return {columns.sales_order_number: order.number, columns.reference: reference,
+                **{column: fields[field] or "" for column, field in columns.header()}}
 
 
 class _PickingStarted(PermanentError):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from streams.core.model import OrderSnapshot, SalesOrder
+from streams.core.peoplevox import Held
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,9 @@ class Warehouse(Protocol):
         """Every sales order whose number starts with ``prefix`` (an order's own and its revisions)."""
         ...
 
-    async def held_lines(self, number: str) -> tuple[tuple[str, int], ...]:
-        """The sales order's lines as Peoplevox holds them: (ItemCode, quantity), summed per ItemCode."""
+    async def held(self, number: str) -> Held | None:
+        """The sales order as Peoplevox holds it: status, lines (ItemCode, quantity, summed per ItemCode) and the
+        header read back through the templates editsync writes. None: Peoplevox has no such sales order."""
         ...
 
     async def item_codes(self) -> frozenset[str]: ...

@@ -416,5 +416,7 @@ def _held(result: ResultIn) -> peoplevox.Held | None:
     detail = result.detail
     if result.command.target is not Target.PEOPLEVOX or "number" not in detail or "lines" not in detail:
         return None
+    header = detail.get("header")
     return peoplevox.Held(number=detail["number"], status=detail.get("status") or "",
-                          lines=tuple(sorted((code, quantity) for code, quantity in detail["lines"])))
+                          lines=tuple(sorted((code, quantity) for code, quantity in detail["lines"])),
+                          header=None if header is None else peoplevox.HeldHeader.model_validate(header))

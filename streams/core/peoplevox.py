@@ -16,16 +16,17 @@ revisions, but state can be lost (a discarded local store is rebuilt from
 Shopify, which knows nothing of Peoplevox numbers). So before a sales order is
 created or replaced, the sink reads the order's sales orders from Peoplevox
 (a search by the number's prefix); if the state is :func:`behind`, nothing is
-written and the sink answers with what Peoplevox holds, which :func:`adopt`
-makes the acknowledged sales order: the next reconcile plans from it (an
-update, or a replace under the next number, or ``EDIT_AFTER_PICK``).
+written and the sink answers with what Peoplevox holds (:class:`Held`: lines and
+the header read back), which :func:`adopt` makes the acknowledged sales order:
+the next reconcile plans from it (an update, or a replace under the next
+number, or ``EDIT_AFTER_PICK``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from streams.core.commands import (
     CancelSalesOrder,
@@ -41,7 +42,7 @@ from streams.core.commands import (
 )
 from streams.core.exceptions import Wanted
 from streams.core.inputs import Notice, PredecessorAnswer
-from streams.core.model import OrderSnapshot, Owner, SalesOrder, Target, Value
+from streams.core.model import Address, OrderSnapshot, Owner, SalesOrder, Target, Value
 from streams.core.reference import Catalogue, Reference
 from streams.core.state import OrderState
 
@@ -52,6 +53,12 @@ CANCELLED = "Cancelled"
 
 GIFT_MESSAGE = re.compile(r"gift[ _-]?(message|note)", re.I)
 REVISION = re.compile(r"-R\d+$")
+#: A line's notes share one Notes column in Peoplevox.
+NOTES_SEPARATOR = "; "
+
+#: A header field of a sales order: the address's own fields, then the sales order's.
+HeaderField = Literal["name", "company", "address1", "address2", "city", "province_code", "zip", "country_code",
+                      "phone", "email", "gift_message", "line_notes"]
 
 
 @dataclass(frozen=True)
@@ -70,12 +77,37 @@ class CutOff:
         return PICK_CYCLE.index(status) >= PICK_CYCLE.index(self.status)
 
 
+class HeldHeader(Value):
+    """A sales order's header as Peoplevox holds it, read back through the client's templates.
+
+    Only the ``stored`` fields are held: the others (a column configured "", a field editsync never writes, such
+    as the phone) are None here and say nothing about the sales order. ``line_notes`` holds each line's Notes
+    text by ItemCode, as Peoplevox stores it (:func:`notes_by_code`); an empty one is left out.
+    """
+
+    address: Address = Address()
+    email: str | None = None
+    gift_message: str | None = None
+    line_notes: tuple[tuple[str, str], ...] = ()
+    stored: frozenset[HeaderField] = frozenset()
+
+
 class Held(Value):
-    """A sales order as the sink found it in Peoplevox: its number, status and lines (ItemCode, quantity)."""
+    """A sales order as the sink found it in Peoplevox: its number, status, lines (ItemCode, quantity) and
+    header; no header in an answer from a version that did not read it back."""
 
     number: str
     status: str
     lines: tuple[tuple[str, int], ...]
+    header: HeldHeader | None = None
+
+
+def notes_by_code(line_notes: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Each line's notes as the one text its Notes column holds, by ItemCode (lines without notes left out)."""
+    notes: dict[str, list[str]] = {}
+    for code, note in line_notes:
+        notes.setdefault(code, []).append(note)
+    return {code: NOTES_SEPARATOR.join(texts) for code, texts in notes.items()}
 
 
 def base_number(number: str) -> str:
@@ -316,13 +348,37 @@ def acknowledge(state: OrderState, payload: PeoplevoxPayload) -> OrderState:
 
 def adopt(state: OrderState, payload: PeoplevoxPayload, held: Held) -> OrderState:
     """The sink found Peoplevox holding ``held`` where this order's state knew another sales order or none
-    (its state was rebuilt): from now on that is what later changes are weighed against. Its header is not
-    read back: it is taken to be the one the command carried."""
+    (its state was rebuilt): from now on that is what later changes are weighed against, header included, so
+    an address changed while the state was lost is sent (or, past the cut-off, raised)."""
     live = state.peoplevox_sales_order
     if isinstance(payload, CreateReturn) or (live is not None and live.number == held.number):
         return state
-    sales_order = payload.sales_order.model_copy(update={"number": held.number, "lines": held.lines,
-                                                         "cancelled": held.status == CANCELLED})
+    sales_order = _with_header(payload.sales_order, held.header).model_copy(
+        update={"number": held.number, "lines": held.lines, "cancelled": held.status == CANCELLED})
     revision = revision_of(held.number, base_number(held.number)) or 0
     return state.model_copy(update={"peoplevox_sales_order": sales_order,
                                     "peoplevox_revision": max(revision, state.peoplevox_revision)})
+
+
+def _with_header(sent: SalesOrder, header: HeldHeader | None) -> SalesOrder:
+    """``sent`` with the header fields Peoplevox holds. A field it does not hold keeps the sent value, so it
+    never looks changed (past the cut-off that would be a false ``EDIT_AFTER_PICK``); so does one it holds as
+    sent. No header (an answer from an older version): the sent header, as it was assumed then."""
+    if header is None:
+        return sent
+    stored = header.stored
+    address = sent.address or Address()
+    held_address = address.model_copy(update={field: _as_held(getattr(address, field), getattr(header.address, field))
+                                              for field in Address.model_fields if field in stored})
+    updates: dict[str, Any] = {field: _as_held(getattr(sent, field), getattr(header, field))
+                               for field in ("email", "gift_message") if field in stored}
+    if held_address != address:
+        updates["address"] = held_address
+    if "line_notes" in stored and notes_by_code(sent.line_notes) != dict(header.line_notes):
+        updates["line_notes"] = tuple(sorted(header.line_notes))
+    return sent.model_copy(update=updates)
+
+
+def _as_held(sent: str | None, held: str | None) -> str | None:
+    """The value Peoplevox holds; the sent one if it holds that (an empty value reads back as None)."""
+    return sent if (sent or None) == held else held

@@ -10,7 +10,8 @@ Peoplevox are read (``streams.core.peoplevox.behind``): if Peoplevox already
 used the number, or holds a later revision, the order's state is behind
 (rebuilt after local state was lost, or the command is an old one delivered
 again). Nothing is written then: the result is REJECTED with what Peoplevox
-holds (number, status, lines), which the engine adopts and plans from. A
+holds (number, status, lines, and the header read back: address, email, gift
+message, line notes), which the engine adopts and plans from. A
 write refused at the cut-off says the same. A replace whose cancel went
 through but whose create did not says so in the error's detail
 (``WAREHOUSE_HOLDS_NOTHING``): retried, the cancel is a no-op and the create
@@ -95,8 +96,13 @@ async def _create(warehouse: Warehouse, order_id: str, payload: commands.SalesOr
 
 
 async def _holding(warehouse: Warehouse, number: str) -> dict[str, Any]:
-    """What Peoplevox holds under ``number``, for an order whose state may not know (``peoplevox.adopt``)."""
-    return {"number": number, "lines": [[code, quantity] for code, quantity in await warehouse.held_lines(number)]}
+    """What Peoplevox holds under ``number``, header included, for an order whose state may not know
+    (``peoplevox.adopt``, read back by ``engine._held``)."""
+    held = await warehouse.held(number)
+    if held is None:
+        return {"number": number, "lines": []}
+    return {"number": number, "lines": [[code, quantity] for code, quantity in held.lines],
+            "header": None if held.header is None else held.header.model_dump(mode="json")}
 
 
 async def _erp(erp: Erp, payload: commands.ErpPayload) -> Outcome:

@@ -4,7 +4,10 @@ Rules kept from the real service and connector (Peoplevox integration templates,
 see DESIGN.md and sandboxes/peoplevox/): an import adds or edits lines but never
 removes one; a sales order at or past the cut-off (or in a status outside the
 pick cycle, such as Cancelled) is not written, the write is answered with its
-status; an update of a sales order Peoplevox does not hold is refused.
+status; an update of a sales order Peoplevox does not hold is refused. It
+stores what an import through the default templates (``PeoplevoxColumns()``)
+stores: the header fields their columns hold (no phone, no company), an empty
+value as None, and each line's Notes text.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.errors import PermanentError
+from connectors.peoplevox import PeoplevoxColumns
 from connectors.ports import SalesOrderRow, Written
-from streams.core.model import SalesOrder
-from streams.core.peoplevox import CANCELLED, CutOff
+from streams.core.model import Address, SalesOrder
+from streams.core.peoplevox import CANCELLED, CutOff, Held, HeldHeader, notes_by_code
+
+STORED = PeoplevoxColumns().stored()
 
 
 @dataclass
@@ -41,8 +47,15 @@ class FakeWarehouse:
         return [SalesOrderRow(number, held["reference"], held["status"])
                 for number, held in self.orders.items() if number.startswith(prefix)]
 
-    async def held_lines(self, number: str) -> tuple[tuple[str, int], ...]:
-        return tuple(self.orders[number]["lines"]) if number in self.orders else ()
+    async def held(self, number: str) -> Held | None:
+        held = self.orders.get(number)
+        if held is None:
+            return None
+        header = HeldHeader(address=Address(**held.get("address") or {}), email=held.get("email"),
+                            gift_message=held.get("gift_message"),
+                            line_notes=tuple(sorted((c, t) for c, t in held.get("notes", {}).items() if t)),
+                            stored=STORED)
+        return Held(number=number, status=held["status"], lines=tuple(held["lines"]), header=header)
 
     async def item_codes(self) -> frozenset[str]:
         return self.known_item_codes
@@ -57,10 +70,15 @@ class FakeWarehouse:
             return refused
         lines = dict(held["lines"]) if held else {}
         lines.update(order.lines)  # an import never removes a line
+        written = notes_by_code(order.line_notes)
+        notes = {**(held.get("notes", {}) if held else {}), **{code: written.get(code, "") for code, _ in order.lines}}
         status = held["status"] if held else "New"
+        address = (order.address or Address()).model_dump()
         self.orders[order.number] = {
-            "lines": sorted(lines.items()), "address": order.address.model_dump() if order.address else None,
-            "gift_message": order.gift_message, "cancelled": False, "status": status, "reference": reference}
+            "lines": sorted(lines.items()),
+            "address": {field: (value or None) if field in STORED else None for field, value in address.items()},
+            "email": order.email or None, "gift_message": order.gift_message or None, "notes": notes,
+            "cancelled": False, "status": status, "reference": reference}
         return Written(True, status)
 
     async def cancel(self, number: str) -> Written:

@@ -240,6 +240,83 @@ def test_a_rebuilt_order_whose_live_revision_is_being_picked_is_left_alone_and_a
     assert set(h.open_exceptions("1001")) == {"EDIT_AFTER_PICK"}
 
 
+MOVED = Address(name="Jon Snow", address1="9 New Rd", city="Leeds", zip="LS1", country_code="GB")
+
+
+def moved_while_state_was_lost(h: Harness, status: str = "New") -> None:
+    """Peoplevox holds 1001-R1 (at ``status``); the customer moved while editsync's state was lost, the webhook
+    lost with it, so only the rebuild from Shopify brings the new address."""
+    created(h)
+    h.webhook(SWAPPED)
+    h.settle()
+    h.warehouse.orders["1001-R1"]["status"] = status
+    h.shop["1001"] = SWAPPED.model_copy(update={"version": 5, "shipping_address": MOVED})
+    rebuilt(h)
+
+
+def test_an_address_changed_while_state_was_lost_reaches_the_warehouse_after_the_rebuild():
+    """The sink reads back the header Peoplevox holds (the old address), so the rebuilt order sees the move and
+    updates the live revision instead of taking the new address as already there."""
+    h = harness()
+    moved_while_state_was_lost(h)
+    h.settle()
+    assert [(n, so["address"]["address1"]) for n, so in h.warehouse.orders.items() if not so["cancelled"]] == [
+        ("1001-R1", "9 New Rd")]
+    update = [c for c in h.sent if c.target is Target.PEOPLEVOX][-1]
+    assert (update.kind, update.payload.sales_order.number) == ("update_sales_order", "1001-R1")
+    assert update.payload.diff == {"address": {"before": HOME.model_dump(), "after": MOVED.model_dump()}}
+    assert h.open_exceptions("1001") == {}
+
+
+def test_an_address_changed_while_state_was_lost_past_the_cut_off_is_customer_services_edit_after_pick():
+    h = harness()
+    moved_while_state_was_lost(h, "Picking")
+    h.settle()
+    assert [(n, so["address"]["address1"]) for n, so in h.warehouse.orders.items() if not so["cancelled"]] == [
+        ("1001-R1", "1 Wall St")], "nothing written past the cut-off"
+    exception = h.open_exceptions("1001")["EDIT_AFTER_PICK"]
+    assert exception.owner is Owner.CX and set(exception.detail["diff"]) == {"address"}
+    assert set(h.open_exceptions("1001")) == {"EDIT_AFTER_PICK"}
+
+
+def test_fields_peoplevox_does_not_hold_never_look_changed_after_a_rebuild():
+    """Peoplevox keeps no phone or company (editsync writes neither): read back they are empty, which must not
+    pass for an edit, or a sales order past the cut-off would raise a false EDIT_AFTER_PICK."""
+    h = harness()
+    at_home = HOME.model_copy(update={"phone": "+44 113 496 0000", "company": "Night's Watch"})
+    created(h, order(shipping_address=at_home))
+    h.webhook(SWAPPED.model_copy(update={"shipping_address": at_home}))
+    h.settle()
+    assert h.warehouse.orders["1001-R1"]["address"]["phone"] is None, "the fake stores what an import stores"
+    h.warehouse.orders["1001-R1"]["status"] = "Picking"
+    rebuilt(h)
+    h.settle()
+    assert h.open_exceptions("1001") == {}
+    assert h.state("1001").peoplevox_sales_order.address == at_home
+
+
+def test_a_holding_answer_written_without_the_header_is_adopted_as_before():
+    """A REJECTED result from the previous version carries number, status and lines only: the header is the one
+    the command carried, as it was then (so the move is not seen), and nothing fails."""
+    h = harness()
+    moved_while_state_was_lost(h)
+    for _ in range(5):  # the rebuild reads the order from Shopify, then reconciles: until the create is sent
+        if any(c.target is Target.PEOPLEVOX for c in h.outbox):
+            break
+        h.advance(max(h.policy.debounce_ms + 1, min(h.wakes.values(), default=h.now) - h.now))
+    (create,) = [c for c in h.outbox if c.target is Target.PEOPLEVOX]
+    h.outbox.remove(create)
+    answer = h.execute(create)
+    assert answer.outcome == "REJECTED" and answer.detail["header"]["address"]["address1"] == "1 Wall St"
+    old = answer.model_copy(update={"detail": {k: v for k, v in answer.detail.items() if k != "header"}})
+    h._take("1001", engine.on_result(h.state("1001"), old, h.policy, h.reference, h.now))
+    adopted = h.state("1001").peoplevox_sales_order
+    assert adopted == create.payload.sales_order.model_copy(update={"number": "1001-R1"})
+    h.settle()
+    assert [so["address"]["address1"] for so in h.warehouse.live()] == ["1 Wall St"]
+    assert h.open_exceptions("1001") == {}
+
+
 @pytest.mark.parametrize("planned, held, latest", [
     ("1001", [], None),                                                          # a first create
     ("1001", [("1001", "New")], None),                                           # repeated: its answer was lost
