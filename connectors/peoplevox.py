@@ -106,11 +106,6 @@ class PeoplevoxColumns(BaseModel):
             (self.gift_message, "gift_message"))
         return tuple((column, field) for column, field in pairs if column)
 
-    def stored(self) -> frozenset[HeaderField]:
-        """The header fields these templates hold."""
-        notes: frozenset[HeaderField] = frozenset({"line_notes"}) if self.line_notes else frozenset()
-        return frozenset(field for _, field in self.header()) | notes
-
 
 class _Transport(AsyncTransport):
     """zeep's transport, classifying an HTTP failure before zeep mistakes an HTML page for a SOAP fault."""
@@ -293,21 +288,25 @@ class PeoplevoxWarehouse:
         row = await self._header_row(number)
         if row is None:
             return None
-        columns = self.columns
+        columns, items = self.columns, await self._held_lines(number)
         totals: dict[str, int] = {}
         notes: dict[str, str] = {}
-        for item in await self._held_lines(number):
+        for item in items:
             code = item[columns.item_code]
             totals[code] = totals.get(code, 0) + int(item[columns.quantity] or 0)
-            if columns.line_notes:
-                notes.setdefault(code, item.get(columns.line_notes) or "")  # the line editsync writes to
-        values: dict[str, str | None] = {}
+            notes.setdefault(code, item.get(columns.line_notes) or "")  # the first line: the one editsync writes
+        # Only a column the answer has says what Peoplevox holds; an empty value is no value.
+        values: dict[HeaderField, str | None] = {}
         for column, field in columns.header():
-            values.setdefault(field, row.get(column) or None)
+            if column in row:
+                values.setdefault(field, row[column] or None)
+        stored: set[HeaderField] = set(values)
+        if columns.line_notes and all(columns.line_notes in item for item in items):
+            stored.add("line_notes")
         header = HeldHeader(address=Address(**{f: v for f, v in values.items() if f in Address.model_fields}),
                             email=values.get("email"), gift_message=values.get("gift_message"),
                             line_notes=tuple(sorted((code, text) for code, text in notes.items() if text)),
-                            stored=columns.stored())
+                            stored=frozenset(stored))
         return Held(number=number, status=row.get(columns.status) or "", lines=tuple(sorted(totals.items())),
                     header=header)
 

@@ -21,7 +21,7 @@ from connectors.ports import SalesOrderRow, Written
 from streams.core.model import Address, SalesOrder
 from streams.core.peoplevox import CANCELLED, CutOff, Held, HeldHeader, notes_by_code
 
-STORED = PeoplevoxColumns().stored()
+STORED = frozenset(field for _, field in PeoplevoxColumns().header()) | {"line_notes"}
 
 
 @dataclass

@@ -257,6 +257,32 @@ def test_a_write_repeated_after_a_lost_answer_edits_its_lines_instead_of_adding_
     assert sorted(held(stack, "S8")["line_rows"]) == ["1", "2"]
 
 
+def test_the_header_peoplevox_holds_is_read_back_through_the_columns_editsync_writes(stack):
+    """What a rebuilt order adopts: the header as imported (an empty value reads back as None), each line's
+    Notes text, and which fields the templates hold at all (a phone is never written, so never read back)."""
+    address = Address(name="Ann Lee", address1="1 Wall St", address2="", city="Leeds", province_code="WYK",
+                      zip="LS1 4AP", country_code="GB", phone="+44 113 496 0000", company="Lee Ltd")
+    order = SalesOrder(number="S10", lines=(("CAP", 1), ("MUG", 2)), address=address, email="ann@example.com",
+                       gift_message="Happy day", line_notes=(("MUG", "Engraving: A; B"), ("MUG", "Colour: red")))
+    run(warehouse(stack).upsert(order, "1010", must_exist=False))
+    fields = held(stack, "S10")["fields"]
+    assert {column: fields[column] for column in ("ContactName", "ShippingAddressRegion", "ShippingAddressPostcode",
+                                                  "ShippingAddressCountry", "GiftMessage")} == {
+        "ContactName": "Ann Lee", "ShippingAddressRegion": "WYK", "ShippingAddressPostcode": "LS1 4AP",
+        "ShippingAddressCountry": "GB", "GiftMessage": "Happy day"}
+    with stack.warehouse.lock:  # corrected on Peoplevox's own screens: only reading it back tells
+        stack.warehouse.orders["S10"].fields["ShippingAddressPostcode"] = "LS1 5AB"
+    address = address.model_copy(update={"zip": "LS1 5AB"})
+    found = run(warehouse(stack).held("S10"))
+    assert (found.number, found.status, found.lines) == ("S10", "New", (("CAP", 1), ("MUG", 2)))
+    assert found.header.address == address.model_copy(update={"address2": None, "phone": None, "company": None})
+    assert (found.header.email, found.header.gift_message) == ("ann@example.com", "Happy day")
+    assert found.header.line_notes == (("MUG", "Engraving: A; B; Colour: red"),)
+    assert found.header.stored == {"name", "address1", "address2", "city", "province_code", "zip", "country_code",
+                                   "email", "gift_message", "line_notes"}
+    assert run(warehouse(stack).held("S10-R1")) is None
+
+
 def test_getdata_pages_are_small_and_every_page_is_read(stack):
     """Peoplevox serves a search page by page (TotalCount counts them all), at most 20 rows a page here."""
     parts = [f"PART-{n:02}" for n in range(31)]

@@ -180,6 +180,28 @@ def test_columns_come_from_configuration(monkeypatch):
     assert items == ["SalesOrderNumber,ItemCode,Qty,Line,Notes", "1001,MUG,2,1,"]
 
 
+def test_the_header_is_read_back_through_the_configured_columns_and_only_those(monkeypatch):
+    """A client whose templates name the city "Town", keep the name in Customer and have no gift message or
+    notes: what those columns hold comes back; the gift message and notes are not held, whatever the rows say,
+    and neither are a region and country the answer has no column for (unknown is not empty)."""
+    monkeypatch.setenv("EDITSYNC_PEOPLEVOX_COLUMNS",
+                       '{"city": "Town", "contact_name": "", "customer": "Customer", "gift_message": "", '
+                       '"line_notes": ""}')
+    header = ("SalesOrderNumber,CustomerPurchaseOrderReferenceNumber,Status,Customer,ShippingAddressLine1,"
+              "ShippingAddressLine2,Town,ShippingAddressPostcode,Email,GiftMessage\n"
+              "1001-R1,5550001,Picking,Ann Lee,1 Wall St,,Leeds,LS1 4AP,ann@example.com,Hi\n")
+    items = "SalesOrderNumber,ItemCode,QuantityOrdered,Line,Notes\n1001-R1,MUG,2,1,Engraving: AB\n1001-R1,MUG,1,2,\n"
+    service = Peoplevox(LOGIN, result("GetData", 0, header, 1), result("GetData", 0, items, 2))
+    warehouse = PeoplevoxWarehouse(service.client(), CutOff(), Settings().peoplevox_columns)
+    found = asyncio.run(warehouse.held("1001-R1"))
+    assert (found.status, found.lines) == ("Picking", (("MUG", 3),))
+    assert found.header.address == Address(name="Ann Lee", address1="1 Wall St", city="Leeds", zip="LS1 4AP")
+    assert (found.header.email, found.header.gift_message, found.header.line_notes) == ("ann@example.com", None, ())
+    assert found.header.stored == {"name", "address1", "address2", "city", "zip", "email"}
+    searches = [service.text(i, "soap:Body/p:GetData/p:getRequest/p:SearchClause") for i in (1, 2)]
+    assert searches == ['SalesOrderNumber.Equals("1001-R1")'] * 2
+
+
 @pytest.mark.parametrize("columns", ['{"reference": ""}', '{"colour": "Colour"}'])
 def test_a_required_or_unknown_column_setting_is_refused_at_start(monkeypatch, columns):
     monkeypatch.setenv("EDITSYNC_PEOPLEVOX_COLUMNS", columns)
