@@ -317,6 +317,29 @@ def test_a_holding_answer_written_without_the_header_is_adopted_as_before():
     assert h.open_exceptions("1001") == {}
 
 
+SENT = SalesOrder(number="1001", lines=(("MUG", 1),), address=HOME.model_copy(update={"address2": ""}),
+                  email="jon@example.com", gift_message="", line_notes=(("MUG", "Engraving: A; B"), ("MUG", "Red")))
+HELD = peoplevox.HeldHeader(address=HOME, email="jon@example.com", line_notes=(("MUG", "Engraving: A; B; Red"),),
+                            stored=frozenset({"name", "address1", "address2", "city", "province_code", "zip",
+                                              "country_code", "email", "gift_message", "line_notes"}))
+
+
+@pytest.mark.parametrize("header, adopted", [
+    (HELD, SENT),                                            # held as sent: an empty value reads back as None,
+    #                                                          a line's notes as one text
+    (HELD.model_copy(update={"address": MOVED}), SENT.model_copy(update={"address": MOVED.model_copy(
+        update={"address2": ""})})),
+    (HELD.model_copy(update={"line_notes": (("MUG", "Red"),), "gift_message": "Hi"}),
+     SENT.model_copy(update={"line_notes": (("MUG", "Red"),), "gift_message": "Hi"})),
+    (HELD.model_copy(update={"address": Address(), "stored": frozenset({"email"})}), SENT),  # not held: as sent
+    (None, SENT),                                            # an answer from the version before
+])
+def test_a_rebuilt_order_adopts_the_header_peoplevox_holds_and_the_sent_one_where_it_holds_none(header, adopted):
+    state = peoplevox.adopt(OrderState(order_id="1001"), peoplevox.CreateSalesOrder(sales_order=SENT, diff={}),
+                            peoplevox.Held(number="1001-R1", status="New", lines=SENT.lines, header=header))
+    assert state.peoplevox_sales_order == adopted.model_copy(update={"number": "1001-R1"})
+
+
 @pytest.mark.parametrize("planned, held, latest", [
     ("1001", [], None),                                                          # a first create
     ("1001", [("1001", "New")], None),                                           # repeated: its answer was lost
