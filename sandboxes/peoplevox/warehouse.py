@@ -50,6 +50,17 @@ the behaviour is not public the sandbox takes the stricter reading, marked
   client code writes them (melvin-hamilton-digital/peoplevox-api's SearchClause,
   after §2.2.2 "Search values"): ``Field.Equals("v")`` and ``Field.StartsWith("v")``;
   anything else is refused *(stricter)*.
+- ``GetData`` reads through the same templates ``SaveData`` writes: public client
+  code reads sales orders by the import template's name ("Sales orders",
+  PeepConn's table map; a Node.js Peoplevox client's ``peoplevoxOrderGet``) and
+  searches them on an import column (melvin-hamilton-digital/peoplevox-api's
+  README: ``getData('Sales orders', …, SearchClause::fieldValueIn("Customer", …))``).
+  So a row answers the client's template columns, custom fields included, each
+  as last imported. Which columns an answer carries is not public beyond that:
+  here exactly the template's, a column never imported answering "" like an
+  empty one, nothing tidied (no country names for codes) *(stricter: a reader
+  cannot tell empty from never written, and must map the columns itself)*;
+  item rows carry each line's own ``Notes``.
 - An expired or unknown session answers ``System : Security - Invalid Session``,
   the wording public client code waits for before it logs in again
   (a Node.js Peoplevox client's ``peoplevoxStandardInterpreter``); a wrong login
