@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from sandboxes.judge import adapters
+from sandboxes.judge import adapters, rules
 from sandboxes.judge.models import MerchantReference, OpenException, Plan, Verdict
 from sandboxes.judge.verdict import judge
 from streams.kafka import topics
@@ -45,7 +45,8 @@ class Demo:
         self.random = random.Random(seed)
         self.reference = reference
         self.plans: dict[int, Plan] = {}
-        self.start_stock = adapters.shopify(self.state(self.shopify)).stock
+        shop = adapters.shopify(self.state(self.shopify))
+        self.start_stock = rules.stock_before_orders(shop.stock, shop.orders.values())
 
     def op(self, name: str, **arguments: Any) -> dict[str, Any]:
         response = self.http.post(f"{self.shopify}/scenario/{name}", json=arguments)

@@ -217,11 +217,26 @@ def editsync_adjustments(order: ShopOrder) -> dict[Level, int]:
 
 
 def stock_levels(start: dict[Level, int], orders: Iterable[ShopOrder]) -> dict[Level, int]:
-    expected = dict(start)
+    out = _units_out_of(orders)
+    return {level: start.get(level, 0) - out[level] for level in set(start) | set(out)}
+
+
+def stock_before_orders(stock: dict[Level, int], orders: Iterable[ShopOrder]) -> dict[Level, int]:
+    """The starting stock ``stock_levels`` counts from, seen from a shop that already has ``orders``.
+
+    A run judged on a shop with earlier orders (a second ``editsync demo`` against one ``editsync run``)
+    starts from a stock those orders already took units from; every order counts from what the shelf
+    held before any of them.
+    """
+    out = _units_out_of(orders)
+    return {level: stock.get(level, 0) + out[level] for level in set(stock) | set(out)}
+
+
+def _units_out_of(orders: Iterable[ShopOrder]) -> Counter[Level]:
+    total: Counter[Level] = Counter()
     for order in orders:
-        for level, units in units_out(order).items():
-            expected[level] = expected.get(level, 0) - units
-    return expected
+        total.update(units_out(order))
+    return total
 
 
 def price_list_breaches(order: ShopOrder, reference: MerchantReference) -> list[str]:

@@ -30,6 +30,7 @@ from sandboxes.judge.models import (
     WarehouseReturn,
     WarehouseSalesOrder,
 )
+from sandboxes.judge import rules
 from sandboxes.judge.verdict import judge
 
 REFERENCE = MerchantReference(sku_overrides={"BEANIE": "HAT-BEANIE"}, bundles={"TEE-PACK": (("TEE-M", 2), ("SOCK", 1))},
@@ -141,6 +142,20 @@ def test_stock_editsync_did_not_put_back_is_wrong_per_order_and_per_level():
     verdict = verdict_of(shop=shop)
     assert fields(verdict) == ["stock.BEANIE@9"]
     assert [(m.field, m.expected, m.actual) for m in verdict.stock] == [("stock.BEANIE@9", "98", "97")]
+
+
+def test_orders_placed_before_the_run_do_not_count_against_its_stock():
+    """A second `editsync demo` against the same `editsync run`: the shop it starts from already has an order
+    (#1000, two mugs still to ship), whose units are off the shelf before the run begins."""
+    earlier = ORDER.model_copy(update={"order_id": 1000, "name": "#1000", "refunds": (), "transactions": (),
+                                       "lines": (ORDER.lines[2].model_copy(update={
+                                           "line_id": 9, "current_quantity": 2, "sold": 2, "at_checkout": 2}),)})
+    at_run_start = {**START, MUG: 98}
+    start = rules.stock_before_orders(at_run_start, [earlier])
+    assert start == START
+    shop = SHOP.model_copy(update={"orders": {1000: earlier, 1001: ORDER}, "stock": {**SHOP.stock, MUG: 97}})
+    assert verdict_of(shop=shop, start=start).stock == ()
+    assert [m.field for m in verdict_of(shop=shop, start=at_run_start).stock] == ["stock.MUG@9"]
 
 
 def test_a_unit_returned_at_another_warehouse_is_back_on_that_warehouses_shelf():
