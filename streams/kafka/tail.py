@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
 
 from streams.kafka.avro_codec import AvroCodec, DecodeError
+from streams.kafka.topics import BY_NAME
 
 
 def _jsonable(value: Any) -> Any:
@@ -36,6 +37,25 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+class NoSuchTopic(LookupError):
+    """The broker has no such topic: a typo, or a topic editsync has not created yet."""
+
+
+def _value(codec: AvroCodec, topic: str, data: bytes | None) -> Any:
+    """Avro for the topics with a schema; editsync's internal topics (and Faust's) carry JSON."""
+    if data is None:
+        return None
+    if topic in BY_NAME:
+        try:
+            return _jsonable(codec.decode(topic, data))
+        except DecodeError as exc:
+            return {"undecodable": str(exc)}
+    try:
+        return json.loads(data)
+    except ValueError:
+        return _jsonable(data)
+
+
 def read_records(bootstrap: str, topic: str, *, from_beginning: bool, idle_timeout_s: float,
                  deadline_s: float | None = None) -> Iterator[Message]:
     """A topic's records from every partition, assigned directly (no consumer group).
@@ -46,7 +66,10 @@ def read_records(bootstrap: str, topic: str, *, from_beginning: bool, idle_timeo
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "editsync-reader",
                          "enable.auto.commit": False, "log_level": 3})
     try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        found = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if found is None or found.error is not None or not found.partitions:
+            raise NoSuchTopic(f"no topic {topic!r} on {bootstrap} (`editsync topics` lists editsync's own)")
+        partitions = found.partitions
         start = OFFSET_BEGINNING if from_beginning else OFFSET_END
         consumer.assign([TopicPartition(topic, p, start) for p in partitions])
         started = last = time.monotonic()
@@ -68,10 +91,7 @@ def tail(bootstrap: str, topic: str, codec: AvroCodec, from_beginning: bool, lim
     with closing(read_records(bootstrap, topic, from_beginning=from_beginning,
                               idle_timeout_s=idle_timeout_s)) as records:
         for message in islice(records, limit):
-            try:
-                value: Any = _jsonable(codec.decode(topic, message.value()))
-            except DecodeError as exc:
-                value = {"undecodable": str(exc)}
+            value = _value(codec, topic, message.value())
             key = message.key().decode("utf-8", "replace") if message.key() is not None else None
             out.write(json.dumps({"key": key, "partition": message.partition(), "offset": message.offset(),
                                   "value": value}) + "\n")

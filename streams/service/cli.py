@@ -45,10 +45,14 @@ def main(argv: list[str] | None = None) -> int:
             _topics(settings)
         elif args.command == "tail":
             from streams.kafka.avro_codec import codec_from_settings
-            from streams.kafka.tail import tail
+            from streams.kafka.tail import NoSuchTopic, tail
 
-            tail(_bootstrap(settings), args.topic, codec_from_settings(settings.schema_registry_url),
-                 args.from_beginning, args.count, args.idle_timeout)
+            try:
+                tail(_bootstrap(settings), args.topic, codec_from_settings(settings.schema_registry_url),
+                     args.from_beginning, args.count, args.idle_timeout)
+            except NoSuchTopic as exc:
+                print(f"editsync: {exc}", file=sys.stderr)
+                return 2
         elif args.command == "demo":
             from pathlib import Path
 

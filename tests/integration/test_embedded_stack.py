@@ -59,12 +59,20 @@ def test_readme_walkthrough_then_ctrl_c_stops_worker_and_embedded_broker(tmp_pat
     body = json.dumps(payload("orders_create")).encode()
     headers = webhook_headers("orders/create", body, SECRET.encode(), **{"X-Shopify-Event-Id": "demo-1"})
     assert httpx.post(f"{service.url}/webhooks/shopify", content=body, headers=headers).status_code == 200
-    tailed = subprocess.run([sys.executable, "-m", "streams.service.cli", "tail", "orders.events.v1",
-                             "--from-beginning", "-n", "1", "--idle-timeout", "20"], cwd=ROOT, env=service.env,
-                            capture_output=True, text=True, timeout=60)
+
+    def tail(topic: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "streams.service.cli", "tail", topic, "--from-beginning",
+                               "-n", "1", "--idle-timeout", "20"], cwd=ROOT, env=service.env,
+                              capture_output=True, text=True, timeout=60)
+
+    tailed = tail("orders.events.v1")
     record = json.loads(tailed.stdout)
     assert record["key"] == "820982911946154508"
     assert record["value"]["event_id"] == "demo-1" and record["value"]["order"]["name"] == "#1001"
+    internal = tail("editsync.order-inputs")  # JSON, not Avro: the order-state agent's inputs
+    assert internal.returncode == 0 and json.loads(internal.stdout)["key"] == "820982911946154508", internal.stderr
+    misspelt = tail("orders.event.v1")
+    assert misspelt.returncode == 2 and "no topic 'orders.event.v1'" in misspelt.stderr, misspelt
 
     service.process.send_signal(signal.SIGINT)
     assert service.process.wait(30) == 0
