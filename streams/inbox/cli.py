@@ -34,26 +34,36 @@ def add_parsers(commands: Any) -> None:
     listing.add_argument("--type", help="e.g. UNKNOWN_SKU (comma-separated)")
     listing.add_argument("--state", default="OPEN,RETRYING", help="default OPEN,RETRYING; 'all' for every state")
     listing.add_argument("--older-than", help="a duration: 90s, 30m, 2h, 1d")
-    listing.add_argument("--limit", type=int, default=50)
-    listing.add_argument("--offset", type=int, default=0)
+    listing.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50, at most 200)")
+    listing.add_argument("--offset", type=int, default=0, help="skip this many rows first (the next page)")
     show = verbs.add_parser("show", help="one exception: what changed, what to do")
-    show.add_argument("exception_id")
+    show.add_argument("exception_id", help="as the list's ID column shows it, e.g. 5000000042:UNKNOWN_SKU")
     for verb, needs_note in (("retry", False), ("resolve", True), ("ignore", True)):
         action = verbs.add_parser(verb, help=f"{verb} an exception")
-        action.add_argument("exception_id")
-        action.add_argument("--note", required=needs_note)
+        action.add_argument("exception_id", help="as the list's ID column shows it, e.g. 5000000042:UNKNOWN_SKU")
+        action.add_argument("--note", required=needs_note,
+                            help="what you did or why (required)" if needs_note else "what you did or why")
         action.add_argument("--by", default=getpass.getuser(), help="who is acting (default: your user name)")
     for parser in (listing, show):
         parser.add_argument("--json", action="store_true", help="the API's JSON instead of a table")
     order = commands.add_parser("order", help="an order's exceptions and timeline")
-    order.add_argument("order_id")
-    order.add_argument("--json", action="store_true")
+    order.add_argument("order_id", type=order_id, help="Shopify's numeric order id (e.g. 5000000042), not its name (#1001)")
+    order.add_argument("--json", action="store_true", help="the API's JSON instead of a table")
     replay = commands.add_parser("replay", help="re-read and reconcile orders again (idempotent)")
     which = replay.add_mutually_exclusive_group(required=True)
-    which.add_argument("--order", help="one order id")
+    which.add_argument("--order", type=order_id, help="one order: Shopify's numeric order id")
     which.add_argument("--since", help="every order changed since this time (ISO 8601, or a duration: 2h)")
     replay.add_argument("--until", help="with --since: up to this time")
     replay.add_argument("--rate", type=float, default=0.5, help="orders per second (default 0.5)")
+
+
+def order_id(value: str) -> str:
+    """Orders are found by Shopify's numeric id; a name (#1001) is the natural thing to type, and finds nothing."""
+    if value.isascii() and value.isdigit():
+        return value
+    raise argparse.ArgumentTypeError(
+        f"{value!r} is not an order id: give Shopify's numeric order id (`editsync exceptions list` shows it "
+        "in the ID column, before the colon)")
 
 
 class Api:

@@ -1,4 +1,8 @@
-"""The ``editsync`` command."""
+"""editsync keeps Shopify order edits in step with Peoplevox, Shopify inventory and the ERP.
+
+Settings are EDITSYNC_* environment variables (README, "Configuration"); exceptions, order and
+replay talk to a running `editsync run` over HTTP with its API token.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +22,19 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="start broker (embedded unless EDITSYNC_KAFKA_BOOTSTRAP), worker and web server")
     commands.add_parser("topics", help="create missing topics and list them")
     tail = commands.add_parser("tail", help="print a topic's records as JSON lines, decoded from Avro")
-    tail.add_argument("topic")
+    tail.add_argument("topic", help="e.g. orders.events.v1, exceptions.v1, dlq.v1 (Avro, decoded) or "
+                      "editsync.order-inputs (JSON); `editsync topics` lists editsync's own")
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest record, not the newest")
     tail.add_argument("-n", "--count", type=int, default=None, help="stop after this many records")
-    tail.add_argument("--idle-timeout", type=float, default=5.0, help="stop after this many seconds with no record")
-    demo = commands.add_parser("demo", help="drive a mixed day through the running stack's sandboxes, then compare")
-    demo.add_argument("--orders", type=int, default=50)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--settle", type=float, default=180.0, help="seconds to wait for editsync to catch up")
-    demo.add_argument("--out", default="demo-results.json")
+    tail.add_argument("--idle-timeout", type=float, default=5.0,
+                      help="stop after this many seconds with no record (default 5)")
+    demo = commands.add_parser("demo", help="drive a mixed day through the running stack's sandboxes, then judge "
+                                            "every order")
+    demo.add_argument("--orders", type=int, default=50, help="orders to place (default 50); recreates add more")
+    demo.add_argument("--seed", type=int, default=7, help="the same seed drives the same day (default 7)")
+    demo.add_argument("--settle", type=float, default=180.0,
+                      help="at most this many seconds to wait for editsync to catch up (default 180)")
+    demo.add_argument("--out", default="demo-results.json", help="where the judge's verdict is written as JSON")
     inbox_cli.add_parsers(commands)
     args = parser.parse_args(argv)
     try:

@@ -47,3 +47,31 @@ def test_the_sre_section_names_every_alert_and_dashboard():
     for dashboard in (root / "grafana" / "dashboards").glob("*.json"):
         title = json.loads(dashboard.read_text())["title"].split("— ", 1)[1]
         assert title in section, dashboard.name
+
+
+def _fields(record: dict, prefix: str = "") -> list[tuple[str, dict]]:
+    found = []
+    for field in record["fields"]:
+        found.append((prefix + field["name"], field))
+        for branch in field["type"] if isinstance(field["type"], list) else [field["type"]]:
+            branch = branch["items"] if isinstance(branch, dict) and branch.get("type") == "array" else branch
+            if isinstance(branch, dict) and branch.get("type") == "record":
+                found += _fields(branch, f"{prefix}{field['name']}.")
+    return found
+
+
+def test_the_topics_other_services_read_document_every_field():
+    """A consumer of orders.events.v1 or exceptions.v1 reads the schema, not editsync's code."""
+    schemas = Path(__file__).resolve().parents[2] / "schemas"
+    for name in ("order_event.avsc", "order_exception.avsc"):
+        undocumented = [path for path, field in _fields(json.loads((schemas / name).read_text()))
+                        if not field.get("doc")]
+        assert undocumented == [], f"{name}: {undocumented}"
+
+
+def test_the_exception_schema_names_every_exception_type():
+    from streams.inbox.words import TITLES
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "order_exception.avsc").read_text())
+    (type_doc,) = [field["doc"] for field in schema["fields"] if field["name"] == "type"]
+    assert [kind for kind in TITLES if kind not in type_doc] == []

@@ -1,0 +1,16 @@
+"""The `editsync` command's arguments, checked before anything is asked of a running service."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.service.cli import main
+
+
+@pytest.mark.parametrize("argv", [["order", "#1001"], ["order", "1001 "], ["replay", "--order", "#1001"]])
+def test_an_order_name_where_an_order_id_belongs_is_refused_with_what_to_give(argv, capsys):
+    """Orders are found by Shopify's numeric id; a name would only be answered 404 "no such order"."""
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert "is not an order id: give Shopify's numeric order id" in capsys.readouterr().err
