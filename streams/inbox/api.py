@@ -28,6 +28,7 @@ from streams.core.inputs import OrderInput, PersonAction, Replay
 from streams.service.clock import now_ms
 from streams.service.logs import KnownSecrets
 from streams.inbox import words
+from streams.inbox.words import iso
 from streams.inbox.auth import bearer_ok
 from streams.inbox.projection import ExceptionRow, OrderSeen, TimelineEntry
 from streams.inbox.store import ExceptionQuery, Store
@@ -91,10 +92,6 @@ def exception_query(params: Mapping[str, str], now: int) -> ExceptionQuery:
                           states=_choices(params, "state", STATES), order_id=params.get("order_id") or None,
                           first_seen_before=now - duration_ms(older) if older else None,
                           first_seen_after=now - duration_ms(newer) if newer else None, limit=limit, offset=offset)
-
-
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def runbook_link(exception_type: str) -> str:

@@ -157,7 +157,8 @@ def list_text(body: dict[str, Any]) -> str:
 
 def exception_text(item: dict[str, Any]) -> str:
     lines = [f"{item['title']} ({item['type']}) — {item['state'].lower()}",
-             f"order      {item['order_name'] or ''} ({item['order_id']})",
+             f"order      {item['order_name']} ({item['order_id']})" if item["order_name"] else
+             f"order      {item['order_id']}",
              f"team       {item['team']}, {item['severity'].lower()} severity",
              f"seen       first {item['first_seen']}, last {item['last_seen']}",
              f"summary    {item['summary']}"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 TEAMS = {"FINANCE": "Finance", "OPS": "Operations", "CX": "Customer service"}
@@ -30,6 +31,10 @@ ACTIONS = {
     "upsert_sales_order": "send the sales order", "record_payment": "record the payment",
     "create_credit_memo": "post the credit memo",
 }
+#: The waits of streams/core/holds.py, as the ORDER_STALLED and RECREATE_UNRESOLVED they become.
+WAITING_FOR = {"shopify_read": "for Shopify to answer a read of the order",
+               "downstream": "for Peoplevox, Shopify's inventory or the ERP to answer the changes sent",
+               "predecessor": "for the original order this one replaces"}
 OUTCOMES = {"APPLIED": "done", "REJECTED": "refused", "REJECTED_CUTOFF": "refused: picking had started",
             "FAILED": "failed"}
 EVENTS = {"ORDER_CREATED": "order created", "ORDER_UPDATED": "order updated", "ORDER_EDITED": "order edited",
@@ -59,6 +64,9 @@ def what_changed(exception_type: str, detail: Mapping[str, Any]) -> list[str]:
     if exception_type == "RECREATE_AMBIGUOUS":
         reason = str(detail.get("reason") or "the warehouse is already picking it").rstrip(".")
         return [f"This order replaces {detail.get('predecessor')}, which could not be released: {reason}."]
+    if detail.keys() >= {"waiting_for", "since"} and isinstance(detail["since"], int):
+        waiting_for = WAITING_FOR.get(str(detail["waiting_for"]), str(detail["waiting_for"]))
+        return [f"Waiting {waiting_for} since {iso(detail['since'])} (UTC)."]
     if "command_id" in detail:
         system = SYSTEMS.get(str(detail.get("target")), "the system")
         kind = str(detail.get("command_id", "")).split(":")[1:2]
@@ -93,6 +101,10 @@ def _short(value: Any) -> str:
     if isinstance(value, Mapping):
         return ", ".join(str(v) for v in value.values() if v) or "nothing"
     return "nothing" if value in (None, "", [], ()) else str(value)
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def age(ms: int) -> str:

@@ -75,6 +75,8 @@ def test_what_changed_reads_as_sentences():
     assert words.what_changed("PRICE_LIST_MISMATCH", {"lines": [{"sku": "HOODIE-M", "charged": "45.00",
                                                                 "price_list": "42.00"}]}) == [
         "HOODIE-M was added at 45.00; the company's price list says 42.00."]
+    assert words.what_changed("ORDER_STALLED", {"waiting_for": "shopify_read", "since": 1795581352609}) == [
+        "Waiting for Shopify to answer a read of the order since 2026-11-25T04:35:52Z (UTC)."]
     assert [words.age(ms) for ms in (4_000, 125_000, 7_300_000, 200_000_000)] == ["4 s", "2 min", "2 h", "2 d"]
 
 
