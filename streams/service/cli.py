@@ -69,8 +69,14 @@ def main(argv: list[str] | None = None) -> int:
             run_demo(settings, _bootstrap(settings), args.orders, args.seed, args.settle, Path(args.out))
         elif args.command in inbox_cli.COMMANDS:
             return inbox_cli.run(args, settings)
-    except (ConfigError, ValidationError) as exc:
+    except ConfigError as exc:
         print(f"editsync: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        for error in exc.errors():
+            # Named as the operator set it (EDITSYNC_WEB_PORT), not as the Settings field.
+            where = f"EDITSYNC_{str(error['loc'][0]).upper()}: " if error["loc"] else ""
+            print(f"editsync: configuration error: {where}{error['msg']}", file=sys.stderr)
         return 2
     return 0
 

@@ -14,12 +14,14 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.peoplevox import PeoplevoxColumns
+from streams.core.peoplevox import PICK_CYCLE
 
 
 #: Room a record needs besides the webhook body it carries: Shopify's headers (each at most
 #: streams.ingress.webhooks.MAX_HEADER_CHARS), a dead letter's reason (at most
 #: streams.kafka.dead_letters.MAX_REASON_CHARS) and context, Avro and Kafka record framing.
 RECORD_RESERVE_BYTES = 16 * 1024
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class Settings(BaseSettings):
@@ -204,6 +206,20 @@ class Settings(BaseSettings):
         if missing:
             raise ConfigError("Set all downstream systems or none (none starts the sandboxes); missing: "
                               + ", ".join(missing))
+
+    @field_validator("peoplevox_cutoff_status")
+    @classmethod
+    def _a_pick_cycle_status(cls, value: str) -> str:
+        if value not in PICK_CYCLE:
+            raise ValueError(f"must be one of {', '.join(PICK_CYCLE)}, as Peoplevox spells them, not {value!r}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _a_log_level(cls, value: str) -> str:
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+        return value.lower()
 
     @field_validator("kafka_bootstrap", "schema_registry_url", "shopify_admin_url", "peoplevox_url", "erp_url")
     @classmethod

@@ -14,3 +14,16 @@ def test_an_order_name_where_an_order_id_belongs_is_refused_with_what_to_give(ar
         main(argv)
     assert stopped.value.code == 2
     assert "is not an order id: give Shopify's numeric order id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variable, value, says", [
+    ("EDITSYNC_PEOPLEVOX_CUTOFF_STATUS", "picking", "must be one of New, Picking, Packed, Despatched"),
+    ("EDITSYNC_LOG_LEVEL", "verbose", "must be one of debug, info, warning, error"),
+    ("EDITSYNC_WEB_PORT", "abc", "valid integer"),
+])
+def test_a_setting_that_cannot_work_stops_every_command_naming_the_variable(variable, value, says, monkeypatch, capsys):
+    """Before anything starts (no broker, no sandboxes), exit 2 and one line an operator can act on."""
+    monkeypatch.setenv(variable, value)
+    assert main(["topics"]) == 2
+    err = capsys.readouterr().err
+    assert f"editsync: configuration error: {variable}: " in err and says in err and "Traceback" not in err
