@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from streams.core.exceptions import AUTO_RETRIES, GAVE_UP, MAX_AUTO_RETRIES, RULE_EXCEPTIONS
+from streams.core.holds import HOLD_EXCEPTIONS
 from streams.core.inputs import FetchedSnapshot, OrderMissing, PersonAction, ResultIn
 from streams.core.model import OrderException, Target
 from streams.core.reference import Catalogue
@@ -58,8 +59,9 @@ def on_action(state: OrderState, action: PersonAction, now: int) -> Acted:
     closed = exception.model_copy(update={"state": "RESOLVED" if action.action == "resolve" else "IGNORED",
                                           "actor": action.actor, "note": action.note, "last_seen": now})
     exceptions = dict(state.exceptions)
-    if exception.type in RULE_EXCEPTIONS:
-        exceptions[exception.exception_id] = closed  # remembered, so the same facts do not reopen it
+    if exception.type in RULE_EXCEPTIONS | HOLD_EXCEPTIONS:
+        # Remembered, so the same facts (the same rule breach, the same wait) do not reopen it.
+        exceptions[exception.exception_id] = closed
     else:
         del exceptions[exception.exception_id]  # a failed command stays failed: the person took it from here
     return Acted(state.model_copy(update={"exceptions": exceptions}), (closed,))

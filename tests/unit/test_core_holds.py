@@ -13,6 +13,7 @@ from streams.core.inputs import (
     NoticeIn,
     OrderEventIn,
     OrderMissing,
+    PersonAction,
     PredecessorAnswer,
     Rebuild,
     ResultIn,
@@ -165,3 +166,22 @@ def test_a_far_hold_deadline_does_not_push_back_a_read_that_is_due():
         clock.take(ResultIn(command=command, outcome="APPLIED"))
     clock.run_for(POLICY.debounce_ms + 1)
     assert clock.fetches == reads + 1
+
+
+def test_an_ignored_order_stalled_stays_ignored_while_the_wait_is_the_same():
+    """An order Shopify does not have (a webhook from another shop, a deleted test order) waits for good: a person
+    ignores its ORDER_STALLED, and the next timer must not open it again as if no one had looked."""
+    clock = Clock()
+    created(clock)
+    clock.run_for(POLICY.debounce_ms)
+    clock.take(OrderMissing())
+    clock.run_for(POLICY.hold_bound_ms + MINUTE)
+    (stalled,) = clock.exceptions("ORDER_STALLED")
+    clock.take(PersonAction(action="ignore", exception_id=stalled.exception_id, actor="ann", note="a test order"))
+    clock.take(OrderMissing())
+    clock.run_for(POLICY.hold_bound_ms)
+    assert [(e.state, e.actor) for e in clock.exceptions("ORDER_STALLED")] == [("OPEN", None), ("IGNORED", "ann")]
+    assert clock.state.exceptions[stalled.exception_id].state == "IGNORED"
+    clock.take(FetchedSnapshot(snapshot=order(lines=(line("1", "TEE-M"),))))
+    assert stalled.exception_id not in clock.state.exceptions, "the wait ended: nothing left to remember"
+    assert [e.state for e in clock.exceptions("ORDER_STALLED")] == ["OPEN", "IGNORED"]
