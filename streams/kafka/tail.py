@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
 
 from streams.kafka.avro_codec import AvroCodec, DecodeError
-from streams.kafka.topics import BY_NAME
+from streams.kafka.topics import BY_NAME, INTERNAL, TOPICS
 
 
 def _jsonable(value: Any) -> Any:
@@ -68,7 +68,8 @@ def read_records(bootstrap: str, topic: str, *, from_beginning: bool, idle_timeo
     try:
         found = consumer.list_topics(topic, timeout=10).topics.get(topic)
         if found is None or found.error is not None or not found.partitions:
-            raise NoSuchTopic(f"no topic {topic!r} on {bootstrap} (`editsync topics` lists editsync's own)")
+            raise NoSuchTopic(f"no topic {topic!r} on {bootstrap}; editsync's are "
+                              + ", ".join([spec.name for spec in TOPICS] + list(INTERNAL)))
         partitions = found.partitions
         start = OFFSET_BEGINNING if from_beginning else OFFSET_END
         consumer.assign([TopicPartition(topic, p, start) for p in partitions])

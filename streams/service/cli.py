@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("topics", help="create missing topics and list them")
     tail = commands.add_parser("tail", help="print a topic's records as JSON lines, decoded from Avro")
     tail.add_argument("topic", help="e.g. orders.events.v1, exceptions.v1, dlq.v1 (Avro, decoded) or "
-                      "editsync.order-inputs (JSON); `editsync topics` lists editsync's own")
+                      "editsync.order-inputs (JSON); `editsync topics` lists the Avro ones")
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest record, not the newest")
     tail.add_argument("-n", "--count", type=int, default=None, help="stop after this many records")
     tail.add_argument("--idle-timeout", type=float, default=5.0,
