@@ -59,7 +59,7 @@ def judge(plans: Iterable[Plan], shop: Shop, warehouse: Warehouse, erp: Erp, exc
     verdicts = [_order(plan, shop, warehouse, erp, open_by_order.get(str(plan.order_id), set()), reference, cutoff)
                 for plan in plans]
     stock = _stock_levels(shop, start_stock) if start_stock is not None else []
-    counts = Counter(kind for found in open_by_order.values() for kind, _ in found)
+    counts = Counter(kind for plan in plans for kind, _ in open_by_order.get(str(plan.order_id), set()))
     successors = [v for v, p in zip(verdicts, plans) if p.successor_of is not None]
     totals = {
         "orders": len(verdicts),

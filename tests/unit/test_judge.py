@@ -158,6 +158,12 @@ def test_orders_placed_before_the_run_do_not_count_against_its_stock():
     assert [m.field for m in verdict_of(shop=shop, start=at_run_start).stock] == ["stock.MUG@9"]
 
 
+def test_exceptions_are_counted_for_the_judged_orders_only():
+    """Another run's orders (the same `editsync run`, an earlier demo) keep their exceptions open on the topic."""
+    verdict = verdict_of(exceptions=(open_("EDIT_AFTER_PICK", "OPS"), open_("EDIT_AFTER_PICK", "OPS", "999")))
+    assert verdict.totals["exceptions_by_type"] == {"EDIT_AFTER_PICK": 1}
+
+
 def test_a_unit_returned_at_another_warehouse_is_back_on_that_warehouses_shelf():
     """Shopify restocks a refund line at RefundLineItem.location ("The inventory restock location"): the mug
     shipped from warehouse 9 and came back at warehouse 8, so 9 is one mug short and 8 one mug up."""
