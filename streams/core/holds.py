@@ -83,6 +83,8 @@ def overdue(state: OrderState, bound_ms: int, now: int) -> dict[str, OrderExcept
             continue  # the longest wait names it
         if reason == Wait.SHOPIFY_READ.value and state.read_missing:
             why = "Shopify answers that it has no such order"
+            action = ("Look the order up in Shopify's admin: if the shop does not have it (a deleted or another "
+                      "shop's order), ignore this; if it does, retry the order.")
         wanted[exception_id] = OrderException(
             exception_id=exception_id, order_id=state.order_id, order_name=name, type=kind, owner=Owner.OPS,
             severity="HIGH", summary=f"{name or 'order ' + state.order_id} is held: {why}.",

@@ -142,6 +142,7 @@ def test_a_missing_order_is_asked_again_and_held_with_that_reason():
     assert clock.fetches > 1, "a read a moment after the webhook may not find the order yet: ask again"
     (stalled,) = clock.exceptions("ORDER_STALLED")
     assert "no such order" in stalled.summary
+    assert "Look the order up in Shopify's admin" in stalled.suggested_action, "not the connection's fault"
 
 
 def test_a_waiting_order_is_healed_after_a_restart():
