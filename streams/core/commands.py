@@ -54,6 +54,19 @@ class CancelSalesOrder(SalesOrderChange):
     kind: Literal["cancel_sales_order"] = "cancel_sales_order"
 
 
+class CancelLiveSalesOrders(Payload):
+    """Cancel whatever sales order Peoplevox holds live for the order, known to its state or not.
+
+    For an order whose state was rebuilt (local state lost) and that should ship nothing: the state no longer
+    knows which sales order editsync made, so the sink finds them by ``number`` (the order's own, and its
+    ``-R<n>`` revisions) and by the order's id as reference.
+    """
+
+    target: ClassVar[Target] = Target.PEOPLEVOX
+    kind: Literal["cancel_live_sales_orders"] = "cancel_live_sales_orders"
+    number: str  # the order's own sales order number, without a revision suffix
+
+
 class ReturnLine(Value):
     item_code: str
     quantity: int
@@ -138,11 +151,11 @@ class CreateCreditMemo(Payload):
     lines: tuple[CreditMemoLine, ...]
 
 
-PeoplevoxPayload = SalesOrderChange | CreateReturn
+PeoplevoxPayload = SalesOrderChange | CancelLiveSalesOrders | CreateReturn
 ErpPayload = UpsertSalesOrder | RecordPayment | CreateCreditMemo
 CommandPayload = Annotated[
-    CreateSalesOrder | UpdateSalesOrder | ReplaceSalesOrder | CancelSalesOrder | CreateReturn | AdjustInventory
-    | UpsertSalesOrder | RecordPayment | CreateCreditMemo,
+    CreateSalesOrder | UpdateSalesOrder | ReplaceSalesOrder | CancelSalesOrder | CancelLiveSalesOrders | CreateReturn
+    | AdjustInventory | UpsertSalesOrder | RecordPayment | CreateCreditMemo,
     Field(discriminator="kind"),
 ]
 

@@ -104,7 +104,7 @@ def step(state: OrderState, message: OrderEventIn | ResultIn | OrderInput, polic
                 return None
             decision = on_heal(state, policy, now)
         case Rebuild():
-            decision = on_heal(state.model_copy(update={"rebuilt": True}), policy, now)
+            decision = on_heal(state.model_copy(update={"rebuilt": True, "peoplevox_unknown": True}), policy, now)
         case PersonAction():
             acted = actions.on_action(state, message, now)
             if not acted.exceptions:

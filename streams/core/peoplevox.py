@@ -20,6 +20,14 @@ written and the sink answers with what Peoplevox holds (:class:`Held`: lines and
 the header read back), which :func:`adopt` makes the acknowledged sales order:
 the next reconcile plans from it (an update, or a replace under the next
 number, or ``EDIT_AFTER_PICK``).
+
+A rebuilt order that should ship nothing (Shopify cancelled it, or it was
+recreated as another order, while the state was lost) plans no create to learn
+from, so it sends :class:`~streams.core.commands.CancelLiveSalesOrders`: the
+sink cancels whatever Peoplevox holds live for it. One past the cut-off is
+answered like a refused write and adopted, so it stays and is flagged
+(``EDIT_AFTER_PICK``), and a successor is held back as for any original that
+could not be released.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from streams.core.commands import (
+    CancelLiveSalesOrders,
     CancelSalesOrder,
     Command,
     CreateReturn,
@@ -268,6 +277,12 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
         return state, []
     if any(c.target is Target.PEOPLEVOX for c in state.in_flight.values()):
         return state, []  # one Peoplevox change at a time per order; the result triggers the next
+    if desired is None and state.peoplevox_sales_order is None and state.peoplevox_unknown:
+        # Rebuilt, and it should ship nothing (cancelled, recreated as another order, nothing left): the sales
+        # order editsync made before the state was lost may still be live, and the warehouse would ship it.
+        # Only rebuilt orders pay this read of Peoplevox: editsync's own state says which others it never sent.
+        # Until the answer comes, the order holds its successor back, as it would for a known sales order.
+        return state, [command(snapshot, CancelLiveSalesOrders(number=sales_order_number(snapshot)))]
     change = plan(desired, state.peoplevox_sales_order)
     if change.kind == "none":
         returns = _return_commands(state, snapshot, reference)
@@ -341,22 +356,26 @@ def _return_commands(state: OrderState, snapshot: OrderSnapshot, reference: Refe
 def acknowledge(state: OrderState, payload: PeoplevoxPayload) -> OrderState:
     if isinstance(payload, CreateReturn):
         return state.model_copy(update={"returns": state.returns | {payload.refund_id}})
+    if isinstance(payload, CancelLiveSalesOrders):
+        return state.model_copy(update={"peoplevox_unknown": False})  # nothing of the order is live there
     revision = state.peoplevox_revision + (1 if payload.replaces is not None else 0)
     return state.model_copy(update={"peoplevox_sales_order": payload.sales_order, "peoplevox_revision": revision,
-                                    "peoplevox_cancelled": None})
+                                    "peoplevox_cancelled": None, "peoplevox_unknown": False})
 
 
 def adopt(state: OrderState, payload: PeoplevoxPayload, held: Held) -> OrderState:
     """The sink found Peoplevox holding ``held`` where this order's state knew another sales order or none
     (its state was rebuilt): from now on that is what later changes are weighed against, header included, so
-    an address changed while the state was lost is sent (or, past the cut-off, raised)."""
+    an address changed while the state was lost is sent (or, past the cut-off, raised). A cancel of whatever is
+    live carries no header of its own: only a cancel can follow it."""
     live = state.peoplevox_sales_order
     if isinstance(payload, CreateReturn) or (live is not None and live.number == held.number):
         return state
-    sales_order = _with_header(payload.sales_order, held.header).model_copy(
+    sent = payload.sales_order if isinstance(payload, SalesOrderChange) else SalesOrder(number=held.number, lines=())
+    sales_order = _with_header(sent, held.header).model_copy(
         update={"number": held.number, "lines": held.lines, "cancelled": held.status == CANCELLED})
     revision = revision_of(held.number, base_number(held.number)) or 0
-    return state.model_copy(update={"peoplevox_sales_order": sales_order,
+    return state.model_copy(update={"peoplevox_sales_order": sales_order, "peoplevox_unknown": False,
                                     "peoplevox_revision": max(revision, state.peoplevox_revision)})
 
 

@@ -27,6 +27,7 @@ TITLES = {
 ACTIONS = {
     "create_sales_order": "create the sales order", "update_sales_order": "update the sales order",
     "replace_sales_order": "replace the sales order", "cancel_sales_order": "cancel the sales order",
+    "cancel_live_sales_orders": "cancel whatever sales order the warehouse holds",
     "create_return": "book the return", "adjust_inventory": "adjust stock",
     "upsert_sales_order": "send the sales order", "record_payment": "record the payment",
     "create_credit_memo": "post the credit memo",

@@ -16,6 +16,12 @@ write refused at the cut-off says the same. A replace whose cancel went
 through but whose create did not says so in the error's detail
 (``WAREHOUSE_HOLDS_NOTHING``): retried, the cancel is a no-op and the create
 is tried again; given up, the engine raises its most severe exception.
+
+A cancel of whatever is live (``CancelLiveSalesOrders``, for a rebuilt order
+that should ship nothing) reads the order's sales orders the same way and
+cancels each live one; one past the cut-off stays and is answered
+REJECTED_CUTOFF with what it holds, so the engine adopts and flags it. None
+live: APPLIED, nothing written.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from connectors.errors import ConnectorError, PermanentError
 from connectors.ports import Erp, StockChange, Warehouse, Written
 from streams.core import commands
 from streams.core.exceptions import WAREHOUSE_HOLDS_NOTHING
-from streams.core.peoplevox import base_number, behind
+from streams.core.peoplevox import CANCELLED, base_number, behind, revision_of
 from streams.service.downstream import Downstream
 
 
@@ -47,7 +53,7 @@ async def execute(downstream: Downstream, command: commands.Command) -> Outcome:
             command.idempotency_key, [StockChange(payload.inventory_item_id, payload.location_id, payload.delta)],
             payload.reason, payload.reference_document_uri)
         return Outcome("APPLIED", detail={"adjustment_group": group["id"]})
-    if isinstance(payload, (commands.SalesOrderChange, commands.CreateReturn)):
+    if isinstance(payload, (commands.SalesOrderChange, commands.CancelLiveSalesOrders, commands.CreateReturn)):
         return await _peoplevox(downstream.peoplevox, command.order_id, payload)
     return await _erp(downstream.erp, payload)
 
@@ -57,6 +63,8 @@ async def _peoplevox(warehouse: Warehouse, order_id: str, payload: commands.Peop
         await warehouse.create_return(payload.refund_id, payload.sales_order_number,
                                       [(line.item_code, line.quantity) for line in payload.lines])
         return Outcome("APPLIED")
+    if isinstance(payload, commands.CancelLiveSalesOrders):
+        return await _cancel_live(warehouse, order_id, payload.number)
     order = payload.sales_order
     if isinstance(payload, commands.CancelSalesOrder):
         written = await warehouse.cancel(order.number)
@@ -93,6 +101,22 @@ async def _create(warehouse: Warehouse, order_id: str, payload: commands.SalesOr
         error.detail = {**error.detail, WAREHOUSE_HOLDS_NOTHING: True, "cancelled": payload.replaces,
                         "not_created": order.number}
         raise
+
+
+async def _cancel_live(warehouse: Warehouse, order_id: str, number: str) -> Outcome:
+    """Cancel every live sales order of the order; the first one the warehouse keeps is the answer."""
+    live = [row.number for row in await warehouse.sales_orders_of(number)
+            if row.reference == order_id and revision_of(row.number, number) is not None and row.status != CANCELLED]
+    cancelled, kept = [], []
+    for each in live:
+        written = await warehouse.cancel(each)
+        (cancelled if written.applied else kept).append((each, written.status))
+    done = [each for each, _ in cancelled]
+    if kept:
+        (held, status), *_ = kept
+        return Outcome("REJECTED_CUTOFF", f"sales order {held} is at {status}",
+                       {"status": status, "cancelled": done, **await _holding(warehouse, held)})
+    return Outcome("APPLIED", detail={"cancelled": done})
 
 
 async def _holding(warehouse: Warehouse, number: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from streams.core import engine, peoplevox
+from streams.core.commands import CancelLiveSalesOrders, command
 from streams.core.engine import Policy
 from streams.core.exceptions import WAREHOUSE_HOLDS_NOTHING, mismatch_reasons
 from streams.core.inputs import OrderEventIn, PersonAction, Rebuild, SuccessorLinked
@@ -338,6 +339,155 @@ def test_a_rebuilt_order_adopts_the_header_peoplevox_holds_and_the_sent_one_wher
     state = peoplevox.adopt(OrderState(order_id="1001"), peoplevox.CreateSalesOrder(sales_order=SENT, diff={}),
                             peoplevox.Held(number="1001-R1", status="New", lines=SENT.lines, header=header))
     assert state.peoplevox_sales_order == adopted.model_copy(update={"number": "1001-R1"})
+
+
+CANCELLED = order(version=2, cancelled_at=2, lines=(line("1", "TEE-M", 0, original=1, restocked=1),))
+NOTHING_TO_SHIP = order(version=2, lines=(line("1", "TEE-M", 0, original=1, restocked=1),))
+
+
+def peoplevox_kinds(h: Harness, order_id: str = "1001") -> list[str]:
+    return [c.kind for c in h.sent if c.order_id == order_id and c.target is Target.PEOPLEVOX]
+
+
+def live_numbers(h: Harness) -> list[str]:
+    return [number for number, so in h.warehouse.orders.items() if not so["cancelled"]]
+
+
+@pytest.mark.parametrize("history", [(), (SWAPPED,)], ids=["first-sales-order", "revision"])
+@pytest.mark.parametrize("meanwhile", [CANCELLED, NOTHING_TO_SHIP], ids=["cancelled", "nothing-to-ship"])
+def test_a_rebuilt_order_that_wants_nothing_shipped_leaves_no_live_sales_order_it_no_longer_knew(history, meanwhile):
+    """Shopify cancelled the order (or it has nothing left to ship) while editsync's state was lost: the
+    rebuilt state knows no sales order, but the one editsync made before is still live in Peoplevox."""
+    h = harness()
+    created(h)
+    for snapshot in history:
+        h.webhook(snapshot)
+        h.settle()
+    assert len(live_numbers(h)) == 1
+    h.shop["1001"] = meanwhile.model_copy(update={"version": 5})  # its webhook was lost with the state
+    rebuilt(h)
+    h.settle()
+    assert live_numbers(h) == [], "the warehouse must not ship what the customer no longer gets"
+    assert peoplevox_kinds(h)[-1] == "cancel_live_sales_orders"
+    assert h.erp.sales_orders["1001"]["cancelled"] is meanwhile.cancelled, "the ERP upsert by external id closes it"
+    assert h.open_exceptions("1001") == {}
+    assert not h.state("1001").peoplevox_unknown, "known again: nothing live"
+    before = len(h.sent)
+    h.webhook(meanwhile.model_copy(update={"version": 6, "note": "later"}))
+    h.settle()
+    assert not [c for c in h.sent[before:] if c.target is Target.PEOPLEVOX], "read once, not on every change"
+
+
+def test_a_rebuilt_cancelled_order_whose_sales_order_is_being_picked_is_left_alone_and_flagged():
+    h = harness()
+    created(h)
+    h.warehouse.orders["1001"]["status"] = "Picking"
+    h.shop["1001"] = CANCELLED
+    rebuilt(h)
+    h.settle()
+    assert [(n, so["status"]) for n, so in h.warehouse.orders.items()] == [("1001", "Picking")]
+    exception = h.open_exceptions("1001")["EDIT_AFTER_PICK"]
+    assert exception.owner is Owner.OPS and exception.detail["change"] == "cancel"
+    assert h.state("1001").peoplevox_sales_order.number == "1001", "the state knows the sales order again"
+
+
+def test_only_a_rebuilt_order_pays_a_peoplevox_read_to_learn_it_holds_nothing():
+    """An order first seen already cancelled was never sent: nothing to read. A rebuilt one may have been."""
+    h = harness()
+    h.webhook(CANCELLED.model_copy(update={"version": 1}), "ORDER_CREATED")
+    h.settle()
+    assert peoplevox_kinds(h) == [] and h.warehouse.orders == {}
+    rebuilt(h)
+    h.settle()
+    assert peoplevox_kinds(h) == ["cancel_live_sales_orders"] and h.warehouse.orders == {}
+    (answer,) = [r for r in h.results if r.command.target is Target.PEOPLEVOX]
+    assert (answer.outcome, answer.detail) == ("APPLIED", {"cancelled": []})
+
+
+def held(status: str, reference: str = "1001") -> dict:
+    """A sales order as the fake Peoplevox holds it."""
+    return {"lines": [("TEE-M", 1)], "address": None, "gift_message": None, "cancelled": status == "Cancelled",
+            "status": status, "reference": reference}
+
+
+CANCEL_LIVE = command(CANCELLED, CancelLiveSalesOrders(number="1001"))
+
+
+def test_the_sink_cancels_every_live_sales_order_of_the_order_and_none_of_another():
+    h = harness()
+    h.warehouse.orders.update({"1001": held("Cancelled"), "1001-R1": held("New"), "1001-R2": held("New"),
+                               "10010": held("New", reference="10010")})
+    answer = h.execute(CANCEL_LIVE)
+    assert (answer.outcome, answer.detail) == ("APPLIED", {"cancelled": ["1001-R1", "1001-R2"]})
+    assert live_numbers(h) == ["10010"]
+    before = {number: dict(so) for number, so in h.warehouse.orders.items()}
+    again = h.execute(CANCEL_LIVE)  # redelivered: nothing live is left, nothing is written
+    assert (again.outcome, again.detail) == ("APPLIED", {"cancelled": []}) and h.warehouse.orders == before
+
+
+def test_the_sink_leaves_a_sales_order_past_the_cut_off_and_says_what_it_holds():
+    h = harness()
+    h.warehouse.orders.update({"1001": held("Picking"), "1001-R1": held("New")})
+    answer = h.execute(CANCEL_LIVE)
+    assert answer.outcome == "REJECTED_CUTOFF" and "1001 is at Picking" in answer.reason
+    detail = dict(answer.detail)
+    assert set(detail.pop("header")) >= {"address", "stored"}  # read back, as for any holding answer
+    assert detail == {"status": "Picking", "cancelled": ["1001-R1"], "number": "1001", "lines": [["TEE-M", 1]]}
+    assert live_numbers(h) == ["1001"]
+
+
+RECREATED = order("2002", version=11, name="#1001-E1", lines=(line("9", "TEE-L"),),
+                  note_attributes=(("edited_from", "#1001"),))
+
+
+def test_a_rebuilt_original_releases_its_successor_only_once_its_sales_order_is_cancelled():
+    """The app cancelled #1001 and created #1001-E1 from it while editsync's state was lost."""
+    h = harness()
+    created(h)
+    h.shop["1001"] = order("1001", version=10, cancelled_at=9, lines=(line("1", "TEE-M", 0, original=1),))
+    rebuilt(h)
+    h.webhook(RECREATED, "ORDER_CREATED")
+    before = len(h.results)
+    h.settle()
+    assert [(so["reference"], so["lines"]) for so in h.warehouse.live()] == [("2002", [("TEE-L", 1)])]
+    applied = [(r.command.order_id, r.command.kind) for r in h.results[before:]
+               if r.outcome == "APPLIED" and r.command.target is Target.PEOPLEVOX]
+    assert applied == [("1001", "cancel_live_sales_orders"), ("2002", "create_sales_order")], \
+        "the original's sales order went before the new one was created"
+    assert h.state("2002").predecessor_released and h.open_exceptions("2002") == {}
+
+
+def test_a_rebuilt_originals_successor_waits_while_the_original_cannot_be_checked_in_peoplevox():
+    """Peoplevox refused the read-and-cancel: the original may still be live, so the new order must not ship."""
+    h = harness()
+    created(h)
+    h.shop["1001"] = order("1001", version=10, cancelled_at=9, lines=(line("1", "TEE-M", 0, original=1),))
+    rebuilt(h)
+    h.webhook(RECREATED, "ORDER_CREATED")
+    h.refuse_next[Target.PEOPLEVOX] = "Peoplevox answered 503 (text/html)"
+    for _ in range(4):
+        h.advance(h.policy.debounce_ms + 1)
+        h.deliver()
+    assert [so["reference"] for so in h.warehouse.live()] == ["1001"], "one parcel, not two"
+    failed = h.open_exceptions("1001")["PVX_UPDATE_FAILED"]
+    assert failed.detail["command_id"].startswith("peoplevox:cancel_live_sales_orders:1001:")
+    retry = PersonAction(action="retry", exception_id=failed.exception_id, actor="ann")
+    h._take("1001", engine.step(h.state("1001"), retry, h.policy, h.reference, h.now))
+    h.settle()
+    assert [(so["reference"], so["lines"]) for so in h.warehouse.live()] == [("2002", [("TEE-L", 1)])]
+
+
+def test_a_rebuilt_original_being_picked_releases_neither():
+    h = harness()
+    created(h)
+    h.warehouse.orders["1001"]["status"] = "Picking"
+    h.shop["1001"] = order("1001", version=10, cancelled_at=9, lines=(line("1", "TEE-M", 0, original=1),))
+    rebuilt(h)
+    h.webhook(RECREATED, "ORDER_CREATED")
+    h.settle()
+    assert [(so["reference"], so["status"]) for so in h.warehouse.live()] == [("1001", "Picking")]
+    assert "original is at Picking" in h.open_exceptions("2002")["RECREATE_AMBIGUOUS"].summary
+    assert "EDIT_AFTER_PICK" in h.open_exceptions("1001")
 
 
 @pytest.mark.parametrize("planned, held, latest", [
