@@ -71,7 +71,11 @@ def reconcile_local_state(app: faust.App, bootstrap: str) -> None:
 
 
 def publish_rebuilds(bootstrap: str, order_ids: list[str]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "log_level": 3})
+    # Keyed records must land where Faust's own producer (aiokafka: murmur2, as Java's) puts the order's other
+    # inputs: librdkafka's default (CRC32) sent most rebuilds to another partition, whose table row is another
+    # order state, so the order's own state never learned it was rebuilt.
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "log_level": 3,
+                         "partitioner": "murmur2_random"})
     for order_id in order_ids:
         producer.produce(ORDER_INPUTS, key=order_id.encode(), value=encode(Rebuild()))
         producer.poll(0)

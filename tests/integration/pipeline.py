@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from confluent_kafka.admin import AdminClient
 
 from sandboxes.demo import Demo
 from sandboxes.judge import adapters
@@ -110,6 +111,15 @@ class Pipeline:
         if while_down:
             while_down()
         self.service = self._start()
+
+    def delete_changelogs(self) -> None:
+        """Delete the tables' changelog topics, as an operator recreating a topic does: the worker's local state
+        then describes a history the broker no longer holds, and is discarded at its next start."""
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        changelogs = [name for name in admin.list_topics(timeout=10).topics if name.endswith("-changelog")]
+        assert changelogs, "no changelog topic to delete"
+        for future in admin.delete_topics(changelogs).values():
+            future.result(timeout=10)
 
     def close(self) -> None:
         try:

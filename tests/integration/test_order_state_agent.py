@@ -144,6 +144,36 @@ def test_after_a_crash_with_local_state_wiped_it_heals_without_a_second_sales_or
     assert verdict.totals["duplicate_sales_orders"] == 0 and verdict.totals["lost_orders"] == 0
 
 
+def test_orders_cancelled_while_local_state_is_lost_leave_nothing_live_in_peoplevox(pipeline):
+    """The order-state changelog is gone while the worker is down (a recreated topic), so its local state is
+    discarded and every order it held is rebuilt from Shopify. Meanwhile Shopify cancelled one order and an
+    editing app recreated another, and those webhooks were lost: the rebuilt states know no sales order, but
+    Peoplevox still holds the ones editsync made."""
+    cancelled = pipeline.create({"TEE-S": 1, "MUG": 1})
+    original = pipeline.create({"SOCK": 1, "CAP": 1})
+    pipeline.settled([cancelled, original])
+    successor: list = []
+
+    def while_down() -> None:
+        pipeline.delete_changelogs()
+        pipeline.set_delivery(drop_rate=1.0)
+        try:
+            pipeline.demo.op("cancel_order", order_id=cancelled.order_id)
+            cancelled.kinds.append("cancel")
+            successor.append(pipeline.recreate(original, {"TEE-L": 1}, "note", cancel_original=True))
+        finally:
+            pipeline.set_delivery(drop_rate=0.0)
+
+    pipeline.restart(kill=True, wipe=False, while_down=while_down)
+    verdict = pipeline.settled([cancelled, original, *successor], timeout_s=120)
+    assert "orders will be rebuilt from Shopify" in pipeline.service.whole_log(), "the state really was lost"
+    assert pipeline.live_sales_orders(cancelled) == [] and pipeline.live_sales_orders(original) == []
+    assert [so["lines"] for so in pipeline.live_sales_orders(successor[0])] == [{"TEE-L": 1}]
+    assert verdict.totals["duplicate_sales_orders"] == 0 and verdict.totals["lost_orders"] == 0
+    assert verdict.totals["recreated_released"] == verdict.totals["recreated"]
+    assert "cancel_live_sales_orders" in [c["kind"] for c in pipeline.records(cancelled)]
+
+
 def test_reference_data_returns_after_despatch_and_b2b_prices_are_judged_from_shopify(pipeline):
     """A bundle and a SKU only the merchant's reference file explains, a gift mug partly sent back after
     despatch, and a B2B edit charging a listed item off the company's price list."""
