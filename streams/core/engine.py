@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from streams.core import actions, holds, inventory, money, peoplevox
-from streams.core.commands import Command, ReplaceSalesOrder
+from streams.core.commands import Command, CreateSalesOrder, ReplaceSalesOrder
 from streams.core.exceptions import (
     ACCESS_DENIED,
     REQUIRED_ACCESS,
@@ -320,6 +320,9 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     updates = {"failed": state.failed | {command.command_id}, "exceptions": exceptions}
     if isinstance(command.payload, ReplaceSalesOrder) and result.detail.get(WAREHOUSE_HOLDS_NOTHING):
         updates["peoplevox_cancelled"] = command.payload.replaces  # so its "Cancelled" is no cut-off
+    if isinstance(command.payload, CreateSalesOrder) and state.peoplevox_sales_order is None:
+        # A create that timed out may have landed: should the order come to ship nothing, Peoplevox is checked.
+        updates["peoplevox_unknown"] = True
     failed_state = state.model_copy(update=updates)
     decision = reconcile(failed_state, policy, reference, now)
     return replace(decision, exceptions=(exception, *decision.exceptions))

@@ -278,9 +278,10 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
     if any(c.target is Target.PEOPLEVOX for c in state.in_flight.values()):
         return state, []  # one Peoplevox change at a time per order; the result triggers the next
     if desired is None and state.peoplevox_sales_order is None and state.peoplevox_unknown:
-        # Rebuilt, and it should ship nothing (cancelled, recreated as another order, nothing left): the sales
-        # order editsync made before the state was lost may still be live, and the warehouse would ship it.
-        # Only rebuilt orders pay this read of Peoplevox: editsync's own state says which others it never sent.
+        # Rebuilt (or its create's answer was lost), and it should ship nothing (cancelled, recreated as another
+        # order, nothing left): a sales order editsync made that the state does not know may still be live, and
+        # the warehouse would ship it. Only such orders pay this read of Peoplevox: for every other order
+        # editsync's own state says what it sent, and an order first seen cancelled was never sent.
         # Until the answer comes, the order holds its successor back, as it would for a known sales order.
         return state, [command(snapshot, CancelLiveSalesOrders(number=sales_order_number(snapshot)))]
     change = plan(desired, state.peoplevox_sales_order)
@@ -369,8 +370,10 @@ def adopt(state: OrderState, payload: PeoplevoxPayload, held: Held) -> OrderStat
     an address changed while the state was lost is sent (or, past the cut-off, raised). A cancel of whatever is
     live carries no header of its own: only a cancel can follow it."""
     live = state.peoplevox_sales_order
-    if isinstance(payload, CreateReturn) or (live is not None and live.number == held.number):
+    if isinstance(payload, CreateReturn):
         return state
+    if live is not None and live.number == held.number:
+        return state.model_copy(update={"peoplevox_unknown": False})
     sent = payload.sales_order if isinstance(payload, SalesOrderChange) else SalesOrder(number=held.number, lines=())
     sales_order = _with_header(sent, held.header).model_copy(
         update={"number": held.number, "lines": held.lines, "cancelled": held.status == CANCELLED})

@@ -41,8 +41,8 @@ class OrderState(Value):
     # a sales order editsync cancelled for a replacement that was not created: its "Cancelled" is editsync's
     # own doing, not the warehouse past the cut-off
     peoplevox_cancelled: str | None = None
-    # Local state was lost (rebuilt): Peoplevox may hold live sales orders of this order that the state does not
-    # know. Cleared once a Peoplevox answer says what it holds.
+    # Local state was lost (rebuilt), or a create failed whose answer may have been lost: Peoplevox may hold live
+    # sales orders of this order that the state does not know. Cleared once a Peoplevox answer says what it holds.
     peoplevox_unknown: bool = False
 
     # Acknowledged by Shopify inventory

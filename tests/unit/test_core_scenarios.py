@@ -404,6 +404,17 @@ def test_only_a_rebuilt_order_pays_a_peoplevox_read_to_learn_it_holds_nothing():
     assert (answer.outcome, answer.detail) == ("APPLIED", {"cancelled": []})
 
 
+def test_a_create_whose_answer_was_lost_is_checked_in_peoplevox_when_the_order_is_then_cancelled():
+    """Peoplevox took the create but its answer never came (the sink gave up): the state knows no sales order."""
+    h = harness()
+    h.fail_next[Target.PEOPLEVOX] = "gave up after 5 attempts: timed out"
+    created(h)
+    h.warehouse.orders["1001"] = held("New")  # what the create that timed out wrote
+    h.webhook(CANCELLED, "ORDER_CANCELLED")
+    h.settle()
+    assert live_numbers(h) == [] and peoplevox_kinds(h)[-1] == "cancel_live_sales_orders"
+
+
 def held(status: str, reference: str = "1001") -> dict:
     """A sales order as the fake Peoplevox holds it."""
     return {"lines": [("TEE-M", 1)], "address": None, "gift_message": None, "cancelled": status == "Cancelled",
