@@ -451,13 +451,19 @@ RECREATED = order("2002", version=11, name="#1001-E1", lines=(line("9", "TEE-L")
                   note_attributes=(("edited_from", "#1001"),))
 
 
-def test_a_rebuilt_original_releases_its_successor_only_once_its_sales_order_is_cancelled():
-    """The app cancelled #1001 and created #1001-E1 from it while editsync's state was lost."""
+def recreated_while_state_was_lost(original_status: str = "New") -> Harness:
+    """#1001 reached Peoplevox; while editsync's state was lost the app cancelled it and created #1001-E1."""
     h = harness()
     created(h)
+    h.warehouse.orders["1001"]["status"] = original_status
     h.shop["1001"] = order("1001", version=10, cancelled_at=9, lines=(line("1", "TEE-M", 0, original=1),))
     rebuilt(h)
     h.webhook(RECREATED, "ORDER_CREATED")
+    return h
+
+
+def test_a_rebuilt_original_releases_its_successor_only_once_its_sales_order_is_cancelled():
+    h = recreated_while_state_was_lost()
     before = len(h.results)
     h.settle()
     assert [(so["reference"], so["lines"]) for so in h.warehouse.live()] == [("2002", [("TEE-L", 1)])]
@@ -470,11 +476,7 @@ def test_a_rebuilt_original_releases_its_successor_only_once_its_sales_order_is_
 
 def test_a_rebuilt_originals_successor_waits_while_the_original_cannot_be_checked_in_peoplevox():
     """Peoplevox refused the read-and-cancel: the original may still be live, so the new order must not ship."""
-    h = harness()
-    created(h)
-    h.shop["1001"] = order("1001", version=10, cancelled_at=9, lines=(line("1", "TEE-M", 0, original=1),))
-    rebuilt(h)
-    h.webhook(RECREATED, "ORDER_CREATED")
+    h = recreated_while_state_was_lost()
     h.refuse_next[Target.PEOPLEVOX] = "Peoplevox answered 503 (text/html)"
     for _ in range(4):
         h.advance(h.policy.debounce_ms + 1)
@@ -489,12 +491,7 @@ def test_a_rebuilt_originals_successor_waits_while_the_original_cannot_be_checke
 
 
 def test_a_rebuilt_original_being_picked_releases_neither():
-    h = harness()
-    created(h)
-    h.warehouse.orders["1001"]["status"] = "Picking"
-    h.shop["1001"] = order("1001", version=10, cancelled_at=9, lines=(line("1", "TEE-M", 0, original=1),))
-    rebuilt(h)
-    h.webhook(RECREATED, "ORDER_CREATED")
+    h = recreated_while_state_was_lost(original_status="Picking")
     h.settle()
     assert [(so["reference"], so["status"]) for so in h.warehouse.live()] == [("1001", "Picking")]
     assert "original is at Picking" in h.open_exceptions("2002")["RECREATE_AMBIGUOUS"].summary
