@@ -301,7 +301,18 @@ class Settings(BaseSettings):
                 "EDITSYNC_SHOPIFY_WEBHOOK_SECRET is required: set it to your Shopify app's client secret "
                 "(make run sets a development value)."
             )
-        return self.shopify_webhook_secret.get_secret_value().encode()
+        secret = self.shopify_webhook_secret.get_secret_value()
+        if len(secret) < MIN_WEBHOOK_SECRET_LENGTH:
+            # A Shopify app's client secret is 32 characters or more. A short value is a weak signing key, and
+            # the log redactor would replace every occurrence of it, garbling every line it appears in.
+            raise ConfigError(
+                f"EDITSYNC_SHOPIFY_WEBHOOK_SECRET is {len(secret)} characters long: it must be your Shopify app's "
+                f"client secret (at least {MIN_WEBHOOK_SECRET_LENGTH} characters)."
+            )
+        return secret.encode()
+
+
+MIN_WEBHOOK_SECRET_LENGTH = 16
 
 
 class ConfigError(RuntimeError):

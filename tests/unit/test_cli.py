@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams.service.cli import main
+from streams.service.config import ConfigError, Settings
 
 
 @pytest.mark.parametrize("argv", [["order", "#1001"], ["order", "1001 "], ["replay", "--order", "#1001"]])
@@ -27,3 +28,10 @@ def test_a_setting_that_cannot_work_stops_every_command_naming_the_variable(vari
     assert main(["topics"]) == 2
     err = capsys.readouterr().err
     assert f"editsync: configuration error: {variable}: " in err and says in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("secret", ["s", "short-secret"])
+def test_a_webhook_secret_too_short_to_be_shopifys_is_a_configuration_error(secret):
+    with pytest.raises(ConfigError, match="EDITSYNC_SHOPIFY_WEBHOOK_SECRET is .* characters long"):
+        Settings(shopify_webhook_secret=secret).require_webhook_secret()
+    assert Settings(shopify_webhook_secret="x" * 16).require_webhook_secret() == b"x" * 16
