@@ -26,7 +26,7 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 def settings(tmp_path: Path, **values: object) -> Settings:
     key = tmp_path / "erp.pem"
     key.write_bytes(Credentials().erp_private_key_pem)  # the ERP client reads its key when the app is built
-    return Settings(shopify_webhook_secret="x", data_dir=tmp_path, erp_private_key_file=key, **values)
+    return Settings(shopify_webhook_secret="service-port-secret", data_dir=tmp_path, erp_private_key_file=key, **values)
 
 
 @pytest.fixture
