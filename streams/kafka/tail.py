@@ -57,11 +57,15 @@ def _value(codec: AvroCodec, topic: str, data: bytes | None) -> Any:
 
 
 def read_records(bootstrap: str, topic: str, *, from_beginning: bool, idle_timeout_s: float,
-                 deadline_s: float | None = None) -> Iterator[Message]:
+                 deadline_s: float | None = None, to_end: bool = False) -> Iterator[Message]:
     """A topic's records from every partition, assigned directly (no consumer group).
 
     Stops once nothing arrived for ``idle_timeout_s``, or ``deadline_s`` after
-    the start; the consumer is closed when the iterator is.
+    the start; with ``to_end``, only once every partition was also read up to
+    the end ListOffsets gave when reading began, so a slow first fetch is not
+    mistaken for an empty topic (on Tansu that end is the last batch's first
+    offset; the idle timeout reads the rest of that batch, which comes in the
+    same fetch). The consumer is closed when the iterator is.
     """
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "editsync-reader",
                          "enable.auto.commit": False, "log_level": 3})
@@ -72,14 +76,18 @@ def read_records(bootstrap: str, topic: str, *, from_beginning: bool, idle_timeo
                               + ", ".join([spec.name for spec in TOPICS] + list(INTERNAL)))
         partitions = found.partitions
         start = OFFSET_BEGINNING if from_beginning else OFFSET_END
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in partitions} if to_end else {}  # Tansu's is the last batch's first offset: see DESIGN.md
         consumer.assign([TopicPartition(topic, p, start) for p in partitions])
         started = last = time.monotonic()
-        while time.monotonic() - last < idle_timeout_s and (
+        while (time.monotonic() - last < idle_timeout_s or any(ends.values())) and (
                 deadline_s is None or time.monotonic() - started < deadline_s):
             message = consumer.poll(0.2)
             if message is None or message.error():
                 continue
             last = time.monotonic()
+            if message.partition() in ends and message.offset() + 1 >= ends[message.partition()]:
+                ends[message.partition()] = 0  # read up to where it ended when reading began
             yield message
     finally:
         consumer.close()
