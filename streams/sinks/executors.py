@@ -71,9 +71,7 @@ async def _peoplevox(warehouse: Warehouse, order_id: str, payload: commands.Peop
     elif isinstance(payload, commands.UpdateSalesOrder):
         written = await warehouse.upsert(order, order_id, must_exist=True)
     else:
-        held = [(row.number, row.status) for row in await warehouse.sales_orders_of(base_number(order.number))
-                if row.reference == order_id]
-        latest = behind(order, held)
+        latest = behind(order, await _sales_orders(warehouse, order_id, base_number(order.number)))
         if latest is not None:
             number, status = latest
             return Outcome("REJECTED", f"Peoplevox already holds {number} ({status}): nothing written",
@@ -103,10 +101,17 @@ async def _create(warehouse: Warehouse, order_id: str, payload: commands.SalesOr
         raise
 
 
+async def _sales_orders(warehouse: Warehouse, order_id: str, base: str) -> list[tuple[str, str]]:
+    """The order's sales orders Peoplevox holds (number, status): ``base`` and its revisions, made for the order.
+
+    The prefix search also finds other orders' numbers that start alike (``1001`` finds ``10010``)."""
+    return [(row.number, row.status) for row in await warehouse.sales_orders_of(base)
+            if row.reference == order_id and revision_of(row.number, base) is not None]
+
+
 async def _cancel_live(warehouse: Warehouse, order_id: str, number: str) -> Outcome:
     """Cancel every live sales order of the order; the first one the warehouse keeps is the answer."""
-    live = [row.number for row in await warehouse.sales_orders_of(number)
-            if row.reference == order_id and revision_of(row.number, number) is not None and row.status != CANCELLED]
+    live = [each for each, status in await _sales_orders(warehouse, order_id, number) if status != CANCELLED]
     cancelled, kept = [], []
     for each in live:
         written = await warehouse.cancel(each)
