@@ -76,7 +76,7 @@ class CutOff:
 
     def __post_init__(self) -> None:
         if self.status not in PICK_CYCLE:
-            raise ValueError(f"cut-off status {self.status!r} is not one of {', '.join(PICK_CYCLE)}")
+            raise ValueError(f"must be one of {', '.join(PICK_CYCLE)}, as Peoplevox spells them, not {self.status!r}")
 
     def reached(self, status: str | None) -> bool:
         if status is None:

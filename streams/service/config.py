@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.peoplevox import PeoplevoxColumns
-from streams.core.peoplevox import PICK_CYCLE
+from streams.core.peoplevox import CutOff
 
 
 #: Room a record needs besides the webhook body it carries: Shopify's headers (each at most
@@ -210,8 +210,7 @@ class Settings(BaseSettings):
     @field_validator("peoplevox_cutoff_status")
     @classmethod
     def _a_pick_cycle_status(cls, value: str) -> str:
-        if value not in PICK_CYCLE:
-            raise ValueError(f"must be one of {', '.join(PICK_CYCLE)}, as Peoplevox spells them, not {value!r}")
+        CutOff(value)  # refuses a status outside the pick cycle, at start rather than when the sinks are built
         return value
 
     @field_validator("log_level")
