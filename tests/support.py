@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import random
 import re
 import subprocess
 import time
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from streams.sinks.backoff import backoff_ms
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -78,3 +81,14 @@ def wait_until_serving(name: str, process: subprocess.Popen, url: str, timeout_s
             return False
 
     wait_for(f"{name} serving {url}", serving, timeout_s, interval_s=0.2, detail=log)
+
+
+class _NoJitter(random.Random):
+    def uniform(self, a: float, b: float) -> float:
+        return a
+
+
+def shortest_retry_span_s(max_attempts: int, base_s: float) -> float:
+    """The least time a command's retries can take (every wait at its shortest, one wait between two attempts,
+    as the sink agent waits): what an outage must outlast to make the command a person's problem."""
+    return sum(backoff_ms(attempt, base_s, _NoJitter()) for attempt in range(max_attempts - 1)) / 1000

@@ -91,9 +91,6 @@ class AvroCodec:
                 self._prefix_by_topic[topic] = CONFLUENT_MAGIC + struct.pack(">I", schema_id)
                 self._writer_by_id[schema_id] = schema.parsed
 
-    def schema_for(self, topic: str) -> LoadedSchema:
-        return self._reader_by_topic[topic]
-
     def encode(self, topic: str, record: dict[str, Any]) -> bytes:
         buffer = io.BytesIO()
         buffer.write(self._prefix_by_topic[topic])

@@ -20,7 +20,3 @@ def backoff_ms(attempt: int, base_s: float, rng: random.Random, cap_s: float = C
     ceiling = min(cap_s, base_s * 2 ** attempt)
     return int((ceiling / 2 + rng.uniform(0, ceiling / 2)) * 1000)
 
-
-def shortest_retry_span_s(max_attempts: int, base_s: float, cap_s: float = CAP_S) -> float:
-    """The least time all retries of one command can take: what an outage must outlast to fail it."""
-    return sum(min(cap_s, base_s * 2 ** attempt) / 2 for attempt in range(max_attempts - 1))

@@ -15,8 +15,8 @@ import pytest
 from confluent_kafka import Producer
 
 from streams.kafka import topics
-from streams.sinks.backoff import shortest_retry_span_s
 from tests.integration.pipeline import CODEC, Pipeline, pipeline_on_own_broker
+from tests.support import shortest_retry_span_s
 
 BACKOFF_S = 0.5
 MAX_ATTEMPTS = 8

@@ -1,6 +1,8 @@
 import random
 
-from streams.sinks.backoff import backoff_ms, shortest_retry_span_s
+from streams.service.config import Settings
+from streams.sinks.backoff import backoff_ms
+from tests.support import shortest_retry_span_s
 
 
 def test_each_wait_is_between_half_and_all_of_the_doubled_base():
@@ -17,4 +19,5 @@ def test_waits_are_capped():
 
 
 def test_the_default_retries_outlast_a_minute_long_outage():
-    assert shortest_retry_span_s(8, 1.0) >= 60
+    defaults = Settings.model_fields
+    assert shortest_retry_span_s(defaults["sink_max_attempts"].default, defaults["sink_backoff_s"].default) >= 60

@@ -14,7 +14,7 @@ from streams.core.exceptions import WAREHOUSE_HOLDS_NOTHING, mismatch_reasons
 from streams.core.inputs import OrderEventIn, PersonAction, Rebuild, SuccessorLinked
 from streams.core.model import Address, Owner, SalesOrder, Target
 from streams.core.peoplevox import CutOff
-from streams.core.recreate import RecreatePolicy, looks_like_recreate, referenced_order
+from streams.core.recreate import RecreatePolicy, referenced_order
 from streams.core.reference import Catalogue, Reference
 from streams.core.state import OrderState
 from tests.core_harness import Harness
@@ -748,18 +748,11 @@ def test_a_marker_naming_no_order_of_the_shop_holds_the_new_order_until_the_mark
     assert [so["lines"] for so in h.warehouse.live()] == [[("TEE-L", 1)]]
 
 
-def test_recreate_markers_and_heuristic():
+def test_recreate_markers():
     policy = RecreatePolicy()
     assert referenced_order(order(note_attributes=(("original_order", "gid://shopify/Order/555000111"),)),
                             policy) == "555000111"
     assert referenced_order(order(tags=("vip",), note="call before delivery"), policy) is None
-    original = order("1001", cancelled_at=1_000, lines=(line("1", "TEE-M"), line("2", "MUG")))
-    new = order("2002", created_at=1_000 + 60_000, lines=(line("7", "TEE-L"), line("8", "MUG")))
-    assert looks_like_recreate(new, original, policy)
-    assert not looks_like_recreate(new.model_copy(update={"customer_id": "other"}), original, policy)
-    assert not looks_like_recreate(new.model_copy(update={"created_at": 1_000 + policy.window_ms + 1}),
-                                   original, policy)
-    assert not looks_like_recreate(new.model_copy(update={"lines": (line("7", "CAP"),)}), original, policy)
 
 
 # --- SKU mapping ----------------------------------------------------------------------------
