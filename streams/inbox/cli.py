@@ -67,15 +67,31 @@ def order_id(value: str) -> str:
 
 
 class Api:
-    def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
-        self.client = client or httpx.Client(base_url=settings.api_base_url(), timeout=30.0,
-                                             headers={"Authorization": f"Bearer {settings.api_token_value()}"})
+    def __init__(self, settings: Settings) -> None:
+        token, self.token_source = settings.client_api_token()
+        self.client = httpx.Client(base_url=settings.api_base_url(), timeout=30.0,
+                                   headers={"Authorization": f"Bearer {token}"})
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.client.request(method, path, **kwargs)
+        if response.status_code == 401:
+            raise ApiError(401, f"the API at {self.client.base_url} refused the token from {self.token_source}: "
+                                "it does not match the server's token (the one `editsync run` printed, kept in "
+                                "its data dir's api-token)")
         if response.status_code >= 400:
-            raise ApiError(response.status_code, response.json().get("error", response.text))
+            raise ApiError(response.status_code, _error_of(response))
         return response.json()
+
+
+def _error_of(response: httpx.Response) -> str:
+    """The API's own error message; a proxy or a crashed server may answer something else: show its start."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return body["error"]
+    return f"{response.reason_phrase}: {response.text[:200]!r}"
 
 
 class ApiError(Exception):

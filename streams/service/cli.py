@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="editsync", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start broker (embedded unless EDITSYNC_KAFKA_BOOTSTRAP), worker and web server")
-    commands.add_parser("topics", help="create missing topics and list them")
+    commands.add_parser("topics", help="create missing topics (Avro and internal) and list the Avro ones")
     tail = commands.add_parser("tail", help="print a topic's records as JSON lines, decoded from Avro")
     tail.add_argument("topic", help="e.g. orders.events.v1, exceptions.v1, dlq.v1 (Avro, decoded) or "
                       "editsync.order-inputs (JSON); `editsync topics` lists the Avro ones")

@@ -249,6 +249,21 @@ class Settings(BaseSettings):
     def api_token_file(self) -> Path:
         return self.data_dir / "api-token"
 
+    def client_api_token(self) -> tuple[str, str]:
+        """The token the CLI sends, and where it came from. Only read, never made: a token made here could
+        only be refused by the server, which keeps its own."""
+        if self.api_token is not None and self.api_token.get_secret_value():
+            return self.api_token.get_secret_value(), "EDITSYNC_API_TOKEN"
+        try:
+            token = self.api_token_file.read_text().strip()
+        except OSError:
+            token = ""
+        if not token:
+            raise ConfigError(
+                f"no API token: set EDITSYNC_API_TOKEN to the token `editsync run` printed, or run this where "
+                f"{self.api_token_file} (the server's data dir, EDITSYNC_DATA_DIR) holds it")
+        return token, str(self.api_token_file)
+
     def _token(self, configured: SecretStr | None, file_name: str) -> str:
         if configured is not None and configured.get_secret_value():
             return configured.get_secret_value()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from streams.service.cli import main
@@ -35,3 +38,69 @@ def test_a_webhook_secret_too_short_to_be_shopifys_is_a_configuration_error(secr
     with pytest.raises(ConfigError, match="EDITSYNC_SHOPIFY_WEBHOOK_SECRET is .* characters long"):
         Settings(shopify_webhook_secret=secret).require_webhook_secret()
     assert Settings(shopify_webhook_secret="x" * 16).require_webhook_secret() == b"x" * 16
+
+
+@pytest.fixture
+def answering(monkeypatch, tmp_path):
+    """A stand-in for the API that answers every request with one canned (status, content type, body);
+    the CLI runs from an empty directory, as from anywhere but the server's."""
+    answer: dict = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(answer["status"])
+            self.send_header("Content-Type", answer["type"])
+            self.end_headers()
+            self.wfile.write(answer["body"].encode())
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.chdir(tmp_path)
+    for variable in ("EDITSYNC_API_TOKEN", "EDITSYNC_DATA_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("EDITSYNC_API_URL", f"http://127.0.0.1:{server.server_address[1]}")
+
+    def answer_with(status: int, body: str, content_type: str = "application/json") -> None:
+        answer.update(status=status, body=body, type=content_type)
+
+    yield answer_with
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("argv", [["exceptions", "list"], ["order", "5000000042"], ["replay", "--order", "5000000042"]])
+def test_without_a_token_the_cli_names_where_it_looked_and_makes_none(argv, answering, tmp_path, capsys):
+    """A token made here could only be refused by the server (which keeps its own): say where to find the real one."""
+    answering(200, "{}")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "editsync: configuration error: no API token" in err
+    assert "EDITSYNC_API_TOKEN" in err and ".editsync-data/api-token" in err
+    assert not (tmp_path / ".editsync-data").exists(), "nothing written where the CLI happened to run"
+
+
+@pytest.mark.parametrize("where", ["variable", "file"])
+def test_a_token_the_server_refuses_is_said_to_be_the_wrong_one(where, answering, monkeypatch, tmp_path, capsys):
+    answering(401, '{"error": "a valid bearer token is required"}')
+    if where == "variable":
+        monkeypatch.setenv("EDITSYNC_API_TOKEN", "not-the-servers")
+    else:
+        (tmp_path / ".editsync-data").mkdir()
+        (tmp_path / ".editsync-data" / "api-token").write_text("not-the-servers\n")
+    assert main(["exceptions", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "refused the token from" in err and "does not match the server's token" in err
+    assert ("EDITSYNC_API_TOKEN" if where == "variable" else ".editsync-data/api-token") in err
+    assert "Traceback" not in err
+
+
+def test_an_error_answer_that_is_not_json_shows_its_status_and_start(answering, monkeypatch, capsys):
+    """A proxy in front of the API answers in HTML: show what came back, not a JSON decoding traceback."""
+    answering(502, "<html><body>Bad gateway: upstream editsync not reachable</body></html>", "text/html")
+    monkeypatch.setenv("EDITSYNC_API_TOKEN", "t" * 20)
+    assert main(["order", "5000000042"]) == 1
+    err = capsys.readouterr().err
+    assert "editsync: 502: Bad Gateway" in err and "upstream editsync not reachable" in err
