@@ -1,8 +1,10 @@
 """The one place that names editsync's Kafka topics.
 
-Every topic is keyed by the Shopify order id as a UTF-8 string (the numeric
-id, not the GraphQL gid), so that all records of one order share a partition
-and keep their order. A ``.vN`` suffix versions a topic's contract; ``.raw``
+Every topic but one is keyed by the Shopify order id as a UTF-8 string (the
+numeric id, not the GraphQL gid), so that all records of one order share a
+partition and keep their order. ``peoplevox.events.raw`` is keyed by the
+Peoplevox sales order number the callback names (streams/web/views.py): a
+callback carries no Shopify order id. A ``.vN`` suffix versions a topic's contract; ``.raw``
 topics carry unparsed input and are internal to editsync.
 """
 
@@ -52,7 +54,7 @@ TOPICS: tuple[TopicSpec, ...] = (
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in TOPICS}
 
 #: editsync's own plumbing (JSON values, no contract): inputs of the order-state agent
-#: and requests to read Shopify. Keyed by order id like everything else.
+#: and requests to read Shopify. Keyed by order id.
 ORDER_INPUTS = "editsync.order-inputs"
 SHOPIFY_READS = "editsync.shopify-reads"
 # Name look-ups (recreate links) have their own queue, so a burst of order reads cannot starve them.

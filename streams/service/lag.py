@@ -9,8 +9,8 @@ is refreshed only by its fetches: faust-streaming PR #139):
   is assigned every partition of the consumed topics and keeps fetching (and
   discarding) from the end, so librdkafka's cached watermarks stay fresh.
   A ``ListOffsets(latest)`` request is never used: the embedded Tansu broker
-  answers it with the last batch's base offset, not the log end (see
-  ../shared/DESIGN.md), which would under-report lag;
+  answers it with the last batch's base offset, not the log end (README,
+  "Known limits of the embedded broker"), which would under-report lag;
 - the committed offsets come from the broker (``OffsetFetch`` through
   ``AdminClient.list_consumer_group_offsets``), the only progress that
   survives a crash.

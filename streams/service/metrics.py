@@ -62,11 +62,11 @@ class Metrics:
             ["target"], registry=r, buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.exceptions = Counter(
-            "editsync_exceptions_total", "Exception records written, by type, owner and state (OPEN/RESOLVED).",
+            "editsync_exceptions_total", "Exception records written, by type, owner and state (OPEN, RETRYING, RESOLVED, IGNORED).",
             ["type", "owner", "state"], registry=r,
         )
         self.shopify_reads = Counter(
-            "editsync_shopify_reads_total", "Admin API reads, by kind (fetch, resolve) and outcome.",
+            "editsync_shopify_reads_total", "Admin API reads, by kind (fetch, resolve) and outcome (ok, missing, denied, failed, coalesced).",
             ["kind", "outcome"], registry=r,
         )
         self.shopify_sweeps = Counter(
@@ -101,7 +101,9 @@ class Metrics:
         )
         self._mismatches: Mapping[str, set[str]] = {}
         self.orders_mismatched = Gauge(
-            "editsync_orders_mismatched", "Orders this worker owns that disagree with a downstream system, by reason.",
+            "editsync_orders_mismatched",
+            "Orders this worker owns with an exception kept in their state (any state), by its type; the older view: "
+            "editsync_orders_out_of_sync adds commands in flight, the system pair and the age.",
             ["reason"], registry=r,
         )
         self._add_operations_metrics(r)
