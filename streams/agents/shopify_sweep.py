@@ -85,6 +85,7 @@ class Sweeper:
 def register(ctx: Context, shop: Shop) -> Sweeper | None:
     """Sweep every ``EDITSYNC_SHOPIFY_SWEEP_S`` on the leader; nothing when that is 0."""
     settings = ctx.settings
+    ctx.metrics.shopify_sweep_interval.set(settings.shopify_sweep_s)
     if not settings.shopify_sweep_s:
         log.info("the Shopify sweep is off (EDITSYNC_SHOPIFY_SWEEP_S=0): only webhooks tell editsync of changes")
         return None

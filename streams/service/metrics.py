@@ -83,6 +83,12 @@ class Metrics:
             "When this worker's last successful sweep started (0: none yet; only the leader sweeps).",
             registry=r,
         )
+        self.shopify_sweep_interval = Gauge(
+            "editsync_shopify_sweep_interval_seconds",
+            "EDITSYNC_SHOPIFY_SWEEP_S as configured (0: the sweep is off), on every worker: an overdue sweep is "
+            "judged against it, and a sweep turned off on purpose is not overdue.",
+            registry=r,
+        )
         self.shopify_sweep_orders = Counter(
             "editsync_shopify_sweep_orders_total",
             "Orders a sweep listed, as the order-state agent found them: current (editsync knew that version), "

@@ -118,6 +118,10 @@ def test_every_panel_returns_data_lag_drains_alerts_fire_and_a_crashed_agent_sta
             assert {a["topic"] for a in stalled} <= {"orders.events.v1", "commands.results.v1", "editsync.order-inputs"}
             assert prometheus.value("sum(editsync_consumer_lag)") > 0
             assert httpx.get(f"{pipeline.service.url}/healthz").status_code == 503
+            log = pipeline.service.whole_log()  # the lines docs/alerts.md sends an SRE to, the cause with its traceback
+            assert "[ERROR] agent order_state crashed: FaultInjected(" in log
+            assert "Traceback" in log.split("agent order_state crashed: FaultInjected(", 1)[1]
+            assert "[CRITICAL] agent order_state crashed (FaultInjected(" in log
             assert pipeline.service.process.wait(60) == EXIT_AGENT_CRASHED
         finally:
             prometheus.stop()

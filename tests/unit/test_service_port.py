@@ -7,6 +7,7 @@ web server logs at start; this is the quick check.
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from streams.web.server import served_routes
 from tests.support import documented_endpoints
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+ALERTS_DOC = (Path(__file__).resolve().parents[2] / "docs" / "alerts.md").read_text()
 
 
 def settings(tmp_path: Path, **values: object) -> Settings:
@@ -65,3 +67,17 @@ def test_a_crash_of_any_agent_is_counted_under_its_name(app):
     for name in ("normaliser", "order_state", "peoplevox_status", "shopify_reads", "shopify_lookups",
                  "peoplevox_sink", "inventory_sink", "erp_sink", "retry"):
         assert f'editsync_agent_crashes_total{{agent="{name}"}} 1.0' in after
+
+
+def test_a_crash_is_logged_with_its_traceback_in_the_line_docs_alerts_md_names(app, caplog):
+    agent = app.agents["order_state"]
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as error:
+        crash = error
+    with caplog.at_level(logging.ERROR, logger="streams.service.app"):
+        asyncio.run(agent._on_error(agent, crash))
+    (record,) = [r for r in caplog.records if r.name == "streams.service.app"]
+    assert (record.levelname, record.getMessage()) == ("ERROR", "agent order_state crashed: RuntimeError('boom')")
+    assert "Traceback" in caplog.text and 'raise RuntimeError("boom")' in caplog.text, "where the agent raised"
+    assert "`[ERROR] agent <name> crashed: <exception>`" in ALERTS_DOC

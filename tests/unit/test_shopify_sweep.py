@@ -13,14 +13,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client import generate_latest
 
 from connectors.errors import TransientError
 from connectors.ports import OrderUpdate
 from connectors.shopify import SWEEP_PAGE, ShopifyAdmin
+from streams.agents import shopify_sweep
 from streams.agents.shopify_sweep import OVERLAP_MS, Sweeper
 from streams.core.inputs import Swept
 from streams.service.metrics import Metrics
@@ -93,6 +96,27 @@ def test_a_failed_sweep_is_counted_and_the_next_covers_the_same_window():
     assert sample(metrics, "editsync_shopify_sweeps_total", outcome="ok") == 0
     assert sent == [("1", Swept(updated_at=NOW - 5))], "what was listed before the failure is handed over"
     assert b"editsync_shopify_sweep_seconds_count 1.0" in generate_latest(metrics.registry)
+
+
+class TimerApp:
+    """Records the timers an agent module asks Faust for."""
+
+    def __init__(self) -> None:
+        self.timers: list[float] = []
+
+    def timer(self, interval: float, **options: Any) -> Any:
+        self.timers.append(interval)
+        return lambda function: function
+
+
+@pytest.mark.parametrize("interval_s", [300.0, 0.0])
+def test_every_worker_exports_the_configured_interval_so_a_sweep_turned_off_is_not_overdue(interval_s):
+    metrics, app = Metrics(), TimerApp()
+    ctx = SimpleNamespace(app=app, metrics=metrics, topic=lambda name: None,
+                          settings=SimpleNamespace(shopify_sweep_s=interval_s, shopify_sweep_lookback_s=21600.0))
+    shopify_sweep.register(ctx, FakeShop({}))  # type: ignore[arg-type]
+    assert sample(metrics, "editsync_shopify_sweep_interval_seconds") == interval_s
+    assert app.timers == ([interval_s] if interval_s else [])
 
 
 def orders_page(ids: list[int], more: bool) -> dict[str, Any]:
