@@ -13,6 +13,7 @@ from connectors.ports import WarehouseEvents
 from streams.agents import normaliser, order_state, peoplevox_status, shopify_reads, shopify_sweep, sinks
 from streams.core.engine import Policy
 from streams.core.model import Target
+from streams.core.peoplevox import CutOff
 from streams.inbox import service as inbox
 from streams.kafka.avro_codec import AvroCodec
 from streams.service.config import Settings
@@ -53,6 +54,12 @@ def agent_name(agent: AgentT) -> str:
     return agent.name.rsplit(".", 1)[-1]
 
 
+def decision_policy(settings: Settings, cutoff: CutOff) -> Policy:
+    """The engine's rules as the operator set them."""
+    return Policy(debounce_ms=settings.debounce_ms, cutoff=cutoff, hold_bound_ms=int(settings.hold_bound_s * 1000),
+                  recreate=settings.recreate_markers)
+
+
 def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Metrics | None = None,
                downstream: Downstream | None = None, watchdog: AgentWatchdog | None = None,
                stalls: StallGuard | None = None) -> faust.App:
@@ -88,8 +95,7 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     )
     ctx = Context.build(app, settings, bootstrap, codec, metrics, watchdog, stalls)
     downstream = downstream or Downstream.from_settings(settings, metrics)
-    policy = Policy(debounce_ms=settings.debounce_ms, cutoff=downstream.cutoff,
-                    hold_bound_ms=int(settings.hold_bound_s * 1000))
+    policy = decision_policy(settings, downstream.cutoff)
 
     async def load_item_codes() -> None:
         known = downstream.item_codes

@@ -7,9 +7,11 @@ replay talk to a running `editsync run` over HTTP with its API token.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from streams.service.config import ConfigError, Settings
 from streams.inbox import cli as inbox_cli
@@ -72,10 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"editsync: configuration error: {exc}", file=sys.stderr)
         return 2
+    except SettingsError as exc:
+        # A JSON-valued setting that is not JSON: pydantic-settings names the field, not the variable.
+        field = re.search(r'field "(\w+)"', str(exc))
+        where = f"EDITSYNC_{field.group(1).upper()}" if field else "a setting"
+        print(f"editsync: configuration error: {where} is not JSON ({exc.__cause__ or exc})", file=sys.stderr)
+        return 2
     except ValidationError as exc:
         for error in exc.errors():
             # Named as the operator set it (EDITSYNC_WEB_PORT), not as the Settings field.
-            where = f"EDITSYNC_{str(error['loc'][0]).upper()}: " if error["loc"] else ""
+            loc = error["loc"]
+            inside = f" ({'.'.join(str(part) for part in loc[1:])})" if len(loc) > 1 else ""
+            where = f"EDITSYNC_{str(loc[0]).upper()}{inside}: " if loc else ""
             print(f"editsync: configuration error: {where}{error['msg']}", file=sys.stderr)
         return 2
     return 0

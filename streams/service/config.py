@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.peoplevox import PeoplevoxColumns
 from streams.core.peoplevox import CutOff
+from streams.core.recreate import RecreatePolicy
 
 
 #: Room a record needs besides the webhook body it carries: Shopify's headers (each at most
@@ -121,6 +122,11 @@ class Settings(BaseSettings):
     # Decisions and sinks
     debounce_ms: int = Field(2000, ge=0, description="Events for one order within this window give one fetch.")
     hold_bound_s: float = Field(300.0, gt=0, description="A wait longer than this becomes an owned exception.")
+    recreate_markers: RecreatePolicy = Field(
+        default_factory=RecreatePolicy,
+        description="JSON object: how your order-editing app marks an order recreated from another "
+        "(note_attributes, tag_prefixes, note_patterns; see README).",
+    )
     sink_concurrency: int = Field(
         4, ge=1, description="Commands executed at once per target (per worker); one order has one at a time."
     )

@@ -24,13 +24,19 @@ def test_an_order_name_where_an_order_id_belongs_is_refused_with_what_to_give(ar
     ("EDITSYNC_PEOPLEVOX_CUTOFF_STATUS", "picking", "must be one of New, Picking, Packed, Despatched"),
     ("EDITSYNC_LOG_LEVEL", "verbose", "must be one of debug, info, warning, error"),
     ("EDITSYNC_WEB_PORT", "abc", "valid integer"),
+    ("EDITSYNC_RECREATE_MARKERS", r'{"note_patterns": ["edited from #\\d+"]}', "must have exactly one group"),
+    ("EDITSYNC_RECREATE_MARKERS", '{"note_patterns": ["(("]}', "is not a regular expression"),
+    ("EDITSYNC_RECREATE_MARKERS", r'{"note_patterns": ["from (#\d+)"]}', "is not JSON"),  # \d is no JSON escape
+    ("EDITSYNC_PEOPLEVOX_COLUMNS", '{"gift_message": ', "is not JSON"),
+    ("EDITSYNC_RECREATE_MARKERS", '{"tag_prefixes": [" "]}', "must not be empty"),
+    ("EDITSYNC_RECREATE_MARKERS", '{"tag_prefix": ["orig-"]}', "(tag_prefix): Extra inputs are not permitted"),
 ])
 def test_a_setting_that_cannot_work_stops_every_command_naming_the_variable(variable, value, says, monkeypatch, capsys):
     """Before anything starts (no broker, no sandboxes), exit 2 and one line an operator can act on."""
     monkeypatch.setenv(variable, value)
     assert main(["topics"]) == 2
     err = capsys.readouterr().err
-    assert f"editsync: configuration error: {variable}: " in err and says in err and "Traceback" not in err
+    assert f"editsync: configuration error: {variable}" in err and says in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("secret", ["s", "short-secret"])
