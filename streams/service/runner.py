@@ -24,6 +24,7 @@ from streams.kafka.broker import EmbeddedBroker, wait_until_ready
 from streams.kafka.topics import ORDER_INPUTS
 from streams.service import logs
 from streams.service.app import consumed_topics, create_app
+from streams.service.claim import DataDirClaim, require_free_port
 from streams.service.config import Settings
 from streams.service.lag import LagMonitor
 from streams.service.local_state import discard_stale_stores
@@ -117,6 +118,8 @@ def run(settings: Settings, watchdog: Watchdog | None = None) -> None:
 
 def _run(settings: Settings, watchdog: Watchdog, token_made_now: bool) -> None:
     with ExitStack() as stack:
+        stack.enter_context(DataDirClaim(settings.data_dir))
+        require_free_port(settings.web_host, settings.web_port)
         if settings.kafka_bootstrap:
             bootstrap = settings.kafka_bootstrap
             wait_until_ready(bootstrap, timeout_s=60.0)

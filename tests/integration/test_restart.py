@@ -64,6 +64,14 @@ def test_stop_and_start_again_on_the_same_data_dir(tmp_path, started):
     log = second.whole_log()
     assert "ConsistencyError" not in log
     assert "discarded it" in log, "the stale local state must be reported in one line"
+
+    # A second `make run` in the same directory is refused before it starts a broker of its own, whose
+    # emptiness would have made it discard the running worker's table stores.
+    again = started(env, "again.log")
+    assert again.process.wait(30) == 2, again.log()
+    assert "is in use by another editsync run" in again.whole_log()
+    assert "embedded Kafka" not in again.whole_log()
+    take_an_order_to_peoplevox(data_dir)
     stop_within_bound(second, signal.SIGTERM)
 
     # Stopped during start-up: once the broker is up (sandboxes, topics, local state check to come),
