@@ -61,4 +61,9 @@ SHOPIFY_READS = "editsync.shopify-reads"
 SHOPIFY_LOOKUPS = "editsync.shopify-lookups"
 INTERNAL: tuple[str, ...] = (ORDER_INPUTS, SHOPIFY_READS, SHOPIFY_LOOKUPS)
 
+#: Facts the fleet shares (JSON, streams/kafka/ledger.py): one partition, compacted, read whole by the
+#: worker that needs them. The Peoplevox status subscription the leader made, keyed by event type.
+PEOPLEVOX_SUBSCRIPTION = "editsync.peoplevox-subscription"
+LEDGERS: tuple[str, ...] = (PEOPLEVOX_SUBSCRIPTION,)
+
 COMMANDS_BY_TARGET = {"PEOPLEVOX": COMMANDS_PEOPLEVOX, "INVENTORY": COMMANDS_INVENTORY, "ERP": COMMANDS_ERP}

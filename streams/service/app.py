@@ -9,13 +9,15 @@ import faust
 from faust.types import AgentT
 
 from connectors.errors import ConnectorError
-from connectors.ports import WarehouseEvents
-from streams.agents import normaliser, order_state, peoplevox_status, shopify_reads, shopify_sweep, sinks
+from streams.agents import (normaliser, order_state, peoplevox_status, peoplevox_subscription, shopify_reads,
+                            shopify_sweep, sinks)
 from streams.core.engine import Policy
 from streams.core.model import Target
 from streams.core.peoplevox import CutOff
 from streams.inbox import service as inbox
+from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
+from streams.kafka.ledger import KafkaLedger
 from streams.service.config import Settings
 from streams.service.context import Context
 from streams.service.downstream import Downstream
@@ -145,8 +147,10 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     @app.task
     async def connect_peoplevox() -> None:
         await load_item_codes()
-        if downstream.peoplevox_events is not None:
-            await subscribe_to_statuses(settings, downstream.peoplevox_events)
+
+    if downstream.peoplevox_events is not None:
+        peoplevox_subscription.register(ctx, downstream.peoplevox_events,
+                                        KafkaLedger(bootstrap, topics.PEOPLEVOX_SUBSCRIPTION))
 
     return app
 
@@ -170,14 +174,3 @@ def watch_progress(app: faust.App, metrics: Metrics) -> None:
     async def revoked(sender: Any, revoked: set, **_: Any) -> None:  # noqa: ARG001
         progress.revoked((tp.topic, tp.partition) for tp in revoked)
 
-
-async def subscribe_to_statuses(settings: Settings, events: WarehouseEvents) -> None:
-    """One SalesOrderStatusChanges subscription per data dir: the previous one is removed first."""
-    marker = settings.data_dir / "peoplevox-subscription"
-    try:
-        if marker.exists():
-            await events.unsubscribe(int(marker.read_text().strip() or 0))
-        marker.write_text(await events.subscribe("SalesOrderStatusChanges", settings.callback_url()))
-    except (ConnectorError, ValueError) as error:
-        log.error("Peoplevox status subscription failed (%s): statuses will only be read by the sinks' "
-                  "state checks until the next start", error)

@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     )
     peoplevox_timeout_s: float = Field(15.0, gt=0, description="Seconds before a Peoplevox call counts as timed out.")
     peoplevox_callback_token: SecretStr | None = Field(
-        None, description="Token Peoplevox callbacks must carry (?token=); unset generates one per data dir."
+        None, description="Token Peoplevox callbacks must carry (?token=): one value for the whole fleet, required "
+        "with a real Peoplevox; with the sandboxes, unset generates one per data dir."
     )
     public_url: str | None = Field(
         None, description="How Peoplevox reaches this service for callbacks; default http://<web_host>:<web_port>."
@@ -199,7 +200,8 @@ class Settings(BaseSettings):
         return not (self.shopify_admin_url or self.peoplevox_url or self.erp_url)
 
     def require_downstream(self) -> None:
-        """Either all three systems are configured, or none (then the sandboxes start)."""
+        """Either all three systems are configured, or none (then the sandboxes start); configured, the fleet
+        shares one Peoplevox callback token."""
         if self.uses_sandboxes:
             return
         missing = [name for name, value in (
@@ -212,6 +214,11 @@ class Settings(BaseSettings):
         if missing:
             raise ConfigError("Set all downstream systems or none (none starts the sandboxes); missing: "
                               + ", ".join(missing))
+        if self.peoplevox_callback_token is None or not self.peoplevox_callback_token.get_secret_value():
+            # Peoplevox calls one address and the fleet's load balancer hands each callback to any worker: a
+            # token made in one worker's data dir is refused (401) by every other worker.
+            raise ConfigError("EDITSYNC_PEOPLEVOX_CALLBACK_TOKEN is required with a real Peoplevox: set one value, "
+                              "the same on every worker (each worker refuses callbacks carrying another token)")
 
     @field_validator("peoplevox_cutoff_status")
     @classmethod

@@ -39,6 +39,8 @@ class Metrics:
             "editsync_peoplevox_callbacks_total", "Peoplevox callbacks by outcome: accepted, forged, unavailable.",
             ["outcome"], registry=r,
         )
+        for outcome in ("accepted", "forged", "unavailable"):
+            self.peoplevox_callbacks.labels(outcome)  # exported as 0 from the start: a first refusal is an increase
         self.peoplevox_statuses = Counter(
             "editsync_peoplevox_statuses_total",
             "Accepted Peoplevox callbacks after the status agent re-read their sales order, by outcome: forwarded, "

@@ -12,6 +12,7 @@ value as None, and each line's Notes text.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,3 +93,29 @@ class FakeWarehouse:
 
     async def create_return(self, refund_id: str, number: str, lines: list[tuple[str, int]]) -> None:
         self.returns.add(refund_id)
+
+
+@dataclass
+class FakeWarehouseEvents:
+    """Peoplevox's SubscribeEvent / UnsubscribeEvent: ids counted from 1; unsubscribing an unknown id is answered
+    like a known one, as the sandbox does. ``failures`` answer the next calls, one each: raised, or None (answered)."""
+
+    subscriptions: dict[int, str] = field(default_factory=dict)  # id -> callback URL
+    failures: list[Exception | None] = field(default_factory=list)
+    made: int = 0
+
+    async def _call(self) -> None:
+        await asyncio.sleep(0)  # a real call waits on the network: other workers' calls can come in between
+        failure = self.failures.pop(0) if self.failures else None
+        if failure is not None:
+            raise failure
+
+    async def subscribe(self, event_type: str, callback_url: str, filter_: str = "") -> str:
+        await self._call()
+        self.made += 1
+        self.subscriptions[self.made] = callback_url
+        return str(self.made)
+
+    async def unsubscribe(self, subscription_id: int) -> None:
+        await self._call()
+        self.subscriptions.pop(subscription_id, None)

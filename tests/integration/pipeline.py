@@ -77,6 +77,8 @@ class Pipeline:
                                        "EDITSYNC_PEOPLEVOX_CLIENT_ID": c.peoplevox_client_id,
                                        "EDITSYNC_PEOPLEVOX_USERNAME": c.peoplevox_username,
                                        "EDITSYNC_PEOPLEVOX_PASSWORD": c.peoplevox_password,
+                                       # Required with a real Peoplevox: one value for every worker.
+                                       "EDITSYNC_PEOPLEVOX_CALLBACK_TOKEN": "pipeline-callback-token",
                                        "EDITSYNC_ERP_URL": self.sandboxes.erp_url,
                                        "EDITSYNC_ERP_CLIENT_ID": c.erp_client_id,
                                        "EDITSYNC_ERP_CERTIFICATE_ID": c.erp_certificate_id,

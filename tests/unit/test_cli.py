@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -110,3 +111,44 @@ def test_an_error_answer_that_is_not_json_shows_its_status_and_start(answering, 
     assert main(["order", "5000000042"]) == 1
     err = capsys.readouterr().err
     assert "editsync: 502: Bad Gateway" in err and "upstream editsync not reachable" in err
+
+
+REAL_SYSTEMS = {"EDITSYNC_SHOPIFY_ADMIN_URL": "https://shop.example", "EDITSYNC_SHOPIFY_ACCESS_TOKEN": "t",
+                "EDITSYNC_PEOPLEVOX_URL": "https://pvx.example/C/resources/integrationservicev4.asmx",
+                "EDITSYNC_PEOPLEVOX_CLIENT_ID": "C", "EDITSYNC_PEOPLEVOX_USERNAME": "u",
+                "EDITSYNC_PEOPLEVOX_PASSWORD": "p", "EDITSYNC_ERP_URL": "https://erp.example",
+                "EDITSYNC_ERP_CLIENT_ID": "c", "EDITSYNC_ERP_CERTIFICATE_ID": "k",
+                "EDITSYNC_ERP_PRIVATE_KEY_FILE": "/nonexistent/key.pem",
+                "EDITSYNC_SHOPIFY_WEBHOOK_SECRET": "x" * 32}
+
+
+@pytest.mark.parametrize("token", [None, ""])
+def test_a_real_peoplevox_without_one_fleet_callback_token_stops_the_start(token, monkeypatch, tmp_path, capsys):
+    """A token made per data dir is refused by every other worker the Service hands a callback to: exit 2 at
+    start (before any broker is reached), naming the variable and that every worker shares one value."""
+    for name, value in {**REAL_SYSTEMS, "EDITSYNC_DATA_DIR": str(tmp_path),
+                        "EDITSYNC_KAFKA_BOOTSTRAP": "127.0.0.1:1"}.items():
+        monkeypatch.setenv(name, value)
+    if token is not None:
+        monkeypatch.setenv("EDITSYNC_PEOPLEVOX_CALLBACK_TOKEN", token)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert main(["run"]) == 2
+    finally:  # `run` arms its stop handlers first: pytest's own come back
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    err = capsys.readouterr().err
+    assert "editsync: configuration error: EDITSYNC_PEOPLEVOX_CALLBACK_TOKEN is required" in err
+    assert "the same on every worker" in err and "Traceback" not in err
+    assert not (tmp_path / "peoplevox-callback-token").exists(), "no token made for one worker alone"
+
+
+def test_the_sandboxes_keep_a_callback_token_made_for_the_data_dir(tmp_path):
+    """`make run` starts its own Peoplevox (one worker): the token is made once and kept."""
+    settings = Settings(data_dir=tmp_path)
+    settings.require_downstream()
+    assert settings.callback_token() == Settings(data_dir=tmp_path).callback_token() != ""
+    configured = Settings(data_dir=tmp_path, peoplevox_callback_token="fleet-token",
+                          **{name.removeprefix("EDITSYNC_").lower(): value for name, value in REAL_SYSTEMS.items()})
+    configured.require_downstream()
+    assert configured.callback_token() == "fleet-token"
