@@ -58,6 +58,10 @@ class Shop(Protocol):
 
     async def find_order_id(self, name: str) -> str | None: ...
 
+    async def ping(self) -> None:
+        """Answer if the Admin API answers (raise ``ConnectorError`` otherwise): a cheap read, nothing written."""
+        ...
+
     async def adjust_inventory(self, key: str, changes: list[StockChange], reason: str,
                                reference_document_uri: str | None) -> dict[str, Any]: ...
 

@@ -47,6 +47,7 @@ from connectors.ports import OrderUpdate, StockChange
 from connectors.shopify_order import (
     AGREEMENTS_PAGE,
     FIND_BY_NAME_QUERY,
+    PING_QUERY,
     FULFILLMENT_LINES_PAGE,
     FULFILLMENT_ORDERS_PAGE,
     INVENTORY_MUTATION,
@@ -196,6 +197,9 @@ class ShopifyAdmin:
         data = await self._query(FIND_BY_NAME_QUERY, {"query": f"name:{wanted}"})
         nodes = data["orders"]["nodes"]
         return numeric(nodes[0]["id"]) if nodes else None
+
+    async def ping(self) -> None:
+        await self._query(PING_QUERY, {})
 
     async def adjust_inventory(self, key: str, changes: list[StockChange], reason: str,
                                reference_document_uri: str | None) -> dict[str, Any]:

@@ -194,6 +194,13 @@ query EditsyncFindOrder($query: String!) {
 }
 """
 
+# The cheapest question the orders scope answers (cost 3): does the Admin API answer again?
+PING_QUERY = """
+query EditsyncPing {
+  orders(first: 1) { nodes { id } }
+}
+"""
+
 UPDATED_SINCE_QUERY = f"""
 query EditsyncUpdatedSince($query: String!, $first: Int!, $after: String) {{
   orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {{ {PAGE_INFO} nodes {{ id updatedAt }} }}

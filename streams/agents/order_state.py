@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.errors import ConnectorError
 from streams.core import actions, engine, inputs
 from streams.core.engine import Decision, Policy
 from streams.core.exceptions import mismatch_reasons
@@ -64,6 +65,19 @@ class Heals:
     recheck_held: Callable[[], Awaitable[int]]  # Peoplevox knows more items: held orders may go
     system_answering: Callable[[Target], Awaitable[int]]  # a system answers again: what it missed may go
     waiting_for: Callable[[Target], int]  # how many orders wait for a system to answer again
+
+
+async def probe(heals: Heals, target: Target, ping: Callable[[], Awaitable[None]]) -> int:
+    """Orders wait for a system that stopped answering; with no other order to show it back, ask it. Answers
+    how many orders were told it answers again."""
+    if not heals.waiting_for(target):
+        return 0
+    try:
+        await ping()
+    except ConnectorError as error:
+        log.info("%s still does not answer (%s)", target.value, error.reason)
+        return 0
+    return await heals.system_answering(target)
 
 
 def register(ctx: Context, reference: Callable[[], Any], policy: Policy,

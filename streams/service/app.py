@@ -114,16 +114,10 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
             if held:
                 log.info("%d held orders re-checked after new Peoplevox item codes", held)
 
-    async def probe_erp() -> None:
-        """Orders wait for an ERP that stopped answering; with no other order to show it back, ask it."""
-        if not heals.waiting_for(Target.ERP):
-            return
-        try:
-            await downstream.erp.ping()
-        except ConnectorError as error:
-            log.info("the ERP still does not answer (%s)", error.reason)
-            return
-        await heals.system_answering(Target.ERP)
+    async def probe_systems() -> None:
+        # Peoplevox is asked anyway, for its item codes (load_item_codes).
+        for target, ping in ((Target.ERP, downstream.erp.ping), (Target.INVENTORY, downstream.shopify.ping)):
+            await order_state.probe(heals, target, ping)
 
     normaliser.register(ctx)
     heals = order_state.register(ctx, downstream.reference, policy, load_item_codes)
@@ -142,7 +136,7 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
         app.sensors.add(ctx.faults)
 
     app.timer(settings.item_codes_refresh_s)(load_item_codes)
-    app.timer(settings.system_probe_s)(probe_erp)
+    app.timer(settings.system_probe_s)(probe_systems)
 
     @app.task
     async def connect_peoplevox() -> None:

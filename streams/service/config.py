@@ -167,8 +167,8 @@ class Settings(BaseSettings):
         300.0, gt=0, description="How often Peoplevox item codes are re-read; orders held for a now-known SKU heal then."
     )
     system_probe_s: float = Field(
-        30.0, gt=0, description="While commands wait for a system that stopped answering, how often the ERP is asked "
-                                "whether it answers again; when it does, they are sent again."
+        30.0, gt=0, description="While commands wait for a system that stopped answering, how often the ERP or Shopify is "
+                                "asked whether it answers again; when it does, they are sent again."
     )
     notify_min_severity: str = Field(
         "HIGH", pattern="^(LOW|MEDIUM|HIGH|CRITICAL)$", description="New exceptions at or above this are notified."

@@ -34,6 +34,9 @@ class FakeShop:
         wanted = name if name.startswith("#") else f"#{name}"
         return next((order_id for order_id, order in self.orders.items() if order.name == wanted), None)
 
+    async def ping(self) -> None:
+        return None
+
     async def adjust_inventory(self, key: str, changes: list[StockChange], reason: str,
                                reference_document_uri: str | None) -> dict[str, Any]:
         if key not in self.keys:

@@ -334,7 +334,10 @@ def test_a_refund_the_erp_refuses_is_finances_and_a_retry_after_the_fix_posts_on
     assert pipeline.calls_to("erp", "PUT creditMemo") >= 2, "refused once, then posted"
 
 
-def test_a_stock_correction_shopify_did_not_answer_is_operations_and_goes_through_once_after(pipeline, api):
+@pytest.mark.parametrize("healed_by", ["a person's retry", "the probe"])
+def test_a_stock_correction_shopify_did_not_answer_is_operations_and_goes_through_once_after(pipeline, api, healed_by):
+    """Nothing else reads this order once Shopify answers again: unless a person retries, only the worker's
+    probe of Shopify (every EDITSYNC_SYSTEM_PROBE_S) can tell it to send the correction again."""
     plan = pipeline.create({"TEE-M": 2, "CAP": 1})
     pipeline.settled([plan])
     stock = lambda: pipeline.demo.state(pipeline.demo.shopify)["stock"]  # noqa: E731
@@ -349,7 +352,13 @@ def test_a_stock_correction_shopify_did_not_answer_is_operations_and_goes_throug
         assert stock() == before, "no unit went back while Shopify did not answer"
     finally:
         pipeline.set_faults("shopify", fail_operation={})
-    retry(api, failed, "Omar (operations)")
+    if healed_by == "the probe":
+        healed = api.exception(plan.order_id, "INVENTORY_ADJUST_FAILED", "RESOLVED", timeout_s=60)
+        timeline = api.get(f"/orders/{plan.order_id}")["timeline"]
+        assert healed["actor"] is None and [e for e in timeline if e["kind"] == "action"] == [], timeline
+        assert any("answers again" in e["title"] for e in timeline), [e["title"] for e in timeline]
+    else:
+        retry(api, failed, "Omar (operations)")
     api.exception(plan.order_id, "INVENTORY_ADJUST_FAILED", "RESOLVED")
 
     def adjustments() -> list[dict]:

@@ -177,6 +177,17 @@ def test_an_inventory_adjustment_sent_twice_changes_stock_once(stack):
     assert stack.shop.levels[(variant.inventory_item_id, location)] == before + 3
 
 
+def test_the_ping_is_a_query_shopify_accepts_and_down_is_transient(stack):
+    """What the probe asks while inventory adjustments wait for Shopify to answer again."""
+    stack.shopify.control.calls.clear()
+    run(shopify(stack).ping())
+    (call,) = stack.shopify.control.calls
+    assert (call.operation, call.status) == ("orders", 200)
+    stack.shopify.control.faults.update({"fail_next": [502]})
+    with pytest.raises(TransientError):
+        run(shopify(stack).ping())
+
+
 def test_shopify_5xx_and_429_are_transient(stack):
     stack.shopify.control.faults.update({"fail_next": [503]})
     with pytest.raises(TransientError):
