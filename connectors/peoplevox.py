@@ -164,12 +164,12 @@ class PeoplevoxClient:
         return result.Detail.split(",", 1)[1]
 
     async def call(self, operation: str, request: dict[str, Any]) -> Any:
-        """Run GetData/SaveData/SubscribeEvent; a transient failure is tried again at once, a few times.
+        """Run GetData/SaveData/UnsubscribeEvent; a transient failure is tried again at once, a few times.
 
         Safe because the writes are upserts (sales orders by SalesOrderNumber, item rows by Line, returns by
-        ReturnReference); a subscription repeated after a lost answer only doubles callbacks, which are
-        hints re-read before use. A single 5xx or lost answer then costs a second, not a trip through the
-        sink's retry topic; a longer outage still ends up there.
+        ReturnReference) and removing a subscription twice removes it once. A single 5xx or lost answer then
+        costs a second, not a trip through the sink's retry topic; a longer outage still ends up there.
+        SubscribeEvent is not repeated here (:meth:`subscribe`).
         """
         for attempt in range(self._attempts - 1):
             try:
@@ -248,8 +248,10 @@ class PeoplevoxClient:
                                "refused": refused})
 
     async def subscribe(self, event_type: str, callback_url: str, filter_: str = "") -> str:
-        result = await self.call("SubscribeEvent", {"eventType": event_type, "filter": filter_,
-                                                    "callbackUrl": callback_url})
+        # One attempt: a repeat after a lost answer makes a second subscription whose id nobody learns, and
+        # Peoplevox has no call that lists them; the caller tries again only once it knows where it stands.
+        result = await self._call_in_session("SubscribeEvent", {"eventType": event_type, "filter": filter_,
+                                                                "callbackUrl": callback_url})
         return result.Detail
 
     async def unsubscribe(self, subscription_id: int) -> None:

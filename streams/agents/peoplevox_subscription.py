@@ -22,15 +22,22 @@ interleaving, the latest record names the one live subscription.
 
 A record made against another Peoplevox (another ``EDITSYNC_PEOPLEVOX_URL``)
 names an id there, not here: it is left alone. An unsubscribe Peoplevox refuses
-(``ResponseId`` -1) counts as done: the subscription is gone already. Anything
-else that fails stops the renewal before the next step, and the leader tries
-again ``RETRY_S`` later, so a failure never leaves a subscription unrecorded.
+for an id it does not hold (removed by hand) is done; one refused for any other
+reason is logged as an error naming the id, for a person to remove in Peoplevox,
+and the renewal goes on: a duplicate subscription only doubles callbacks (same
+URL, same token, hints re-read before use), while no subscription loses them.
+A transient failure stops the renewal before the next step, and the leader tries
+again ``RETRY_S`` later. A subscription whose id cannot be recorded (the broker
+away) is removed again before the retry, and every id is logged the moment
+Peoplevox answers it, so that one made just before a crash can still be found:
+Peoplevox has no call that lists subscriptions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -93,9 +100,20 @@ class FleetSubscription:
         if before:
             await self._remove(before[-1][1])
         subscription_id = int(await self._events.subscribe(EVENT, self._callback_url))
-        appended = await self._ledger.append(EVENT, {"peoplevox": self._peoplevox, "subscription_id": subscription_id,
-                                                     "at": now_ms()})
-        log.info("Peoplevox %s subscription %d made and recorded for the fleet", EVENT, subscription_id)
+        log.info("Peoplevox %s subscription %d made for the fleet (callbacks to %s)", EVENT, subscription_id,
+                 self._peoplevox)
+        try:
+            appended = await self._ledger.append(EVENT, {"peoplevox": self._peoplevox,
+                                                         "subscription_id": subscription_id, "at": now_ms()})
+        except LedgerError:
+            # Unrecorded, no later leader could remove it: take it back before this renewal is tried again.
+            try:
+                await unsubscribe(self._events, subscription_id)
+            except ConnectorError as error:
+                log.error("Peoplevox subscription %d could be neither recorded nor removed (%s): remove it in "
+                          "Peoplevox by hand", subscription_id, error.reason)
+            raise
+        log.info("Peoplevox subscription %d recorded", subscription_id)
         for offset, record in await self._ledger.read():
             if last_read < offset < appended:  # another worker renewed at the same time: this one supersedes it
                 try:
@@ -113,11 +131,20 @@ class FleetSubscription:
         await unsubscribe(self._events, int(record["subscription_id"]))
 
 
+#: How a refusal reads when the id is not (or no longer) Peoplevox's: the real wording is not published, so the
+#: test is loose; any other refusal is left to a person.
+GONE = re.compile(r"not found|does not exist|no such|unknown|invalid subscription", re.I)
+
+
 async def unsubscribe(events: WarehouseEvents, subscription_id: int) -> None:
     try:
         await events.unsubscribe(subscription_id)
     except Refused as refused:
-        log.info("Peoplevox subscription %d was gone already (%s)", subscription_id, refused.reason)
+        if GONE.search(refused.reason):
+            log.info("Peoplevox subscription %d was gone already (%s)", subscription_id, refused.reason)
+        else:
+            log.error("Peoplevox refused to remove subscription %d (%s): remove it in Peoplevox by hand; until "
+                      "then each status change is called back twice", subscription_id, refused.reason)
         return
     log.info("Peoplevox subscription %d removed", subscription_id)
 
@@ -127,8 +154,15 @@ async def forget_worker_subscription(events: WarehouseEvents, marker: Path) -> N
     or it calls back for good (with that worker's own token, refused by the others)."""
     if not marker.exists():
         return
+    text = marker.read_text().strip()
+    if not text.isdigit():
+        kept = marker.with_name(marker.name + ".unreadable")
+        marker.rename(kept)
+        log.error("this worker's own Peoplevox subscription id is unreadable (%r, now in %s): remove that "
+                  "subscription in Peoplevox by hand", text[:80], kept)
+        return
     try:
-        await unsubscribe(events, int(marker.read_text().strip() or 0))
+        await unsubscribe(events, int(text))
     except ConnectorError as error:
         log.warning("this worker's own Peoplevox subscription (%s) not removed (%s): tried again at the next start",
                     marker, error.reason)

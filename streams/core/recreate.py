@@ -62,7 +62,7 @@ def referenced_order(snapshot: OrderSnapshot, policy: RecreatePolicy) -> str | N
                 return _reference(tag.strip()[len(prefix):])
     for pattern in policy.note_patterns:
         match = re.search(pattern, snapshot.note or "", flags=re.I)
-        if match:
+        if match and (match.group(1) or "").strip():  # an optional group may match and capture nothing
             return _reference(match.group(1))
     return None
 

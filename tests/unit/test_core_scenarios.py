@@ -753,6 +753,9 @@ def test_recreate_markers():
     assert referenced_order(order(note_attributes=(("original_order", "gid://shopify/Order/555000111"),)),
                             policy) == "555000111"
     assert referenced_order(order(tags=("vip",), note="call before delivery"), policy) is None
+    optional = RecreatePolicy(note_patterns=(r"edited from (#\d+)?",))  # a merchant's pattern: the group may be empty
+    assert referenced_order(order(note="Edited from order 12"), optional) is None
+    assert referenced_order(order(note="Edited from #12"), optional) == "#12"
 
 
 # --- SKU mapping ----------------------------------------------------------------------------

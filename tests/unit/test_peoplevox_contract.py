@@ -223,3 +223,18 @@ def test_a_cancel_whose_answer_was_lost_is_done_when_its_repeat_is_refused_as_ca
     written = asyncio.run(PeoplevoxWarehouse(client, CutOff()).cancel("1100"))
     assert (written.applied, written.status) == (True, "Cancelled")
     assert [action.removeprefix(NS) for action, _ in service.requests].count("SaveData") == 2
+
+
+def test_a_subscription_whose_answer_was_lost_is_not_made_again_by_the_client():
+    """A repeat would make a second subscription nobody learns the id of (Peoplevox lists none); an
+    unsubscribe, which may be repeated, is."""
+    service = Peoplevox(LOGIN, httpx.ReadTimeout("read timed out"), result("UnsubscribeEvent", 0, ""))
+    transport = httpx.MockTransport(service.handle)
+    client = PeoplevoxClient(URL, "editsync", "integration", "secret", http=httpx.AsyncClient(transport=transport),
+                             wsdl_http=httpx.Client(transport=transport), attempts=3, retry_delay_s=0)
+    with pytest.raises(TransientError):
+        asyncio.run(client.subscribe("SalesOrderStatusChanges", "https://editsync.example/webhooks/peoplevox"))
+    assert [action for action, _ in service.requests] == [f"{NS}Authenticate", f"{NS}SubscribeEvent"]
+    service.answers = [httpx.ReadTimeout("read timed out"), result("UnsubscribeEvent", 0, "")]
+    asyncio.run(client.unsubscribe(7))
+    assert [action for action, _ in service.requests][2:] == [f"{NS}UnsubscribeEvent"] * 2

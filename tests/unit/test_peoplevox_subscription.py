@@ -14,6 +14,7 @@ import pytest
 from connectors.errors import TransientError
 from connectors.peoplevox import Refused
 from streams.agents.peoplevox_subscription import FleetSubscription, forget_worker_subscription
+from streams.kafka.ledger import LedgerError
 from tests.fakes.peoplevox import FakeWarehouseEvents
 
 PEOPLEVOX = "https://pvx.example/C/resources/integrationservicev4.asmx"
@@ -23,6 +24,7 @@ CALLBACK = "https://editsync.example/webhooks/peoplevox?token=t&event=SalesOrder
 class MemoryLedger:
     def __init__(self) -> None:
         self.records: list[tuple[int, dict[str, Any]]] = []
+        self.append_fails = 0  # the next appends the broker does not acknowledge
 
     async def read(self) -> list[tuple[int, dict[str, Any]]]:
         await asyncio.sleep(0)
@@ -30,6 +32,9 @@ class MemoryLedger:
 
     async def append(self, key: str, value: dict[str, Any]) -> int:
         await asyncio.sleep(0)
+        if self.append_fails:
+            self.append_fails -= 1
+            raise LedgerError("editsync.peoplevox-subscription: append not acknowledged (timed out)")
         self.records.append((len(self.records), value))
         return len(self.records) - 1
 
@@ -113,6 +118,39 @@ def test_a_subscription_peoplevox_no_longer_holds_and_one_at_another_peoplevox_a
     events.failures = [Refused("Subscription not found")]  # removed in Peoplevox by hand meanwhile
     asyncio.run(worker(events, ledger).renew())
     assert sorted(events.subscriptions) == [1, 2, 3] and ledger.latest() == 3, "refused: gone already"
+
+
+def test_a_subscription_the_broker_would_not_record_is_taken_back_before_the_next_try():
+    """Peoplevox cannot list subscriptions: one nobody recorded would call back for good."""
+    events, ledger = FakeWarehouseEvents(), MemoryLedger()
+    ledger.append_fails = 1
+
+    async def scenario() -> None:
+        w = worker(events, ledger)
+        running = asyncio.create_task(w.run())
+        w.leadership(True)
+        await settled(lambda: len(ledger.records) == 1)
+        running.cancel()
+
+    asyncio.run(scenario())
+    assert events.made == 2 and list(events.subscriptions) == [ledger.latest()] == [2]
+
+
+def test_a_refusal_to_remove_for_another_reason_is_a_persons_and_does_not_stop_the_new_subscription(caplog):
+    events, ledger = FakeWarehouseEvents(), MemoryLedger()
+    asyncio.run(worker(events, ledger).renew())
+    events.failures = [Refused("System : Security:Access denied to UnsubscribeEvent")]
+    asyncio.run(worker(events, ledger).renew())
+    assert ledger.latest() == 2 and sorted(events.subscriptions) == [1, 2]
+    assert "refused to remove subscription 1" in caplog.text and "by hand" in caplog.text
+
+
+def test_an_unreadable_id_from_before_is_set_aside_for_a_person_not_a_crash_at_every_start(tmp_path, caplog):
+    marker = tmp_path / "peoplevox-subscription"
+    marker.write_text("Subscription created: 42")
+    asyncio.run(forget_worker_subscription(FakeWarehouseEvents(), marker))
+    assert not marker.exists() and (tmp_path / "peoplevox-subscription.unreadable").exists()
+    assert "remove that subscription in Peoplevox by hand" in caplog.text
 
 
 @pytest.mark.parametrize("answer, kept", [(None, False), (Refused("Subscription not found"), False),
