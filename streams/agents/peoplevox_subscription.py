@@ -113,7 +113,7 @@ class FleetSubscription:
                 log.error("Peoplevox subscription %d could be neither recorded nor removed (%s): remove it in "
                           "Peoplevox by hand", subscription_id, error.reason)
             raise
-        log.info("Peoplevox subscription %d recorded", subscription_id)
+        log.info("Peoplevox subscription %d recorded for the fleet", subscription_id)
         for offset, record in await self._ledger.read():
             if last_read < offset < appended:  # another worker renewed at the same time: this one supersedes it
                 try:

@@ -20,7 +20,7 @@ from streams.kafka.ledger import KafkaLedger
 from tests.integration.conftest import Service
 from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
 
-MADE = "made and recorded for the fleet"
+MADE = "recorded for the fleet"  # the leader logs it once the subscription it made is on the ledger
 
 
 @pytest.fixture(scope="module")
