@@ -199,7 +199,7 @@ class PeoplevoxSandbox:
                 subscription = warehouse.subscribe(_text(values.get("eventType")), _text(values.get("filter")),
                                                    _text(values.get("callbackUrl")))
                 return _soap(envelope(operation, 0, str(subscription), 1))
-            warehouse.subscriptions.pop(int(_text(values.get("subscriptionId")) or 0), None)
+            warehouse.unsubscribe(int(_text(values.get("subscriptionId")) or 0))
             return _soap(envelope(operation, 0, "", 0))
         except Refused as refused:
             return _soap(envelope(operation, -1, str(refused)))

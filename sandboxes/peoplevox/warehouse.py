@@ -351,6 +351,12 @@ class Warehouse:
         self.subscriptions[subscription.id] = subscription
         return subscription.id
 
+    def unsubscribe(self, subscription_id: int) -> None:
+        """An id Peoplevox does not hold is refused *(stricter reading: the public clients only show the
+        call, not its answer for an unknown id; a caller must cope with a refusal)*."""
+        if self.subscriptions.pop(subscription_id, None) is None:
+            raise Refused(f"Subscription {subscription_id} not found")
+
     def state(self) -> dict[str, Any]:
         """Per sales order: ``lines`` sums every line of an ItemCode, so a line imported twice shows doubled."""
         with self.lock:

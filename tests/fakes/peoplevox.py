@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.errors import PermanentError
-from connectors.peoplevox import PeoplevoxColumns
+from connectors.peoplevox import PeoplevoxColumns, Refused
 from connectors.ports import SalesOrderRow, Written
 from streams.core.model import Address, SalesOrder
 from streams.core.peoplevox import CANCELLED, CutOff, Held, HeldHeader, notes_by_code
@@ -97,8 +97,9 @@ class FakeWarehouse:
 
 @dataclass
 class FakeWarehouseEvents:
-    """Peoplevox's SubscribeEvent / UnsubscribeEvent: ids counted from 1; unsubscribing an unknown id is answered
-    like a known one, as the sandbox does. ``failures`` answer the next calls, one each: raised, or None (answered)."""
+    """Peoplevox's SubscribeEvent / UnsubscribeEvent: ids counted from 1; unsubscribing an unknown id is refused
+    ("Subscription N not found"), as the sandbox does. ``failures`` answer the next calls, one each: raised, or
+    None (answered)."""
 
     subscriptions: dict[int, str] = field(default_factory=dict)  # id -> callback URL
     failures: list[Exception | None] = field(default_factory=list)
@@ -118,4 +119,5 @@ class FakeWarehouseEvents:
 
     async def unsubscribe(self, subscription_id: int) -> None:
         await self._call()
-        self.subscriptions.pop(subscription_id, None)
+        if self.subscriptions.pop(subscription_id, None) is None:
+            raise Refused(f"Subscription {subscription_id} not found")
