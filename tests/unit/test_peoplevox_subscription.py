@@ -52,6 +52,15 @@ async def settled(condition, timeout_s: float = 2.0) -> None:
             await asyncio.sleep(0.005)
 
 
+async def leading_until(events: FakeWarehouseEvents, ledger: MemoryLedger, records: int) -> None:
+    """A worker that becomes leader and renews, retrying as it does, until the ledger holds ``records``."""
+    w = worker(events, ledger)
+    running = asyncio.create_task(w.run())
+    w.leadership(True)
+    await settled(lambda: len(ledger.records) == records)
+    running.cancel()
+
+
 def test_leaders_taking_over_and_restarts_leave_exactly_the_recorded_subscription():
     events, ledger = FakeWarehouseEvents(), MemoryLedger()
 
@@ -95,15 +104,7 @@ def test_a_renewal_that_fails_removes_nothing_unrecorded_and_is_tried_again():
     asyncio.run(worker(events, ledger).renew())
     # Peoplevox away at the unsubscribe, then the subscribe; the third attempt goes through.
     events.failures = [TransientError("Peoplevox answered 503"), None, TransientError("Peoplevox unreachable")]
-
-    async def scenario() -> None:
-        w = worker(events, ledger)
-        running = asyncio.create_task(w.run())
-        w.leadership(True)
-        await settled(lambda: len(ledger.records) == 2)
-        running.cancel()
-
-    asyncio.run(scenario())
+    asyncio.run(leading_until(events, ledger, records=2))
     assert list(events.subscriptions) == [ledger.latest()] == [2]
 
 
@@ -124,15 +125,7 @@ def test_a_subscription_the_broker_would_not_record_is_taken_back_before_the_nex
     """Peoplevox cannot list subscriptions: one nobody recorded would call back for good."""
     events, ledger = FakeWarehouseEvents(), MemoryLedger()
     ledger.append_fails = 1
-
-    async def scenario() -> None:
-        w = worker(events, ledger)
-        running = asyncio.create_task(w.run())
-        w.leadership(True)
-        await settled(lambda: len(ledger.records) == 1)
-        running.cancel()
-
-    asyncio.run(scenario())
+    asyncio.run(leading_until(events, ledger, records=1))
     assert events.made == 2 and list(events.subscriptions) == [ledger.latest()] == [2]
 
 
