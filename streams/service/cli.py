@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 
 from pydantic import ValidationError
@@ -39,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", default="demo-results.json", help="where the judge's verdict is written as JSON")
     inbox_cli.add_parsers(commands)
     args = parser.parse_args(argv)
+    if args.command != "run":
+        # The entry point's stop-before-start handlers (entry.py) would end a `tail` or `demo` with exit 0
+        # mid-way; these commands stop as Python programs do.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         settings = Settings()
         if args.command == "run":
