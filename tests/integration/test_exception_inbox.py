@@ -452,8 +452,12 @@ def chromium():
     options.binary_location = os.environ.get("EDITSYNC_TEST_CHROMIUM", "/usr/bin/chromium")
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1366,1000"):
         options.add_argument(argument)
-    return webdriver.Chrome(service=DriverService(os.environ.get("EDITSYNC_TEST_CHROMEDRIVER",
-                                                                 "/usr/bin/chromedriver")), options=options)
+    browser = webdriver.Chrome(service=DriverService(os.environ.get("EDITSYNC_TEST_CHROMEDRIVER",
+                                                                    "/usr/bin/chromedriver")), options=options)
+    # A click's form post, its redirect and the next page can still be under way when click() returns (seen
+    # once in CI under load: the retry's flash looked for on the page being left): look for up to 10 s.
+    browser.implicitly_wait(10)
+    return browser
 
 
 def test_in_the_browser_operations_see_an_unknown_sku_add_the_item_retry_and_see_it_resolved(pipeline, api):
