@@ -10,6 +10,7 @@ from streams.core import inputs
 from streams.core.inputs import OrderInput
 from streams.kafka import topics
 from streams.kafka.avro_codec import DecodeError
+from streams.service.config import given
 from streams.service.context import Context
 from streams.service.logs import KnownSecrets
 from streams.inbox import api, pages
@@ -50,9 +51,9 @@ def register(ctx: Context) -> Notifier | None:
 
 def _notifications(ctx: Context) -> Notifier | None:
     settings = ctx.settings
-    urls = {owner: url.get_secret_value() for owner, url in (
+    urls = {owner: given(url) for owner, url in (
         ("FINANCE", settings.notify_finance_url), ("OPS", settings.notify_ops_url), ("CX", settings.notify_cx_url))
-        if url is not None and url.get_secret_value()}
+        if given(url)}
     if not urls:
         return None
     public_url = settings.public_url or settings.api_base_url()

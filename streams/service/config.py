@@ -214,7 +214,7 @@ class Settings(BaseSettings):
         if missing:
             raise ConfigError("Set all downstream systems or none (none starts the sandboxes); missing: "
                               + ", ".join(missing))
-        if self.peoplevox_callback_token is None or not self.peoplevox_callback_token.get_secret_value():
+        if not given(self.peoplevox_callback_token):
             # Peoplevox calls one address and the fleet's load balancer hands each callback to any worker: a
             # token made in one worker's data dir is refused (401) by every other worker.
             raise ConfigError("EDITSYNC_PEOPLEVOX_CALLBACK_TOKEN is required with a real Peoplevox: set one value, "
@@ -265,8 +265,8 @@ class Settings(BaseSettings):
     def client_api_token(self) -> tuple[str, str]:
         """The token the CLI sends, and where it came from. Only read, never made: a token made here could
         only be refused by the server, which keeps its own."""
-        if self.api_token is not None and self.api_token.get_secret_value():
-            return self.api_token.get_secret_value(), "EDITSYNC_API_TOKEN"
+        if given(self.api_token):
+            return given(self.api_token), "EDITSYNC_API_TOKEN"
         try:
             token = self.api_token_file.read_text().strip()
         except OSError:
@@ -278,8 +278,8 @@ class Settings(BaseSettings):
         return token, str(self.api_token_file)
 
     def _token(self, configured: SecretStr | None, file_name: str) -> str:
-        if configured is not None and configured.get_secret_value():
-            return configured.get_secret_value()
+        if given(configured):
+            return given(configured)
         path = self.data_dir / file_name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -289,8 +289,8 @@ class Settings(BaseSettings):
 
     def store_url(self) -> str:
         """The exception store: the configured database, else SQLite in the data dir."""
-        if self.database_url is not None and self.database_url.get_secret_value():
-            return self.database_url.get_secret_value()
+        if given(self.database_url):
+            return given(self.database_url)
         return f"sqlite:///{(self.data_dir / 'exceptions.sqlite3').resolve()}"
 
     def api_base_url(self) -> str:
@@ -323,12 +323,12 @@ class Settings(BaseSettings):
 
     def require_webhook_secret(self) -> bytes:
         """The secret as bytes, or a clear start-up error when it is missing."""
-        if self.shopify_webhook_secret is None or not self.shopify_webhook_secret.get_secret_value():
+        secret = given(self.shopify_webhook_secret)
+        if not secret:
             raise ConfigError(
                 "EDITSYNC_SHOPIFY_WEBHOOK_SECRET is required: set it to your Shopify app's client secret "
                 "(make run sets a development value)."
             )
-        secret = self.shopify_webhook_secret.get_secret_value()
         if len(secret) < MIN_WEBHOOK_SECRET_LENGTH:
             # A Shopify app's client secret is 32 characters or more. A short value is a weak signing key, and
             # the log redactor would replace every occurrence of it, garbling every line it appears in.
@@ -340,6 +340,11 @@ class Settings(BaseSettings):
 
 
 MIN_WEBHOOK_SECRET_LENGTH = 16
+
+
+def given(secret: SecretStr | None) -> str:
+    """A secret setting's value; "" when it is unset or set empty (both mean: not given)."""
+    return secret.get_secret_value() if secret is not None else ""
 
 
 class ConfigError(RuntimeError):
