@@ -78,7 +78,7 @@ class LagSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-lag-sampler", daemon=True)
 
-    def __enter__(self) -> "LagSampler":
+    def __enter__(self) -> LagSampler:
         self._thread.start()
         return self
 

@@ -71,7 +71,7 @@ class NetSuiteRest:
     def connect(cls, base_url: str, client_id: str, certificate_id: str, private_key_pem: bytes,
                 default_customer_id: str | None = None, adjustment_item: str | None = None,
                 timeout_s: float = 15.0, client: httpx.AsyncClient | None = None,
-                transport: httpx.AsyncBaseTransport | None = None) -> "NetSuiteRest":
+                transport: httpx.AsyncBaseTransport | None = None) -> NetSuiteRest:
         """``base_url`` is ``https://<account>.suitetalk.api.netsuite.com/services/rest``."""
         client = client or httpx.AsyncClient(timeout=timeout_s, transport=transport)
         token_url = f"{base_url.rstrip('/')}/auth/oauth2/v1/token"

@@ -41,13 +41,21 @@ from typing import Any
 import httpx
 import zeep
 import zeep.exceptions
-from pydantic import BaseModel, ConfigDict, field_validator
 from zeep.transports import AsyncTransport
 
 from connectors.errors import ConnectorError, PermanentError, TransientError
 from connectors.ports import SalesOrderRow, Written
 from streams.core.model import Address
-from streams.core.peoplevox import CANCELLED, CutOff, HeaderField, Held, HeldHeader, SalesOrder, notes_by_code
+from streams.core.peoplevox import (
+    CANCELLED,
+    CutOff,
+    HeaderField,
+    Held,
+    HeldHeader,
+    PeoplevoxColumns,
+    SalesOrder,
+    notes_by_code,
+)
 
 SALES_ORDERS, SALES_ORDER_ITEMS, ITEM_TYPES, RETURNS = "Sales orders", "Sales order items", "Item types", "Returns"
 XML_MEDIA_TYPES = ("text/xml", "application/soap+xml", "application/xml")
@@ -59,52 +67,6 @@ class Refused(PermanentError):
 
 class RowsRefused(PermanentError):
     """SaveData saved fewer rows than it was sent; ``detail["refused"]`` says which and why."""
-
-
-class PeoplevoxColumns(BaseModel):
-    """Which column of the client's import templates holds each value editsync sends ("" = not sent).
-
-    Defaults follow Peoplevox's default integration templates ("Sales orders",
-    "Sales order items"); ``gift_message`` and ``line_notes`` are custom fields a
-    client adds to its templates (or sets to "" to send none).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    sales_order_number: str = "SalesOrderNumber"
-    reference: str = "CustomerPurchaseOrderReferenceNumber"
-    status: str = "Status"
-    email: str = "Email"
-    contact_name: str = "ContactName"
-    customer: str = ""
-    address1: str = "ShippingAddressLine1"
-    address2: str = "ShippingAddressLine2"
-    city: str = "ShippingAddressCity"
-    region: str = "ShippingAddressRegion"
-    postcode: str = "ShippingAddressPostcode"
-    country: str = "ShippingAddressCountry"
-    gift_message: str = "GiftMessage"
-    item_code: str = "ItemCode"
-    quantity: str = "QuantityOrdered"
-    line: str = "Line"
-    line_notes: str = "Notes"
-
-    @field_validator("sales_order_number", "reference", "status", "item_code", "quantity", "line")
-    @classmethod
-    def _required(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("this column is required: editsync reads and writes sales orders through it")
-        return value.strip()
-
-    def header(self) -> tuple[tuple[str, HeaderField], ...]:
-        """The configured header columns and the field each holds (the contact name also goes to Customer when
-        that is configured); read back, the first column of a field wins."""
-        pairs: tuple[tuple[str, HeaderField], ...] = (
-            (self.contact_name, "name"), (self.customer, "name"), (self.address1, "address1"),
-            (self.address2, "address2"), (self.city, "city"), (self.region, "province_code"),
-            (self.postcode, "zip"), (self.country, "country_code"), (self.email, "email"),
-            (self.gift_message, "gift_message"))
-        return tuple((column, field) for column, field in pairs if column)
 
 
 class _Transport(AsyncTransport):

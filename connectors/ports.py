@@ -1,6 +1,6 @@
 """What editsync needs from each downstream system: one small ``Protocol`` per system.
 
-The sinks' executors, the agents and ``streams.service.downstream.Downstream``
+The sinks' executors, the agents and ``connectors.downstream.Downstream``
 depend on these, never on a concrete client: ``connectors/`` holds the real
 clients (HTTP), ``tests/fakes/`` in-memory ones that keep the same rules.
 """

@@ -47,12 +47,12 @@ from connectors.ports import OrderUpdate, StockChange
 from connectors.shopify_order import (
     AGREEMENTS_PAGE,
     FIND_BY_NAME_QUERY,
-    PING_QUERY,
     FULFILLMENT_LINES_PAGE,
     FULFILLMENT_ORDERS_PAGE,
     INVENTORY_MUTATION,
     LINES_PAGE,
     ORDER_QUERY,
+    PING_QUERY,
     REFUND_LINES_PAGE,
     REFUNDS_LIST,
     SALES_PAGE,
@@ -65,7 +65,6 @@ from connectors.shopify_order import (
     version_of,
 )
 from streams.core.model import OrderSnapshot
-
 
 #: The changelog's message shape, for answers whose extensions do not name the required access.
 _REQUIRED_IN_MESSAGE = re.compile(r"Required access: (.+?)\.?$")

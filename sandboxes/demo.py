@@ -30,7 +30,7 @@ from sandboxes.judge.verdict import judge
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.tail import read_records
-from streams.service.config import ConfigError, Settings
+from streams.runtime.settings import ConfigError, Settings
 
 ADDRESS = {"name": "Ann Smith", "address1": "1 High Street", "city": "Leeds", "zip": "LS1 1AA", "country_code": "GB"}
 PLAIN = ["TEE-S", "TEE-M", "TEE-L", "HOODIE-M", "HOODIE-L", "MUG", "SOCK", "CAP", "BEANIE"]

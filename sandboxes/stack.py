@@ -133,7 +133,7 @@ class SandboxStack:
     def control_url(self, name: str) -> str:
         return f"http://{self.host}:{self.ports[name]}/_sandbox"
 
-    def start(self) -> "SandboxStack":
+    def start(self) -> SandboxStack:
         self._thread.start()
         self.call(self._start())
         return self
@@ -145,7 +145,7 @@ class SandboxStack:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> "SandboxStack":
+    def __enter__(self) -> SandboxStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

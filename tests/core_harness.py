@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from connectors.downstream import Downstream
 from connectors.errors import PermanentError
 from streams.core import engine
 from streams.core.commands import Command
@@ -25,7 +26,6 @@ from streams.core.model import OrderException, OrderSnapshot, Target
 from streams.core.peoplevox import CutOff
 from streams.core.reference import Reference
 from streams.core.state import OrderState
-from streams.service.downstream import Downstream
 from streams.sinks.executors import Outcome, execute
 from tests.fakes import run_now
 from tests.fakes.erp import FakeErp

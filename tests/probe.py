@@ -467,7 +467,7 @@ def probe(service: Service, requests: int, seed: int = 1, concurrency: int = 32,
           settle_s: float = 120.0) -> Report:
     port = int(service.env["EDITSYNC_WEB_PORT"])
     read_timeout_s = float(service.env["EDITSYNC_WEB_READ_TIMEOUT_S"])
-    from streams.service.config import Settings
+    from streams.runtime.settings import Settings
 
     limit = Settings.model_fields["webhook_max_body_bytes"].default
     report = Report()

@@ -56,7 +56,7 @@ class RegistryDouble:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "RegistryDouble":
+    def __enter__(self) -> RegistryDouble:
         self._thread.start()
         return self
 

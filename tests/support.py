@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from streams.sinks.backoff import backoff_ms
+from streams.runtime.backoff import backoff_ms
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

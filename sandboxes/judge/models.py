@@ -185,7 +185,7 @@ class Plan(BaseModel):
     at_cutoff: dict[str, Any] | None = None  # Shopify's order (sandbox summary) when the warehouse started picking
 
     @classmethod
-    def of(cls, order: dict[str, Any], kinds: list[str]) -> "Plan":
+    def of(cls, order: dict[str, Any], kinds: list[str]) -> Plan:
         """The plan for an order as the sandbox's scenario answer summarises it."""
         return cls(order_id=order["id"], name=order["name"], first_line_id=order["lines"][0]["id"], kinds=kinds)
 

@@ -1,6 +1,6 @@
 """The Peoplevox sandbox over HTTP: the SOAP 1.1 integration service and event callbacks.
 
-Shapes follow public Peoplevox client code (see DESIGN.md):
+Shapes follow public Peoplevox client code (Node.js and PHP integration-service clients):
 ``/<ClientId>/resources/integrationservicev4.asmx`` (WSDL at ``?WSDL``),
 namespace ``http://www.peoplevox.net/``, ``SOAPAction:
 http://www.peoplevox.net/<Operation>``; every result is an

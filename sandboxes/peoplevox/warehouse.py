@@ -64,7 +64,7 @@ the behaviour is not public the sandbox takes the stricter reading, marked
 - An expired or unknown session answers ``System : Security - Invalid Session``,
   the wording public client code waits for before it logs in again
   (a Node.js Peoplevox client's ``peoplevoxStandardInterpreter``); a wrong login
-  ``System : Security:Invalid Username or Password`` (DESIGN.md).
+  ``System : Security:Invalid Username or Password`` (the same client code).
 """
 
 from __future__ import annotations

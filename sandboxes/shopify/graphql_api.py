@@ -325,11 +325,11 @@ class AdminGraphQL:
 
     # --- root fields ----------------------------------------------------------------------
 
-    def order(self, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:  # noqa: A002 - Shopify's name
+    def order(self, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
         found = self.shop.orders.get(parse_gid(id, "Order"))
         return None if found is None else order_view(self.shop, found, info.context)
 
-    def node(self, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:  # noqa: A002 - Shopify's name
+    def node(self, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
         """The nodes editsync pages through: refunds (``read_orders``) and fulfillment orders."""
         kind = id.removeprefix("gid://shopify/").split("/", 1)[0]
         if kind == "Refund":
@@ -350,7 +350,7 @@ class AdminGraphQL:
             return None
         raise GraphQLError(f"The sandbox does not resolve {kind} nodes.", extensions={"code": "NOT_IMPLEMENTED"})
 
-    def orders(self, info: GraphQLResolveInfo, query: str | None = None, sortKey: str = "PROCESSED_AT",  # noqa: N803
+    def orders(self, info: GraphQLResolveInfo, query: str | None = None, sortKey: str = "PROCESSED_AT",
                **arguments: Any) -> dict[str, Any]:
         if sortKey not in ORDER_SORT_KEYS:
             raise GraphQLError(f"The sandbox does not sort orders by {sortKey}.", extensions={"code": "NOT_IMPLEMENTED"})
@@ -360,7 +360,7 @@ class AdminGraphQL:
         return connection([order_view(self.shop, o, info.context) for o in chosen],
                           [ORDER_SORT_KEYS[sortKey](o) for o in chosen])(**arguments)
 
-    def inventoryAdjustQuantities(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802,A002
+    def inventoryAdjustQuantities(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         key = _idempotency_key(info)
         try:
             changes = [{"inventory_item_id": parse_gid(c["inventoryItemId"], "InventoryItem"),
@@ -383,7 +383,7 @@ class AdminGraphQL:
                          "item": {"id": gid("InventoryItem", c["inventory_item_id"])},
                          "location": {"id": gid("Location", c["location_id"])}} for c in group["changes"]]}}
 
-    def refundCreate(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802,A002
+    def refundCreate(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         key = _idempotency_key(info)
         if key not in self.shop.refund_keys:
             try:

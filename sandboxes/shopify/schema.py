@@ -38,7 +38,7 @@ def admin_schema() -> GraphQLSchema:
     if problems:
         raise SchemaProblem("; ".join(problems[:5]))
     # graphql-core caches the schema check here; an empty list means "checked, usable".
-    schema._validation_errors = []  # noqa: SLF001 - documented above
+    schema._validation_errors = []
     return schema
 
 

@@ -111,7 +111,7 @@ class ShopifySandbox:
         """The root field the request runs (``order``, ``inventoryAdjustQuantities``): what a call is, whatever
         the client named its operation."""
         try:
-            body = json.loads(request._read_bytes or b"{}")  # noqa: SLF001 - the middleware read it already
+            body = json.loads(request._read_bytes or b"{}")
         except ValueError:
             return None
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):

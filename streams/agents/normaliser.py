@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from streams.context import Context
 from streams.ingress.normalise import NormaliseError, normalise
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec, DecodeError
-from streams.service.config import RECORD_RESERVE_BYTES
-from streams.service.context import Context
+from streams.runtime.settings import RECORD_RESERVE_BYTES
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,11 @@ def normalise_record(codec: AvroCodec, value: bytes, max_event_bytes: int) -> No
         event = normalise(envelope)
     except NormaliseError as exc:
         return Rejected(exc.error_type, str(exc), envelope["body"], context)
-    except Exception as exc:  # noqa: BLE001 - an input normalise did not foresee is still only one input
+    except Exception as exc:
         return Rejected("normaliser_error", f"normalising failed: {exc!r}", envelope["body"], context)
     try:
         encoded = codec.encode(topics.ORDERS_EVENTS, event)
-    except Exception as exc:  # noqa: BLE001 - fastavro raises several types for a value its schema refuses
+    except Exception as exc:
         return Rejected("unencodable_event", f"the event does not fit the OrderEvent schema: {exc!r}",
                         envelope["body"], context)
     if len(encoded) > max_event_bytes:

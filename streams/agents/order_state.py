@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.errors import ConnectorError
+from streams.context import Context
 from streams.core import actions, engine, inputs
 from streams.core.engine import Decision, Policy
 from streams.core.exceptions import mismatch_reasons
@@ -52,8 +53,7 @@ from streams.core.model import Target
 from streams.core.state import OrderState
 from streams.kafka import topics
 from streams.kafka.records import command_record, exception_record, result_from_record
-from streams.service.clock import now_ms
-from streams.service.context import Context
+from streams.runtime.clock import now_ms
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
                 if refresh_item_codes is not None and isinstance(parsed, PersonAction) and parsed.action == "retry":
                     await refresh_item_codes()  # the fix may be an item just added to Peoplevox
                 decision = engine.step(load(order_id), parsed, policy, reference(), now_ms())
-            except Exception as error:  # noqa: BLE001 - one bad input must not stop every order
+            except Exception as error:
                 await ctx.dead_letter(message, "undecidable_input", str(error) or repr(error))
                 continue
             if decision is not None:
@@ -194,7 +194,7 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
                 await order_inputs.send(key=order_id.encode(), value=inputs.encode(Tick()))
 
     @app.on_rebalance_complete.connect
-    async def heal(sender: Any, **_: Any) -> None:  # noqa: ARG001
+    async def heal(sender: Any, **_: Any) -> None:
         # Local table rows are exactly the orders this worker now owns: the gauges start again from them.
         healed = 0
         mismatched.clear()

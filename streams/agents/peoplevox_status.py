@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 
+from connectors.downstream import Downstream
 from connectors.errors import ConnectorError
+from streams.context import Context
 from streams.core import inputs
 from streams.core.inputs import PeoplevoxStatus
 from streams.ingress.callbacks import InvalidCallback, sales_order_number
 from streams.kafka import topics
 from streams.kafka.avro_codec import DecodeError
-from streams.service.clock import now_ms
-from streams.service.context import Context
-from streams.service.downstream import Downstream
+from streams.runtime.clock import now_ms
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def register(ctx: Context, downstream: Downstream) -> None:
                 statuses.labels("reread_failed").inc()
                 log.warning("could not re-read Peoplevox sales order %s: %s", number, error.reason)
                 continue
-            except Exception as error:  # noqa: BLE001 - a number the client cannot send is this record's fault
+            except Exception as error:
                 await ctx.dead_letter(message, "unreadable_sales_order", f"re-reading {number!r} failed: {error!r}")
                 continue
             if row is None or not row.reference:

@@ -44,9 +44,9 @@ from typing import Any, Protocol
 from connectors.errors import ConnectorError
 from connectors.peoplevox import Refused
 from connectors.ports import WarehouseEvents
+from streams.context import Context
 from streams.kafka.ledger import LedgerError
-from streams.service.clock import now_ms
-from streams.service.context import Context
+from streams.runtime.clock import now_ms
 
 log = logging.getLogger(__name__)
 EVENT = "SalesOrderStatusChanges"
@@ -176,7 +176,7 @@ def register(ctx: Context, events: WarehouseEvents, ledger: Ledger) -> FleetSubs
     subscription = FleetSubscription(events, ledger, settings.peoplevox_url or "", settings.callback_url())
 
     @app.on_partitions_assigned.connect
-    async def assigned(sender: Any, assigned: set, **_: Any) -> None:  # noqa: ARG001
+    async def assigned(sender: Any, assigned: set, **_: Any) -> None:
         subscription.leadership(app.is_leader())
 
     @app.task

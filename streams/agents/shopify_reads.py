@@ -19,7 +19,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from connectors.downstream import Downstream
 from connectors.errors import AccessDenied, ConnectorError, TransientError
+from streams.context import Context
 from streams.core import inputs
 from streams.core.inputs import (
     FetchedSnapshot,
@@ -31,9 +33,7 @@ from streams.core.inputs import (
     ResolveOrder,
 )
 from streams.kafka import topics
-from streams.service.clock import now_ms
-from streams.service.context import Context
-from streams.service.downstream import Downstream
+from streams.runtime.clock import now_ms
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 4

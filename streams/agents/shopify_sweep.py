@@ -31,12 +31,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 from connectors.ports import Shop
+from streams.context import Context
 from streams.core import inputs
 from streams.core.inputs import Swept
 from streams.kafka import topics
-from streams.service.clock import now_ms
-from streams.service.context import Context
-from streams.service.metrics import Metrics
+from streams.runtime.clock import now_ms
+from streams.supervision.metrics import Metrics
 
 log = logging.getLogger(__name__)
 OVERLAP_MS = 120_000
@@ -68,7 +68,7 @@ class Sweeper:
             async for update in self._shop.updated_since(self.since(started)):
                 await self._send(update.order_id, Swept(updated_at=update.updated_at))
                 listed += 1
-        except Exception as error:  # noqa: BLE001 - a failed sweep is tried again next interval, never fatal
+        except Exception as error:
             self._metrics.shopify_sweeps.labels("failed").inc()
             log.warning("Shopify sweep failed after %d orders (%s); the next sweep covers the same window again",
                         listed, getattr(error, "reason", None) or repr(error))

@@ -158,10 +158,10 @@ class OrderException(Value):
     actor: str | None = None  # who retried, resolved or ignored it; None when the engine changed it
     note: str | None = None  # what that person wrote
 
-    def same_facts(self, other: "OrderException") -> bool:
+    def same_facts(self, other: OrderException) -> bool:
         """The same cause, whatever anyone did about it."""
         fields = ("type", "owner", "severity", "summary", "detail")
         return all(getattr(self, f) == getattr(other, f) for f in fields)
 
-    def same_content(self, other: "OrderException") -> bool:
+    def same_content(self, other: OrderException) -> bool:
         return self.same_facts(other) and self.state == other.state

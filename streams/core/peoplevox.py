@@ -1,6 +1,7 @@
 """What the Peoplevox sales order should be, and the smallest change that gets it there.
 
-Peoplevox rules (Peoplevox integration templates, see DESIGN.md): an update may add
+Peoplevox rules (Peoplevox's default integration templates as integrators document them, e.g.
+Zynk's Peoplevox connector docs, and public Peoplevox client code): an update may add
 or edit sales order lines but never remove one, so a removal needs
 cancel-and-replace; an unknown ItemCode is refused, so every SKU must map
 first; and once picking has started the warehouse state wins.
@@ -35,6 +36,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from streams.core.commands import (
     CancelLiveSalesOrders,
@@ -404,3 +407,49 @@ def _with_header(sent: SalesOrder, header: HeldHeader | None) -> SalesOrder:
 def _as_held(sent: str | None, held: str | None) -> str | None:
     """The value Peoplevox holds; the sent one if it holds that (an empty value reads back as None)."""
     return sent if (sent or None) == held else held
+
+
+class PeoplevoxColumns(BaseModel):
+    """Which column of the client's import templates holds each value editsync sends ("" = not sent).
+
+    Defaults follow Peoplevox's default integration templates ("Sales orders",
+    "Sales order items"); ``gift_message`` and ``line_notes`` are custom fields a
+    client adds to its templates (or sets to "" to send none).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sales_order_number: str = "SalesOrderNumber"
+    reference: str = "CustomerPurchaseOrderReferenceNumber"
+    status: str = "Status"
+    email: str = "Email"
+    contact_name: str = "ContactName"
+    customer: str = ""
+    address1: str = "ShippingAddressLine1"
+    address2: str = "ShippingAddressLine2"
+    city: str = "ShippingAddressCity"
+    region: str = "ShippingAddressRegion"
+    postcode: str = "ShippingAddressPostcode"
+    country: str = "ShippingAddressCountry"
+    gift_message: str = "GiftMessage"
+    item_code: str = "ItemCode"
+    quantity: str = "QuantityOrdered"
+    line: str = "Line"
+    line_notes: str = "Notes"
+
+    @field_validator("sales_order_number", "reference", "status", "item_code", "quantity", "line")
+    @classmethod
+    def _required(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("this column is required: editsync reads and writes sales orders through it")
+        return value.strip()
+
+    def header(self) -> tuple[tuple[str, HeaderField], ...]:
+        """The configured header columns and the field each holds (the contact name also goes to Customer when
+        that is configured); read back, the first column of a field wins."""
+        pairs: tuple[tuple[str, HeaderField], ...] = (
+            (self.contact_name, "name"), (self.customer, "name"), (self.address1, "address1"),
+            (self.address2, "address2"), (self.city, "city"), (self.region, "province_code"),
+            (self.postcode, "zip"), (self.country, "country_code"), (self.email, "email"),
+            (self.gift_message, "gift_message"))
+        return tuple((column, field) for column, field in pairs if column)

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web as aioweb
@@ -23,15 +23,15 @@ from aiohttp.web import Request
 from faust import web as faust_web
 from pydantic import BaseModel, Field, ValidationError
 
-from streams.service.context import Context
+from streams.context import Context
 from streams.core.inputs import OrderInput, PersonAction, Replay
-from streams.service.clock import now_ms
-from streams.service.logs import KnownSecrets
 from streams.inbox import words
-from streams.inbox.words import iso
 from streams.inbox.auth import bearer_ok
 from streams.inbox.projection import ExceptionRow, OrderSeen, TimelineEntry
 from streams.inbox.store import ExceptionQuery, Store
+from streams.inbox.words import iso
+from streams.runtime.clock import now_ms
+from streams.runtime.logs import KnownSecrets
 
 OWNERS = ("FINANCE", "OPS", "CX")
 STATES = ("OPEN", "RETRYING", "RESOLVED", "IGNORED")
@@ -67,7 +67,7 @@ def time_ms(text: str) -> int:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return now_ms() - duration_ms(text)
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp() * 1000)
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
 
 
 def _choices(params: Mapping[str, str], name: str, allowed: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -148,7 +148,7 @@ class Inbox:
     async def _send(self, order_id: str, message: OrderInput) -> None:
         try:
             await self.publish(order_id, message)
-        except Exception as error:  # noqa: BLE001 - whatever the producer raised, nothing was promised
+        except Exception as error:
             raise Refused(503, "the broker did not acknowledge the request; nothing was changed, try again") \
                 from error
 

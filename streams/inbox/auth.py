@@ -42,7 +42,7 @@ class Session:
         return f"{name}.{self.issued_at}.{_mac(token, 'session', name, str(self.issued_at))}"
 
     @classmethod
-    def from_cookie(cls, value: str | None, token: str, now: int) -> "Session | None":
+    def from_cookie(cls, value: str | None, token: str, now: int) -> Session | None:
         """The session a cookie proves, or None when it is absent, forged, or too old."""
         try:
             name, issued, mac = (value or "").split(".")

@@ -20,8 +20,8 @@ from urllib.parse import quote
 
 import httpx
 
-from streams.service.config import Settings
 from streams.inbox import words
+from streams.runtime.settings import Settings
 
 COMMANDS = ("exceptions", "order", "replay")
 

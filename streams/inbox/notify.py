@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
-from streams.sinks.backoff import backoff_ms
 from streams.inbox import words
 from streams.inbox.projection import ExceptionRow
+from streams.runtime.backoff import backoff_ms
 
 log = logging.getLogger(__name__)
 SEVERITY_RANK = {"LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}

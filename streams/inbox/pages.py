@@ -19,11 +19,11 @@ from faust import web as faust_web
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 
-from streams.service.context import Context
-from streams.service.clock import now_ms
+from streams.context import Context
 from streams.inbox import words
 from streams.inbox.api import OWNERS, ActionRequest, Inbox, Refused, exception_query, iso, runbook_link
 from streams.inbox.auth import SESSION_MAX_AGE_MS, Session, csrf_ok, csrf_token, same_origin, token_ok
+from streams.runtime.clock import now_ms
 
 COOKIE = "editsync_inbox"
 # A link to docs/runbook.md, shipped in the wheel as package data.

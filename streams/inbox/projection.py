@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from streams.kafka import topics
 from streams.inbox import words
-from streams.service.clock import epoch_ms
+from streams.kafka import topics
+from streams.runtime.clock import epoch_ms
 
 
 class Row(BaseModel):

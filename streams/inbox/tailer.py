@@ -30,10 +30,10 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from sqlalchemy.exc import OperationalError
 
-from streams.kafka import topics
-from streams.kafka.avro_codec import AvroCodec, DecodeError
 from streams.inbox.projection import PROJECTED_TOPICS, RecordIn, project
 from streams.inbox.store import Batch, Store
+from streams.kafka import topics
+from streams.kafka.avro_codec import AvroCodec, DecodeError
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -88,7 +88,7 @@ class Tailer:
                     return  # stopping: the batch is read again on the next start
                 if unproven:
                     self._check_restarted_logs(consumer, assigned, unproven)
-        except Exception:  # noqa: BLE001 - the pipeline goes on without the store; say so loudly
+        except Exception:
             log.exception("the exception store stopped following the topics")
         finally:
             consumer.close()

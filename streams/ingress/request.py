@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from streams.kafka import topics
-from streams.kafka.dead_letters import INGRESS_SOURCE, dead_letter
 from streams.ingress.webhooks import (
     HMAC_HEADER,
     InvalidHeaders,
@@ -25,6 +23,8 @@ from streams.ingress.webhooks import (
     read_headers,
     signature_valid,
 )
+from streams.kafka import topics
+from streams.kafka.dead_letters import INGRESS_SOURCE, dead_letter
 
 
 @dataclass(frozen=True)

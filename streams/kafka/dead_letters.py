@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from streams.service.clock import now_ms
+from streams.runtime.clock import now_ms
 
 INGRESS_SOURCE = "http:/webhooks/shopify"
 #: A reason can quote the input (a bad amount, an exception's message); the input itself is in

@@ -7,7 +7,7 @@ worker; compaction keeps the latest record of each key. Values are JSON.
 
 The end of the partition is where the consumer reports ``PARTITION_EOF``: the
 Fetch response's high watermark, which the embedded broker answers right (its
-ListOffsets answer does not, see DESIGN.md).
+ListOffsets answer does not, see streams/supervision/lag.py).
 """
 
 from __future__ import annotations

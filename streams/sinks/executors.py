@@ -29,12 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.downstream import Downstream
 from connectors.errors import ConnectorError, PermanentError
 from connectors.ports import Erp, StockChange, Warehouse, Written
 from streams.core import commands
 from streams.core.exceptions import WAREHOUSE_HOLDS_NOTHING
 from streams.core.peoplevox import CANCELLED, base_number, behind, revision_of
-from streams.service.downstream import Downstream
 
 
 @dataclass(frozen=True)

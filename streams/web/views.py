@@ -13,11 +13,11 @@ from faust import web
 from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from streams.context import Context
 from streams.ingress.request import Refuse, decide
 from streams.kafka import topics
-from streams.service.clock import now_ms
-from streams.service.config import Settings
-from streams.service.context import Context
+from streams.runtime.clock import now_ms
+from streams.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def register(ctx: Context) -> None:
     @app.page("/healthz")
     class Health(web.View):
         async def get(self, request: Request) -> web.Response:
-            # A crashed agent leaves partitions unprocessed: this worker must be replaced (streams/service/watchdog.py).
+            # A crashed agent leaves partitions unprocessed: this worker must be replaced (streams/supervision/watchdog.py).
             if ctx.watchdog.crashed:
                 return self.json({"status": "agent crashed", "agents": ctx.watchdog.crashed}, status=503)
             return self.json({"status": "alive"})
@@ -162,7 +162,7 @@ def register(ctx: Context) -> None:
         class Faults(web.View):
             """Tests only: ``{"crash_agent": name}`` makes that agent raise on its next record;
             ``{"pause_partition": {"topic": t, "partition": p}}`` pauses an owned partition in the consumer and
-            leaves it so, as Faust can after a rebalance (streams/service/stall_guard.py must notice)."""
+            leaves it so, as Faust can after a rebalance (streams/supervision/stall_guard.py must notice)."""
 
             async def put(self, request: Request) -> web.Response:
                 fault = await request.json()

@@ -1,7 +1,7 @@
 """Peoplevox's sales orders in memory, as ``connectors.peoplevox.PeoplevoxWarehouse`` sees them.
 
 Rules kept from the real service and connector (Peoplevox integration templates,
-see DESIGN.md and sandboxes/peoplevox/): an import adds or edits lines but never
+see sandboxes/peoplevox/): an import adds or edits lines but never
 removes one; a sales order at or past the cut-off (or in a status outside the
 pick cycle, such as Cancelled) is not written, the write is answered with its
 status; an update of a sales order Peoplevox does not hold is refused. It
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.errors import PermanentError
-from connectors.peoplevox import PeoplevoxColumns, Refused
+from connectors.peoplevox import Refused
 from connectors.ports import SalesOrderRow, Written
 from streams.core.model import Address, SalesOrder
-from streams.core.peoplevox import CANCELLED, CutOff, Held, HeldHeader, notes_by_code
+from streams.core.peoplevox import CANCELLED, CutOff, Held, HeldHeader, PeoplevoxColumns, notes_by_code
 
 STORED = frozenset(field for _, field in PeoplevoxColumns().header()) | {"line_notes"}
 

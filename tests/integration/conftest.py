@@ -51,7 +51,7 @@ class Service:
         self.url = f"http://127.0.0.1:{env['EDITSYNC_WEB_PORT']}"
         self.log_path = log_path
         self._log = open(log_path, "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "streams.service.entry", "run"], cwd=ROOT, env=env,
+        self.process = subprocess.Popen([sys.executable, "-m", "streams.wiring.entry", "run"], cwd=ROOT, env=env,
                                         stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:

@@ -42,7 +42,7 @@ MerchantSetUp = Callable[[SandboxStack], dict[str, dict[str, Any]]]
 
 
 @contextmanager
-def pipeline_on_own_broker(tmp: Path, merchant: MerchantSetUp | None = None, **env: str) -> Iterator["Pipeline"]:
+def pipeline_on_own_broker(tmp: Path, merchant: MerchantSetUp | None = None, **env: str) -> Iterator[Pipeline]:
     """A broker of its own: no other module's records or consumer groups in the way."""
     with EmbeddedBroker(log_path=tmp / "tansu.log") as broker:
         pipeline = Pipeline(broker.bootstrap, tmp, merchant, **env)

@@ -43,7 +43,7 @@ def wait_gone(pids: list[int], timeout_s: float) -> list[int]:
     return [p for p in pids if is_alive(p)]
 
 
-def start_embedded(tmp_path: Path, started) -> tuple[Service, int]:  # noqa: ANN001 - the conftest fixture
+def start_embedded(tmp_path: Path, started) -> tuple[Service, int]:
     service = started(service_env(tmp_path), "editsync.log")
     service.wait_ready()
     (broker_pid,) = children(service.process.pid)
@@ -61,7 +61,7 @@ def test_readme_walkthrough_then_ctrl_c_stops_worker_and_embedded_broker(tmp_pat
     assert httpx.post(f"{service.url}/webhooks/shopify", content=body, headers=headers).status_code == 200
 
     def tail(topic: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "streams.service.cli", "tail", topic, "--from-beginning",
+        return subprocess.run([sys.executable, "-m", "streams.wiring.cli", "tail", topic, "--from-beginning",
                                "-n", "1", "--idle-timeout", "20"], cwd=ROOT, env=service.env,
                               capture_output=True, text=True, timeout=60)
 

@@ -34,7 +34,7 @@ HOLD_BOUND_S = 5  # EDITSYNC_HOLD_BOUND_S: every module test's orders settle wel
 class Receiver(BaseHTTPRequestHandler):
     received: list[tuple[str, dict]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         Receiver.received.append((self.path, body))
         self.send_response(200)
@@ -120,7 +120,7 @@ def test_replay_rereads_and_reconciles_and_changes_nothing_that_is_already_in_st
     before = ({p.order_id: pipeline.sales_orders(p) for p in plans}, pipeline.demo.state(pipeline.demo.erp))
     reads = shopify_requests(pipeline)
     env = dict(pipeline.env, EDITSYNC_API_URL=pipeline.service.url)
-    out = subprocess.run([sys.executable, "-m", "streams.service.cli", "replay", "--since", "10m", "--rate", "5"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "streams.wiring.cli", "replay", "--since", "10m", "--rate", "5"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert all(f"order {p.order_id}" in out.stdout for p in plans), out.stdout

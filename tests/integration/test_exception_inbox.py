@@ -87,7 +87,7 @@ def api(pipeline) -> Api:
 
 def cli(pipeline: Pipeline, *args: str, url: str | None = None) -> str:
     env = dict(pipeline.env, EDITSYNC_API_URL=url or pipeline.service.url)
-    done = subprocess.run([sys.executable, "-m", "streams.service.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "streams.wiring.cli", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout

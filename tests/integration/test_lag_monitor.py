@@ -14,7 +14,7 @@ from collections import Counter
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from streams.service.lag import LagMonitor, LagView
+from streams.supervision.lag import LagMonitor, LagView
 
 PARTITIONS = 3
 
@@ -23,7 +23,7 @@ def produce(bootstrap: str, topic: str, count: int) -> Counter:
     """``count`` records in batches; how many landed in each partition, from the delivery reports."""
     landed: Counter = Counter()
 
-    def delivered(error, message) -> None:  # noqa: ANN001
+    def delivered(error, message) -> None:
         assert error is None, error
         landed[message.partition()] += 1
 

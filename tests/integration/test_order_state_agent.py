@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 import httpx
+import pytest
 
 from tests.integration.pipeline import pipeline_on_own_broker
 

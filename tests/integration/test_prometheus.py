@@ -25,10 +25,10 @@ import httpx
 import yaml
 
 from streams.kafka import topics
-from streams.service.watchdog import EXIT_AGENT_CRASHED
+from streams.supervision.watchdog import EXIT_AGENT_CRASHED
 from tests.integration.conftest import PARTITIONS, ROOT, SECRET
-from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
 from tests.integration.kafka_reader import read_topic
+from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
 from tests.integration.prometheus import Prometheus
 from tests.support import webhook_headers
 

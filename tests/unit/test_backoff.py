@@ -1,7 +1,7 @@
 import random
 
-from streams.service.config import Settings
-from streams.sinks.backoff import backoff_ms
+from streams.runtime.backoff import backoff_ms
+from streams.runtime.settings import Settings
 from tests.support import shortest_retry_span_s
 
 

@@ -1,4 +1,4 @@
-"""One `editsync run` per data dir and per web port, refused up front (streams/service/claim.py)."""
+"""One `editsync run` per data dir and per web port, refused up front (streams/wiring/claim.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from streams.service.claim import DataDirClaim, require_free_port
-from streams.service.config import ConfigError
+from streams.runtime.settings import ConfigError
+from streams.wiring.claim import DataDirClaim, require_free_port
 
 
 def test_a_data_dir_in_use_is_refused_naming_the_holder_and_free_again_once_released(tmp_path):

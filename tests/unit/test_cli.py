@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from streams.service.cli import main
-from streams.service.config import ConfigError, Settings
+from streams.runtime.settings import ConfigError, Settings
+from streams.wiring.cli import main
 
 
 @pytest.mark.parametrize("argv", [["order", "#1001"], ["order", "1001 "], ["replay", "--order", "#1001"]])

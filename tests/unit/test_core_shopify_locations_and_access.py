@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from streams.core import engine, inventory
-from streams.core.model import LineItem, Owner, Target
 from streams.core.inputs import ReadDenied, ResultIn
+from streams.core.model import LineItem, Owner, Target
 from tests.unit.core_builders import order
 from tests.unit.test_core_scenarios import created, harness
 

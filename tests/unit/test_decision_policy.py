@@ -1,11 +1,11 @@
-"""The settings that shape the engine's decisions reach it (streams/service/app.py ``decision_policy``)."""
+"""The settings that shape the engine's decisions reach it (streams/wiring/app.py ``decision_policy``)."""
 
 from __future__ import annotations
 
 from streams.core.peoplevox import CutOff
 from streams.core.recreate import referenced_order
-from streams.service.app import decision_policy
-from streams.service.config import Settings
+from streams.runtime.settings import Settings
+from streams.wiring.app import decision_policy
 from tests.unit.core_builders import order
 from tests.unit.test_core_scenarios import created, harness, recreate
 

@@ -8,8 +8,8 @@ import yaml
 from jsonschema.validators import validator_for
 from sqlalchemy.engine import make_url
 
-from streams.service.config import Settings
-from streams.service.metrics import Metrics
+from streams.runtime.settings import Settings
+from streams.supervision.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 

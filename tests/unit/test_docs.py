@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from streams.kafka.topics import TOPICS
-from streams.service.config import Settings
+from streams.runtime.settings import Settings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 

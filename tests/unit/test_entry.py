@@ -1,4 +1,4 @@
-"""`editsync` honours a stop signal from its first instruction (streams/service/entry.py)."""
+"""`editsync` honours a stop signal from its first instruction (streams/wiring/entry.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # handlers: deterministic, where a signal sent after a sleep could land before or after that moment.
 SIGNALLED_WHILE_IMPORTING = """
 import builtins, os, signal, sys
-from streams.service import entry
+from streams.wiring import entry
 sys.argv = ["editsync", "run"]
 real_import = builtins.__import__
 def signalled(name, *args, **kwargs):
-    if name == "streams.service.cli":
+    if name == "streams.wiring.cli":
         os.kill(os.getpid(), signal.SIGTERM)
     return real_import(name, *args, **kwargs)
 builtins.__import__ = signalled

@@ -6,10 +6,10 @@ import threading
 
 import pytest
 
-from streams.kafka import topics
 from streams.core.model import OrderException, Owner
 from streams.inbox.projection import RecordIn, project
 from streams.inbox.store import Batch, ExceptionQuery, Store, metadata
+from streams.kafka import topics
 from streams.kafka.records import exception_record
 from tests.postgres import binaries, postgres_server
 
@@ -146,7 +146,7 @@ def test_two_workers_projecting_the_same_records_into_one_postgresql_agree(postg
             try:
                 for start in range(0, len(records), 7):
                     s.apply(batch(*records[start:start + 7]))
-            except BaseException as error:  # noqa: BLE001 - reported below
+            except BaseException as error:
                 errors.append(error)
 
         threads = [threading.Thread(target=project_all, args=(s,)) for s in stores]
@@ -174,7 +174,7 @@ def in_threads(*calls) -> list[BaseException]:
         try:
             start.wait()
             call()
-        except BaseException as error:  # noqa: BLE001 - reported to the test
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=run, args=(call,)) for call in calls]

@@ -26,7 +26,7 @@ from streams.ingress.webhooks import MAX_HEADER_CHARS, numeric_id
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec, load_schemas
 from streams.kafka.dead_letters import dead_letter
-from streams.service.config import RECORD_RESERVE_BYTES, Settings
+from streams.runtime.settings import RECORD_RESERVE_BYTES, Settings
 from tests.support import payload, shopify_signature
 
 SECRET = b"hostile-secret"

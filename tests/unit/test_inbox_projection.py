@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from streams.kafka import topics
 from streams.core.model import OrderException, Owner
 from streams.inbox import words
 from streams.inbox.api import Refused, duration_ms, exception_query
 from streams.inbox.projection import RecordIn, project
+from streams.kafka import topics
 from streams.kafka.records import exception_record
 
 NOW = 1_800_000_000_000

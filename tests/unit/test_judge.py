@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from sandboxes.judge import rules
 from sandboxes.judge.models import (
     Address,
     Erp,
@@ -30,7 +31,6 @@ from sandboxes.judge.models import (
     WarehouseReturn,
     WarehouseSalesOrder,
 )
-from sandboxes.judge import rules
 from sandboxes.judge.verdict import judge
 
 REFERENCE = MerchantReference(sku_overrides={"BEANIE": "HAT-BEANIE"}, bundles={"TEE-PACK": (("TEE-M", 2), ("SOCK", 1))},

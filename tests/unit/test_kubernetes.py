@@ -14,7 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from streams.service.config import Settings
+from streams.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "kubernetes"

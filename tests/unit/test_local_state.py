@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rocksdict import Rdict
 
-from streams.service.local_state import OFFSET_KEY, StoredPartition, stale, stored_keys, stored_partitions
+from streams.supervision.local_state import OFFSET_KEY, StoredPartition, stale, stored_keys, stored_partitions
 
 
 def store(partition: int, offset: int | None, rows: bool = True) -> StoredPartition:

@@ -11,7 +11,7 @@ import logging
 import pytest
 from mode.utils.logging import setup_logging
 
-from streams.service.logs import KnownSecrets, Redactor, install
+from streams.runtime.logs import KnownSecrets, Redactor, install
 
 SECRETS = ["whsec-Ab/c+d=", "shpat_123", "pvx-pass", base64.b64encode(b"pvx-pass").decode(), "cb-token-9"]
 

@@ -7,11 +7,11 @@ import asyncio
 import httpx
 import pytest
 
-from streams.service.metrics import Metrics
-from streams.service.lag import LagView, PartitionLag, partition_lag
-from streams.service.metered_http import MeteredTransport
-from streams.service.progress import Progress
-from streams.service.watchdog import AgentWatchdog
+from connectors.metered_http import MeteredTransport
+from streams.supervision.lag import LagView, PartitionLag, partition_lag
+from streams.supervision.metrics import Metrics
+from streams.supervision.progress import Progress
+from streams.supervision.watchdog import AgentWatchdog
 
 
 def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
@@ -56,7 +56,7 @@ def test_progress_is_dated_from_assignment_and_forgets_revoked_partitions():
     assert progress.owned() == {("orders", 2)}
 
 
-def metered(handler) -> tuple[httpx.AsyncClient, Metrics]:  # noqa: ANN001
+def metered(handler) -> tuple[httpx.AsyncClient, Metrics]:
     metrics = Metrics()
     return httpx.AsyncClient(transport=MeteredTransport("shopify", metrics, httpx.MockTransport(handler))), metrics
 

@@ -11,7 +11,7 @@ from streams.core.inputs import FetchedSnapshot, OrderEventIn, ReadDenied, Resul
 from streams.core.model import OrderException, Owner
 from streams.core.state import OrderState
 from streams.inbox import words
-from streams.service.order_gauges import OrderGauges, age_bucket
+from streams.supervision.order_gauges import OrderGauges, age_bucket
 from tests.unit.core_builders import REFERENCE, line, order
 
 POLICY = Policy()

@@ -37,7 +37,7 @@ from connectors.errors import PermanentError, TransientError
 from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse, Refused, RowsRefused
 from streams.core.model import Address, SalesOrder
 from streams.core.peoplevox import CutOff
-from streams.service.config import Settings
+from streams.runtime.settings import Settings
 
 NS = "http://www.peoplevox.net/"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -15,10 +15,10 @@ from prometheus_client import generate_latest
 
 from sandboxes.stack import Credentials
 from streams.kafka.avro_codec import AvroCodec
-from streams.service.app import create_app
-from streams.service.config import Settings
-from streams.service.metrics import Metrics
+from streams.runtime.settings import Settings
+from streams.supervision.metrics import Metrics
 from streams.web.server import served_routes
+from streams.wiring.app import create_app
 from tests.support import documented_endpoints
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -75,9 +75,9 @@ def test_a_crash_is_logged_with_its_traceback_in_the_line_docs_alerts_md_names(a
         raise RuntimeError("boom")
     except RuntimeError as error:
         crash = error
-    with caplog.at_level(logging.ERROR, logger="streams.service.app"):
+    with caplog.at_level(logging.ERROR, logger="streams.wiring.app"):
         asyncio.run(agent._on_error(agent, crash))
-    (record,) = [r for r in caplog.records if r.name == "streams.service.app"]
+    (record,) = [r for r in caplog.records if r.name == "streams.wiring.app"]
     assert (record.levelname, record.getMessage()) == ("ERROR", "agent order_state crashed: RuntimeError('boom')")
     assert "Traceback" in caplog.text and 'raise RuntimeError("boom")' in caplog.text, "where the agent raised"
     assert "`[ERROR] agent <name> crashed: <exception>`" in ALERTS_DOC

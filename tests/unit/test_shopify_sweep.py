@@ -26,7 +26,7 @@ from connectors.shopify import SWEEP_PAGE, ShopifyAdmin
 from streams.agents import shopify_sweep
 from streams.agents.shopify_sweep import OVERLAP_MS, Sweeper
 from streams.core.inputs import Swept
-from streams.service.metrics import Metrics
+from streams.supervision.metrics import Metrics
 from tests.fakes.shopify import FakeShop
 from tests.unit.core_builders import order
 

@@ -1,7 +1,7 @@
 """A partition with lag whose committed offset does not move is resumed, then the worker leaves for a fresh one.
 
 The decision (streams/core/stall.py) is tested as a function of readings and time;
-the shell (streams/service/stall_guard.py) against a consumer that records what is
+the shell (streams/supervision/stall_guard.py) against a consumer that records what is
 done to it, with the lag monitor's view filled as the monitor fills it.
 """
 
@@ -12,10 +12,10 @@ import asyncio
 from faust.types import TP
 
 from streams.core.stall import REBALANCE_BOUNDS, Reading, Remedy, judge
-from streams.service.lag import PartitionLag
-from streams.service.metrics import Metrics
-from streams.service.stall_guard import StallGuard
-from streams.service.watchdog import AgentWatchdog
+from streams.supervision.lag import PartitionLag
+from streams.supervision.metrics import Metrics
+from streams.supervision.stall_guard import StallGuard
+from streams.supervision.watchdog import AgentWatchdog
 
 BOUND = 60.0
 RAW = "shopify.webhooks.raw"

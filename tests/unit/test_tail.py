@@ -33,7 +33,7 @@ class Message:
 
 @contextmanager
 def records(monkeypatch: pytest.MonkeyPatch, *messages: Message):
-    def read_records(bootstrap, topic, *, from_beginning, idle_timeout_s):  # noqa: ANN001, ARG001 - as tail calls it
+    def read_records(bootstrap, topic, *, from_beginning, idle_timeout_s):
         yield from messages
 
     monkeypatch.setattr(tail_module, "read_records", read_records)

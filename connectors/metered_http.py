@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from streams.service.metrics import Metrics
+from streams.supervision.metrics import Metrics
 
 SHOPIFY = "shopify"
 

@@ -14,9 +14,9 @@ import sys
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from streams.service.config import ConfigError, Settings
 from streams.inbox import cli as inbox_cli
-from streams.service.shutdown import StopRequested, Watchdog
+from streams.runtime.settings import ConfigError, Settings
+from streams.wiring.shutdown import StopDeadline, StopRequested
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,12 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
         if args.command == "run":
             # Armed before the slow imports, so a stop signal during start-up still exits 0.
-            watchdog = Watchdog()
-            watchdog.install_early_handlers()
+            deadline = StopDeadline()
+            deadline.install_early_handlers()
             try:
-                from streams.service.runner import run
+                from streams.wiring.runner import run
 
-                run(settings, watchdog)
+                run(settings, deadline)
             except StopRequested:
                 return 0
         elif args.command == "topics":

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from streams.service.lag import LagView
-from streams.service.order_gauges import OrderGauges
-from streams.service.progress import Progress
+from streams.supervision.lag import LagView
+from streams.supervision.order_gauges import OrderGauges
+from streams.supervision.progress import Progress
 
 
 class Metrics:

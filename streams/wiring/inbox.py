@@ -6,19 +6,19 @@ import asyncio
 import logging
 from typing import Any
 
+from streams.context import Context
 from streams.core import inputs
 from streams.core.inputs import OrderInput
-from streams.kafka import topics
-from streams.kafka.avro_codec import DecodeError
-from streams.service.config import given
-from streams.service.context import Context
-from streams.service.logs import KnownSecrets
 from streams.inbox import api, pages
 from streams.inbox.api import MIN_SECRET_LENGTH, Inbox
 from streams.inbox.notify import Notifier
 from streams.inbox.projection import exception_row
 from streams.inbox.store import Store
 from streams.inbox.tailer import Tailer
+from streams.kafka import topics
+from streams.kafka.avro_codec import DecodeError
+from streams.runtime.logs import KnownSecrets
+from streams.runtime.settings import given
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def register(ctx: Context) -> Notifier | None:
         tailer.start()
 
     @app.on_before_shutdown.connect
-    async def stop_following(sender: Any, **_: Any) -> None:  # noqa: ARG001
+    async def stop_following(sender: Any, **_: Any) -> None:
         await asyncio.to_thread(tailer.stop)
         store.close()
 

@@ -84,7 +84,7 @@ class Redactor(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string is logging's to report, with what it has
+        except Exception:
             message = f"{record.msg!r} % {record.args!r}"
         record.msg, record.args = self.redact(message), ()
         if record.exc_info and not record.exc_text:

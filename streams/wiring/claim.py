@@ -15,7 +15,7 @@ import socket
 from pathlib import Path
 from typing import IO
 
-from streams.service.config import ConfigError
+from streams.runtime.settings import ConfigError
 
 LOCK_FILE = "run.lock"
 
@@ -28,7 +28,7 @@ class DataDirClaim:
         self.path = data_dir / LOCK_FILE
         self._file: IO[str] | None = None
 
-    def __enter__(self) -> "DataDirClaim":
+    def __enter__(self) -> DataDirClaim:
         handle = open(self.path, "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

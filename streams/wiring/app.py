@@ -8,25 +8,32 @@ from typing import Any
 import faust
 from faust.types import AgentT
 
+from connectors.downstream import Downstream
 from connectors.errors import ConnectorError
-from streams.agents import (normaliser, order_state, peoplevox_status, peoplevox_subscription, shopify_reads,
-                            shopify_sweep, sinks)
+from streams.agents import (
+    normaliser,
+    order_state,
+    peoplevox_status,
+    peoplevox_subscription,
+    shopify_reads,
+    shopify_sweep,
+)
+from streams.context import Context
 from streams.core.engine import Policy
 from streams.core.model import Target
 from streams.core.peoplevox import CutOff
-from streams.inbox import service as inbox
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.ledger import KafkaLedger
-from streams.service.config import Settings
-from streams.service.context import Context
-from streams.service.downstream import Downstream
-from streams.service.metrics import Metrics
-from streams.service.progress import ProgressSensor
-from streams.service.stall_guard import StallGuard, guard_partitions
-from streams.service.watchdog import AgentWatchdog
+from streams.runtime.settings import Settings
+from streams.sinks import agents as sinks
+from streams.supervision.metrics import Metrics
+from streams.supervision.progress import ProgressSensor
+from streams.supervision.stall_guard import StallGuard, guard_partitions
+from streams.supervision.watchdog import AgentWatchdog
 from streams.web import views
 from streams.web.server import EditsyncWeb
+from streams.wiring import inbox
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +51,7 @@ class EditsyncApp(faust.App):
 
     async def _on_agent_error(self, agent: AgentT, exc: BaseException) -> None:
         # Faust calls this for every agent whose actor raised (Agent._execute_actor), before its
-        # supervisor (streams/service/watchdog.py) gives up on the actor and stops the worker.
+        # supervisor (streams/supervision/watchdog.py) gives up on the actor and stops the worker.
         # Records an agent cannot handle are dead letters, so this counts bugs and broker failures only.
         name = agent_name(agent)
         self.metrics.agent_crashes.labels(name).inc()
@@ -90,8 +97,8 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
         producer_max_request_size=settings.kafka_max_message_bytes,
         agent_supervisor=watchdog.supervisor(),
         # Faust compares a table's persisted offset with a ListOffsets(latest) answer at every rebalance; the
-        # embedded Tansu broker answers that wrongly (streams/service/lag.py), so a worker crashed with ConsistencyError
-        # when a second one joined. streams/service/local_state.py makes the same check from a Fetch
+        # embedded Tansu broker answers that wrongly (streams/supervision/lag.py), so a worker crashed with ConsistencyError
+        # when a second one joined. streams/supervision/local_state.py makes the same check from a Fetch
         # response before the worker starts, and discards and heals what is stale instead of crashing.
         recovery_consistency_check=False,
     )
@@ -161,10 +168,10 @@ def watch_progress(app: faust.App, metrics: Metrics) -> None:
     app.sensors.add(ProgressSensor(progress, lambda topic: metrics.records_processed.labels(topic).inc()))
 
     @app.on_partitions_assigned.connect
-    async def assigned(sender: Any, assigned: set, **_: Any) -> None:  # noqa: ARG001
+    async def assigned(sender: Any, assigned: set, **_: Any) -> None:
         progress.assigned((tp.topic, tp.partition) for tp in assigned)
 
     @app.on_partitions_revoked.connect
-    async def revoked(sender: Any, revoked: set, **_: Any) -> None:  # noqa: ARG001
+    async def revoked(sender: Any, revoked: set, **_: Any) -> None:
         progress.revoked((tp.topic, tp.partition) for tp in revoked)
 

@@ -22,16 +22,16 @@ from streams.kafka.admin import ensure_topics
 from streams.kafka.avro_codec import codec_from_settings
 from streams.kafka.broker import EmbeddedBroker, wait_until_ready
 from streams.kafka.topics import ORDER_INPUTS
-from streams.service import logs
-from streams.service.app import consumed_topics, create_app
-from streams.service.claim import DataDirClaim, require_free_port
-from streams.service.config import Settings
-from streams.service.lag import LagMonitor
-from streams.service.local_state import discard_stale_stores
-from streams.service.metrics import Metrics
-from streams.service.shutdown import StopRequested, Watchdog
-from streams.service.stall_guard import EXIT_PARTITION_STALLED, StallGuard
-from streams.service.watchdog import EXIT_AGENT_CRASHED, AgentWatchdog
+from streams.runtime import logs
+from streams.runtime.settings import Settings
+from streams.supervision.lag import LagMonitor
+from streams.supervision.local_state import discard_stale_stores
+from streams.supervision.metrics import Metrics
+from streams.supervision.stall_guard import EXIT_PARTITION_STALLED, StallGuard
+from streams.supervision.watchdog import EXIT_AGENT_CRASHED, AgentWatchdog
+from streams.wiring.app import consumed_topics, create_app
+from streams.wiring.claim import DataDirClaim, require_free_port
+from streams.wiring.shutdown import StopDeadline, StopRequested
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +85,11 @@ def publish_rebuilds(bootstrap: str, order_ids: list[str]) -> None:
 
 
 class Worker(faust.Worker):
-    """Faust's worker, with the stop signal also arming the shutdown watchdog."""
+    """Faust's worker, with the stop signal also arming the stop deadline."""
 
-    def __init__(self, *args: object, watchdog: Watchdog, **kwargs: object) -> None:
+    def __init__(self, *args: object, deadline: StopDeadline, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.watchdog = watchdog
+        self.deadline = deadline
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         # mode's setup_logging has just replaced every root handler: redact on the new ones too.
@@ -97,13 +97,13 @@ class Worker(faust.Worker):
         logs.install()
 
     def _schedule_shutdown(self, signal: object) -> None:  # type: ignore[override]
-        self.watchdog.start()
+        self.deadline.start()
         super()._schedule_shutdown(signal)  # type: ignore[arg-type]
 
 
-def run(settings: Settings, watchdog: Watchdog | None = None) -> None:
-    watchdog = watchdog or Watchdog()
-    watchdog.install_early_handlers()
+def run(settings: Settings, deadline: StopDeadline | None = None) -> None:
+    deadline = deadline or StopDeadline()
+    deadline.install_early_handlers()
     settings.require_webhook_secret()  # fail before starting anything
     settings.require_downstream()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -111,12 +111,12 @@ def run(settings: Settings, watchdog: Watchdog | None = None) -> None:
     token_made_now = settings.api_token is None and not settings.api_token_file.exists()
     logs.configure(settings.log_level, settings.secret_values())
     try:
-        _run(settings, watchdog, token_made_now)
+        _run(settings, deadline, token_made_now)
     except StopRequested as stop:
         log.info("stopped by %s during start-up", stop)
 
 
-def _run(settings: Settings, watchdog: Watchdog, token_made_now: bool) -> None:
+def _run(settings: Settings, deadline: StopDeadline, token_made_now: bool) -> None:
     with ExitStack() as stack:
         stack.enter_context(DataDirClaim(settings.data_dir))
         require_free_port(settings.web_host, settings.web_port)
@@ -125,7 +125,7 @@ def _run(settings: Settings, watchdog: Watchdog, token_made_now: bool) -> None:
             wait_until_ready(bootstrap, timeout_s=60.0)
         else:
             broker = stack.enter_context(EmbeddedBroker(log_path=settings.data_dir / "tansu.log"))
-            watchdog.on_expiry = broker.stop
+            deadline.on_expiry = broker.stop
             bootstrap = broker.bootstrap
             settings.embedded_bootstrap_file.write_text(bootstrap)
             stack.callback(settings.embedded_bootstrap_file.unlink, missing_ok=True)
@@ -138,7 +138,7 @@ def _run(settings: Settings, watchdog: Watchdog, token_made_now: bool) -> None:
         metrics = Metrics()
 
         def stop_with(code: int) -> None:
-            watchdog.exit_code = code  # also when the stop outlasts its grace
+            deadline.exit_code = code  # also when the stop outlasts its grace
             os.kill(os.getpid(), signal.SIGTERM)
 
         agents = AgentWatchdog(settings.agent_crash_exit_s, stop=lambda: stop_with(EXIT_AGENT_CRASHED))
@@ -158,11 +158,11 @@ def _run(settings: Settings, watchdog: Watchdog, token_made_now: bool) -> None:
                   f"{settings.api_token_file}): {settings.api_token_value()}", flush=True)
         elif settings.api_token is None:
             print(f"editsync: API and inbox token: in {settings.api_token_file}", flush=True)
-        worker = Worker(app, loglevel=settings.log_level, quiet=True, watchdog=watchdog)
+        worker = Worker(app, loglevel=settings.log_level, quiet=True, deadline=deadline)
         try:
             worker.execute_from_commandline()
         except SystemExit as exit_:
             if exit_.code not in (0, None):
                 raise
-        if watchdog.exit_code:
-            raise SystemExit(watchdog.exit_code)
+        if deadline.exit_code:
+            raise SystemExit(deadline.exit_code)

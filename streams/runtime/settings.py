@@ -1,7 +1,7 @@
 """Settings, read once from ``EDITSYNC_*`` environment variables.
 
 Every knob the README documents lives here, so the table in the README and
-the code cannot drift apart without a test noticing (tests/unit/test_config.py).
+the code cannot drift apart without a test noticing (tests/unit/test_docs.py).
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from connectors.peoplevox import PeoplevoxColumns
-from streams.core.peoplevox import CutOff
+from streams.core.peoplevox import CutOff, PeoplevoxColumns
 from streams.core.recreate import RecreatePolicy
-
 
 #: Room a record needs besides the webhook body it carries: Shopify's headers (each at most
 #: streams.ingress.webhooks.MAX_HEADER_CHARS), a dead letter's reason (at most
@@ -178,7 +176,7 @@ class Settings(BaseSettings):
     notify_cx_url: SecretStr | None = Field(None, description="Slack-compatible incoming webhook for customer service.")
 
     @model_validator(mode="after")
-    def _bodies_fit_in_a_record(self) -> "Settings":
+    def _bodies_fit_in_a_record(self) -> Settings:
         # A body accepted at the door must fit in the record that carries it (envelope or dead
         # letter), or it is answered 503 forever and neither published nor dead-lettered.
         if self.webhook_max_body_bytes + RECORD_RESERVE_BYTES > self.kafka_max_message_bytes:
@@ -188,7 +186,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _stalls_measured_in_time(self) -> "Settings":
+    def _stalls_measured_in_time(self) -> Settings:
         # The stall guard judges the lag monitor's figures: it needs several of them within its bound.
         if self.partition_stall_s < 4 * self.lag_interval_s:
             raise ValueError(f"EDITSYNC_PARTITION_STALL_S ({self.partition_stall_s}) must be at least 4 x "

@@ -3,7 +3,7 @@
 One agent per target, ``concurrency`` commands at once and a rate limit per
 target, so a slow system back-pressures only its own topic. A transient
 failure is re-published to ``commands.retry.v1`` with the next attempt's
-``not_before`` (exponential backoff with jitter, streams/sinks/backoff.py); the retry agent waits
+``not_before`` (exponential backoff with jitter, streams/runtime/backoff.py); the retry agent waits
 for it and hands it back to its target's topic, so the partition it came
 from is never blocked. A permanent failure, or the last attempt, becomes a
 FAILED result: the order-state agent turns it into an owned exception. The
@@ -19,16 +19,16 @@ import random
 import time
 from typing import Any
 
+from connectors.downstream import Downstream
 from connectors.errors import PermanentError, TransientError
+from streams.context import Context
 from streams.core.commands import Command
 from streams.core.exceptions import GAVE_UP
 from streams.kafka import topics
 from streams.kafka.avro_codec import DecodeError
 from streams.kafka.records import command_from_record, command_record, result_record
-from streams.service.clock import epoch_ms, now_ms
-from streams.service.context import Context
-from streams.service.downstream import Downstream
-from streams.sinks.backoff import backoff_ms
+from streams.runtime.backoff import backoff_ms
+from streams.runtime.clock import epoch_ms, now_ms
 from streams.sinks.executors import Outcome, execute
 from streams.sinks.rate_limit import RateLimiter
 
@@ -85,7 +85,7 @@ def register(ctx: Context, downstream: Downstream) -> None:
                 try:
                     record = codec.decode(topic_name, message.value)
                     command = command_from_record(record)
-                except Exception as error:  # noqa: BLE001 - decoding is pure: what fails here is this record
+                except Exception as error:
                     await ctx.dead_letter(message, "undecodable_command", str(error) or repr(error))
                     continue
                 await handle(message.key, record, command)

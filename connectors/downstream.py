@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 
 from connectors import erp, peoplevox, ports, shopify
+from connectors.metered_http import MeteredTransport
 from streams.core.peoplevox import CutOff
 from streams.core.reference import Catalogue, PriceLists, Reference
-from streams.service.config import ConfigError, Settings
-from streams.service.metered_http import MeteredTransport
-from streams.service.metrics import Metrics
+from streams.runtime.settings import ConfigError, Settings
+from streams.supervision.metrics import Metrics
 
 
 @dataclass
@@ -34,8 +34,8 @@ class Downstream:
     item_codes: frozenset[str] = frozenset()
 
     @classmethod
-    def from_settings(cls, settings: Settings, metrics: Metrics | None = None) -> "Downstream":
-        """With ``metrics``, every request each connector makes is counted (streams/service/metered_http.py)."""
+    def from_settings(cls, settings: Settings, metrics: Metrics | None = None) -> Downstream:
+        """With ``metrics``, every request each connector makes is counted (connectors/metered_http.py)."""
         def metered(target: str) -> MeteredTransport | None:
             return MeteredTransport(target, metrics) if metrics is not None else None
 

@@ -3,7 +3,7 @@
 Before the Faust worker runs (broker, sandboxes, topics, the local state check),
 a signal raises ``StopRequested`` so the start-up unwinds through its context
 managers. Once the worker runs, Faust handles the signal and stops its services,
-which can wait on a consumer group join in progress. Either way a watchdog
+which can wait on a consumer group join in progress. Either way a stop deadline
 started by the first signal ends the process after ``grace_s``: Kubernetes kills
 a pod that outlives its grace period anyway, and at-least-once processing with
 idempotent effects makes a hard stop safe (uncommitted input is read again).
@@ -29,7 +29,7 @@ class StopRequested(BaseException):
     """A stop signal arrived before the worker was running (a BaseException, like KeyboardInterrupt)."""
 
 
-class Watchdog:
+class StopDeadline:
     def __init__(self, grace_s: float = GRACE_S, on_expiry: Callable[[], None] = lambda: None) -> None:
         self.grace_s = grace_s
         self.on_expiry = on_expiry
@@ -40,7 +40,7 @@ class Watchdog:
         if self._started.is_set():
             return
         self._started.set()
-        threading.Thread(target=self._expire, name="shutdown-watchdog", daemon=True).start()
+        threading.Thread(target=self._expire, name="stop-deadline", daemon=True).start()
 
     def _expire(self) -> None:
         threading.Event().wait(self.grace_s)

@@ -11,10 +11,10 @@ import faust
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.dead_letters import dead_letter
-from streams.service.config import Settings
-from streams.service.metrics import Metrics
-from streams.service.stall_guard import StallGuard
-from streams.service.watchdog import AgentWatchdog, FaultSensor
+from streams.runtime.settings import Settings
+from streams.supervision.metrics import Metrics
+from streams.supervision.stall_guard import StallGuard
+from streams.supervision.watchdog import AgentWatchdog, FaultSensor
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Context:
 
     @classmethod
     def build(cls, app: faust.App, settings: Settings, bootstrap: str, codec: AvroCodec,
-              metrics: Metrics, watchdog: AgentWatchdog, stalls: StallGuard) -> "Context":
+              metrics: Metrics, watchdog: AgentWatchdog, stalls: StallGuard) -> Context:
         # Values are Avro framed by our codec and keys are order ids: Faust moves bytes only.
         declared = {
             spec.name: app.topic(spec.name, key_type=bytes, value_type=bytes,

@@ -11,7 +11,7 @@ seconds and applies what it decides:
   are processed twice, and every effect is idempotent);
 - ``exit``: still stalled a bound later, the worker stops with code 75 so that
   its supervisor starts a fresh one and the group rebalances, as
-  streams/service/watchdog.py does for a crashed agent.
+  streams/supervision/watchdog.py does for a crashed agent.
 
 Each is logged and counted (``editsync_partition_stalls_total``). Nothing is
 resumed while the worker rebalances or recovers its tables (partitions are
@@ -32,8 +32,8 @@ import faust
 from faust.types import TP
 
 from streams.core.stall import Key, Reading, Remedy, Stall, Watch, judge
-from streams.service.metrics import Metrics
-from streams.service.watchdog import AgentWatchdog
+from streams.supervision.metrics import Metrics
+from streams.supervision.watchdog import AgentWatchdog
 
 log = logging.getLogger(__name__)
 EXIT_PARTITION_STALLED = 75  # EX_TEMPFAIL: a fresh worker can do what this one cannot

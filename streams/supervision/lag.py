@@ -115,7 +115,7 @@ class LagMonitor:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="editsync-lag-monitor", daemon=True)
 
-    def start(self) -> "LagMonitor":
+    def start(self) -> LagMonitor:
         self._thread.start()
         return self
 

@@ -18,7 +18,7 @@ from faust.types import TP, EventT, StreamT
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from streams.service.lag import TopicPartitionKey
+from streams.supervision.lag import TopicPartitionKey
 
 
 class Progress(Collector):
