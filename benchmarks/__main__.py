@@ -26,10 +26,12 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
         c = results["core"]["decisions"]
         rows += [("core", f"step() decisions/s ({c['orders']:,} orders, {c['inputs']:,} inputs)",
                   number(c["decisions_per_second"])),
-                 ("core", "inputs/s with the row's JSON load and store", number(c["inputs_per_second_with_load_store"]))]
+                 ("core", "inputs/s with the row's JSON load and store",
+                  number(c["inputs_per_second_with_load_store"]))]
         rows += [("core", f"step() µs per {kind}", number(us)) for kind, us in c["step_microseconds_by_kind"].items()]
         for name, size in results["core"]["state_bytes"].items():
-            rows.append(("core", f"state of a {name.replace('_line_', '-line ').replace('_', ' ')}: stored (largest on the way)",
+            label = name.replace("_line_", "-line ").replace("_", " ")
+            rows.append(("core", f"state of a {label}: stored (largest on the way)",
                          f"{size['stored_bytes']:,} B ({size['largest_bytes']:,} B)"))
     if "codec" in results:
         for name, figures in results["codec"].items():
@@ -40,7 +42,8 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     if "e2e" in results:
         e = results["e2e"]
         latency = e["latency_to_peoplevox_seconds"]
-        rows += [("e2e", f"burst of {e['orders']} orders: webhooks accepted/s", number(e["webhooks_accepted_per_second"])),
+        rows += [("e2e", f"burst of {e['orders']} orders: webhooks accepted/s",
+                  number(e["webhooks_accepted_per_second"])),
                  ("e2e", "every sales order in Peoplevox after", number(e["all_in_peoplevox_seconds"], "s")),
                  ("e2e", "every system in sync (judge) after", number(e["all_systems_in_sync_seconds"], "s")),
                  ("e2e", "Shopify change → Peoplevox write p50 / p95 / p99",
@@ -48,7 +51,8 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                  ("e2e", "worker peak RSS (VmHWM)", number(e["worker_peak_rss_mb"], "MB")),
                  ("e2e", "worker CPU during the burst", number(e["worker_cpu_seconds"], "s")),
                  ("e2e", "consumer lag peak (records)", number(e["consumer_lag_peak"])),
-                 ("e2e", "judge: in sync / unexplained", f"{e['judge'].get('in_sync')} / {e['judge'].get('unexplained')}")]
+                 ("e2e", "judge: in sync / unexplained",
+                  f"{e['judge'].get('in_sync')} / {e['judge'].get('unexplained')}")]
     return rows
 
 

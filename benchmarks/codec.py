@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any
 
 from benchmarks.core import POLICY, merchant_with_big_order
@@ -73,9 +74,9 @@ def measure(min_seconds: float = 1.0) -> dict[str, Any]:
         event = codec.decode(topics.ORDERS_EVENTS, normalised.value)
         results[name] = {
             "body_bytes": len(body), "envelope_bytes": len(raw), "event_bytes": len(normalised.value),
-            "normalise_record": rate(lambda: normalise_record(codec, raw, MAX_EVENT_BYTES), min_seconds),
-            "event_encode": rate(lambda: codec.encode(topics.ORDERS_EVENTS, event), min_seconds),
-            "event_decode": rate(lambda: codec.decode(topics.ORDERS_EVENTS, normalised.value), min_seconds),
+            "normalise_record": rate(partial(normalise_record, codec, raw, MAX_EVENT_BYTES), min_seconds),
+            "event_encode": rate(partial(codec.encode, topics.ORDERS_EVENTS, event), min_seconds),
+            "event_decode": rate(partial(codec.decode, topics.ORDERS_EVENTS, normalised.value), min_seconds),
         }
     command = command_record(_peoplevox_create(), 1_800_000_000_000)
     encoded = codec.encode(topics.COMMANDS_PEOPLEVOX, command)

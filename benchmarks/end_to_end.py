@@ -200,6 +200,7 @@ def measure(orders: int, debounce_ms: int, partitions: int, seed: int = 1, timeo
             bucket = pipeline.sandboxes.bucket
             figures = burst(pipeline, orders, seed, timeout_s)
         return {"settings": {"debounce_ms": debounce_ms, "partitions": partitions, "seed": seed,
-                             "shopify_cost_bucket": {"maximum": bucket.maximum, "restore_per_second": bucket.restore_rate},
+                             "shopify_cost_bucket": {"maximum": bucket.maximum,
+                                                     "restore_per_second": bucket.restore_rate},
                              "webhook_delivery": "sandbox emitter: no duplicates, delays or losses"},
                 "worker_ready_seconds": round(ready, 1), "warm_up_order_seconds": round(first_order, 1), **figures}

@@ -109,7 +109,7 @@ def table(rows: Iterable[tuple[str, str, str]]) -> str:
     """Rows of (part, figure, value) as an aligned plain-text table."""
     rows = [("part", "figure", "value"), *rows]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 

@@ -202,7 +202,8 @@ class NetSuiteRest:
         return self._ids[(what, key)]
 
     async def _open_invoices(self, order_id: str) -> list[tuple[str, Decimal]]:
-        rows = await self._query(f"SELECT DISTINCT transaction FROM transactionline WHERE createdfrom = {int(order_id)}")
+        rows = await self._query("SELECT DISTINCT transaction FROM transactionline "
+                                 f"WHERE createdfrom = {int(order_id)}")
         invoices = []
         for row in rows:  # fulfilments are created from the order too: only invoices answer as invoices
             invoice = await self._get("invoice", str(row["transaction"]), by_external_id=False)

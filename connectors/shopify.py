@@ -100,7 +100,8 @@ class ShopifyAdmin:
     def __init__(self, base_url: str, access_token: str, api_version: str = "2026-10",
                  client: httpx.AsyncClient | None = None, max_throttle_retries: int = 5,
                  timeout_s: float = 10.0, pages: PageSizes = PageSizes(),
-                 follow_ups: FollowUpSizes = FollowUpSizes(), transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 follow_ups: FollowUpSizes = FollowUpSizes(),
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._url = f"{base_url.rstrip('/')}/admin/api/{api_version}/graphql.json"
         self._headers = {"X-Shopify-Access-Token": access_token, "Content-Type": "application/json"}
         self._client = client or httpx.AsyncClient(timeout=timeout_s, transport=transport)

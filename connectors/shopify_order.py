@@ -150,7 +150,9 @@ query EditsyncOrder($id: ID!, $lines: Int!, $agreements: Int!, $sales: Int!, $fu
 
 LINES_PAGE = _document("""
 query EditsyncOrderLines($id: ID!, $first: Int!, $after: String) {
-  order(id: $id) { updatedAt lineItems(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { ...EditsyncLine } } }
+  order(id: $id) {
+    updatedAt lineItems(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { ...EditsyncLine } }
+  }
 }""", "EditsyncLine")
 
 AGREEMENTS_PAGE = _document("""
@@ -160,7 +162,10 @@ query EditsyncOrderAgreements($id: ID!, $first: Int!, $after: String, $sales: In
 
 SALES_PAGE = _document("""
 query EditsyncAgreementSales($id: ID!, $agreementAfter: String, $first: Int!, $after: String) {
-  order(id: $id) { updatedAt agreements(first: 1, after: $agreementAfter) { nodes { sales(first: $first, after: $after) { ...EditsyncSales } } } }
+  order(id: $id) {
+    updatedAt
+    agreements(first: 1, after: $agreementAfter) { nodes { sales(first: $first, after: $after) { ...EditsyncSales } } }
+  }
 }""", "EditsyncSales")
 
 FULFILLMENT_ORDERS_PAGE = _document("""

@@ -179,7 +179,8 @@ class ErpSandbox:
     def state(self) -> dict[str, Any]:
         return {**{t: {str(r["externalId"]): self._render(t, r, expand=True) for r in self.records[t].values()}
                    for t in FIELDS},
-                "invoice": {str(i): self._render("invoice", r, expand=True) for i, r in self.records["invoice"].items()},
+                "invoice": {str(i): self._render("invoice", r, expand=True)
+                            for i, r in self.records["invoice"].items()},
                 "items": {str(i): r["itemId"] for i, r in self.records["inventoryItem"].items()},
                 "customers": {str(i): {"entityId": r["entityId"], "email": r["email"], "externalId": r["externalId"]}
                               for i, r in self.records["customer"].items()}}
@@ -460,7 +461,8 @@ class ErpSandbox:
                 {"id": str(i), "itemid": r["itemId"], "externalid": text(r["externalId"])}
                 for i, r in self.records["inventoryItem"].items()]),
             "customer": suiteql.Table(frozenset({"id", "entityid", "email", "externalid"}), [
-                {"id": str(i), "entityid": r["entityId"], "email": text(r["email"]), "externalid": text(r["externalId"])}
+                {"id": str(i), "entityid": r["entityId"], "email": text(r["email"]),
+                 "externalid": text(r["externalId"])}
                 for i, r in self.records["customer"].items()]),
             "currency": suiteql.Table(frozenset({"id", "symbol"}),
                                       [{"id": str(i), "symbol": s} for i, s in self.currencies.items()]),

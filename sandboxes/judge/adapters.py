@@ -75,7 +75,8 @@ def shop_order(summary: dict[str, Any], level: Callable[[int | None, int | None]
                     for line in summary["lines"]),
         refunds=tuple(ShopRefund(refund_id=refund["id"], amount=Decimal(refund["amount"]), lines=tuple(
             ShopRefundLine(line_id=rl["line_id"], quantity=rl["quantity"], restock_type=rl["restock_type"],
-                           restocked=rl["restocked"], level=level(variant_of_line.get(rl["line_id"]), rl["location_id"]))
+                           restocked=rl["restocked"],
+                           level=level(variant_of_line.get(rl["line_id"]), rl["location_id"]))
             for rl in refund["lines"])) for refund in summary["refunds"]),
         transactions=tuple(ShopTransaction(transaction_id=t["id"], kind=t["kind"], status=t["status"],
                                            amount=Decimal(t["amount"])) for t in summary["transactions"]))

@@ -117,7 +117,8 @@ def item_codes(sku: str | None, quantity: int, reference: MerchantReference) -> 
     return [(reference.sku_overrides.get(part, part) if part else None, per * quantity) for part, per in parts]
 
 
-def sales_order(order: ShopOrder, reference: MerchantReference, known: frozenset[str]) -> ExpectedSalesOrder | Held | None:
+def sales_order(order: ShopOrder, reference: MerchantReference,
+                known: frozenset[str]) -> ExpectedSalesOrder | Held | None:
     if order.cancelled:
         return None
     returned = returned_units(order)

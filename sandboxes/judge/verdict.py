@@ -60,7 +60,7 @@ def judge(plans: Iterable[Plan], shop: Shop, warehouse: Warehouse, erp: Erp, exc
                 for plan in plans]
     stock = _stock_levels(shop, start_stock) if start_stock is not None else []
     counts = Counter(kind for plan in plans for kind, _ in open_by_order.get(str(plan.order_id), set()))
-    successors = [v for v, p in zip(verdicts, plans) if p.successor_of is not None]
+    successors = [v for v, p in zip(verdicts, plans, strict=True) if p.successor_of is not None]
     totals = {
         "orders": len(verdicts),
         "in_sync": sum(v.in_sync for v in verdicts),
@@ -71,7 +71,7 @@ def judge(plans: Iterable[Plan], shop: Shop, warehouse: Warehouse, erp: Erp, exc
         "mismatches_unexplained": sum(len(v.unexplained) for v in verdicts),
         "lost_orders": sum(v.lost for v in verdicts),
         "duplicate_sales_orders": sum(max(0, v.live_sales_orders - (0 if p.superseded else 1))
-                                      for v, p in zip(verdicts, plans)),
+                                      for v, p in zip(verdicts, plans, strict=True)),
         "recreated": len(successors),
         "recreated_released": sum(v.live_sales_orders > 0 for v in successors),
         "stock_levels_wrong": len(stock),

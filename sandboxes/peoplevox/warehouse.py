@@ -215,7 +215,8 @@ class Warehouse:
                          "QuantityOrdered": str(line.quantity), "Line": str(number), "Notes": line.notes}
                         for o in self.orders.values() for number, line in sorted(o.lines.items())]
             elif template == ITEM_TYPES:
-                rows = [{"ItemCode": code, "Name": name, "Barcode": code} for code, name in sorted(self.item_types.items())]
+                rows = [{"ItemCode": code, "Name": name, "Barcode": code}
+                        for code, name in sorted(self.item_types.items())]
             else:
                 rows = list(self.returns.values())
         if search:

@@ -203,7 +203,7 @@ def connection(items: list[dict[str, Any]], sort_values: list[int] | None = None
             start = _position(after, ordered) + 1 if after is not None else 0
             end = _position(before, ordered) if before is not None else len(ordered)
         else:
-            keys = [(value, node["id"]) for value, node in zip(sort_values, items)]
+            keys = [(value, node["id"]) for value, node in zip(sort_values, items, strict=True)]
             keys = list(reversed(keys)) if reverse else keys
             values = [value for value, _ in keys]
             start = _passed(after, keys, reverse) if after is not None else 0
@@ -212,7 +212,7 @@ def connection(items: list[dict[str, Any]], sort_values: list[int] | None = None
         offset = start if first is not None else start + max(0, len(window) - size)
         chosen = window[:size] if first is not None else window[len(window) - min(size, len(window)):]
         cursors = [_cursor(node, values[offset + i]) for i, node in enumerate(chosen)]
-        return {"nodes": chosen, "edges": [{"node": n, "cursor": c} for n, c in zip(chosen, cursors)],
+        return {"nodes": chosen, "edges": [{"node": n, "cursor": c} for n, c in zip(chosen, cursors, strict=True)],
                 "pageInfo": {"hasNextPage": offset + len(chosen) < len(ordered), "hasPreviousPage": offset > 0,
                              "startCursor": cursors[0] if cursors else None,
                              "endCursor": cursors[-1] if cursors else None}}
@@ -353,7 +353,8 @@ class AdminGraphQL:
     def orders(self, info: GraphQLResolveInfo, query: str | None = None, sortKey: str = "PROCESSED_AT",
                **arguments: Any) -> dict[str, Any]:
         if sortKey not in ORDER_SORT_KEYS:
-            raise GraphQLError(f"The sandbox does not sort orders by {sortKey}.", extensions={"code": "NOT_IMPLEMENTED"})
+            raise GraphQLError(f"The sandbox does not sort orders by {sortKey}.",
+                               extensions={"code": "NOT_IMPLEMENTED"})
         matches = search_terms(query or "")
         chosen = sorted((o for o in self.shop.orders.values() if all(match(o) for match in matches)),
                         key=lambda o: (ORDER_SORT_KEYS[sortKey](o), gid("Order", o.id)))

@@ -23,7 +23,8 @@ from graphql.type import validate_schema
 
 API_VERSION = "2026-10"
 SCHEMA_FILE = Path(__file__).with_name(f"admin_{API_VERSION}.json.gz")
-_TOLERATED = re.compile(r"^Interface field \S+ is not deprecated, so implementation field \S+ must not be deprecated\.$")
+_TOLERATED = re.compile(
+    r"^Interface field \S+ is not deprecated, so implementation field \S+ must not be deprecated\.$")
 
 
 class SchemaProblem(RuntimeError):

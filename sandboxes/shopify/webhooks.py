@@ -52,7 +52,7 @@ def order_payload(shop: Shop, order: Order) -> dict[str, Any]:
         "email": order.email, "created_at": _iso(order.created_at), "updated_at": _iso(order.updated_at),
         "cancelled_at": _iso(order.cancelled_at), "cancel_reason": order.cancel_reason and order.cancel_reason.lower(),
         "currency": order.currency, "presentment_currency": order.currency,
-        "subtotal_price": total, "total_price": str(sum((l.price * l.quantity for l in order.lines), 0)),
+        "subtotal_price": total, "total_price": str(sum((line.price * line.quantity for line in order.lines), 0)),
         "current_total_price": total, "total_tax": "0.00", "current_total_tax": "0.00", "total_discounts": "0.00",
         "taxes_included": False, "financial_status": "paid" if order.paid >= order.total else "partially_paid",
         "fulfillment_status": _fulfillment_status(order), "tags": ", ".join(sorted(order.tags)), "note": order.note,

@@ -84,8 +84,8 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
              refresh_item_codes: Callable[[], Awaitable[None]] | None = None) -> Heals:
     """Registers the agent; returns how the worker asks its orders to heal."""
     app, codec, metrics = ctx.app, ctx.codec, ctx.metrics
-    table = app.Table("order-state", default=None, key_type=bytes, value_type=bytes, partitions=ctx.settings.topic_partitions,
-                      options={"driver": "rocksdict"})
+    table = app.Table("order-state", default=None, key_type=bytes, value_type=bytes,
+                      partitions=ctx.settings.topic_partitions, options={"driver": "rocksdict"})
     order_inputs = ctx.topic(topics.ORDER_INPUTS)
     reads = ctx.topic(topics.SHOPIFY_READS)
     lookups = ctx.topic(topics.SHOPIFY_LOOKUPS)

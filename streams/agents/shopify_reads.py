@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from connectors.downstream import Downstream
@@ -112,14 +113,14 @@ def register(ctx: Context, downstream: Downstream) -> None:
                 # A burst queued this order's read more than once: the read already made answers them all.
                 metrics.shopify_reads.labels("fetch", "coalesced").inc()
             else:
-                await handled("fetch", request.order_id, lambda: fetch(request))
+                await handled("fetch", request.order_id, partial(fetch, request))
 
     @ctx.app.agent(ctx.topic(topics.SHOPIFY_LOOKUPS), name="shopify_lookups")
     async def shopify_lookups(stream):  # type: ignore[no-untyped-def]
         async for event in stream.events():
             request = await decoded(event.message, ResolveOrder)
             if request is not None:
-                await handled("resolve", request.from_order_id, lambda: resolve(request))
+                await handled("resolve", request.from_order_id, partial(resolve, request))
 
     async def fetch(request: FetchOrder) -> None:
         order_id = request.order_id

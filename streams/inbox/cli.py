@@ -1,4 +1,5 @@
-"""``editsync exceptions list|show|retry|resolve|ignore``, ``editsync order`` and ``editsync replay``: the API from a terminal.
+"""The API from a terminal: ``editsync exceptions list|show|retry|resolve|ignore``, ``editsync order`` and
+``editsync replay``.
 
 Talks to a running service over HTTP with the API token (``EDITSYNC_API_TOKEN``,
 or the one ``editsync run`` keeps in the data dir), at ``EDITSYNC_API_URL``.
@@ -47,7 +48,8 @@ def add_parsers(commands: Any) -> None:
     for parser in (listing, show):
         parser.add_argument("--json", action="store_true", help="the API's JSON instead of a table")
     order = commands.add_parser("order", help="an order's exceptions and timeline")
-    order.add_argument("order_id", type=order_id, help="Shopify's numeric order id (e.g. 5000000042), not its name (#1001)")
+    order.add_argument("order_id", type=order_id,
+                       help="Shopify's numeric order id (e.g. 5000000042), not its name (#1001)")
     order.add_argument("--json", action="store_true", help="the API's JSON instead of a table")
     replay = commands.add_parser("replay", help="re-read and reconcile orders again (idempotent)")
     which = replay.add_mutually_exclusive_group(required=True)
@@ -158,7 +160,8 @@ def table(rows: list[list[str]], headers: list[str], width: int | None = None) -
     widths[-1] = max(10, min(widths[-1], width - sum(widths[:-1]) - 2 * (len(widths) - 1)))
 
     def line(cells: list[str]) -> str:
-        text = [str(c)[:w - 1] + "…" if len(str(c)) > w else str(c).ljust(w) for c, w in zip(cells, widths)]
+        text = [str(c)[:w - 1] + "…" if len(str(c)) > w else str(c).ljust(w)
+                for c, w in zip(cells, widths, strict=True)]
         return "  ".join(text).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]) + "\n"

@@ -38,7 +38,8 @@ def slack_message(row: ExceptionRow, public_url: str) -> dict[str, Any]:
     text = f"[{team}] {words.title(row.type)} on {row.order_name or row.order_id}: {row.summary}"
     return {"text": text, "blocks": [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{words.title(row.type)}* · {row.summary}"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"What to do: {row.suggested_action or 'see the runbook'}"}},
+        {"type": "section",
+         "text": {"type": "mrkdwn", "text": f"What to do: {row.suggested_action or 'see the runbook'}"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": (
             f"{team} · {row.type} · {row.severity.lower()} · <{link}|Open in the inbox>")}]}]}
 

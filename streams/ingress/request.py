@@ -4,8 +4,9 @@ The web view reads the body, calls :func:`decide`, and carries the decision
 out. Order of checks: a declared or actual body over the limit is refused
 (413) before anything else; an absent or wrong signature is refused (401)
 before any header or byte of the body is trusted; then Shopify's headers
-must be present where required, printable ASCII and short (400, naming the header). A signed body that cannot be keyed by order is
-accepted anyway (200, so Shopify stops retrying) and dead-lettered whole.
+must be present where required, printable ASCII and short (400, naming the
+header). A signed body that cannot be keyed by order is accepted anyway (200,
+so Shopify stops retrying) and dead-lettered whole.
 """
 
 from __future__ import annotations

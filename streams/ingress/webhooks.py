@@ -135,7 +135,8 @@ def _check_values(payload: dict[str, Any]) -> None:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as exc:
-                raise UnroutableBody("invalid_json", f"body has a string that is not Unicode text: {exc.reason}") from exc
+                raise UnroutableBody("invalid_json",
+                                     f"body has a string that is not Unicode text: {exc.reason}") from exc
         elif isinstance(value, float) and not math.isfinite(value):
             raise UnroutableBody("invalid_json", "body has a number out of range")
         elif isinstance(value, (dict, list)):

@@ -76,8 +76,9 @@ def read_records(bootstrap: str, topic: str, *, from_beginning: bool, idle_timeo
                               + ", ".join([spec.name for spec in TOPICS] + list(INTERNAL)))
         partitions = found.partitions
         start = OFFSET_BEGINNING if from_beginning else OFFSET_END
+        # Watermarks, not ListOffsets: Tansu answers that with the last batch's first offset (supervision/lag.py).
         ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in partitions} if to_end else {}  # Tansu's is the last batch's first offset: see streams/supervision/lag.py
+                for p in partitions} if to_end else {}
         consumer.assign([TopicPartition(topic, p, start) for p in partitions])
         started = last = time.monotonic()
         while (time.monotonic() - last < idle_timeout_s or any(ends.values())) and (

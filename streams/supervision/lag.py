@@ -86,7 +86,8 @@ class LagView(Collector):
         labels = ["group", "topic", "partition"]
         lag = GaugeMetricFamily("editsync_consumer_lag",
                                 "Records not yet committed by the consumer group: high watermark (from fetch "
-                                "responses) minus committed offset, for the partitions this worker owns.", labels=labels)
+                                "responses) minus committed offset, for the partitions this worker owns.",
+                                labels=labels)
         committed = GaugeMetricFamily("editsync_consumer_committed_offset",
                                       "The consumer group's committed offset (next record to process).", labels=labels)
         high = GaugeMetricFamily("editsync_consumer_high_watermark",
@@ -147,7 +148,8 @@ class LagMonitor:
         finally:
             consumer.close()
 
-    def _reassign(self, consumer: Consumer, admin: AdminClient, assigned: set[TopicPartitionKey]) -> set[TopicPartitionKey]:
+    def _reassign(self, consumer: Consumer, admin: AdminClient,
+                  assigned: set[TopicPartitionKey]) -> set[TopicPartitionKey]:
         wanted = set(self._topics())
         metadata = admin.list_topics(timeout=5)
         partitions = {(name, p) for name, topic in metadata.topics.items() if name in wanted

@@ -20,7 +20,8 @@ class Metrics:
         r = self.registry
         self.webhook_requests = Counter(
             "editsync_webhook_requests_total",
-            "Shopify webhook requests by outcome: accepted, dead_lettered, forged, malformed, oversize, timeout, unavailable.",
+            "Shopify webhook requests by outcome: accepted, dead_lettered, forged, malformed, oversize, timeout, "
+            "unavailable.",
             ["outcome"], registry=r,
         )
         self.webhook_ack_seconds = Histogram(
@@ -64,11 +65,13 @@ class Metrics:
             ["target"], registry=r, buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.exceptions = Counter(
-            "editsync_exceptions_total", "Exception records written, by type, owner and state (OPEN, RETRYING, RESOLVED, IGNORED).",
+            "editsync_exceptions_total",
+            "Exception records written, by type, owner and state (OPEN, RETRYING, RESOLVED, IGNORED).",
             ["type", "owner", "state"], registry=r,
         )
         self.shopify_reads = Counter(
-            "editsync_shopify_reads_total", "Admin API reads, by kind (fetch, resolve) and outcome (ok, missing, denied, failed, coalesced).",
+            "editsync_shopify_reads_total",
+            "Admin API reads, by kind (fetch, resolve) and outcome (ok, missing, denied, failed, coalesced).",
             ["kind", "outcome"], registry=r,
         )
         self.shopify_sweeps = Counter(
@@ -126,7 +129,8 @@ class Metrics:
         self.partition_stalls = Counter(
             "editsync_partition_stalls_total",
             "Owned partitions found stalled (lag, committed offset not moving for EDITSYNC_PARTITION_STALL_S), by "
-            "remedy: resume (resumed and fetched again from the committed offset), exit (the worker left for a fresh one).",
+            "remedy: resume (resumed and fetched again from the committed offset), exit (the worker left for a "
+            "fresh one).",
             ["topic", "partition", "remedy"], registry=r,
         )
         self.records_processed = Counter(

@@ -143,7 +143,7 @@ def register(ctx: Context) -> None:
     @app.page("/healthz")
     class Health(web.View):
         async def get(self, request: Request) -> web.Response:
-            # A crashed agent leaves partitions unprocessed: this worker must be replaced (streams/supervision/watchdog.py).
+            # A crashed agent leaves partitions unprocessed: this worker must be replaced (supervision/watchdog.py).
             if ctx.watchdog.crashed:
                 return self.json({"status": "agent crashed", "agents": ctx.watchdog.crashed}, status=503)
             return self.json({"status": "alive"})

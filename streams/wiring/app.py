@@ -97,7 +97,7 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
         producer_max_request_size=settings.kafka_max_message_bytes,
         agent_supervisor=watchdog.supervisor(),
         # Faust compares a table's persisted offset with a ListOffsets(latest) answer at every rebalance; the
-        # embedded Tansu broker answers that wrongly (streams/supervision/lag.py), so a worker crashed with ConsistencyError
+        # embedded Tansu broker answers that wrongly (supervision/lag.py), so a worker crashed with ConsistencyError
         # when a second one joined. streams/supervision/local_state.py makes the same check from a Fetch
         # response before the worker starts, and discards and heals what is stale instead of crashing.
         recovery_consistency_check=False,

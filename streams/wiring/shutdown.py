@@ -33,7 +33,8 @@ class StopDeadline:
     def __init__(self, grace_s: float = GRACE_S, on_expiry: Callable[[], None] = lambda: None) -> None:
         self.grace_s = grace_s
         self.on_expiry = on_expiry
-        self.exit_code = 0  # a stop for a crashed agent or a stalled partition exits non-zero (watchdog.py, stall_guard.py)
+        # A stop for a crashed agent or a stalled partition exits non-zero (supervision/watchdog.py, stall_guard.py).
+        self.exit_code = 0
         self._started = threading.Event()
 
     def start(self) -> None:

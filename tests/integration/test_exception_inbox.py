@@ -208,7 +208,7 @@ def test_each_exception_type_is_raised_and_seen_by_its_team_in_the_api_cli_and_i
     found = {kind: api.exception(order_id, kind) for kind, (order_id, _) in raised.items()}
     cx = api.exception(readdressed.order_id, "EDIT_AFTER_PICK")
     assert cx["owner"] == "CX", "an address change after picking is customer service's to tell the customer"
-    for kind, (order_id, owner) in raised.items():
+    for kind, (_order_id, owner) in raised.items():
         assert found[kind]["owner"] == owner, (kind, found[kind])
         assert found[kind]["state"] == "OPEN" and found[kind]["what_changed"], found[kind]
 

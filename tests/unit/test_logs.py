@@ -33,7 +33,7 @@ def formatted(redactor: Redactor, message: str, *args: object, exc: BaseExceptio
 @pytest.mark.parametrize("line", [
     "HTTP Request: POST http://127.0.0.1:6066/webhooks/peoplevox?token=cb-token-9&order=1001 \"200 OK\"",
     "HTTP Request: POST http://h/webhooks/peoplevox?event=S&token=unconfigured-token&at=1",
-    "callback url %s" % "http://h/p?order=1&access_token=zzz",
+    "callback url http://h/p?order=1&access_token=zzz",
     "<ns0:password>cHZ4LXBhc3M=</ns0:password>",
     "<ns0:SessionId>a1b2c3</ns0:SessionId>",
     "headers {'Authorization': 'Bearer nsuite-xyz', 'X-Shopify-Access-Token': 'shpat_123'}",
