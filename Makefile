@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration demo probe bench clean system-packages k8s-rules
+.PHONY: run test check unit integration demo probe bench clean system-packages k8s-rules
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ run: $(STAMP)
 # to come due), so three run side by side even on 2 cores; each module stays on one worker (loadfile)
 # because its fixtures share one pipeline. TEST_WORKERS=0 runs everything in this process, in order.
 TEST_WORKERS ?= 3
-test: $(STAMP) system-packages
+test: check system-packages
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# Static checks, seconds: lint, and the import contracts that keep the layers (pyproject.toml [tool.importlinter]).
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 
 # Debian packages the tests drive: Chromium and its driver (the inbox's browser test), PostgreSQL
 # (the shared exception store) and Prometheus with promtool (alert-rule tests, dashboards against a real

@@ -35,14 +35,16 @@ class Settings(BaseSettings):
     kafka_session_timeout_s: float = Field(
         10.0,
         gt=0,
-        description="Consumer group session timeout. Short keeps fail-over fast; Tansu's first join takes about half of it.",
+        description="Consumer group session timeout. Short keeps fail-over fast; Tansu's first join takes about half "
+                    "of it.",
     )
     schema_registry_url: str | None = Field(
         None, description="Confluent Schema Registry URL; unset uses Avro single-object encoding."
     )
     kafka_max_message_bytes: int = Field(
         1_000_000, ge=64 * 1024,
-        description="Largest record editsync produces (producer max request size; max.message.bytes of created topics).",
+        description="Largest record editsync produces (producer max request size; max.message.bytes of created "
+                    "topics).",
     )
     app_id: str = Field("editsync", description="Faust app id: consumer group and internal topic prefix.")
     data_dir: Path = Field(Path(".editsync-data"), description="Local state (table stores) directory.")
@@ -59,7 +61,8 @@ class Settings(BaseSettings):
     )
     web_read_timeout_s: float = Field(
         10.0, gt=0,
-        description="A connection idle this long, or whose request headers or body take longer, is closed (408 for a body).",
+        description="A connection idle this long, or whose request headers or body take longer, is closed (408 for a "
+                    "body).",
     )
     ingress_ack_timeout_s: float = Field(
         10.0, gt=0, description="How long a webhook waits for the broker's ack before answering 503."
@@ -115,7 +118,8 @@ class Settings(BaseSettings):
         21600.0, gt=0, description="How far back a worker's first sweep (after a start, or on becoming leader) looks."
     )
     reference_file: Path | None = Field(
-        None, description="JSON with sku_overrides, bundles and b2b_prices (see README); item codes come from Peoplevox."
+        None, description="JSON with sku_overrides, bundles and b2b_prices (see README); item codes come from "
+                          "Peoplevox."
     )
 
     # Decisions and sinks
@@ -138,7 +142,8 @@ class Settings(BaseSettings):
         5.0, gt=0, description="How often the lag monitor measures high watermarks and committed offsets."
     )
     agent_crash_exit_s: float = Field(
-        30.0, ge=0, description="After an agent crashes, /healthz fails at once and the worker exits (code 70) this much later."
+        30.0, ge=0, description="After an agent crashes, /healthz fails at once and the worker exits (code 70) this "
+                                "much later."
     )
     partition_stall_s: float = Field(
         120.0, gt=0,
@@ -146,26 +151,31 @@ class Settings(BaseSettings):
         "still stalled as long again, the worker exits (code 75) for a fresh one.",
     )
     fault_injection: bool = Field(
-        False, description="Tests only: PUT /_faults can make an agent raise or pause a partition. Never set in production."
+        False, description="Tests only: PUT /_faults can make an agent raise or pause a partition. Never set in "
+                           "production."
     )
 
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     # Exceptions: store, API, inbox, notifications
     api_token: SecretStr | None = Field(
-        None, description="Bearer token for the exceptions API, the inbox and the CLI; unset generates one per data dir."
+        None, description="Bearer token for the exceptions API, the inbox and the CLI; unset generates one per data "
+                          "dir."
     )
     api_url: str | None = Field(
         None, description="Where the CLI reaches the API; default http://<web_host>:<web_port> (loopback for 0.0.0.0)."
     )
     database_url: SecretStr | None = Field(
-        None, description="SQLAlchemy URL of the exception store (postgresql+psycopg://...); unset: SQLite in the data dir."
+        None, description="SQLAlchemy URL of the exception store (postgresql+psycopg://...); unset: SQLite in the "
+                          "data dir."
     )
     item_codes_refresh_s: float = Field(
-        300.0, gt=0, description="How often Peoplevox item codes are re-read; orders held for a now-known SKU heal then."
+        300.0, gt=0, description="How often Peoplevox item codes are re-read; orders held for a now-known SKU heal "
+                                 "then."
     )
     system_probe_s: float = Field(
-        30.0, gt=0, description="While commands wait for a system that stopped answering, how often the ERP or Shopify is "
+        30.0, gt=0, description="While commands wait for a system that stopped answering, how often the ERP or "
+                                "Shopify is "
                                 "asked whether it answers again; when it does, they are sent again."
     )
     notify_min_severity: str = Field(
@@ -203,9 +213,11 @@ class Settings(BaseSettings):
         if self.uses_sandboxes:
             return
         missing = [name for name, value in (
-            ("EDITSYNC_SHOPIFY_ADMIN_URL", self.shopify_admin_url), ("EDITSYNC_SHOPIFY_ACCESS_TOKEN", self.shopify_access_token),
+            ("EDITSYNC_SHOPIFY_ADMIN_URL", self.shopify_admin_url),
+            ("EDITSYNC_SHOPIFY_ACCESS_TOKEN", self.shopify_access_token),
             ("EDITSYNC_PEOPLEVOX_URL", self.peoplevox_url), ("EDITSYNC_PEOPLEVOX_CLIENT_ID", self.peoplevox_client_id),
-            ("EDITSYNC_PEOPLEVOX_USERNAME", self.peoplevox_username), ("EDITSYNC_PEOPLEVOX_PASSWORD", self.peoplevox_password),
+            ("EDITSYNC_PEOPLEVOX_USERNAME", self.peoplevox_username),
+            ("EDITSYNC_PEOPLEVOX_PASSWORD", self.peoplevox_password),
             ("EDITSYNC_ERP_URL", self.erp_url), ("EDITSYNC_ERP_CLIENT_ID", self.erp_client_id),
             ("EDITSYNC_ERP_CERTIFICATE_ID", self.erp_certificate_id),
             ("EDITSYNC_ERP_PRIVATE_KEY_FILE", self.erp_private_key_file)) if not value]
