@@ -24,10 +24,12 @@ TEST_WORKERS ?= 3
 test: check system-packages
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-# Static checks, seconds: lint, and the import contracts that keep the layers (pyproject.toml [tool.importlinter]).
+# Static checks, seconds: lint, the import contracts that keep the layers (pyproject.toml [tool.importlinter]),
+# and types (pyproject.toml [tool.mypy]: strict on the core and the ports).
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 
 # Debian packages the tests drive: Chromium and its driver (the inbox's browser test), PostgreSQL
 # (the shared exception store) and Prometheus with promtool (alert-rule tests, dashboards against a real

@@ -45,7 +45,7 @@ from zeep.transports import AsyncTransport
 
 from connectors.errors import ConnectorError, PermanentError, TransientError
 from connectors.ports import SalesOrderRow, Written
-from streams.core.model import Address
+from streams.core.model import Address, SalesOrder
 from streams.core.peoplevox import (
     CANCELLED,
     CutOff,
@@ -53,7 +53,6 @@ from streams.core.peoplevox import (
     Held,
     HeldHeader,
     PeoplevoxColumns,
-    SalesOrder,
     notes_by_code,
 )
 

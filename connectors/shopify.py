@@ -241,8 +241,7 @@ class ShopifyAdmin:
                 body = response.json()
             except ValueError as error:
                 raise TransientError("Shopify answered 200 without JSON") from error
-            cost = (body.get("extensions") or {}).get("cost") or {}
-            self._read_cost(shape, cost)
+            self._read_cost(shape, (body.get("extensions") or {}).get("cost") or {})
             errors = body.get("errors") or []
             if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
                 continue  # the bucket status just read says how long to wait

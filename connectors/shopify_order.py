@@ -272,16 +272,17 @@ def snapshot_from_graphql(node: dict[str, Any]) -> OrderSnapshot:
     restocked: dict[str, int] = {}
     refunds = []
     for refund in node["refunds"]:
-        lines = []
+        refund_lines = []
         for item in refund["refundLineItems"]["nodes"]:
             line_id = numeric(item["lineItem"]["id"])
             assert line_id is not None
             if item["restocked"] or item["restockType"] == "RETURN":
                 restocked[line_id] = restocked.get(line_id, 0) + item["quantity"]
-            lines.append(RefundLine(line_id=line_id, quantity=item["quantity"], restock_type=item["restockType"],
-                                    location_id=numeric((item.get("location") or {}).get("id"))))
+            refund_lines.append(RefundLine(line_id=line_id, quantity=item["quantity"],
+                                           restock_type=item["restockType"],
+                                           location_id=numeric((item.get("location") or {}).get("id"))))
         refunds.append(Refund(refund_id=numeric(refund["id"]) or "", amount=_amount(refund["totalRefundedSet"]),
-                              lines=tuple(lines)))
+                              lines=tuple(refund_lines)))
     fulfillment_orders = node["fulfillmentOrders"]["nodes"]
     located = line_locations(fulfillment_orders)
     lines = []

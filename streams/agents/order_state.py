@@ -193,7 +193,7 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
                 del wakes[order_id]
                 await order_inputs.send(key=order_id.encode(), value=inputs.encode(Tick()))
 
-    @app.on_rebalance_complete.connect
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]  # faust types receivers as (sender, *args, signal=...)
     async def heal(sender: Any, **_: Any) -> None:
         # Local table rows are exactly the orders this worker now owns: the gauges start again from them.
         healed = 0

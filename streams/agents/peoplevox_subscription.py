@@ -175,7 +175,7 @@ def register(ctx: Context, events: WarehouseEvents, ledger: Ledger) -> FleetSubs
     app = ctx.app
     subscription = FleetSubscription(events, ledger, settings.peoplevox_url or "", settings.callback_url())
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # faust types receivers as (sender, *args, signal=...)
     async def assigned(sender: Any, assigned: set, **_: Any) -> None:
         subscription.leadership(app.is_leader())
 

@@ -12,10 +12,12 @@ duplicating or reordering inputs therefore converges on the same end state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from streams.core import actions, holds, inventory, money, peoplevox
-from streams.core.commands import Command, CreateSalesOrder, ReplaceSalesOrder
+from streams.core.commands import Command, CreateSalesOrder, PeoplevoxPayload, ReplaceSalesOrder
 from streams.core.exceptions import (
     ACCESS_DENIED,
     REQUIRED_ACCESS,
@@ -309,7 +311,7 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
         state = state.model_copy(update={"acknowledged": acknowledged})
         return reconcile(_acknowledge(state, command), policy, reference, now)
     held = _held(result)
-    if held is not None and command.payload is not None:
+    if held is not None and isinstance(command.payload, PeoplevoxPayload):
         # Peoplevox holds a sales order this order's state did not know (rebuilt): plan from it from now on.
         state = peoplevox.adopt(state, command.payload, held)
     if result.outcome == "REJECTED_CUTOFF" or held is not None:
@@ -317,7 +319,7 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
         return reconcile(state, policy, reference, now)
     exception = failure_exception(state, result, now)
     exceptions = {**state.exceptions, exception.exception_id: exception}
-    updates = {"failed": state.failed | {command.command_id}, "exceptions": exceptions}
+    updates: dict[str, Any] = {"failed": state.failed | {command.command_id}, "exceptions": exceptions}
     if isinstance(command.payload, ReplaceSalesOrder) and result.detail.get(WAREHOUSE_HOLDS_NOTHING):
         updates["peoplevox_cancelled"] = command.payload.replaces  # so its "Cancelled" is no cut-off
     if isinstance(command.payload, CreateSalesOrder) and state.peoplevox_sales_order is None:
@@ -403,8 +405,8 @@ def _awaiting_predecessor(state: OrderState) -> bool:
     return bool(state.predecessor_ref) and not state.predecessor_released and not state.predecessor_blocked
 
 
-_ACKNOWLEDGE = {Target.PEOPLEVOX: peoplevox.acknowledge, Target.INVENTORY: inventory.acknowledge,
-                Target.ERP: money.acknowledge}
+_ACKNOWLEDGE: dict[Target, Callable[[OrderState, Any], OrderState]] = {
+    Target.PEOPLEVOX: peoplevox.acknowledge, Target.INVENTORY: inventory.acknowledge, Target.ERP: money.acknowledge}
 
 
 def _acknowledge(state: OrderState, command: Command) -> OrderState:

@@ -79,8 +79,8 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
                    f"be created: {result.reason or 'no reason given'}")
         action = "Create the order's sales order in Peoplevox now (or fix the cause and retry the order)."
     exception_id = f"{command.order_id}:{kind}:{command.command_id}"
-    detail = {"command_id": command.command_id, "target": command.target.value, "outcome": result.outcome,
-              "reason": result.reason, "detail": result.detail}
+    detail: dict[str, Any] = {"command_id": command.command_id, "target": command.target.value,
+                              "outcome": result.outcome, "reason": result.reason, "detail": result.detail}
     previous = state.exceptions.get(exception_id)
     if previous is not None and previous.detail.get(AUTO_RETRIES):
         detail[AUTO_RETRIES] = previous.detail[AUTO_RETRIES]  # failed again after editsync re-sent it

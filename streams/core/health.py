@@ -28,6 +28,7 @@ class Pair(str, Enum):
     SHOPIFY_ERP = "shopify_erp"
 
 
+TARGETS = frozenset(t.value for t in Target)
 PAIR_OF_TARGET = {Target.PEOPLEVOX: Pair.SHOPIFY_PEOPLEVOX, Target.INVENTORY: Pair.SHOPIFY_STOCK,
                   Target.ERP: Pair.SHOPIFY_ERP}
 
@@ -99,7 +100,8 @@ def order_health(state: OrderState) -> OrderHealth:
             continue
         if exception.type not in HOLD_EXCEPTIONS:  # an overdue wait: its gap is the wait's own (pending, ...)
             # A failed command's gap is its own system's (Target is a str enum: its value finds it).
-            pair = PAIR_OF_TARGET.get(exception.detail.get("target")) or PAIR_OF_EXCEPTION[exception.type]
+            target = exception.detail.get("target")
+            pair = PAIR_OF_TARGET[Target(target)] if target in TARGETS else PAIR_OF_EXCEPTION[exception.type]
             gap(pair, exception.type.lower(), exception.first_seen)
         exceptions.append(OpenException(type=exception.type, owner=exception.owner.value, since=exception.first_seen))
     return OrderHealth(gaps=tuple(Gap(pair=p, reason=r, since=s) for (p, r), s in sorted(gaps.items())),

@@ -253,8 +253,9 @@ def _plain(value: Any) -> Any:
 
 # --- the Peoplevox part of a reconcile ------------------------------------------------------
 
-CHANGES: dict[str, type[SalesOrderChange]] = {"create": CreateSalesOrder, "update": UpdateSalesOrder,
-                                              "replace": ReplaceSalesOrder, "cancel": CancelSalesOrder}
+CHANGES: dict[str, type[CreateSalesOrder | UpdateSalesOrder | ReplaceSalesOrder | CancelSalesOrder]] = {
+    "create": CreateSalesOrder, "update": UpdateSalesOrder,
+    "replace": ReplaceSalesOrder, "cancel": CancelSalesOrder}
 
 
 def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, reference: Reference, want: Wanted,

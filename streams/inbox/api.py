@@ -138,7 +138,7 @@ class Inbox:
         if row.state not in ALLOWED_FROM[action]:
             raise Refused(409, f"cannot {action} an exception that is {row.state.lower()}")
         person = PersonAction(action=action, exception_id=exception_id, actor=request.by.strip(),
-                              note=(request.note or "").strip() or None)  # type: ignore[arg-type]
+                              note=(request.note or "").strip() or None)
         await self._send(row.order_id, person)
         return row
 

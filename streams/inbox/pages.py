@@ -21,8 +21,9 @@ from markdown_it import MarkdownIt
 
 from streams.context import Context
 from streams.inbox import words
-from streams.inbox.api import OWNERS, ActionRequest, Inbox, Refused, exception_query, iso, runbook_link
+from streams.inbox.api import OWNERS, ActionRequest, Inbox, Refused, exception_query, runbook_link
 from streams.inbox.auth import SESSION_MAX_AGE_MS, Session, csrf_ok, csrf_token, same_origin, token_ok
+from streams.inbox.words import iso
 from streams.runtime.clock import now_ms
 
 COOKIE = "editsync_inbox"

@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from streams.inbox.projection import ExceptionRow, OrderSeen, Projected, TimelineEntry
 
@@ -219,7 +220,7 @@ class Store:
             return {(r.topic, r.partition): r.next_offset for r in conn.execute(select(positions))}
 
     def list_exceptions(self, query: ExceptionQuery) -> Page:
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         c = exceptions.c
         for column, values in ((c.owner, query.owners), (c.type, query.types), (c.state, query.states)):
             if values:

@@ -34,6 +34,7 @@ from streams.inbox.projection import PROJECTED_TOPICS, RecordIn, project
 from streams.inbox.store import Batch, Store
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec, DecodeError
+from streams.kafka.tail import where
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -43,7 +44,8 @@ MAX_RETRY_WAIT_S = 30.0
 def record_id(message: Message) -> str:
     digest = hashlib.sha256()
     _, timestamp = message.timestamp()
-    for part in (message.topic().encode(), str(message.partition()).encode(), str(timestamp).encode(),
+    topic, partition, _ = where(message)
+    for part in (topic.encode(), str(partition).encode(), str(timestamp).encode(),
                  message.key() or b"", message.value() or b""):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()[:40]
@@ -78,9 +80,9 @@ class Tailer:
                 for message in messages:
                     if message.error():
                         continue
-                    tp = (message.topic(), message.partition())
-                    unproven.discard(tp)
-                    batch.positions[tp] = message.offset() + 1
+                    topic, partition, offset = where(message)
+                    unproven.discard((topic, partition))
+                    batch.positions[(topic, partition)] = offset + 1
                     projected = self._project(message)
                     if projected is not None:
                         batch.projected.append(projected)
@@ -130,15 +132,15 @@ class Tailer:
                 consumer.seek(TopicPartition(topic, partition, 0))
 
     def _project(self, message: Message) -> Any:
-        topic = message.topic()
+        topic, partition, offset = where(message)
         try:
-            value = json.loads(message.value()) if topic == topics.ORDER_INPUTS else \
-                self._codec.decode(topic, message.value())
+            body = message.value() or b""  # a tombstone reads as nothing, and is skipped below
+            value = json.loads(body) if topic == topics.ORDER_INPUTS else self._codec.decode(topic, body)
             _, timestamp = message.timestamp()
-            return project(RecordIn(record_id=record_id(message), topic=topic, partition=message.partition(),
-                                    offset=message.offset(), timestamp=timestamp,
+            return project(RecordIn(record_id=record_id(message), topic=topic, partition=partition,
+                                    offset=offset, timestamp=timestamp,
                                     key=(message.key() or b"").decode("utf-8", "replace") or None, value=value))
         except (DecodeError, ValueError, KeyError, TypeError) as error:
             # The agents dead-letter what they cannot read; the store just does not show it.
-            log.warning("exception store skipped %s[%d]@%d: %s", topic, message.partition(), message.offset(), error)
+            log.warning("exception store skipped %s[%d]@%d: %s", topic, partition, offset, error)
             return None

@@ -20,7 +20,7 @@ import json
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
@@ -101,7 +101,7 @@ class AvroCodec:
         reader = self._reader_by_topic[topic].parsed
         writer, body_start = self._writer_schema(data)
         try:
-            return fastavro.schemaless_reader(io.BytesIO(data[body_start:]), writer, reader)
+            return cast(dict[str, Any], fastavro.schemaless_reader(io.BytesIO(data[body_start:]), writer, reader))
         except Exception as exc:  # fastavro raises many types for corrupt bodies
             raise DecodeError(f"Avro body does not match its writer schema: {exc!r}") from exc
 
@@ -144,7 +144,10 @@ class ConfluentRegistry:
         return self._client.register_schema(subject, Schema(schema_source, "AVRO"))
 
     def lookup(self, schema_id: int) -> str:
-        return self._client.get_schema(schema_id).schema_str
+        source = self._client.get_schema(schema_id).schema_str
+        if source is None:
+            raise DecodeError(f"the schema registry has no text for schema id {schema_id}")
+        return source
 
 
 def codec_from_settings(schema_registry_url: str | None) -> AvroCodec:

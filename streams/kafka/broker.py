@@ -82,7 +82,7 @@ class EmbeddedBroker:
             # broker before the worker has flushed and left its group.
             start_new_session=True,
         )
-        if output is not subprocess.DEVNULL:
+        if not isinstance(output, int):  # subprocess.DEVNULL is an int; a log file is ours to close
             output.close()
         try:
             wait_until_ready(self.bootstrap, self._ready_timeout_s)

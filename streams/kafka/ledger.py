@@ -53,8 +53,9 @@ class KafkaLedger:
                 error = message.error()
                 if error is not None and error.code() == KafkaError._PARTITION_EOF:
                     return records
-                if error is None and message.value() is not None:
-                    records.append((message.offset(), json.loads(message.value())))
+                value, offset = message.value(), message.offset()
+                if error is None and value is not None and offset is not None:
+                    records.append((offset, json.loads(value)))
             raise LedgerError(f"{self.topic} not read to its end within {self.timeout_s} s")
         finally:
             consumer.close()

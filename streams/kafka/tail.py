@@ -10,7 +10,7 @@ import base64
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from datetime import datetime
 from itertools import islice
@@ -56,8 +56,16 @@ def _value(codec: AvroCodec, topic: str, data: bytes | None) -> Any:
         return _jsonable(data)
 
 
+def where(message: Message) -> tuple[str, int, int]:
+    """Topic, partition and offset of a consumed record (librdkafka leaves them unset only on error events)."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    if topic is None or partition is None or offset is None:
+        raise ValueError(f"not a consumed record: {message.error()}")
+    return topic, partition, offset
+
+
 def read_records(bootstrap: str, topic: str, *, from_beginning: bool, idle_timeout_s: float,
-                 deadline_s: float | None = None, to_end: bool = False) -> Iterator[Message]:
+                 deadline_s: float | None = None, to_end: bool = False) -> Generator[Message, None, None]:
     """A topic's records from every partition, assigned directly (no consumer group).
 
     Stops once nothing arrived for ``idle_timeout_s``, or ``deadline_s`` after
@@ -87,8 +95,9 @@ def read_records(bootstrap: str, topic: str, *, from_beginning: bool, idle_timeo
             if message is None or message.error():
                 continue
             last = time.monotonic()
-            if message.partition() in ends and message.offset() + 1 >= ends[message.partition()]:
-                ends[message.partition()] = 0  # read up to where it ended when reading began
+            _, partition, offset = where(message)
+            if partition in ends and offset + 1 >= ends[partition]:
+                ends[partition] = 0  # read up to where it ended when reading began
             yield message
     finally:
         consumer.close()
@@ -102,7 +111,8 @@ def tail(bootstrap: str, topic: str, codec: AvroCodec, from_beginning: bool, lim
                               idle_timeout_s=idle_timeout_s)) as records:
         for message in islice(records, limit):
             value = _value(codec, topic, message.value())
-            key = message.key().decode("utf-8", "replace") if message.key() is not None else None
+            raw_key = message.key()
+            key = raw_key.decode("utf-8", "replace") if raw_key is not None else None
             out.write(json.dumps({"key": key, "partition": message.partition(), "offset": message.offset(),
                                   "value": value}) + "\n")
             out.flush()

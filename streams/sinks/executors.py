@@ -112,7 +112,8 @@ async def _sales_orders(warehouse: Warehouse, order_id: str, base: str) -> list[
 async def _cancel_live(warehouse: Warehouse, order_id: str, number: str) -> Outcome:
     """Cancel every live sales order of the order; the first one the warehouse keeps is the answer."""
     live = [each for each, status in await _sales_orders(warehouse, order_id, number) if status != CANCELLED]
-    cancelled, kept = [], []
+    cancelled: list[tuple[str, str | None]] = []
+    kept: list[tuple[str, str | None]] = []
     for each in live:
         written = await warehouse.cancel(each)
         (cancelled if written.applied else kept).append((each, written.status))

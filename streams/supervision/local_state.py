@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
@@ -71,7 +72,7 @@ def stored_keys(path: Path) -> list[bytes]:
 
     db = Rdict(str(path), access_type=AccessType.read_only())
     try:
-        return [key for key in db.keys() if key != OFFSET_KEY]
+        return [cast(bytes, key) for key in db.keys() if key != OFFSET_KEY]  # Faust's stores key by bytes
     finally:
         db.close()
 

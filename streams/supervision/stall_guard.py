@@ -27,8 +27,10 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from typing import cast
 
 import faust
+from faust.transport.consumer import Consumer
 from faust.types import TP
 
 from streams.core.stall import Key, Reading, Remedy, Stall, Watch, judge
@@ -90,7 +92,7 @@ class StallGuard:
                 return
 
     async def _resume(self, app: faust.App, stall: Stall) -> None:
-        consumer = app.consumer
+        consumer = cast(Consumer, app.consumer)  # the transport's Consumer keeps the paused set
         tp = TP(stall.topic, stall.partition)
         state = "paused" if tp in consumer._paused_partitions else "not paused"
         log.error("%s[%d] has had lag (%d) and no committed progress (offset %s) for %.0f s while owned here "

@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import logging
 import time
+from typing import Any
 
 from aiohttp.web import Request, RequestPayloadError
 from confluent_kafka.admin import AdminClient
@@ -52,7 +53,7 @@ def shown(header: str | None) -> str:
     return "-" if header is None else repr(header[:80])
 
 
-async def publish_acked(ctx: Context, topic: str, key: bytes, value: dict) -> None:
+async def publish_acked(ctx: Context, topic: str, key: bytes | None, value: dict) -> None:
     """Encode, send and wait for the broker's ack within the ingress timeout; raises when not acked."""
     pending = await ctx.topic(topic).send(key=key, value=ctx.codec.encode(topic, value))
     await asyncio.wait_for(pending, ctx.settings.ingress_ack_timeout_s)
@@ -127,7 +128,7 @@ def register(ctx: Context) -> None:
                 metrics.peoplevox_callbacks.labels("forged").inc()
                 log.warning("Peoplevox callback without a valid token from %s", request.remote)
                 return self.json({"error": "unknown callback"}, status=401)
-            record = {"event_type": params.pop("event", "SalesOrderStatusChanges"),
+            record: dict[str, Any] = {"event_type": params.pop("event", "SalesOrderStatusChanges"),
                       "sales_order_number": params.get("order") or None, "params": params,
                       "received_at": now_ms()}
             key = (record["sales_order_number"] or "").encode()

@@ -167,11 +167,11 @@ def watch_progress(app: faust.App, metrics: Metrics) -> None:
     metrics.lag.export_only(progress.owned)
     app.sensors.add(ProgressSensor(progress, lambda topic: metrics.records_processed.labels(topic).inc()))
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # faust types receivers as (sender, *args, signal=...)
     async def assigned(sender: Any, assigned: set, **_: Any) -> None:
         progress.assigned((tp.topic, tp.partition) for tp in assigned)
 
-    @app.on_partitions_revoked.connect
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # faust types receivers as (sender, *args, signal=...)
     async def revoked(sender: Any, revoked: set, **_: Any) -> None:
         progress.revoked((tp.topic, tp.partition) for tp in revoked)
 

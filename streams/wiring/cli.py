@@ -24,12 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start broker (embedded unless EDITSYNC_KAFKA_BOOTSTRAP), worker and web server")
     commands.add_parser("topics", help="create missing topics (Avro and internal) and list the Avro ones")
-    tail = commands.add_parser("tail", help="print a topic's records as JSON lines, decoded from Avro")
-    tail.add_argument("topic", help="e.g. orders.events.v1, exceptions.v1, dlq.v1 (Avro, decoded) or "
+    tailing = commands.add_parser("tail", help="print a topic's records as JSON lines, decoded from Avro")
+    tailing.add_argument("topic", help="e.g. orders.events.v1, exceptions.v1, dlq.v1 (Avro, decoded) or "
                       "editsync.order-inputs (JSON); `editsync topics` lists the Avro ones")
-    tail.add_argument("--from-beginning", action="store_true", help="start at the oldest record, not the newest")
-    tail.add_argument("-n", "--count", type=int, default=None, help="stop after this many records")
-    tail.add_argument("--idle-timeout", type=float, default=5.0,
+    tailing.add_argument("--from-beginning", action="store_true", help="start at the oldest record, not the newest")
+    tailing.add_argument("-n", "--count", type=int, default=None, help="stop after this many records")
+    tailing.add_argument("--idle-timeout", type=float, default=5.0,
                       help="stop after this many seconds with no record (default 5)")
     demo = commands.add_parser("demo", help="drive a mixed day through the running stack's sandboxes, then judge "
                                             "every order")

@@ -41,7 +41,7 @@ def register(ctx: Context) -> Notifier | None:
     async def follow_topics() -> None:
         tailer.start()
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # faust types receivers as (sender, *args, signal=...)
     async def stop_following(sender: Any, **_: Any) -> None:
         await asyncio.to_thread(tailer.stop)
         store.close()

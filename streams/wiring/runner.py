@@ -12,6 +12,8 @@ import os
 import signal
 from contextlib import ExitStack
 from pathlib import Path
+from signal import Signals
+from typing import Any
 
 import faust
 from confluent_kafka import Producer
@@ -87,7 +89,7 @@ def publish_rebuilds(bootstrap: str, order_ids: list[str]) -> None:
 class Worker(faust.Worker):
     """Faust's worker, with the stop signal also arming the stop deadline."""
 
-    def __init__(self, *args: object, deadline: StopDeadline, **kwargs: object) -> None:
+    def __init__(self, *args: Any, deadline: StopDeadline, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline = deadline
 
@@ -96,9 +98,9 @@ class Worker(faust.Worker):
         super().on_setup_root_logger(logger, level)
         logs.install()
 
-    def _schedule_shutdown(self, signal: object) -> None:  # type: ignore[override]
+    def _schedule_shutdown(self, signal: Signals) -> None:
         self.deadline.start()
-        super()._schedule_shutdown(signal)  # type: ignore[arg-type]
+        super()._schedule_shutdown(signal)
 
 
 def run(settings: Settings, deadline: StopDeadline | None = None) -> None:
