@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check unit integration demo probe bench clean system-packages k8s-rules
+.PHONY: run test check unit integration demo probe bench clean system-packages k8s-rules docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,15 +55,21 @@ demo: $(STAMP)
 	$(BIN)/editsync demo --orders $${ORDERS:-50}
 
 # A hostile run against its own `editsync run` on loopback (embedded broker, sandboxes, log level debug):
-# README "Hostile input, secrets and the service port". Exit 0 only if every check holds.
+# docs/operating/service-port.md, "Hostile input, secrets and the service port". Exit 0 only if every check holds.
 probe: $(STAMP)
 	$(BIN)/python -m tests.probe --requests $${REQUESTS:-3000}
 
-# Figures, not verdicts (README "Benchmark"): the core's decisions/s and state size, Avro and the normaliser,
+# Figures, not verdicts (docs/results.md, "Benchmark"): the core's decisions/s and state size, Avro and the normaliser,
 # and a burst of orders through `editsync run` on the embedded broker; a table, and bench-results.json.
 # Never part of `make test`. More: make bench BENCH_ARGS="--orders 1000 --only e2e" (python -m benchmarks --help).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# The documentation site (mkdocs.yml): the configuration page written from the settings' own descriptions, then
+# the site built into site/. The suite builds it --strict as well (tests/component/test_docs_site.py).
+docs: $(STAMP)
+	$(BIN)/python docs/gen_configuration.py
+	$(BIN)/mkdocs build --strict
 
 unit: $(STAMP) system-packages
 	$(BIN)/python -m pytest tests/unit
@@ -72,4 +78,4 @@ integration: $(STAMP) system-packages
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile tests/integration
 
 clean:
-	rm -rf $(VENV) .editsync-data .editsync-probe .pytest_cache
+	rm -rf $(VENV) .editsync-data .editsync-probe .pytest_cache site

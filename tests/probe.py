@@ -10,7 +10,7 @@ shapes, random bytes, bodies at and over the limit, chunked), signed webhooks wi
 Peoplevox callbacks with and without the token, wrong methods and paths, and slow clients. Then it
 checks: no 5xx and no unexpected status for signed content; no agent crash; every accepted record
 accounted for (normalised or dead-lettered, nothing skipped); no configured secret anywhere in the log;
-no route served beyond the README's "HTTP endpoints" table. Requests are raw HTTP/1.1 over sockets,
+no route served beyond the "HTTP endpoints" table (docs/operating/service-port.md). Requests are raw HTTP/1.1 over sockets,
 so bytes no well-behaved client would send (non-ASCII header bytes, broken chunking) are sent as is.
 """
 
@@ -497,7 +497,7 @@ def probe(service: Service, requests: int, seed: int = 1, concurrency: int = 32,
     report.checks.append(("no secret in the log", not found,
                           f"{len(log.splitlines())} lines scanned for {len(secrets)} secrets; "
                           f"found {len(found)}; {log.count('[redacted]')} redactions"))
-    documented = documented_endpoints((ROOT / "README.md").read_text())
+    documented = documented_endpoints((ROOT / "docs" / "operating" / "service-port.md").read_text())
     undocumented = sorted(set(served_routes(log)) - documented)
     report.checks.append(("no undocumented route", not undocumented, f"served {served_routes(log)}"))
     return report

@@ -44,13 +44,14 @@ def webhook_headers(topic: str, body: bytes, secret: bytes, **extra: str) -> dic
     return headers
 
 
-def documented_endpoints(readme: str) -> set[str]:
-    """``METHOD /path`` of every row of the README's "HTTP endpoints" table (a row may name several).
+def documented_endpoints(page: str) -> set[str]:
+    """``METHOD /path`` of every row of the "HTTP endpoints" table (docs/operating/service-port.md; a row may name
+    several).
 
     ``HEAD`` is documented with ``GET``: aiohttp answers it on every route of a path (as GET without a
     body, 405 where the path has no GET).
     """
-    section = readme.split("## HTTP endpoints", 1)[1].split("\n## ", 1)[0]
+    section = page.split("## HTTP endpoints", 1)[1].split("\n## ", 1)[0]
     endpoints = set()
     for row in re.findall(r"^\| ([^|]+) \|", section, flags=re.M):
         endpoints |= set(re.findall(r"`([A-Z]+ /[^`]*)`", row))

@@ -1,7 +1,8 @@
 """Settings, read once from ``EDITSYNC_*`` environment variables.
 
-Every knob the README documents lives here, so the table in the README and
-the code cannot drift apart without a test noticing (tests/unit/test_docs.py).
+Every knob is documented here, in its field's description: docs/configuration.md is generated from
+them (docs/gen_configuration.py), and a test fails while the page and the code differ
+(tests/unit/test_docs.py).
 """
 
 from __future__ import annotations
@@ -28,162 +29,279 @@ class Settings(BaseSettings):
 
     # Kafka
     kafka_bootstrap: str | None = Field(
-        None, description="Comma-separated bootstrap servers; unset starts the embedded Tansu broker."
+        None,
+        description="Comma-separated bootstrap servers (Apache Kafka in docker-compose and Kubernetes). Unset: start "
+                    "the embedded Tansu broker.",
     )
-    topic_partitions: int = Field(8, ge=1, description="Partitions for every editsync topic created at start-up.")
-    topic_replication_factor: int = Field(1, ge=1, description="Replication factor for created topics.")
+    topic_partitions: int = Field(
+        8, ge=1,
+        description="Partitions for each editsync topic created at start-up (existing topics are left alone).",
+    )
+    topic_replication_factor: int = Field(
+        1, ge=1, description="Replication factor for created topics (3 on a production cluster)."
+    )
     kafka_session_timeout_s: float = Field(
         10.0,
         gt=0,
-        description="Consumer group session timeout. Short keeps fail-over fast; Tansu's first join takes about half "
-                    "of it.",
+        description="Consumer group session timeout. Short keeps fail-over fast; on Tansu the first group join takes "
+                    "about half of it.",
     )
     schema_registry_url: str | None = Field(
-        None, description="Confluent Schema Registry URL; unset uses Avro single-object encoding."
+        None, description="Confluent Schema Registry; unset uses Avro single-object encoding."
     )
     kafka_max_message_bytes: int = Field(
         1_000_000, ge=64 * 1024,
-        description="Largest record editsync produces (producer max request size; max.message.bytes of created "
-                    "topics).",
+        description="Largest record editsync produces: the producer's max request size, and `max.message.bytes` of "
+                    "the topics it creates. On a cluster whose topics exist already, their `max.message.bytes` (and "
+                    "the brokers' `message.max.bytes`) must be at least this.",
     )
-    app_id: str = Field("editsync", description="Faust app id: consumer group and internal topic prefix.")
-    data_dir: Path = Field(Path(".editsync-data"), description="Local state (table stores) directory.")
+    app_id: str = Field("editsync", description="Faust app id: consumer group id and internal topic prefix.")
+    data_dir: Path = Field(
+        Path(".editsync-data"), description="Local state: table stores, the embedded broker's log and address."
+    )
 
     # Web server: webhook ingress, health, metrics
-    web_host: str = Field("127.0.0.1", description="Address the web server binds; 0.0.0.0 in containers.")
+    web_host: str = Field("127.0.0.1", description="Address the web server binds (`0.0.0.0` in containers).")
     web_port: int = Field(6066, ge=1, le=65535, description="Port of the web server.")
     shopify_webhook_secret: SecretStr | None = Field(
-        None, description="Shopify app client secret that signs webhooks (required)."
+        None,
+        description="Your Shopify app's client secret, which signs webhooks (at least 16 characters; a shorter value "
+                    "stops the start with a configuration error). Never logged. `make run` sets "
+                    "`editsync-dev-secret` when unset.",
+        json_schema_extra={"shown_default": "required"},
     )
     webhook_max_body_bytes: int = Field(
         960 * 1024, ge=1024,
-        description="Larger webhook bodies are refused with 413; at most kafka_max_message_bytes - 16 KiB.",
+        description="Larger webhook bodies are refused with 413. At most `EDITSYNC_KAFKA_MAX_MESSAGE_BYTES` − 16 KiB "
+                    "(checked at start): a body accepted must fit, with Shopify's headers and framing, in the record "
+                    "that carries it, raw envelope or dead letter.",
+        json_schema_extra={"shown_default": "`983040` (960 KiB)"},
     )
     web_read_timeout_s: float = Field(
         10.0, gt=0,
-        description="A connection idle this long, or whose request headers or body take longer, is closed (408 for a "
-                    "body).",
+        description="A connection that sends no complete request headers within this time, or stays idle this long "
+                    "between requests, is closed; a webhook body not received within it is answered 408. Shopify "
+                    "itself gives up on a webhook after 5 s.",
     )
     ingress_ack_timeout_s: float = Field(
-        10.0, gt=0, description="How long a webhook waits for the broker's ack before answering 503."
+        10.0, gt=0,
+        description="How long a webhook waits for the broker's acknowledgement before answering 503.",
     )
 
     # Downstream systems: all unset starts the sandboxes (Shopify, Peoplevox, ERP) on loopback
-    shopify_admin_url: str | None = Field(None, description="Shop base URL, e.g. https://<shop>.myshopify.com.")
-    shopify_access_token: SecretStr | None = Field(None, description="Admin API access token.")
-    shopify_api_version: str = Field("2026-10", description="Admin GraphQL API version.")
+    shopify_admin_url: str | None = Field(
+        None,
+        description="Shop base URL (`https://<shop>.myshopify.com`). Unset together with the Peoplevox and ERP URLs: "
+                    "`editsync run` starts the sandboxes. Set one, set all.",
+    )
+    shopify_access_token: SecretStr | None = Field(
+        None, description="Admin API access token (`X-Shopify-Access-Token`). Never logged."
+    )
+    shopify_api_version: str = Field(
+        "2026-10", description="Admin GraphQL version; the order query is validated against this schema in the tests."
+    )
     peoplevox_url: str | None = Field(
-        None, description="Integration service URL: https://<host>/<ClientId>/resources/integrationservicev4.asmx."
+        None, description="`https://<host>/<ClientId>/resources/integrationservicev4.asmx`."
     )
     peoplevox_client_id: str | None = Field(None, description="Peoplevox client id.")
-    peoplevox_username: str | None = Field(None, description="Peoplevox integration user.")
-    peoplevox_password: SecretStr | None = Field(None, description="Peoplevox password (sent base64, as required).")
+    peoplevox_username: str | None = Field(None, description="Integration user.")
+    peoplevox_password: SecretStr | None = Field(
+        None, description="Its password (sent base64, as the service requires). Never logged."
+    )
     peoplevox_cutoff_status: str = Field(
-        "Picking", description="From this pick-cycle status on, edits are not sent: New, Picking, Packed, Despatched."
+        "Picking",
+        description="From this pick-cycle status on (`New`, `Picking`, `Packed`, `Despatched`) no update is sent; the "
+                    "edit becomes `EDIT_AFTER_PICK`.",
     )
     peoplevox_columns: PeoplevoxColumns = Field(
         default_factory=PeoplevoxColumns,
-        description="JSON object: which column of your Peoplevox import templates holds each value (see README).",
+        description="JSON object: which column of your Peoplevox import templates holds each value, e.g. "
+                    '`{"gift_message": "", "line_notes": "PersonalisationText"}`; `""` sends nothing. Keys and '
+                    "defaults under [Connecting Peoplevox](connecting/peoplevox.md#templates).",
+        json_schema_extra={"shown_default": "default templates"},
     )
-    peoplevox_timeout_s: float = Field(15.0, gt=0, description="Seconds before a Peoplevox call counts as timed out.")
+    peoplevox_timeout_s: float = Field(
+        15.0, gt=0,
+        description="Seconds before a Peoplevox call counts as timed out (then retried: the import may have happened, "
+                    "and repeating it is safe).",
+    )
     peoplevox_callback_token: SecretStr | None = Field(
-        None, description="Token Peoplevox callbacks must carry (?token=): one value for the whole fleet, required "
-        "with a real Peoplevox; with the sandboxes, unset generates one per data dir."
+        None,
+        description="Token Peoplevox callbacks must carry (`?token=`): one value for the whole fleet, since a "
+                    "callback reaches any worker and each refuses (401) another token; unset with "
+                    "`EDITSYNC_PEOPLEVOX_URL` set stops the start with a configuration error. With the sandboxes "
+                    "(`make run`), generated once per data dir when unset. Never logged.",
+        json_schema_extra={"shown_default": "required with a real Peoplevox"},
     )
     public_url: str | None = Field(
-        None, description="How Peoplevox reaches this service for callbacks; default http://<web_host>:<web_port>."
+        None,
+        description="How Peoplevox reaches `/webhooks/peoplevox` (given to `SubscribeEvent` by the leader): with "
+                    "several workers, the address of the fleet's load balancer.",
+        json_schema_extra={"shown_default": "`http://<web host>:<web port>`"},
     )
-    erp_url: str | None = Field(None, description="NetSuite REST base, e.g. https://<account>.suitetalk.api.netsuite.com/services/rest.")
+    erp_url: str | None = Field(
+        None, description="NetSuite REST base, `https://<account>.suitetalk.api.netsuite.com/services/rest`."
+    )
     erp_client_id: str | None = Field(
-        None, description="Client ID of the NetSuite integration record (OAuth 2.0 client credentials grant)."
+        None,
+        description="Client ID of the NetSuite integration record (client credentials grant). See "
+                    "[Connecting NetSuite](connecting/netsuite.md).",
     )
     erp_certificate_id: str | None = Field(
-        None, description="Certificate ID from NetSuite's OAuth 2.0 Client Credentials (M2M) Setup: the JWT's kid."
+        None,
+        description="Certificate ID NetSuite shows for the certificate mapped to that integration (the JWT `kid`).",
     )
     erp_private_key_file: Path | None = Field(
-        None, description="PEM private key of that certificate (RSA: PS256, EC: ES256/384/512); never logged."
+        None,
+        description="PEM private key of that certificate (RSA signs PS256, EC signs ES256/384/512). Never logged.",
     )
     erp_default_customer_id: str | None = Field(
-        None, description="NetSuite customer internal id for orders whose customer NetSuite does not know (guests)."
+        None,
+        description="Internal id of the NetSuite customer for orders whose customer NetSuite does not know (guests). "
+                    "Unset: such orders become `ERP_SYNC_FAILED`.",
     )
     erp_adjustment_item: str | None = Field(
-        None, description="NetSuite item name (an Other Charge item) for the part of a refund its lines do not "
-        "explain, so a credit memo totals what Shopify refunded."
+        None,
+        description="Item Name/Number of a NetSuite Other Charge item. A credit memo must total what Shopify "
+                    "refunded, which is rarely the refunded lines' value (a size swap refunds the removed lines less "
+                    "the added one; shipping and goodwill refunds have no lines): the difference goes on one line of "
+                    "this item. Unset: such refunds become `REFUND_NOT_POSTED`.",
+        json_schema_extra={"shown_default": "unset (sandbox: `Shopify refund adjustment`)"},
     )
     shopify_sweep_s: float = Field(
-        300.0, ge=0, description="How often the leader lists orders Shopify updated lately (id and updatedAt only), "
-        "so an edit whose webhook never came is read anyway; 0 turns the sweep off."
+        300.0, ge=0,
+        description="How often one worker (the Faust leader) lists the orders Shopify updated since its last sweep "
+                    "(id and `updatedAt` only) so that a change whose webhook never came is read anyway; `0` turns "
+                    "the sweep off. See [The decision core](architecture.md#the-decision-core).",
     )
     shopify_sweep_lookback_s: float = Field(
-        21600.0, gt=0, description="How far back a worker's first sweep (after a start, or on becoming leader) looks."
+        21600.0, gt=0,
+        description="How far back a worker's first sweep looks (the since-time lives in the sweeping worker's "
+                    "memory: after a start or a change of leader). Longer than Shopify's 4 hours of webhook retries, "
+                    "so an outage up to this long loses nothing.",
+        json_schema_extra={"shown_default": "`21600` (6 h)"},
     )
     reference_file: Path | None = Field(
-        None, description="JSON with sku_overrides, bundles and b2b_prices (see README); item codes come from "
-                          "Peoplevox."
+        None,
+        description="JSON: `sku_overrides` (SKU → ItemCode), `bundles` (SKU → [[component SKU, qty]]), `b2b_prices` "
+                    "(company location id → variant id → price); see [Reference "
+                    "data](connecting/index.md#reference-data-sku-overrides-kits-b2b-prices). ItemCodes themselves "
+                    "are read from Peoplevox's Item Types (every `EDITSYNC_ITEM_CODES_REFRESH_S`).",
     )
 
     # Decisions and sinks
-    debounce_ms: int = Field(2000, ge=0, description="Events for one order within this window give one fetch.")
-    hold_bound_s: float = Field(300.0, gt=0, description="A wait longer than this becomes an owned exception.")
+    debounce_ms: int = Field(
+        2000, ge=0,
+        description="Events for one order within this window give one Shopify read and one set of commands.",
+    )
+    hold_bound_s: float = Field(
+        300.0, gt=0,
+        description="An order waiting longer than this for a Shopify read, its original order's answer (recreate) or "
+                    "its commands' results gets an owned exception (`ORDER_STALLED`, `RECREATE_UNRESOLVED`, owner "
+                    "ops) that resolves itself when the wait ends.",
+    )
     recreate_markers: RecreatePolicy = Field(
         default_factory=RecreatePolicy,
-        description="JSON object: how your order-editing app marks an order recreated from another "
-        "(note_attributes, tag_prefixes, note_patterns; see README).",
+        description="JSON object: how your order-editing app marks an order it recreated from another. "
+                    "`note_attributes` (names, any case; default `edited_from`, `original_order`, `replaces_order`, "
+                    "`_original_order`), `tag_prefixes` (default `edited-from-`, `replaces-`, `recreated-from-`), "
+                    "`note_patterns` (regular expressions, each with one group capturing the original's name or id; "
+                    r"default `edited from (?:order )?(#?[\w-]+)` and `replaces (?:order )?(#?[\w-]+)`). A key given "
+                    "replaces that list; an unknown key, an empty name or a pattern without exactly one group is a "
+                    'configuration error. Example: `{"tag_prefixes": ["ordereditor:orig-"]}`.',
+        json_schema_extra={"shown_default": "built in (listed here)"},
     )
     sink_concurrency: int = Field(
-        4, ge=1, description="Commands executed at once per target (per worker); one order has one at a time."
+        4, ge=1,
+        description="Commands executed at once per target (per worker); also Peoplevox re-reads. One order never has "
+                    "two warehouse commands at once (the engine keeps one in flight), so this only lets a slow or "
+                    "timing-out system serve several orders at a time.",
     )
     sink_rate_per_s: float = Field(20.0, gt=0, description="Requests per second per target (per worker).")
-    sink_max_attempts: int = Field(8, ge=1, description="Attempts before a command becomes an exception.")
-    sink_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles per attempt, with jitter.")
+    sink_max_attempts: int = Field(
+        8, ge=1,
+        description="Attempts before a command becomes a FAILED result and an exception with an owner. With the "
+                    "default backoff the retries span at least 63 s, so a target down for a minute loses nothing.",
+    )
+    sink_backoff_s: float = Field(
+        1.0, gt=0,
+        description="Retry delay scale: retry *n* waits between half and all of this × 2^(n-1), capped at 5 minutes; "
+                    "a longer `Retry-After` wins.",
+    )
 
     # Operations
     lag_interval_s: float = Field(
-        5.0, gt=0, description="How often the lag monitor measures high watermarks and committed offsets."
+        5.0, gt=0,
+        description="How often each worker's lag monitor measures high watermarks (from fetch responses) and the "
+                    "group's committed offsets.",
     )
     agent_crash_exit_s: float = Field(
-        30.0, ge=0, description="After an agent crashes, /healthz fails at once and the worker exits (code 70) this "
-                                "much later."
+        30.0, ge=0,
+        description="After an agent crashes, `/healthz` answers 503 at once and the worker exits with code 70 this "
+                    "many seconds later (time for Prometheus to scrape the crash).",
     )
     partition_stall_s: float = Field(
         120.0, gt=0,
-        description="An owned partition whose lag is not committed for this long is resumed and fetched again; "
-        "still stalled as long again, the worker exits (code 75) for a fresh one.",
+        description="A partition this worker owns whose lag is not committed for this long (the group's committed "
+                    "offset does not move; waits the retry agent makes on purpose do not count) is resumed in the "
+                    "consumer and fetched again from its committed offset; still stalled as long again, the worker "
+                    "exits with code 75 so that a fresh one takes over. At least 4 × `EDITSYNC_LAG_INTERVAL_S`. See "
+                    "[Stalled partitions](operating/restarts.md#stalled-partitions).",
     )
     fault_injection: bool = Field(
-        False, description="Tests only: PUT /_faults can make an agent raise or pause a partition. Never set in "
-                           "production."
+        False,
+        description='Tests only: enables `PUT /_faults` (`{"crash_agent": name}` makes that agent raise on its next '
+                    'record; `{"pause_partition": {"topic": t, "partition": p}}` pauses a partition in the consumer, '
+                    "as Faust can leave one after a rebalance). Never set in production.",
     )
 
-    log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    log_level: str = Field(
+        "info",
+        description="`debug`, `info`, `warning` or `error`. At every level, third-party loggers included, configured "
+                    "secrets and credentials in URLs, headers and SOAP envelopes are written as `[redacted]`.",
+    )
 
     # Exceptions: store, API, inbox, notifications
     api_token: SecretStr | None = Field(
-        None, description="Bearer token for the exceptions API, the inbox and the CLI; unset generates one per data "
-                          "dir."
+        None,
+        description="Bearer token of the exceptions API, the inbox's sign-in and the CLI. Unset: generated once per "
+                    "data dir (`<data dir>/api-token`) and printed by the start that made it (later starts print "
+                    "where it is kept). Never logged.",
+        json_schema_extra={"shown_default": "generated"},
     )
     api_url: str | None = Field(
-        None, description="Where the CLI reaches the API; default http://<web_host>:<web_port> (loopback for 0.0.0.0)."
+        None,
+        description="Where `editsync exceptions`, `order` and `replay` reach the API (loopback when the host is "
+                    "`0.0.0.0`).",
+        json_schema_extra={"shown_default": "`http://<web host>:<web port>`"},
     )
     database_url: SecretStr | None = Field(
-        None, description="SQLAlchemy URL of the exception store (postgresql+psycopg://...); unset: SQLite in the "
-                          "data dir."
+        None,
+        description="SQLAlchemy URL of the exception store, e.g. `postgresql+psycopg://user:password@host/editsync` "
+                    "so that workers share one. Never logged.",
+        json_schema_extra={"shown_default": "SQLite in the data dir"},
     )
     item_codes_refresh_s: float = Field(
-        300.0, gt=0, description="How often Peoplevox item codes are re-read; orders held for a now-known SKU heal "
-                                 "then."
+        300.0, gt=0,
+        description="How often Peoplevox's item codes are re-read; orders held for SKUs that now exist are reconciled "
+                    "then.",
     )
     system_probe_s: float = Field(
-        30.0, gt=0, description="While commands wait for a system that stopped answering, how often the ERP or "
-                                "Shopify is "
-                                "asked whether it answers again; when it does, they are sent again."
+        30.0, gt=0,
+        description="While commands that the ERP or Shopify's inventory never answered wait (their exceptions open), "
+                    "how often each worker asks that system one cheap question (a SuiteQL look-up; an "
+                    "`orders(first: 1)` read); when it answers, they are sent again without anyone pressing retry. "
+                    "Peoplevox is asked by the item-code refresh anyway.",
     )
     notify_min_severity: str = Field(
-        "HIGH", pattern="^(LOW|MEDIUM|HIGH|CRITICAL)$", description="New exceptions at or above this are notified."
+        "HIGH", pattern="^(LOW|MEDIUM|HIGH|CRITICAL)$",
+        description="New exceptions at or above this (`LOW`, `MEDIUM`, `HIGH`, `CRITICAL`) are notified.",
     )
-    notify_finance_url: SecretStr | None = Field(None, description="Slack-compatible incoming webhook for finance.")
-    notify_ops_url: SecretStr | None = Field(None, description="Slack-compatible incoming webhook for operations.")
-    notify_cx_url: SecretStr | None = Field(None, description="Slack-compatible incoming webhook for customer service.")
+    notify_finance_url: SecretStr | None = Field(
+        None, description="Slack-compatible incoming webhook for the finance team's new exceptions. Never logged."
+    )
+    notify_ops_url: SecretStr | None = Field(None, description="The same for operations.")
+    notify_cx_url: SecretStr | None = Field(None, description="The same for customer service.")
 
     @model_validator(mode="after")
     def _bodies_fit_in_a_record(self) -> Settings:

@@ -28,7 +28,7 @@ from sandboxes.stack import sandbox_reference
 from tests.integration.conftest import ROOT, Service
 from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
 
-# The README's inbox pictures come from this test: EDITSYNC_SCREENSHOT_DIR=docs refreshes them; by default
+# The inbox pictures of the docs (docs/inbox-*.png) come from this test: EDITSYNC_SCREENSHOT_DIR=docs refreshes them; by default
 # they go to a temporary folder, so a test run never changes the checkout.
 SCREENSHOTS = Path(os.environ.get("EDITSYNC_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="editsync-inbox-"))
 SYSTEM_PROBE_S = 5  # EDITSYNC_SYSTEM_PROBE_S: how often a worker asks a system it waits for whether it is back

@@ -1,6 +1,6 @@
 """A hostile run against ``editsync run`` with its sandboxes at log level debug (issue 16), as the probe does it.
 
-tests/probe.py sends the requests and judges the outcome; this runs it small (the README gives the
+tests/probe.py sends the requests and judges the outcome; this runs it small (docs/operating/service-port.md gives the
 figure for a run of thousands) with a short read timeout so the slow-client checks stay quick.
 """
 

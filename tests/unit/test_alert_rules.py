@@ -35,9 +35,9 @@ def test_every_alert_has_a_unit_test_and_a_runbook_section():
 
     alerts = [rule for group in yaml.safe_load((RULES / "alerts.yml").read_text())["groups"] for rule in group["rules"]]
     tests = (RULES / "alerts.test.yml").read_text()
-    runbook = (RULES.parents[1] / "docs" / "alerts.md").read_text()
+    runbook = (RULES.parents[1] / "docs" / "operating" / "alerts.md").read_text()
     for rule in alerts:
         name = rule["alert"]
         assert f"alertname: {name}\n" in tests, f"{name} has no promtool test"
-        assert rule["annotations"]["runbook_url"] == f"docs/alerts.md#{name.lower()}"
-        assert f"\n## {name}\n" in runbook, f"docs/alerts.md has no section for {name}"
+        assert rule["annotations"]["runbook_url"] == f"docs/operating/alerts.md#{name.lower()}"
+        assert f"\n## {name}\n" in runbook, f"docs/operating/alerts.md has no section for {name}"

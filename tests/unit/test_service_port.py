@@ -21,8 +21,9 @@ from streams.web.server import served_routes
 from streams.wiring.app import create_app
 from tests.support import documented_endpoints
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-ALERTS_DOC = (Path(__file__).resolve().parents[2] / "docs" / "alerts.md").read_text()
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SERVICE_PORT_DOC = (DOCS / "operating" / "service-port.md").read_text()  # the "HTTP endpoints" table
+ALERTS_DOC = (DOCS / "operating" / "alerts.md").read_text()
 
 
 def settings(tmp_path: Path, **values: object) -> Settings:
@@ -36,11 +37,11 @@ def app(tmp_path):
     return create_app(settings(tmp_path, web_read_timeout_s=3.5), "127.0.0.1:1", AvroCodec(), Metrics())
 
 
-def test_every_route_the_port_serves_is_in_the_readme(app):
+def test_every_route_the_port_serves_is_documented(app):
     app.web.init_server()  # what the web service does when it starts: Faust's blueprints, then the server
     routes = served_routes(app.web.web_app.router)
     assert "POST /webhooks/shopify" in routes
-    assert set(routes) <= documented_endpoints(README), set(routes) - documented_endpoints(README)
+    assert set(routes) <= documented_endpoints(SERVICE_PORT_DOC), set(routes) - documented_endpoints(SERVICE_PORT_DOC)
 
 
 def test_none_of_fausts_pages_is_mounted_whatever_its_settings_say(tmp_path, monkeypatch):
