@@ -3,7 +3,7 @@
 The records are the service's own: a raw envelope made by the ingress's
 ``decide`` from a signed webhook body, normalised by the normaliser agent's
 ``normalise_record`` (decode the envelope, normalise, encode the event), and a
-command as ``records.command_record`` writes it. Two bodies: the README's
+command as ``records.command_record`` writes it. Two bodies: docs/try-it.md's
 2-line webhook fixture, and the 40-line order of the tests as the Shopify
 sandbox's webhook sends it.
 """

@@ -1,6 +1,6 @@
 """``editsync tail TOPIC``: print a topic's records as JSON lines, decoded from Avro.
 
-For operators and the README's walkthrough. Reads by assigning partitions
+For operators and the walkthrough in docs/try-it.md. Reads by assigning partitions
 (no consumer group), so it never disturbs the workers' offsets.
 """
 

@@ -9,7 +9,7 @@ is refreshed only by its fetches: faust-streaming PR #139):
   is assigned every partition of the consumed topics and keeps fetching (and
   discarding) from the end, so librdkafka's cached watermarks stay fresh.
   A ``ListOffsets(latest)`` request is never used: the embedded Tansu broker
-  answers it with the last batch's base offset, not the log end (README,
+  answers it with the last batch's base offset, not the log end (docs/architecture.md,
   "Known limits of the embedded broker"), which would under-report lag;
 - the committed offsets come from the broker (``OffsetFetch`` through
   ``AdminClient.list_consumer_group_offsets``), the only progress that

@@ -6,7 +6,7 @@ shipping address included, to anyone), and, depending on its settings and
 ``APP_WEB_*`` environment variables, ``/graph``, ``/stats``, ``/performance``
 and an index at ``/``. That port faces Shopify, so none of them is mounted,
 whatever Faust's settings say: the only routes are the views editsync
-registers itself, each listed in the README's "HTTP endpoints" table.
+registers itself, each listed in the "HTTP endpoints" table of docs/operating/service-port.md.
 
 aiohttp closes a connection whose request headers are not complete within
 ``keepalive_timeout`` (the timer starts when the connection is made and
@@ -43,6 +43,6 @@ class EditsyncWeb(Web):
 
 
 def served_routes(router: UrlDispatcher) -> list[str]:
-    """Every ``METHOD /path`` the router answers, in the README's notation."""
+    """Every ``METHOD /path`` the router answers, in the notation of docs/operating/service-port.md."""
     return sorted({f"{route.method} {route.resource.canonical}" for route in router.routes()
                    if route.resource is not None})

@@ -1,6 +1,6 @@
 """editsync keeps Shopify order edits in step with Peoplevox, Shopify inventory and the ERP.
 
-Settings are EDITSYNC_* environment variables (README, "Configuration"); exceptions, order and
+Settings are EDITSYNC_* environment variables (docs/configuration.md); exceptions, order and
 replay talk to a running `editsync run` over HTTP with its API token.
 """
 

@@ -21,7 +21,7 @@ from types import FrameType
 
 log = logging.getLogger(__name__)
 
-#: Below Kubernetes' default 30 s termination grace period and the 10 s the README promises.
+#: Below Kubernetes' default 30 s termination grace period and the 10 s docs/operating/cli.md promises.
 GRACE_S = 6.0
 
 
