@@ -15,6 +15,7 @@ import httpx
 
 from connectors import erp, peoplevox, ports, shopify
 from connectors.metered_http import MeteredTransport
+from streams.core.model import System
 from streams.core.peoplevox import CutOff
 from streams.core.reference import Catalogue, PriceLists, Reference
 from streams.runtime.settings import ConfigError, Settings
@@ -36,11 +37,11 @@ class Downstream:
     @classmethod
     def from_settings(cls, settings: Settings, metrics: Metrics | None = None) -> Downstream:
         """With ``metrics``, every request each connector makes is counted (connectors/metered_http.py)."""
-        def metered(target: str) -> MeteredTransport | None:
-            return MeteredTransport(target, metrics) if metrics is not None else None
+        def metered(system: System) -> MeteredTransport | None:
+            return MeteredTransport(system, metrics) if metrics is not None else None
 
-        def metered_client(target: str, timeout_s: float) -> httpx.AsyncClient | None:
-            transport = metered(target)
+        def metered_client(system: System, timeout_s: float) -> httpx.AsyncClient | None:
+            transport = metered(system)
             return httpx.AsyncClient(timeout=timeout_s, transport=transport) if transport is not None else None
 
         def secret(value: object) -> str:
@@ -49,13 +50,13 @@ class Downstream:
         cutoff = CutOff(settings.peoplevox_cutoff_status)
         client = peoplevox.PeoplevoxClient(settings.peoplevox_url or "", settings.peoplevox_client_id or "",
                                            settings.peoplevox_username or "", secret(settings.peoplevox_password),
-                                           settings.peoplevox_timeout_s, http=metered_client("peoplevox",
+                                           settings.peoplevox_timeout_s, http=metered_client(System.PEOPLEVOX,
                                                                                             settings.peoplevox_timeout_s))
         downstream = cls(
             shopify=shopify.ShopifyAdmin(settings.shopify_admin_url or "", secret(settings.shopify_access_token),
-                                         settings.shopify_api_version, transport=metered("shopify")),
+                                         settings.shopify_api_version, transport=metered(System.SHOPIFY)),
             peoplevox=peoplevox.PeoplevoxWarehouse(client, cutoff, settings.peoplevox_columns),
-            peoplevox_events=client, erp=_netsuite(settings, metered("erp")), cutoff=cutoff)
+            peoplevox_events=client, erp=_netsuite(settings, metered(System.ERP)), cutoff=cutoff)
         if settings.reference_file is not None:
             downstream.load_reference_file(settings.reference_file)
         return downstream

@@ -17,9 +17,8 @@ from typing import Any
 
 import httpx
 
+from streams.core.model import System
 from streams.supervision.metrics import Metrics
-
-SHOPIFY = "shopify"
 
 
 def outcome_of(status: int, throttled: bool = False) -> str:
@@ -59,12 +58,12 @@ def shopify_cost(body: dict[str, Any]) -> ShopifyCost:
 
 
 class MeteredTransport(httpx.AsyncBaseTransport):
-    def __init__(self, target: str, metrics: Metrics, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self._target, self._metrics = target, metrics
+    def __init__(self, system: System, metrics: Metrics, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._system, self._metrics = system, metrics
         self._inner = inner or httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        m, target = self._metrics, self._target
+        m, target = self._metrics, self._system.value  # the metrics' target label
         started = time.monotonic()
         try:
             response = await self._inner.handle_async_request(request)
@@ -75,7 +74,7 @@ class MeteredTransport(httpx.AsyncBaseTransport):
         finally:
             m.api_request_seconds.labels(target).observe(time.monotonic() - started)
         wait, throttled = _retry_after(response), False
-        if target == SHOPIFY and response.status_code == 200:
+        if self._system is System.SHOPIFY and response.status_code == 200:
             cost = shopify_cost(_json(response.content))
             throttled, wait = cost.throttled, max(wait, cost.wait_s)
             if cost.charged is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from streams.core.commands import Command, ReplaceSalesOrder
 from streams.core.inputs import ResultIn
-from streams.core.model import OrderException, OrderSnapshot, Owner, Target
+from streams.core.model import OrderException, OrderSnapshot, Owner, Target, opening
 from streams.core.state import OrderState
 
 #: Exception types the engine opens and resolves by itself as the order changes.
@@ -32,7 +32,6 @@ REQUIRED_ACCESS = "required_access"
 #: could not be created, so the warehouse holds nothing for the order.
 WAREHOUSE_HOLDS_NOTHING = "warehouse_holds_nothing"
 NO_LIVE_SALES_ORDER = "PVX_NO_LIVE_SALES_ORDER"
-SYSTEM_NAMES = {Target.PEOPLEVOX: "Peoplevox", Target.INVENTORY: "Shopify", Target.ERP: "The ERP"}
 #: Key of a FAILED result's detail: the system never answered (5xx, throttled, unreachable) through every
 #: attempt. Nothing was refused, so the command may go again by itself once the system answers again.
 GAVE_UP = "gave_up"
@@ -70,7 +69,7 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
         action = f"Grant the editsync app {result.detail[REQUIRED_ACCESS]} in Shopify, then retry the order."
     name = state.snapshot.name if state.snapshot else None
     summary = (f"{name or command.order_id}: {command.kind} was {result.outcome.lower()} by "
-               f"{command.target.value.title()}: {result.reason or 'no reason given'}")
+               f"{command.target.display}: {result.reason or 'no reason given'}")
     payload = command.payload
     if isinstance(payload, ReplaceSalesOrder) and result.detail.get(WAREHOUSE_HOLDS_NOTHING):
         kind, severity = NO_LIVE_SALES_ORDER, "CRITICAL"
@@ -85,8 +84,8 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
     if previous is not None and previous.detail.get(AUTO_RETRIES):
         detail[AUTO_RETRIES] = previous.detail[AUTO_RETRIES]  # failed again after editsync re-sent it
     if result.detail.get(GAVE_UP) and detail.get(AUTO_RETRIES, 0) < MAX_AUTO_RETRIES and kind != NO_LIVE_SALES_ORDER:
-        action = (f"{SYSTEM_NAMES[command.target]} did not answer: editsync sends this again by itself once it "
-                  "answers again. If it is back and this stays open, retry the order.")
+        action = (f"{opening(command.target.system.display)} did not answer: editsync sends this again by itself "
+                  "once it answers again. If it is back and this stays open, retry the order.")
     # Failing again after a retry is the same exception, first seen when it first failed (and not news to notify).
     first_seen = previous.first_seen if previous is not None else now
     return OrderException(

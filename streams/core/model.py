@@ -128,10 +128,45 @@ class SalesOrder(Value):
         return dict(self.lines)
 
 
+class System(str, Enum):
+    """A system editsync calls; the value is the ``target`` label of the API metrics (``editsync_api_*``)."""
+
+    SHOPIFY = "shopify"
+    PEOPLEVOX = "peoplevox"
+    ERP = "erp"
+
+    @property
+    def display(self) -> str:
+        """The system's name in a sentence, as people read it in the inbox and the docs."""
+        return _SYSTEM_DISPLAY[self]
+
+
 class Target(str, Enum):
+    """Where a command goes; the value is the ``target`` of commands, results and the sink metrics."""
+
     PEOPLEVOX = "PEOPLEVOX"
     INVENTORY = "INVENTORY"
     ERP = "ERP"
+
+    @property
+    def system(self) -> System:
+        """The system the command is sent to: inventory commands are Shopify Admin API requests."""
+        return _TARGET_SYSTEM[self]
+
+    @property
+    def display(self) -> str:
+        """The target's name in a sentence, as people read it in the inbox and the docs."""
+        return _TARGET_DISPLAY[self]
+
+
+_SYSTEM_DISPLAY = {System.SHOPIFY: "Shopify", System.PEOPLEVOX: "Peoplevox", System.ERP: "the ERP"}
+_TARGET_SYSTEM = {Target.PEOPLEVOX: System.PEOPLEVOX, Target.INVENTORY: System.SHOPIFY, Target.ERP: System.ERP}
+_TARGET_DISPLAY = {Target.PEOPLEVOX: "Peoplevox", Target.INVENTORY: "Shopify inventory", Target.ERP: "the ERP"}
+
+
+def opening(words: str) -> str:
+    """``words`` at the start of a sentence ("the ERP" -> "The ERP")."""
+    return words[:1].upper() + words[1:]
 
 
 class Owner(str, Enum):

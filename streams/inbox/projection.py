@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from streams.core.model import opening
 from streams.inbox import words
 from streams.kafka import topics
 from streams.runtime.clock import epoch_ms
@@ -139,7 +140,7 @@ def _command(record: RecordIn) -> Projected:
     value = record.value
     attempt = value.get("attempt") or 0
     retry = f" (attempt {attempt + 1})" if attempt else ""
-    title = f"Sent to {words.SYSTEMS.get(value['target'], value['target'])}: {words.action(value['kind'])}{retry}"
+    title = f"Sent to {words.target_words(value['target'])}: {words.action(value['kind'])}{retry}"
     detail = {"command_id": value["command_id"], "order_version": value["order_version"],
               "payload": _loads(value.get("payload_json"))}
     return Projected(entry=_entry(record, "command", title, detail))
@@ -149,8 +150,7 @@ def _result(record: RecordIn) -> Projected:
     value = record.value
     outcome = value["outcome"]
     reason = f": {value['reason']}" if value.get("reason") and outcome != "APPLIED" else ""
-    system = words.SYSTEMS.get(value["target"], value["target"])
-    title = (f"{system[:1].upper()}{system[1:]}: {words.action(value['kind'])} "
+    title = (f"{opening(words.target_words(value['target']))}: {words.action(value['kind'])} "
              f"{words.OUTCOMES.get(outcome, outcome.lower())}{reason}")
     detail = {"command_id": value["command_id"], "outcome": outcome, "reason": value.get("reason"),
               "attempts": value.get("attempts"), "detail": _loads(value.get("detail_json"))}
@@ -183,7 +183,7 @@ def _order_input(record: RecordIn) -> Projected:
     if kind in HEALS:
         return Projected(entry=_entry(record, "heal", HEALS[kind], {}))
     if kind == "answering":
-        system = SYSTEMS.get(str(value.get("target")), str(value.get("target")))
+        system = opening(words.target_words(value.get("target")))
         title = f"{system} answers again: what it did not answer for this order is sent again"
         return Projected(entry=_entry(record, "heal", title, {"target": value.get("target")}))
     if kind == "notice":
@@ -200,7 +200,6 @@ HEALS = {"heal": "Re-checked after a restart: the order is read again",
          "rebuild": "Local state was lost: the order is rebuilt from Shopify",
          "replay": "Replay requested: the order is read and reconciled again",
          "recheck": "Peoplevox now knows the held items: the order is reconciled again"}
-SYSTEMS = {"PEOPLEVOX": "Peoplevox", "INVENTORY": "Shopify (inventory)", "ERP": "The ERP"}
 
 
 def _seen(record: RecordIn, name: str | None) -> OrderSeen:

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from streams.core.model import Target
+
 TEAMS = {"FINANCE": "Finance", "OPS": "Operations", "CX": "Customer service"}
-SYSTEMS = {"PEOPLEVOX": "Peoplevox", "INVENTORY": "Shopify inventory", "ERP": "the ERP"}
 STATES = {"OPEN": "open", "RETRYING": "retrying", "RESOLVED": "resolved", "IGNORED": "ignored"}
 TITLES = {
     "UNKNOWN_SKU": "Product not set up in the warehouse",
@@ -44,6 +45,15 @@ EVENTS = {"ORDER_CREATED": "order created", "ORDER_UPDATED": "order updated", "O
           "FULFILLMENT_CREATED": "fulfilment created", "FULFILLMENT_UPDATED": "fulfilment updated"}
 
 
+def target_words(target: object, unknown: str | None = None) -> str:
+    """A command target as people read it (the code's one name for it); anything else reads as ``unknown``,
+    or as itself."""
+    try:
+        return Target(target).display
+    except ValueError:
+        return str(target) if unknown is None else unknown
+
+
 def title(exception_type: str) -> str:
     return TITLES.get(exception_type, exception_type.replace("_", " ").capitalize())
 
@@ -69,7 +79,7 @@ def what_changed(exception_type: str, detail: Mapping[str, Any]) -> list[str]:
         waiting_for = WAITING_FOR.get(str(detail["waiting_for"]), str(detail["waiting_for"]))
         return [f"Waiting {waiting_for} since {iso(detail['since'])} (UTC)."]
     if "command_id" in detail:
-        system = SYSTEMS.get(str(detail.get("target")), "the system")
+        system = target_words(detail.get("target"), "the system")
         kind = str(detail.get("command_id", "")).split(":")[1:2]
         sentence = f"editsync tried to {action(kind[0]) if kind else 'send a change'} in {system}"
         reason = str(detail.get("reason") or "no reason given").rstrip(".")

@@ -24,6 +24,7 @@ from connectors.errors import PermanentError, TransientError
 from streams.context import Context
 from streams.core.commands import Command
 from streams.core.exceptions import GAVE_UP
+from streams.core.model import Target
 from streams.kafka import topics
 from streams.kafka.avro_codec import DecodeError
 from streams.kafka.records import command_from_record, command_record, result_record
@@ -33,8 +34,6 @@ from streams.sinks.executors import Outcome, execute
 from streams.sinks.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
-#: The system behind each target, as the API metrics name it (inventory is Shopify's Admin API).
-SYSTEM_OF_TARGET = {"PEOPLEVOX": "peoplevox", "INVENTORY": "shopify", "ERP": "erp"}
 SALES_ORDER_KINDS = frozenset({"create_sales_order", "update_sales_order", "replace_sales_order",
                                "cancel_sales_order"})
 
@@ -53,7 +52,7 @@ def register(ctx: Context, downstream: Downstream) -> None:
             waiting = time.monotonic()
             await limiter.acquire()
             started = time.monotonic()
-            metrics.api_throttle_wait_seconds.labels(SYSTEM_OF_TARGET[target], "rate_limit").inc(started - waiting)
+            metrics.api_throttle_wait_seconds.labels(Target(target).system.value, "rate_limit").inc(started - waiting)
             try:
                 outcome = await execute(downstream, command)
             except TransientError as error:

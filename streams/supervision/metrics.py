@@ -144,27 +144,27 @@ class Metrics:
         )
         self.api_requests = Counter(
             "editsync_api_requests_total",
-            "HTTP requests to Shopify, Peoplevox and the ERP, by target and outcome "
+            "HTTP requests to Shopify, Peoplevox and the ERP, by system and outcome "
             "(ok, throttled, auth_error, client_error, server_error, transport_error).",
-            ["target", "outcome"], registry=r,
+            ["system", "outcome"], registry=r,
         )
         self.api_request_seconds = Histogram(
-            "editsync_api_request_seconds", "Time of one HTTP request to a target.",
-            ["target"], registry=r, buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            "editsync_api_request_seconds", "Time of one HTTP request to a system.",
+            ["system"], registry=r, buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.api_throttle_wait_seconds = Counter(
             "editsync_api_throttle_wait_seconds_total",
-            "Time spent waiting before calling a target, by source: rate_limit (editsync's own per-target "
+            "Time spent waiting before calling a system, by source: rate_limit (editsync's own per-target "
             "limit) or upstream (what the API asked for: Retry-After, Shopify's cost bucket refill).",
-            ["target", "source"], registry=r,
+            ["system", "source"], registry=r,
         )
         self.api_cost_points = Counter(
-            "editsync_api_cost_points_total", "Query cost points charged by the target (Shopify's actualQueryCost).",
-            ["target"], registry=r,
+            "editsync_api_cost_points_total", "Query cost points charged by the system (Shopify's actualQueryCost).",
+            ["system"], registry=r,
         )
         self.api_cost_available_points = Gauge(
-            "editsync_api_cost_available_points", "Points left in the target's cost bucket at the last answer.",
-            ["target"], registry=r,
+            "editsync_api_cost_available_points", "Points left in the system's cost bucket at the last answer.",
+            ["system"], registry=r,
         )
 
     def watch_mismatches(self, mismatched: Mapping[str, set[str]]) -> None:

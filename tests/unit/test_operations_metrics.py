@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from connectors.metered_http import MeteredTransport
+from streams.core.model import System
 from streams.supervision.lag import LagView, PartitionLag, partition_lag
 from streams.supervision.metrics import Metrics
 from streams.supervision.progress import Progress
@@ -58,7 +59,7 @@ def test_progress_is_dated_from_assignment_and_forgets_revoked_partitions():
 
 def metered(handler) -> tuple[httpx.AsyncClient, Metrics]:
     metrics = Metrics()
-    return httpx.AsyncClient(transport=MeteredTransport("shopify", metrics, httpx.MockTransport(handler))), metrics
+    return httpx.AsyncClient(transport=MeteredTransport(System.SHOPIFY, metrics, httpx.MockTransport(handler))), metrics
 
 
 def shopify_answer(errors: list | None = None, actual: int | None = 12) -> dict:
@@ -81,14 +82,14 @@ def test_shopify_answers_count_cost_points_left_and_what_throttling_asks_to_wait
 
     statuses = asyncio.run(calls())
     assert statuses == [200, 200, 429, 503, 401, 400]
-    outcomes = {o: sample(metrics, "editsync_api_requests_total", target="shopify", outcome=o)
+    outcomes = {o: sample(metrics, "editsync_api_requests_total", system="shopify", outcome=o)
                 for o in ("ok", "throttled", "server_error", "auth_error", "client_error")}
     assert outcomes == {"ok": 1, "throttled": 2, "server_error": 1, "auth_error": 1, "client_error": 1}
-    assert sample(metrics, "editsync_api_cost_points_total", target="shopify") == 12  # the refused query cost nothing
-    assert sample(metrics, "editsync_api_cost_available_points", target="shopify") == 2
+    assert sample(metrics, "editsync_api_cost_points_total", system="shopify") == 12  # the refused query cost nothing
+    assert sample(metrics, "editsync_api_cost_available_points", system="shopify") == 2
     # (52 requested - 2 left) / 50 per second = 1 s, then Retry-After 2 s
-    assert sample(metrics, "editsync_api_throttle_wait_seconds_total", target="shopify", source="upstream") == 3
-    assert sample(metrics, "editsync_api_request_seconds_count", target="shopify") == 6
+    assert sample(metrics, "editsync_api_throttle_wait_seconds_total", system="shopify", source="upstream") == 3
+    assert sample(metrics, "editsync_api_request_seconds_count", system="shopify") == 6
 
 
 def test_a_request_that_never_gets_an_answer_is_a_transport_error():
@@ -98,7 +99,7 @@ def test_a_request_that_never_gets_an_answer_is_a_transport_error():
     client, metrics = metered(refuse)
     with pytest.raises(httpx.ConnectError):
         asyncio.run(client.get("https://shop.test/"))
-    assert sample(metrics, "editsync_api_requests_total", target="shopify", outcome="transport_error") == 1
+    assert sample(metrics, "editsync_api_requests_total", system="shopify", outcome="transport_error") == 1
 
 
 def test_a_crashed_agent_is_reported_once_and_stops_the_worker_after_the_grace():
