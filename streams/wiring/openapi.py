@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from importlib.metadata import version
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -24,7 +24,7 @@ from streams.ingress import webhooks
 from streams.web import answers as web_answers
 
 PATH = "/openapi.json"
-BEARER = [{"bearerToken": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerToken": []}]
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}},
          "description": "Why the request was refused, in words."}
 
@@ -63,7 +63,9 @@ UNACKED = "The broker did not acknowledge the request in time; nothing was chang
 
 def components() -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": ERROR}
-    for models, mode in ((RESPONSE_MODELS, "serialization"), (REQUEST_MODELS, "validation")):
+    modes: tuple[tuple[tuple[type[BaseModel], ...], Literal["serialization", "validation"]], ...] = (
+        (RESPONSE_MODELS, "serialization"), (REQUEST_MODELS, "validation"))
+    for models, mode in modes:
         for model in models:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
             schemas.update(schema.pop("$defs", {}))
@@ -145,7 +147,7 @@ def health() -> dict[str, Any]:
 def exceptions_api() -> dict[str, Any]:
     exception_id = in_path("exception_id", "As listed by GET /exceptions.")
     order_id = in_path("order_id", "The Shopify order id (numeric).")
-    actions = {
+    actions: dict[str, Any] = {
         f"/exceptions/{{exception_id}}/{action}": {"post": {
             "operationId": f"{action}Exception", "tags": ["exceptions"], "summary": summary,
             "parameters": [exception_id],
