@@ -49,6 +49,10 @@ ALLOWED_FROM = {"retry": {"OPEN"}, "resolve": {"OPEN", "RETRYING"}, "ignore": {"
 DURATION = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d)?\s*$")
 UNIT_MS = {None: 1000, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 MAX_LIMIT = 200
+# The store's integers are 64-bit (SQLite INTEGER, PostgreSQL BIGINT): a larger offset, or a time a longer duration
+# ago, would overflow there. A century reaches back before anything the store holds.
+MAX_OFFSET = 2**63 - 1
+MAX_DURATION_MS = 36_500 * UNIT_MS["d"]
 MIN_SECRET_LENGTH = 8  # shorter "secrets" (a development value like "x") would only garble every answer
 
 
@@ -68,7 +72,10 @@ def duration_ms(text: str) -> int:
     match = DURATION.match(text)
     if not match:
         raise Refused(400, f"not a duration: {text!r} (e.g. 90s, 30m, 2h, 1d)")
-    return int(match.group(1)) * UNIT_MS[match.group(2)]
+    duration = int(match.group(1)) * UNIT_MS[match.group(2)]
+    if duration > MAX_DURATION_MS:
+        raise Refused(400, f"a duration of at most 36500d, not {text!r}")
+    return duration
 
 
 def time_ms(text: str) -> int:
@@ -95,8 +102,8 @@ def exception_query(params: Mapping[str, str], now: int) -> ExceptionQuery:
         offset = int(params.get("offset", "0"))
     except ValueError:
         raise Refused(400, "limit and offset must be whole numbers") from None
-    if not 1 <= limit <= MAX_LIMIT or offset < 0:
-        raise Refused(400, f"limit must be 1..{MAX_LIMIT} and offset at least 0")
+    if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= MAX_OFFSET:
+        raise Refused(400, f"limit must be 1..{MAX_LIMIT} and offset 0..{MAX_OFFSET}")
     older, newer = params.get("older_than"), params.get("newer_than")
     return ExceptionQuery(owners=_choices(params, "owner", OWNERS), types=_choices(params, "type", None),
                           states=_choices(params, "state", STATES), order_id=params.get("order_id") or None,

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from streams.inbox import answers as api_answers
-from streams.inbox.api import MAX_LIMIT, OWNERS, STATES, ActionRequest
+from streams.inbox.api import MAX_LIMIT, MAX_OFFSET, OWNERS, STATES, ActionRequest
 from streams.ingress import webhooks
 from streams.web import answers as web_answers
 
@@ -167,10 +167,10 @@ def exceptions_api() -> dict[str, Any]:
             "parameters": [
                 query("owner", f"Comma-separated, among {', '.join(OWNERS)}."), query("type", "Comma-separated."),
                 query("state", f"Comma-separated, among {', '.join(STATES)}."),
-                query("older_than", "First seen longer ago than this duration (90s, 30m, 2h, 1d)."),
+                query("older_than", "First seen longer ago than this duration (90s, 30m, 2h, 1d; at most 36500d)."),
                 query("newer_than", "First seen within this duration."), query("order_id", "One order's."),
                 query("limit", f"At most {MAX_LIMIT} (default 50).", pattern="^[0-9]+$"),
-                query("offset", "Default 0.", pattern="^[0-9]+$")],
+                query("offset", f"Default 0, at most {MAX_OFFSET}.", pattern="^[0-9]+$")],
             "responses": {"200": answer("A page of exceptions.", api_answers.ExceptionPage),
                           **refused(400, 401, s400="A filter, limit or offset not allowed.", s401=UNAUTHORISED)}}},
         "/exceptions/{exception_id}": {"get": {
