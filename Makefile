@@ -65,10 +65,12 @@ probe: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
-# The documentation site (mkdocs.yml): the configuration page written from the settings' own descriptions, then
+# The documentation site (mkdocs.yml): the configuration page written from the settings' own descriptions and the
+# AsyncAPI document from the topics and schemas, then
 # the site built into site/. The suite builds it --strict as well (tests/component/test_docs_site.py).
 docs: $(STAMP)
 	$(BIN)/python docs/gen_configuration.py
+	$(BIN)/python docs/gen_asyncapi.py
 	$(BIN)/mkdocs build --strict
 
 unit: $(STAMP) system-packages

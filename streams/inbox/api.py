@@ -26,6 +26,16 @@ from pydantic import BaseModel, Field, ValidationError
 from streams.context import Context
 from streams.core.inputs import OrderInput, PersonAction, Replay
 from streams.inbox import words
+from streams.inbox.answers import (
+    ActionAccepted,
+    ExceptionPage,
+    ExceptionView,
+    OrderChanged,
+    OrderHistory,
+    OrderList,
+    ReplayAccepted,
+    TimelineView,
+)
 from streams.inbox.auth import bearer_ok
 from streams.inbox.projection import ExceptionRow, OrderSeen, TimelineEntry
 from streams.inbox.store import ExceptionQuery, Store
@@ -39,6 +49,10 @@ ALLOWED_FROM = {"retry": {"OPEN"}, "resolve": {"OPEN", "RETRYING"}, "ignore": {"
 DURATION = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d)?\s*$")
 UNIT_MS = {None: 1000, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 MAX_LIMIT = 200
+# The store's integers are 64-bit (SQLite INTEGER, PostgreSQL BIGINT): a larger offset, or a time a longer duration
+# ago, would overflow there. A century reaches back before anything the store holds.
+MAX_OFFSET = 2**63 - 1
+MAX_DURATION_MS = 36_500 * UNIT_MS["d"]
 MIN_SECRET_LENGTH = 8  # shorter "secrets" (a development value like "x") would only garble every answer
 
 
@@ -58,7 +72,10 @@ def duration_ms(text: str) -> int:
     match = DURATION.match(text)
     if not match:
         raise Refused(400, f"not a duration: {text!r} (e.g. 90s, 30m, 2h, 1d)")
-    return int(match.group(1)) * UNIT_MS[match.group(2)]
+    duration = int(match.group(1)) * UNIT_MS[match.group(2)]
+    if duration > MAX_DURATION_MS:
+        raise Refused(400, f"a duration of at most 36500d, not {text!r}")
+    return duration
 
 
 def time_ms(text: str) -> int:
@@ -85,8 +102,8 @@ def exception_query(params: Mapping[str, str], now: int) -> ExceptionQuery:
         offset = int(params.get("offset", "0"))
     except ValueError:
         raise Refused(400, "limit and offset must be whole numbers") from None
-    if not 1 <= limit <= MAX_LIMIT or offset < 0:
-        raise Refused(400, f"limit must be 1..{MAX_LIMIT} and offset at least 0")
+    if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= MAX_OFFSET:
+        raise Refused(400, f"limit must be 1..{MAX_LIMIT} and offset 0..{MAX_OFFSET}")
     older, newer = params.get("older_than"), params.get("newer_than")
     return ExceptionQuery(owners=_choices(params, "owner", OWNERS), types=_choices(params, "type", None),
                           states=_choices(params, "state", STATES), order_id=params.get("order_id") or None,
@@ -98,20 +115,20 @@ def runbook_link(exception_type: str) -> str:
     return f"/inbox/runbook#{exception_type.lower()}"
 
 
-def exception_view(row: ExceptionRow, now: int) -> dict[str, Any]:
-    return {"exception_id": row.exception_id, "order_id": row.order_id, "order_name": row.order_name,
-            "type": row.type, "title": words.title(row.type), "owner": row.owner,
-            "team": words.TEAMS.get(row.owner, row.owner), "severity": row.severity, "state": row.state,
-            "first_seen": iso(row.first_seen), "last_seen": iso(row.last_seen),
-            "age_s": max(0, (now - row.first_seen) // 1000), "summary": row.summary,
-            "what_changed": words.what_changed(row.type, row.detail), "detail": row.detail,
-            "suggested_action": row.suggested_action, "actor": row.actor, "note": row.note,
-            "runbook": runbook_link(row.type)}
+def exception_view(row: ExceptionRow, now: int) -> ExceptionView:
+    return ExceptionView(exception_id=row.exception_id, order_id=row.order_id, order_name=row.order_name,
+                         type=row.type, title=words.title(row.type), owner=row.owner,
+                         team=words.TEAMS.get(row.owner, row.owner), severity=row.severity, state=row.state,
+                         first_seen=iso(row.first_seen), last_seen=iso(row.last_seen),
+                         age_s=max(0, (now - row.first_seen) // 1000), summary=row.summary,
+                         what_changed=words.what_changed(row.type, row.detail), detail=row.detail,
+                         suggested_action=row.suggested_action, actor=row.actor, note=row.note,
+                         runbook=runbook_link(row.type))
 
 
-def entry_view(entry: TimelineEntry) -> dict[str, Any]:
-    return {"at": iso(entry.at), "kind": entry.kind, "title": entry.title, "source": entry.source,
-            "detail": entry.detail}
+def entry_view(entry: TimelineEntry) -> TimelineView:
+    return TimelineView(at=iso(entry.at), kind=entry.kind, title=entry.title, source=entry.source,
+                        detail=entry.detail)
 
 
 @dataclass
@@ -164,8 +181,9 @@ class Inbox:
         """The last guard: no secret this process knows leaves in a response, whatever a system answered."""
         return self.secrets.hide(text)
 
-    def json(self, body: Any, status: int = 200) -> aioweb.Response:
-        return aioweb.Response(text=self.scrub(json.dumps(body, default=str)), status=status,
+    def json(self, body: BaseModel | dict[str, Any], status: int = 200) -> aioweb.Response:
+        plain = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+        return aioweb.Response(text=self.scrub(json.dumps(plain, default=str)), status=status,
                                content_type="application/json")
 
 
@@ -189,8 +207,8 @@ def register(ctx: Context, inbox: Inbox) -> None:
         following = page.offset + page.limit
         next_url = (str(request.rel_url.update_query(offset=str(following)))
                     if following < page.total else None)
-        return inbox.json({"items": [exception_view(row, now) for row in page.items], "total": page.total,
-                           "limit": page.limit, "offset": page.offset, "next": next_url})
+        return inbox.json(ExceptionPage(items=[exception_view(row, now) for row in page.items], total=page.total,
+                                        limit=page.limit, offset=page.offset, next=next_url))
 
     async def show_exception(request: Request, exception_id: str) -> aioweb.Response:
         return inbox.json(exception_view(await inbox.exception(exception_id), now_ms()))
@@ -202,8 +220,8 @@ def register(ctx: Context, inbox: Inbox) -> None:
             raise Refused(400, "body must be JSON with 'by' (who) and 'note': "
                                + "; ".join(e["msg"] for e in error.errors())) from None
         row = await inbox.act(exception_id, action, body)
-        return inbox.json({"status": "accepted", "action": action, "exception": exception_view(row, now_ms())},
-                          status=202)
+        return inbox.json(ActionAccepted(status="accepted", action=action,
+                                         exception=exception_view(row, now_ms())), status=202)
 
     async def list_orders(request: Request) -> aioweb.Response:
         since = request.query.get("changed_since")
@@ -211,19 +229,19 @@ def register(ctx: Context, inbox: Inbox) -> None:
             raise Refused(400, "changed_since is required (ISO 8601 time or a duration such as 2h)")
         until = request.query.get("changed_until")
         changed = await inbox.read(inbox.store.orders_changed, time_ms(since), time_ms(until) if until else None)
-        return inbox.json({"items": [{"order_id": o.order_id, "order_name": o.order_name, "last_changed": iso(o.at)}
-                                     for o in changed]})
+        return inbox.json(OrderList(items=[OrderChanged(order_id=o.order_id, order_name=o.order_name,
+                                                        last_changed=iso(o.at)) for o in changed]))
 
     async def show_order(request: Request, order_id: str) -> aioweb.Response:
         seen, rows, entries = await inbox.order(order_id)
         now = now_ms()
-        return inbox.json({"order_id": order_id, "order_name": seen.order_name if seen else None,
-                           "exceptions": [exception_view(row, now) for row in rows],
-                           "timeline": [entry_view(entry) for entry in entries]})
+        return inbox.json(OrderHistory(order_id=order_id, order_name=seen.order_name if seen else None,
+                                       exceptions=[exception_view(row, now) for row in rows],
+                                       timeline=[entry_view(entry) for entry in entries]))
 
     async def replay(request: Request, order_id: str) -> aioweb.Response:
         await inbox.replay(order_id)
-        return inbox.json({"status": "accepted", "order_id": order_id}, status=202)
+        return inbox.json(ReplayAccepted(status="accepted", order_id=order_id), status=202)
 
     def page(path: str, get: Callable[..., Any] | None = None, post: Callable[..., Any] | None = None) -> None:
         methods: dict[str, Any] = {}

@@ -24,11 +24,20 @@ EXCEPTIONS = "exceptions.v1"
 DEAD_LETTERS = "dlq.v1"
 
 
+ORDER_KEY = "The Shopify order id, decimal, as UTF-8 text."
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
     schema: str  # Avro full name of the value schema in schemas/
     doc: str
+    key: str = ORDER_KEY  # what the record key is (docs/reference/asyncapi.yaml says it to subscribers)
+
+    @property
+    def public(self) -> bool:
+        """Other services may subscribe: a versioned contract, not a ``.raw`` topic of unparsed input."""
+        return not self.name.endswith(".raw")
 
 
 TOPICS: tuple[TopicSpec, ...] = (
@@ -37,7 +46,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(ORDERS_EVENTS, "io.editsync.orders.OrderEvent",
               "Normalised order events; the public contract other services subscribe to."),
     TopicSpec(PEOPLEVOX_EVENTS_RAW, "io.editsync.ingress.PeoplevoxCallback",
-              "Peoplevox event-subscription callbacks as received (a hint: re-read before acting)."),
+              "Peoplevox event-subscription callbacks as received (a hint: re-read before acting).",
+              "The Peoplevox sales order number the callback names, as UTF-8 text (empty when it names none)."),
     TopicSpec(COMMANDS_PEOPLEVOX, "io.editsync.commands.Command", "Commands for the Peoplevox sink."),
     TopicSpec(COMMANDS_INVENTORY, "io.editsync.commands.Command", "Commands for the Shopify inventory sink."),
     TopicSpec(COMMANDS_ERP, "io.editsync.commands.Command", "Commands for the ERP sink."),
@@ -48,7 +58,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(EXCEPTIONS, "io.editsync.exceptions.OrderException",
               "Anything that needs a person, with its owner (finance, ops, cx)."),
     TopicSpec(DEAD_LETTERS, "io.editsync.dlq.DeadLetter",
-              "Input that could not be processed, with the reason and the original bytes."),
+              "Input that could not be processed, with the reason and the original bytes.",
+              "The failed record's own key (an order id, or a sales order number); none for a signed webhook that "
+              "named no order."),
 )
 
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in TOPICS}

@@ -6,12 +6,13 @@ import asyncio
 import hmac
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp.web import Request, RequestPayloadError
 from confluent_kafka.admin import AdminClient
 from faust import web
-from faust.types import TP
+from faust.types import TP, AppT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.context import Context
@@ -19,6 +20,7 @@ from streams.ingress.request import Refuse, decide
 from streams.kafka import topics
 from streams.runtime.clock import now_ms
 from streams.runtime.settings import Settings
+from streams.web.answers import AgentCrashed, Alive, CallbackTaken, Readiness, WebhookTaken
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ def register(ctx: Context) -> None:
                 metrics.dead_letters.labels(decision.value["source"], decision.value["error_type"]).inc()
                 log.warning("signed webhook dead-lettered (%s): %s", decision.value["reason"],
                             dict(decision.log_context))
-            return self.json({"status": decision.outcome})
+            return self.json(WebhookTaken(status=decision.outcome).model_dump())
 
     @app.page("/webhooks/peoplevox")
     class PeoplevoxCallback(web.View):
@@ -139,15 +141,16 @@ def register(ctx: Context) -> None:
                 log.error("Peoplevox callback not acknowledged by the broker (%r)", exc)
                 return self.json({"error": "temporarily unavailable"}, status=503)
             metrics.peoplevox_callbacks.labels("accepted").inc()
-            return self.json({"status": "accepted"})
+            return self.json(CallbackTaken(status="accepted").model_dump())
 
     @app.page("/healthz")
     class Health(web.View):
         async def get(self, request: Request) -> web.Response:
             # A crashed agent leaves partitions unprocessed: this worker must be replaced (supervision/watchdog.py).
             if ctx.watchdog.crashed:
-                return self.json({"status": "agent crashed", "agents": ctx.watchdog.crashed}, status=503)
-            return self.json({"status": "alive"})
+                return self.json(AgentCrashed(status="agent crashed", agents=ctx.watchdog.crashed).model_dump(),
+                                 status=503)
+            return self.json(Alive(status="alive").model_dump())
 
     @app.page("/readyz")
     class Ready(web.View):
@@ -156,7 +159,8 @@ def register(ctx: Context) -> None:
             agents = {name.rsplit(".", 1)[-1]: agent.started and not agent.crashed
                       and name.rsplit(".", 1)[-1] not in ctx.watchdog.crashed for name, agent in app.agents.items()}
             ready = broker and bool(agents) and all(agents.values())
-            return self.json({"ready": ready, "broker": broker, "agents": agents}, status=200 if ready else 503)
+            return self.json(Readiness(ready=ready, broker=broker, agents=agents).model_dump(),
+                             status=200 if ready else 503)
 
     if settings.fault_injection:
         @app.page("/_faults")
@@ -185,3 +189,12 @@ def register(ctx: Context) -> None:
         async def get(self, request: Request) -> web.Response:
             metrics.refresh()
             return self.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+
+def serve_document(app: AppT, path: str, document: Mapping[str, Any]) -> None:
+    """``GET path``: a document built once at start, such as the OpenAPI document of these routes."""
+
+    @app.page(path)
+    class Document(web.View):
+        async def get(self, request: Request) -> web.Response:
+            return self.json(document)

@@ -33,7 +33,7 @@ from streams.supervision.stall_guard import StallGuard, guard_partitions
 from streams.supervision.watchdog import AgentWatchdog
 from streams.web import views
 from streams.web.server import EditsyncWeb
-from streams.wiring import inbox
+from streams.wiring import inbox, openapi
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,7 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     sinks.register(ctx, downstream)
     views.register(ctx)
     inbox.register(ctx)
+    views.serve_document(app, openapi.PATH, openapi.document())
     for agent in app.agents.values():
         metrics.agent_crashes.labels(agent_name(agent))  # exported as 0 from the start: a first crash is an increase
     watch_progress(app, metrics)

@@ -8,7 +8,7 @@ import pytest
 
 from streams.core.model import OrderException, Owner
 from streams.inbox import words
-from streams.inbox.api import Refused, duration_ms, exception_query
+from streams.inbox.api import Refused, duration_ms, exception_query, time_ms
 from streams.inbox.projection import RecordIn, project
 from streams.kafka import topics
 from streams.kafka.records import exception_record
@@ -91,3 +91,15 @@ def test_api_filters_are_checked_and_ages_are_durations():
             exception_query(bad, NOW)
         assert refused.value.status == 400
     assert json.dumps(exception_query({}, NOW).__dict__)
+
+
+def test_durations_and_offsets_the_store_cannot_hold_are_refused_not_a_server_error():
+    # The store's integers are 64-bit: these reached SQLite as an OverflowError and were answered 500.
+    for bad in ({"older_than": "99999999999999999999d"}, {"newer_than": "99999999999999999999"},
+                {"offset": "99999999999999999999"}):
+        with pytest.raises(Refused) as refused:
+            exception_query(bad, NOW)
+        assert refused.value.status == 400
+    with pytest.raises(Refused):
+        time_ms("99999999999999999999d")
+    assert exception_query({"older_than": "36500d", "offset": str(2**62)}, NOW).offset == 2**62

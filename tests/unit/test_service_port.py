@@ -50,7 +50,7 @@ def test_none_of_fausts_pages_is_mounted_whatever_its_settings_say(tmp_path, mon
     app = create_app(settings(tmp_path), "127.0.0.1:1", AvroCodec(), Metrics())
     app.web.init_server()
     prefixes = {route.split(" ", 1)[1].split("/")[1] for route in served_routes(app.web.web_app.router)}
-    assert prefixes == {"webhooks", "healthz", "readyz", "metrics", "exceptions", "orders", "inbox"}
+    assert prefixes == {"webhooks", "healthz", "readyz", "metrics", "openapi.json", "exceptions", "orders", "inbox"}
 
 
 def test_idle_connections_are_bounded_by_the_read_timeout(app):
