@@ -22,9 +22,9 @@ from connectors.ports import StockChange
 from connectors.shopify import ShopifyAdmin
 from sandboxes.shopify.cost import Bucket
 from sandboxes.stack import SandboxStack
+from sandboxes.testkit.support import shopify_signature
 from streams.core.model import Address
 from streams.core.peoplevox import CutOff, SalesOrder
-from tests.support import shopify_signature
 
 SECRET = b"sandbox-webhook-secret"
 

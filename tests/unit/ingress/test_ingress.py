@@ -1,8 +1,8 @@
 import json
 
+from sandboxes.testkit.support import payload, webhook_headers
 from streams.ingress.request import Publish, Refuse, decide
 from streams.kafka import topics
-from tests.support import payload, webhook_headers
 
 SECRET = b"ingress-secret"
 

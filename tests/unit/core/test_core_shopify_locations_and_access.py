@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sandboxes.testkit.core_builders import order
 from streams.core import engine, inventory
 from streams.core.inputs import ReadDenied, ResultIn
 from streams.core.model import LineItem, Owner, Target
-from tests.unit.core_builders import order
-from tests.unit.test_core_scenarios import created, harness
+from tests.unit.core.test_core_scenarios import created, harness
 
 
 def placed(line_id: str, sku: str, quantity: int, sold: int, location: str | None, restocked: int = 0) -> LineItem:

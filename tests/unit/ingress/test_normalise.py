@@ -3,8 +3,8 @@ import json
 
 import pytest
 
+from sandboxes.testkit.support import payload
 from streams.ingress.normalise import NormaliseError, event_id_for, normalise
-from tests.support import payload
 
 
 def envelope(topic, body, **extra):

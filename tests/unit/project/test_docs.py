@@ -13,7 +13,7 @@ from pathlib import Path
 from streams.kafka.topics import TOPICS
 from streams.runtime.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"
 README = (ROOT / "README.md").read_text()
 CONFIGURATION = (DOCS / "configuration.md").read_text()

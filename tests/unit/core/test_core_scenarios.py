@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from sandboxes.testkit.core_builders import HOME, REFERENCE, line, order, refund, with_price_list
 from streams.core import engine, peoplevox
 from streams.core.commands import CancelLiveSalesOrders, command
 from streams.core.engine import Policy
@@ -18,7 +19,6 @@ from streams.core.recreate import RecreatePolicy, referenced_order
 from streams.core.reference import Catalogue, Reference
 from streams.core.state import OrderState
 from tests.core_harness import Harness
-from tests.unit.core_builders import HOME, REFERENCE, line, order, refund, with_price_list
 
 
 def harness(**kwargs) -> Harness:

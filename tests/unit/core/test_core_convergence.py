@@ -7,7 +7,7 @@ ERP's sales order, payments and credit memos. Comparing with in-order delivery t
 would pass whatever the engine got wrong, as long as it got it wrong consistently.
 
 Mutations of the engine shown to turn this module red (applied by hand to the file named, the module run
-with ``.venv/bin/python -m pytest tests/unit/test_core_convergence.py``, then reverted; the in-order
+with ``.venv/bin/python -m pytest tests/unit/core/test_core_convergence.py``, then reverted; the in-order
 comparison this oracle replaced passed the first three, measured the same way):
 
 - gift message: ``streams/core/peoplevox.py`` ``gift_message = value`` -> ``pass`` (never sent):
@@ -33,9 +33,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sandboxes.testkit.core_builders import HOME, REFERENCE, line, order, refund
 from streams.core.model import OrderSnapshot, Transaction
 from tests.core_harness import Harness
-from tests.unit.core_builders import HOME, REFERENCE, line, order, refund
 
 SKUS = ["TEE-S", "TEE-M", "TEE-L", "MUG", "SOCK", "GIFT-BOX"]
 #: The merchant's set-up, as the oracle knows it (the engine gets the same facts through ``REFERENCE``).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sandboxes.testkit.core_builders import REFERENCE, line, order
 from streams.core import engine
 from streams.core.engine import Policy
 from streams.core.exceptions import FAILURE_EXCEPTION, RULE_EXCEPTIONS
@@ -12,7 +13,6 @@ from streams.core.model import OrderException, Owner
 from streams.core.state import OrderState
 from streams.inbox import words
 from streams.supervision.order_gauges import OrderGauges, age_bucket
-from tests.unit.core_builders import REFERENCE, line, order
 
 POLICY = Policy()
 T0 = 1_800_000_000_000  # epoch ms

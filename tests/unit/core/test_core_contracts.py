@@ -7,13 +7,13 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from sandboxes.testkit.core_builders import REFERENCE, line, order
 from streams.core import inputs
 from streams.core.commands import AdjustInventory, Command, ReplaceSalesOrder
 from streams.core.inputs import FetchedSnapshot, NoticeIn, PeoplevoxStatus, PredecessorAnswer, SuccessorLinked
 from streams.core.state import OrderState
 from streams.kafka.records import command_from_record, command_record
 from tests.core_harness import Harness
-from tests.unit.core_builders import REFERENCE, line, order
 
 STORED_BEFORE_THE_RENAMES = """{"order_id": "1001", "pvx_status": "Picking", "pvx_status_at": 5, "pvx_revision": 2,
   "pvx": {"number": "1001-R2", "lines": [["TEE-M", 1]]},

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from sandboxes.testkit.core_builders import order
 from streams.core.peoplevox import CutOff
 from streams.core.recreate import referenced_order
 from streams.runtime.settings import Settings
 from streams.wiring.app import decision_policy
-from tests.unit.core_builders import order
-from tests.unit.test_core_scenarios import created, harness, recreate
+from tests.unit.core.test_core_scenarios import created, harness, recreate
 
 
 def test_an_editing_apps_own_marker_set_in_the_settings_links_the_orders():

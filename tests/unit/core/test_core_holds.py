@@ -5,6 +5,7 @@ Driven through ``engine.step``, the one entry the order-state agent uses.
 
 from __future__ import annotations
 
+from sandboxes.testkit.core_builders import REFERENCE, line, order
 from streams.core import engine, holds
 from streams.core.engine import Decision, Policy
 from streams.core.inputs import (
@@ -20,7 +21,6 @@ from streams.core.inputs import (
     Tick,
 )
 from streams.core.state import OrderState
-from tests.unit.core_builders import REFERENCE, line, order
 
 POLICY = Policy()
 MINUTE = 60_000

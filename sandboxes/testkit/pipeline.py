@@ -26,12 +26,12 @@ from sandboxes.judge.models import OpenException, OrderVerdict, Plan, Verdict
 from sandboxes.shopify.cost import Bucket
 from sandboxes.shopify.webhooks import DeliveryPlan
 from sandboxes.stack import ERP_ADJUSTMENT_ITEM, SandboxStack, sandbox_reference
+from sandboxes.testkit.kafka_reader import read_topic
+from sandboxes.testkit.service import SECRET, Service, service_env
+from sandboxes.testkit.support import wait_for
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.broker import EmbeddedBroker, free_port
-from tests.integration.conftest import SECRET, Service, service_env
-from tests.integration.kafka_reader import read_topic
-from tests.support import wait_for
 
 CODEC = AvroCodec()
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from sandboxes.testkit.support import payload, shopify_signature
 from streams.agents.normaliser import Normalised, Rejected, normalise_record
 from streams.ingress.callbacks import MAX_NUMBER_CHARS, InvalidCallback, sales_order_number
 from streams.ingress.request import Publish, Refuse, decide
@@ -27,7 +28,6 @@ from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec, load_schemas
 from streams.kafka.dead_letters import dead_letter
 from streams.runtime.settings import RECORD_RESERVE_BYTES, Settings
-from tests.support import payload, shopify_signature
 
 SECRET = b"hostile-secret"
 CODEC = AvroCodec()

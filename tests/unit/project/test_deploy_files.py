@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from streams.runtime.settings import Settings
 from streams.supervision.metrics import Metrics
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",), "summary": ("_sum", "_count")}

@@ -1,5 +1,6 @@
 import pytest
 
+from sandboxes.testkit.support import shopify_signature
 from streams.ingress.webhooks import (
     InvalidHeaders,
     UnroutableBody,
@@ -9,7 +10,6 @@ from streams.ingress.webhooks import (
     sign,
     signature_valid,
 )
-from tests.support import shopify_signature
 
 SECRET = b"hush"
 

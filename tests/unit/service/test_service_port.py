@@ -1,6 +1,6 @@
 """What the service port serves and how an agent crash shows, on the app ``editsync run`` builds (no broker).
 
-The integration probe (tests/probe.py) checks the same on a running service, from the routes its
+The integration probe (sandboxes/testkit/probe.py) checks the same on a running service, from the routes its
 web server logs at start; this is the quick check.
 """
 
@@ -14,14 +14,14 @@ import pytest
 from prometheus_client import generate_latest
 
 from sandboxes.stack import Credentials
+from sandboxes.testkit.support import documented_endpoints
 from streams.kafka.avro_codec import AvroCodec
 from streams.runtime.settings import Settings
 from streams.supervision.metrics import Metrics
 from streams.web.server import served_routes
 from streams.wiring.app import create_app
-from tests.support import documented_endpoints
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = Path(__file__).resolve().parents[3] / "docs"
 SERVICE_PORT_DOC = (DOCS / "operating" / "service-port.md").read_text()  # the "HTTP endpoints" table
 ALERTS_DOC = (DOCS / "operating" / "alerts.md").read_text()
 

@@ -7,9 +7,9 @@ not leave the warehouse on the old order: the sweep lists orders by
 
 from __future__ import annotations
 
+from sandboxes.testkit.core_builders import line, order
 from streams.core.inputs import FetchedSnapshot, OrderEventIn, ReadDenied, ResultIn, Swept
-from tests.unit.core_builders import line, order
-from tests.unit.test_core_holds import Clock, created
+from tests.unit.core.test_core_holds import Clock, created
 
 SECOND = 1000
 

@@ -42,7 +42,7 @@ from streams.runtime.settings import Settings
 NS = "http://www.peoplevox.net/"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 URL = "https://wms.example/editsync/resources/integrationservicev4.asmx"
-WSDL = (Path(__file__).resolve().parents[2] / "sandboxes/peoplevox/integrationservicev4.wsdl").read_text()
+WSDL = (Path(__file__).resolve().parents[3] / "sandboxes/peoplevox/integrationservicev4.wsdl").read_text()
 
 Answer = httpx.Response | Exception | Callable[[], httpx.Response]
 

@@ -30,7 +30,7 @@ def test_every_exception_type_has_a_section_with_the_five_parts():
 
 
 def test_every_type_the_core_names_is_in_the_runbook_even_new_ones():
-    core = Path(__file__).resolve().parents[2] / "streams" / "core"
+    core = Path(__file__).resolve().parents[3] / "streams" / "core"
     source = "\n".join(path.read_text() for path in core.glob("*.py"))
     raised = set(re.findall(r'"([A-Z]+(?:_[A-Z]+)+)"', source))
     raised -= {"REJECTED_CUTOFF", "ORDER_CREATED"}  # a command outcome and an event type: the only others

@@ -1,6 +1,6 @@
 """A hostile probe of ``editsync run`` on loopback, and what the service made of it (issue 16).
 
-    .venv/bin/python -m tests.probe --requests 3000        (or: make probe)
+    .venv/bin/python -m sandboxes.testkit.probe --requests 3000        (or: make probe)
 
 starts ``editsync run`` as ``make run`` does (embedded broker, sandboxes) at log level debug, takes one
 order through Shopify, Peoplevox (with a status callback carrying its token) and the ERP, then sends
@@ -35,11 +35,11 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from sandboxes.stack import Credentials
+from sandboxes.testkit.service import Service
+from sandboxes.testkit.support import FIXTURES, documented_endpoints, shopify_signature
 from streams.kafka.broker import free_port
-from tests.integration.conftest import Service
-from tests.support import FIXTURES, documented_endpoints, shopify_signature
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "probe-webhook-secret-7f3a"
 CALLBACK_TOKEN = "probe-callback-token-Q9x2"
 SHOP = "probe.myshopify.com"
@@ -438,7 +438,7 @@ def drive_one_order(url: str, data_dir: Path, timeout_s: float = 90.0) -> str:
 
 
 def probe_env(tmp: Path, read_timeout_s: float, log_level: str) -> dict[str, str]:
-    from tests.integration.conftest import service_env
+    from sandboxes.testkit.service import service_env
 
     env = service_env(tmp, EDITSYNC_SHOPIFY_WEBHOOK_SECRET=SECRET, EDITSYNC_PEOPLEVOX_CALLBACK_TOKEN=CALLBACK_TOKEN,
                       EDITSYNC_LOG_LEVEL=log_level, EDITSYNC_WEB_READ_TIMEOUT_S=str(read_timeout_s),
@@ -504,7 +504,7 @@ def probe(service: Service, requests: int, seed: int = 1, concurrency: int = 32,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.probe", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sandboxes.testkit.probe", description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sandboxes.testkit.core_builders import REFERENCE, line, order
 from streams.core import engine
 from streams.core.actions import answering, unknown_skus_now_known, waiting_for_system
 from streams.core.exceptions import GAVE_UP, MAX_AUTO_RETRIES
@@ -11,7 +12,6 @@ from streams.core.inputs import FetchedSnapshot, PersonAction, Recheck, ResultIn
 from streams.core.model import Owner, Target
 from streams.core.reference import Catalogue, Reference
 from tests.core_harness import Harness
-from tests.unit.core_builders import REFERENCE, line, order
 
 
 class People(Harness):

@@ -1,8 +1,8 @@
 import random
 
+from sandboxes.testkit.support import shortest_retry_span_s
 from streams.runtime.backoff import backoff_ms
 from streams.runtime.settings import Settings
-from tests.support import shortest_retry_span_s
 
 
 def test_each_wait_is_between_half_and_all_of_the_doubled_base():

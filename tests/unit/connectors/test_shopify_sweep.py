@@ -23,12 +23,12 @@ from prometheus_client import generate_latest
 from connectors.errors import TransientError
 from connectors.ports import OrderUpdate
 from connectors.shopify import SWEEP_PAGE, ShopifyAdmin
+from sandboxes.testkit.core_builders import order
 from streams.agents import shopify_sweep
 from streams.agents.shopify_sweep import OVERLAP_MS, Sweeper
 from streams.core.inputs import Swept
 from streams.supervision.metrics import Metrics
 from tests.fakes.shopify import FakeShop
-from tests.unit.core_builders import order
 
 HOUR = 3_600_000
 NOW = 1_764_000_000_000  # 2025-11-24T16:00:00Z
