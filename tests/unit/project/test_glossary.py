@@ -10,7 +10,7 @@ from streams.core.holds import HOLD_EXCEPTIONS
 from streams.core.model import Owner, System, Target
 from streams.inbox import words
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GLOSSARY = (ROOT / "docs" / "glossary.md").read_text()
 
 
