@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check unit integration demo probe bench clean system-packages k8s-rules docs
+.PHONY: run test check unit component integration demo probe bench clean system-packages k8s-rules docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,7 +57,7 @@ demo: $(STAMP)
 # A hostile run against its own `editsync run` on loopback (embedded broker, sandboxes, log level debug):
 # docs/operating/service-port.md, "Hostile input, secrets and the service port". Exit 0 only if every check holds.
 probe: $(STAMP)
-	$(BIN)/python -m tests.probe --requests $${REQUESTS:-3000}
+	$(BIN)/python -m sandboxes.testkit.probe --requests $${REQUESTS:-3000}
 
 # Figures, not verdicts (docs/results.md, "Benchmark"): the core's decisions/s and state size, Avro and the normaliser,
 # and a burst of orders through `editsync run` on the embedded broker; a table, and bench-results.json.
@@ -73,8 +73,14 @@ docs: $(STAMP)
 	$(BIN)/python docs/gen_asyncapi.py
 	$(BIN)/mkdocs build --strict
 
-unit: $(STAMP) system-packages
-	$(BIN)/python -m pytest tests/unit
+# The three tiers (docs/develop.md): unit is pure and takes seconds (no system package, no subprocess, no
+# network beyond in-process servers); component drives the real tools (PostgreSQL, promtool, kubectl, a wheel
+# build, mkdocs, subprocesses) and the sandboxes on loopback; integration runs on the real broker.
+unit: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests/unit
+
+component: $(STAMP) system-packages
+	$(BIN)/python -m pytest -n 2 tests/component
 
 integration: $(STAMP) system-packages
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile tests/integration

@@ -18,6 +18,8 @@ from typing import Any
 from benchmarks.core import POLICY, merchant_with_big_order
 from benchmarks.report import rate
 from sandboxes.shopify.webhooks import order_payload, sign
+from sandboxes.testkit.core_builders import REFERENCE, line, order
+from sandboxes.testkit.support import FIXTURES
 from streams.agents.normaliser import Normalised, normalise_record
 from streams.core.commands import Command
 from streams.core.engine import step
@@ -28,8 +30,6 @@ from streams.ingress.request import Publish, decide
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.records import command_record
-from tests.support import FIXTURES
-from tests.unit.core_builders import REFERENCE, line, order
 
 SECRET = b"benchmark-secret"
 MAX_EVENT_BYTES = 1_000_000

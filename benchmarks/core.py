@@ -13,7 +13,7 @@ and load/store are timed apart.
 
 **State size.** The table's value is ``OrderState.model_dump_json()`` as bytes
 (order_state.py ``apply``). A 2-line order and the 40-line order of the tests
-(``tests/shopify_big_order.py``: bundles, 10 edits, 6 refunds, two locations)
+(``sandboxes/testkit/shopify_big_order.py``: bundles, 10 edits, 6 refunds, two locations)
 are built in the Shopify sandbox, read back through editsync's own connector
 over loopback HTTP, and taken through the engine until every system
 acknowledged them; sizes are measured then, and at their largest on the way.
@@ -33,14 +33,14 @@ from typing import Any
 
 from connectors.shopify import ShopifyAdmin
 from sandboxes.stack import SKU_OVERRIDES, SandboxStack
+from sandboxes.testkit.core_builders import REFERENCE, line, order
+from sandboxes.testkit.shopify_big_order import BigOrder, add_second_location, build, stock_parts
 from streams.core.engine import Decision, Policy, step
 from streams.core.inputs import FetchedSnapshot, OrderEventIn, PeoplevoxStatus, ResultIn, Tick
 from streams.core.model import OrderSnapshot, Refund, RefundLine, Transaction
 from streams.core.reference import Catalogue, Reference
 from streams.core.state import OrderState
 from streams.ingress.normalise import EVENT_TYPES
-from tests.shopify_big_order import BigOrder, add_second_location, build, stock_parts
-from tests.unit.core_builders import REFERENCE, line, order
 
 POLICY = Policy()
 SKUS = ("TEE-S", "TEE-M", "TEE-L", "MUG", "SOCK", "CAP", "SHOPIFY-CAP", "GIFT-BOX")  # an override and a bundle

@@ -1,6 +1,6 @@
 """End to end on the real broker: a burst of orders from Shopify's webhooks to Peoplevox's sales orders.
 
-The set-up is the broker tests' own (``tests/integration/pipeline.py``): the
+The set-up is the broker tests' own (``sandboxes/testkit/pipeline.py``): the
 embedded Tansu broker, the three sandboxes on loopback in this process, and
 ``editsync run`` as a subprocess pointed at them as production points it at
 Shopify, Peoplevox and NetSuite. Nothing is mocked.
@@ -41,7 +41,7 @@ from benchmarks.report import percentile
 from sandboxes.judge.models import Plan
 from sandboxes.shopify.store import Order
 from sandboxes.stack import SKU_OVERRIDES
-from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
+from sandboxes.testkit.pipeline import Pipeline, pipeline_on_own_broker
 
 SKUS = ("TEE-S", "TEE-M", "TEE-L", "HOODIE-M", "HOODIE-L", "MUG", "SOCK", "CAP", "BEANIE")
 ADDRESS = {"name": "Ann Smith", "address1": "1 High Street", "city": "Leeds", "zip": "LS1 1AA", "country_code": "GB"}

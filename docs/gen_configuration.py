@@ -1,7 +1,7 @@
 """Writes docs/configuration.md from the settings' own descriptions (streams/runtime/settings.py).
 
 The page is generated so that the code and the documentation cannot say different things; the suite
-fails while the committed page differs from what this writes (tests/unit/test_docs.py).
+fails while the committed page differs from what this writes (tests/unit/project/test_docs.py).
 Run: ``.venv/bin/python docs/gen_configuration.py`` (or ``make docs``).
 """
 

@@ -33,7 +33,7 @@ PAIR_OF_TARGET = {Target.PEOPLEVOX: Pair.SHOPIFY_PEOPLEVOX, Target.INVENTORY: Pa
                   Target.ERP: Pair.SHOPIFY_ERP}
 
 #: Which systems an open exception of each type leaves apart. A type missing here is a test failure
-#: (tests/unit/test_order_health.py), so a new exception type cannot drop out of the mismatch figures.
+#: (tests/unit/core/test_order_health.py), so a new exception type cannot drop out of the mismatch figures.
 #: Hold exceptions (streams/core/holds.py: an overdue wait) are not here: the wait is the gap.
 PAIR_OF_EXCEPTION = {
     "EDIT_AFTER_PICK": Pair.SHOPIFY_PEOPLEVOX,

@@ -2,7 +2,7 @@
 
 Every knob is documented here, in its field's description: docs/configuration.md is generated from
 them (docs/gen_configuration.py), and a test fails while the page and the code differ
-(tests/unit/test_docs.py).
+(tests/unit/project/test_docs.py).
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import yaml
 
+from sandboxes.testkit.support import wait_for, wait_until_serving
 from streams.kafka.broker import free_port
-from tests.support import wait_for, wait_until_serving
 
 
 class Prometheus:

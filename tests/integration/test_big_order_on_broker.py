@@ -45,10 +45,9 @@ from sandboxes.judge.models import Plan
 from sandboxes.shopify.server import order_summary
 from sandboxes.shopify.store import Line, Order, Variant
 from sandboxes.stack import SandboxStack
-from streams.kafka import topics
-from tests.integration.kafka_reader import read_topic
-from tests.integration.pipeline import CODEC, Pipeline, pipeline_on_own_broker
-from tests.shopify_big_order import (
+from sandboxes.testkit.kafka_reader import read_topic
+from sandboxes.testkit.pipeline import CODEC, Pipeline, pipeline_on_own_broker
+from sandboxes.testkit.shopify_big_order import (
     BigOrder,
     add_second_location,
     checkout,
@@ -57,6 +56,7 @@ from tests.shopify_big_order import (
     make_refunds,
     stock_parts,
 )
+from streams.kafka import topics
 
 #: Kits in editsync's reference data: Shopify sells the kit's SKU, the warehouse ships its components.
 #: PART-03 is edited up at the main warehouse; PART-09 is the line returned at the second warehouse, and

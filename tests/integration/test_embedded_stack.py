@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.conftest import ROOT, SECRET, Service, service_env
-from tests.support import payload, webhook_headers
+from sandboxes.testkit.service import ROOT, SECRET, Service, service_env
+from sandboxes.testkit.support import payload, webhook_headers
 
 
 def is_alive(pid: int) -> bool:

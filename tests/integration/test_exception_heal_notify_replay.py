@@ -20,11 +20,11 @@ import httpx
 import pytest
 
 from sandboxes.shopify.graphql_api import ALL_SCOPES, FULFILLMENT_ORDER_SCOPE
+from sandboxes.testkit.kafka_reader import read_topic
+from sandboxes.testkit.pipeline import CODEC, pipeline_on_own_broker
+from sandboxes.testkit.service import ROOT
 from streams.kafka import topics
 from streams.kafka.broker import free_port
-from tests.integration.conftest import ROOT
-from tests.integration.kafka_reader import read_topic
-from tests.integration.pipeline import CODEC, pipeline_on_own_broker
 from tests.integration.test_exception_inbox import Api, cli, inbox_html, token_of, warehouse
 from tests.postgres import postgres_server
 

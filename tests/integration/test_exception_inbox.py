@@ -25,8 +25,8 @@ import httpx
 import pytest
 
 from sandboxes.stack import sandbox_reference
-from tests.integration.conftest import ROOT, Service
-from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
+from sandboxes.testkit.pipeline import Pipeline, pipeline_on_own_broker
+from sandboxes.testkit.service import ROOT, Service
 
 # The inbox pictures of the docs (docs/inbox-*.png) come from this test: EDITSYNC_SCREENSHOT_DIR=docs refreshes them; by default
 # they go to a temporary folder, so a test run never changes the checkout.

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from sandboxes.testkit.pipeline import Pipeline, pipeline_on_own_broker
+from sandboxes.testkit.service import Service
 from streams.kafka import topics
 from streams.kafka.broker import free_port
 from streams.kafka.ledger import KafkaLedger
-from tests.integration.conftest import Service
-from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
 
 MADE = "recorded for the fleet"  # the leader logs it once the subscription it made is on the ledger
 

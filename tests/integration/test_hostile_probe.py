@@ -1,12 +1,12 @@
 """A hostile run against ``editsync run`` with its sandboxes at log level debug (issue 16), as the probe does it.
 
-tests/probe.py sends the requests and judges the outcome; this runs it small (docs/operating/service-port.md gives the
+sandboxes/testkit/probe.py sends the requests and judges the outcome; this runs it small (docs/operating/service-port.md gives the
 figure for a run of thousands) with a short read timeout so the slow-client checks stay quick.
 """
 
 from __future__ import annotations
 
-from tests.probe import probe, running
+from sandboxes.testkit.probe import probe, running
 
 
 def test_a_hostile_run_leaves_no_5xx_no_crash_no_skipped_record_no_secret_and_no_undocumented_route(tmp_path):

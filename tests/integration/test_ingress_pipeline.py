@@ -8,11 +8,11 @@ import uuid
 import httpx
 import pytest
 
+from sandboxes.testkit.kafka_reader import read_topic
+from sandboxes.testkit.service import SECRET
+from sandboxes.testkit.support import payload, webhook_headers
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
-from tests.integration.conftest import SECRET
-from tests.integration.kafka_reader import read_topic
-from tests.support import payload, webhook_headers
 
 CODEC = AvroCodec()
 

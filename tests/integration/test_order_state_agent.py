@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from tests.integration.pipeline import pipeline_on_own_broker
+from sandboxes.testkit.pipeline import pipeline_on_own_broker
 
 SWEEP_S = 2
 

@@ -24,13 +24,13 @@ from typing import Any
 import httpx
 import yaml
 
+from sandboxes.testkit.kafka_reader import read_topic
+from sandboxes.testkit.pipeline import Pipeline, pipeline_on_own_broker
+from sandboxes.testkit.service import PARTITIONS, ROOT, SECRET
+from sandboxes.testkit.support import webhook_headers
 from streams.kafka import topics
 from streams.supervision.watchdog import EXIT_AGENT_CRASHED
-from tests.integration.conftest import PARTITIONS, ROOT, SECRET
-from tests.integration.kafka_reader import read_topic
-from tests.integration.pipeline import Pipeline, pipeline_on_own_broker
 from tests.integration.prometheus import Prometheus
-from tests.support import webhook_headers
 
 AGENT_INPUTS = {topics.SHOPIFY_WEBHOOKS_RAW, topics.ORDERS_EVENTS, topics.COMMANDS_RESULTS, topics.ORDER_INPUTS,
                 topics.SHOPIFY_READS, topics.COMMANDS_RETRY, *topics.COMMANDS_BY_TARGET.values()}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.conftest import Service, service_env
+from sandboxes.testkit.service import Service, service_env
 
 STOP_BOUND_S = 10.0
 

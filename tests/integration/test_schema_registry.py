@@ -8,13 +8,13 @@ import struct
 import httpx
 import pytest
 
+from sandboxes.testkit.kafka_reader import read_topic
+from sandboxes.testkit.service import SECRET, Service, service_env
+from sandboxes.testkit.support import payload, webhook_headers
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec, ConfluentRegistry
 from streams.kafka.broker import EmbeddedBroker
-from tests.integration.conftest import SECRET, Service, service_env
-from tests.integration.kafka_reader import read_topic
 from tests.registry_double import RegistryDouble
-from tests.support import payload, webhook_headers
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from connectors.shopify_order import FollowUpSizes, PageSizes
 from sandboxes.shopify.cost import MAX_QUERY_COST, Bucket
 from sandboxes.shopify.graphql_api import ALL_SCOPES, FULFILLMENT_ORDER_SCOPE, PROTECTED_CUSTOMER_DATA
 from sandboxes.stack import SandboxStack
-from tests.shopify_big_order import (
+from sandboxes.testkit.shopify_big_order import (
     BigOrder,
     add_second_location,
     build,

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from confluent_kafka import Producer
 
+from sandboxes.testkit.pipeline import CODEC, Pipeline, pipeline_on_own_broker
+from sandboxes.testkit.support import shortest_retry_span_s
 from streams.kafka import topics
-from tests.integration.pipeline import CODEC, Pipeline, pipeline_on_own_broker
-from tests.support import shortest_retry_span_s
 
 BACKOFF_S = 0.5
 MAX_ATTEMPTS = 8
