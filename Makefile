@@ -80,7 +80,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests/unit
 
 component: $(STAMP) system-packages
-	$(BIN)/python -m pytest -n 2 tests/component
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile tests/component
 
 integration: $(STAMP) system-packages
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile tests/integration

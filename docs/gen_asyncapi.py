@@ -3,7 +3,7 @@ streams/kafka/topics.py and the Avro schemas in schemas/.
 
 Generated so that the topics, their keys and their schemas cannot be described differently from what the
 code produces; the suite fails while the committed document differs from what this writes
-(tests/unit/test_asyncapi.py). Run: ``.venv/bin/python docs/gen_asyncapi.py`` (or ``make docs``).
+(tests/unit/project/test_asyncapi.py). Run: ``.venv/bin/python docs/gen_asyncapi.py`` (or ``make docs``).
 """
 
 from __future__ import annotations

@@ -24,12 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
+from sandboxes.testkit.service import SECRET, Service, service_env
+from sandboxes.testkit.support import shopify_signature, wait_for
 from streams.ingress import webhooks
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
 from streams.wiring import openapi
-from tests.integration.conftest import SECRET, Service, service_env
-from tests.support import shopify_signature, wait_for
 
 API_TOKEN = "component-api-token-5c1d9e"
 CALLBACK_TOKEN = "component-callback-token-8b2f"

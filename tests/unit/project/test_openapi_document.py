@@ -13,7 +13,7 @@ from streams.supervision.metrics import Metrics
 from streams.web.server import served_routes
 from streams.wiring import openapi
 from streams.wiring.app import create_app
-from tests.unit.test_service_port import settings
+from tests.unit.service.test_service_port import settings
 
 
 def test_every_route_but_the_inbox_pages_is_described_and_nothing_else(tmp_path):

@@ -26,7 +26,7 @@ from streams.core.state import OrderState
 from streams.inbox import cli as inbox_cli
 from streams.inbox.api import exception_query
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HANDBOOK = ROOT / "docs" / "handbook"
 CORE = ROOT / "streams" / "core"
 PAGES = {Owner.FINANCE: "finance.md", Owner.OPS: "operations.md", Owner.CX: "customer-service.md"}

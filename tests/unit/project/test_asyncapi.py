@@ -10,7 +10,7 @@ import yaml
 
 from streams.kafka.topics import TOPICS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOCUMENT = ROOT / "docs" / "reference" / "asyncapi.yaml"
 
 
