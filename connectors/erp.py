@@ -53,6 +53,8 @@ import httpx
 
 from connectors.errors import PermanentError, TransientError
 from connectors.netsuite_auth import ClientCredentials
+from streams.core.commands import ErpSalesOrder
+from streams.core.details import ResultDetail, SystemMessage
 
 BILLED = "G"  # NetSuite's sales order status code for Billed
 
@@ -87,28 +89,28 @@ class NetSuiteRest:
 
     # --- the three commands -------------------------------------------------------------------
 
-    async def upsert_sales_order(self, record: dict[str, Any]) -> str:
-        existing = await self._get("salesOrder", record["external_id"])
-        if existing is not None and (record["cancelled"] or not record["lines"]):
+    async def upsert_sales_order(self, order: ErpSalesOrder) -> str:
+        existing = await self._get("salesOrder", order.external_id)
+        if existing is not None and (order.cancelled or not order.lines):
             # Closing is an update of the lines NetSuite has: merge, no replace, nothing else touched.
             closing = [{"line": line["line"], "isClosed": True} for line in _lines(existing)]
-            return await self._put("salesOrder", record["external_id"], {"item": {"items": closing}})
-        if not record["lines"]:
-            raise PermanentError(f"order {record['number']} has no lines to record as a NetSuite sales order")
+            return await self._put("salesOrder", order.external_id, {"item": {"items": closing}})
+        if not order.lines:
+            raise PermanentError(f"order {order.number} has no lines to record as a NetSuite sales order")
         known = {line.get("custcol_shopify_line_id"): line["line"] for line in _lines(existing or {})}
         items = []
-        for line in record["lines"]:
-            item = {"item": {"id": await self._item_id(line["sku"])}, "quantity": line["quantity"],
-                    "rate": _number(line["unit_price"]), "isClosed": record["cancelled"],
-                    "custcol_shopify_line_id": line["line_id"]}
-            if line["line_id"] in known:
-                item["line"] = known[line["line_id"]]
+        for line in order.lines:
+            item = {"item": {"id": await self._item_id(line.sku)}, "quantity": line.quantity,
+                    "rate": _number(line.unit_price), "isClosed": order.cancelled,
+                    "custcol_shopify_line_id": line.line_id}
+            if line.line_id in known:
+                item["line"] = known[line.line_id]
             items.append(item)
-        body: dict[str, Any] = {"otherRefNum": record["number"], "item": {"items": items}}
+        body: dict[str, Any] = {"otherRefNum": order.number, "item": {"items": items}}
         if existing is None:
-            body |= {"entity": {"id": await self._customer_id(record.get("customer_id"), record.get("email"))},
-                     "currency": {"id": await self._currency_id(record["currency"])}, "orderStatus": "B"}
-        return await self._put("salesOrder", record["external_id"], body, replace="item")
+            body |= {"entity": {"id": await self._customer_id(order.customer_id, order.email)},
+                     "currency": {"id": await self._currency_id(order.currency)}, "orderStatus": "B"}
+        return await self._put("salesOrder", order.external_id, body, replace="item")
 
     async def record_payment(self, order_external_id: str, transaction_id: str, amount: str, currency: str) -> str:
         external_id = f"shopify-txn-{transaction_id}"
@@ -254,10 +256,11 @@ class NetSuiteRest:
             # Retry-After may also be an HTTP date (RFC 9110): then the sink's own backoff decides.
             retry_after = response.headers.get("Retry-After", "").strip()
             raise TransientError(f"NetSuite answered {response.status_code} to {what}",
-                                 float(retry_after) if retry_after.isdigit() else None, {"errors": details})
+                                 float(retry_after) if retry_after.isdigit() else None,
+                                 ResultDetail(errors=_messages(details)))
         reasons = "; ".join(d.get("detail", "") for d in details) or str(response.status_code)
-        raise PermanentError(f"NetSuite refused {what}: {reasons}", {"status": response.status_code,
-                                                                     "errors": details})
+        raise PermanentError(f"NetSuite refused {what}: {reasons}",
+                             ResultDetail(http_status=response.status_code, errors=_messages(details)))
 
 
 def _lines(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -271,6 +274,10 @@ def _number(amount: str | Decimal) -> float:
 def _literal(value: str) -> str:
     """A SuiteQL string literal: single quotes, a quote doubled (SQL-92)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def _messages(details: list[dict[str, Any]]) -> tuple[SystemMessage, ...]:
+    return tuple(SystemMessage(message=each.get("detail"), code=each.get("o:errorCode")) for each in details)
 
 
 def _error_details(response: httpx.Response) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from connectors.errors import PermanentError, TransientError
+from streams.core.details import ResultDetail
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME_S = 300  # well under the 60 minutes NetSuite allows between iat and exp
@@ -108,7 +109,7 @@ class ClientCredentials:
         if response.status_code != 200 or "access_token" not in answer:
             reason = answer.get("error_description") or answer.get("error") or response.status_code
             raise PermanentError(f"NetSuite refused the client credentials: {reason}",
-                                 {"status": response.status_code, "error": answer.get("error")})
+                                 ResultDetail(http_status=response.status_code, error=answer.get("error")))
         lifetime = float(answer.get("expires_in", 3600))
         self._token = str(answer["access_token"])
         self._renew_at = self._clock() + lifetime - min(RENEW_BEFORE_S, lifetime / 10)

@@ -45,16 +45,9 @@ from zeep.transports import AsyncTransport
 
 from connectors.errors import ConnectorError, PermanentError, TransientError
 from connectors.ports import SalesOrderRow, Written
+from streams.core.details import HeaderField, Held, HeldHeader, ResultDetail
 from streams.core.model import Address, SalesOrder
-from streams.core.peoplevox import (
-    CANCELLED,
-    CutOff,
-    HeaderField,
-    Held,
-    HeldHeader,
-    PeoplevoxColumns,
-    notes_by_code,
-)
+from streams.core.peoplevox import CANCELLED, CutOff, PeoplevoxColumns, notes_by_code
 
 SALES_ORDERS, SALES_ORDER_ITEMS, ITEM_TYPES, RETURNS = "Sales orders", "Sales order items", "Item types", "Returns"
 XML_MEDIA_TYPES = ("text/xml", "application/soap+xml", "application/xml")
@@ -80,8 +73,9 @@ class _Transport(AsyncTransport):
         answer = f"Peoplevox answered {status} ({media_type or 'no content type'})"
         if status == 429 or status >= 500:
             retry_after = response.headers.get("Retry-After", "")
-            raise TransientError(answer, float(retry_after) if retry_after.isdigit() else None, {"status": status})
-        raise PermanentError(answer, {"status": status})
+            raise TransientError(answer, float(retry_after) if retry_after.isdigit() else None,
+                                 ResultDetail(http_status=status))
+        raise PermanentError(answer, ResultDetail(http_status=status))
 
 
 class PeoplevoxClient:
@@ -156,8 +150,8 @@ class PeoplevoxClient:
                     if self._session == session:
                         self._session = None
                 continue
-            raise Refused(result.Detail or "refused without detail", {"operation": operation})
-        raise PermanentError("Peoplevox refused a fresh session", {"operation": operation})
+            raise Refused(result.Detail or "refused without detail", ResultDetail(operation=operation))
+        raise PermanentError("Peoplevox refused a fresh session", ResultDetail(operation=operation))
 
     @staticmethod
     async def _call(method: Any, *args: Any, **kwargs: Any) -> Any:
@@ -205,8 +199,8 @@ class PeoplevoxClient:
             refused = [line for line in (result.Detail or "").splitlines() if line.strip()]
             raise RowsRefused(f"Peoplevox saved {result.TotalCount} of {len(rows)} {template} rows: "
                               f"{'; '.join(refused) or 'no reason given'}",
-                              {"template": template, "sent": len(rows), "saved": result.TotalCount,
-                               "refused": refused})
+                              ResultDetail(template=template, sent=len(rows), saved=result.TotalCount,
+                                           refused=tuple(refused)))
 
     async def subscribe(self, event_type: str, callback_url: str, filter_: str = "") -> str:
         # One attempt: a repeat after a lost answer makes a second subscription whose id nobody learns, and
@@ -283,7 +277,7 @@ class PeoplevoxWarehouse:
     async def upsert(self, order: SalesOrder, reference: str, *, must_exist: bool) -> Written:
         status = await self.status(order.number)
         if status is None and must_exist:
-            raise PermanentError(f"sales order {order.number} is not in Peoplevox", {"number": order.number})
+            raise PermanentError(f"sales order {order.number} is not in Peoplevox", ResultDetail(number=order.number))
         if status is not None and self.cutoff.reached(status):
             return Written(False, status)
         try:
@@ -334,16 +328,16 @@ class PeoplevoxWarehouse:
 
     async def _without_header(self, number: str, error: PermanentError) -> PermanentError:
         """The lines of a new sales order were refused: cancel its header rather than leave it without lines."""
-        detail = {**error.detail, "number": number}
+        detail = error.detail.model_copy(update={"number": number})
         try:
             await self.client.save(SALES_ORDERS, [{self.columns.sales_order_number: number,
                                                    self.columns.status: CANCELLED}])
         except ConnectorError as cancel_error:
             return PermanentError(f"{error.reason}; sales order {number} is left in Peoplevox WITHOUT LINES "
                                   f"(cancelling it failed: {cancel_error.reason})",
-                                  {**detail, "header_only": True})
+                                  detail.model_copy(update={"header_only": True}))
         return PermanentError(f"{error.reason}; the new sales order {number} was cancelled so that no header "
-                              "without lines is left", {**detail, "header_cancelled": True})
+                              "without lines is left", detail.model_copy(update={"header_cancelled": True}))
 
     async def cancel(self, number: str) -> Written:
         status = await self.status(number)
@@ -374,7 +368,7 @@ class PeoplevoxWarehouse:
 
 class _PickingStarted(PermanentError):
     def __init__(self, status: str) -> None:
-        super().__init__(f"picking started: {status}", {"status": status})
+        super().__init__(f"picking started: {status}", ResultDetail(status=status))
         self.status = status
 
 

@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from streams.core.commands import ErpSalesOrder
+from streams.core.details import Held
 from streams.core.model import OrderSnapshot, SalesOrder
-from streams.core.peoplevox import Held
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class WarehouseEvents(Protocol):
 
 
 class Erp(Protocol):
-    async def upsert_sales_order(self, record: dict[str, Any]) -> str: ...
+    async def upsert_sales_order(self, order: ErpSalesOrder) -> str: ...
 
     async def record_payment(self, order_external_id: str, transaction_id: str, amount: str,
                              currency: str) -> str: ...

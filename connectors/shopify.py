@@ -64,6 +64,7 @@ from connectors.shopify_order import (
     snapshot_from_graphql,
     version_of,
 )
+from streams.core.details import ResultDetail, SystemMessage
 from streams.core.model import OrderSnapshot
 
 #: The changelog's message shape, for answers whose extensions do not name the required access.
@@ -210,8 +211,9 @@ class ShopifyAdmin:
                         for c in changes]}}
         payload = (await self._query(INVENTORY_MUTATION, variables))["inventoryAdjustQuantities"]
         if payload["userErrors"]:
-            raise PermanentError("Shopify refused the inventory adjustment",
-                                 {"user_errors": payload["userErrors"]})
+            raise PermanentError("Shopify refused the inventory adjustment", ResultDetail(user_errors=tuple(
+                SystemMessage(message=e.get("message"), code=e.get("code"), field=tuple(e.get("field") or ()))
+                for e in payload["userErrors"])))
         return payload["inventoryAdjustmentGroup"]
 
     async def _query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -236,7 +238,8 @@ class ShopifyAdmin:
             if response.status_code >= 500:
                 raise TransientError(f"Shopify answered {response.status_code}")
             if response.status_code != 200:
-                raise PermanentError(f"Shopify answered {response.status_code}", {"body": response.text[:500]})
+                raise PermanentError(f"Shopify answered {response.status_code}",
+                                     ResultDetail(http_status=response.status_code, body=response.text[:500]))
             try:
                 body = response.json()
             except ValueError as error:
@@ -248,10 +251,11 @@ class ShopifyAdmin:
             denied = [e for e in errors if (e.get("extensions") or {}).get("code") == "ACCESS_DENIED"]
             if denied:
                 raise _access_denied(denied)
+            messages = ResultDetail(errors=tuple(SystemMessage(message=e.get("message")) for e in errors))
             if any((e.get("extensions") or {}).get("code") == "INTERNAL_SERVER_ERROR" for e in errors):
-                raise TransientError("Shopify internal error", detail={"errors": [e.get("message") for e in errors]})
+                raise TransientError("Shopify internal error", detail=messages)
             if errors:
-                raise PermanentError("Shopify GraphQL error", {"errors": [e.get("message") for e in errors]})
+                raise PermanentError("Shopify GraphQL error", messages)
             return body["data"]
         raise TransientError("Shopify kept throttling", retry_after_s=self._bucket.wait_for(self._costs.get(shape, 0)))
 
@@ -276,7 +280,7 @@ def _access_denied(errors: list[dict[str, Any]]) -> AccessDenied:
         if named not in required:
             required.append(named)
     fields = [".".join(str(p) for p in error.get("path") or ()) for error in errors]
-    return AccessDenied("Shopify", "; ".join(required), {"fields": fields})
+    return AccessDenied("Shopify", "; ".join(required), ResultDetail(fields=tuple(fields)))
 
 
 def _dig(data: Any, path: tuple[str | int, ...]) -> Any:

@@ -39,6 +39,7 @@ from decimal import Decimal
 from typing import Any
 
 from streams.core.model import Address, LineItem, OrderSnapshot, Refund, RefundLine, Transaction
+from streams.runtime.clock import epoch_ms
 
 PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 
@@ -232,7 +233,7 @@ def version_of(node: dict[str, Any]) -> int:
 
 
 def _ms(value: str | None) -> int | None:
-    return None if value is None else int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    return None if value is None else epoch_ms(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
 
 def _amount(money_bag: dict[str, Any] | None) -> Decimal:

@@ -1,7 +1,10 @@
 """Drives the pure engine and the sinks' real executors against in-memory systems, with no Kafka and no HTTP.
 
 The systems are the fakes in ``tests/fakes/``, behind the same protocols as the
-real clients, so a command runs here exactly as a sink runs it.
+real clients, so a command runs here exactly as a sink runs it. Results and
+exceptions cross the real Avro wire as they do between the sinks, the order
+agent and the inbox, and must come back equal: a detail the wire loses fails
+every scenario that raises it.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from connectors.downstream import Downstream
 from connectors.errors import PermanentError
 from streams.core import engine
 from streams.core.commands import Command
+from streams.core.details import OrderException, Outcome, ResultDetail
 from streams.core.engine import Decision, Policy
-from streams.core.exceptions import GAVE_UP
 from streams.core.inputs import (
     Notice,
     OrderEventIn,
@@ -22,15 +25,37 @@ from streams.core.inputs import (
     ResultIn,
     SuccessorLinked,
 )
-from streams.core.model import OrderException, OrderSnapshot, Target
+from streams.core.model import OrderSnapshot, Target
 from streams.core.peoplevox import CutOff
 from streams.core.reference import Reference
 from streams.core.state import OrderState
-from streams.sinks.executors import Outcome, execute
+from streams.kafka import topics
+from streams.kafka.avro_codec import AvroCodec
+from streams.kafka.records import exception_from_record, exception_record, result_from_record, result_record
+from streams.sinks.executors import Answer, execute
 from tests.fakes import run_now
 from tests.fakes.erp import FakeErp
 from tests.fakes.peoplevox import FakeWarehouse
 from tests.fakes.shopify import FakeShop
+
+CODEC = AvroCodec()
+
+
+def _over_the_wire(topic: str, record: dict) -> dict:
+    return CODEC.decode(topic, CODEC.encode(topic, record))
+
+
+def result_over_the_wire(result: ResultIn) -> ResultIn:
+    record = result_record(result.command, result.outcome, result.reason, result.detail, 1, 0)
+    received = result_from_record(_over_the_wire(topics.COMMANDS_RESULTS, record))
+    assert received == result, f"the wire changed a result:\n{result!r}\n{received!r}"
+    return received
+
+
+def exception_over_the_wire(exception: OrderException) -> OrderException:
+    received = exception_from_record(_over_the_wire(topics.EXCEPTIONS, exception_record(exception)))
+    assert received == exception, f"the wire changed an exception:\n{exception!r}\n{received!r}"
+    return received
 
 
 @dataclass
@@ -65,7 +90,7 @@ class Harness:
         self.states[order_id] = decision.state
         self.sent.extend(decision.commands)
         self.outbox.extend(decision.commands)
-        self.exceptions.extend(decision.exceptions)
+        self.exceptions.extend(exception_over_the_wire(exception) for exception in decision.exceptions)
         if decision.fetch:
             self.pending_fetches.add(order_id)
         if decision.wake_at is not None:
@@ -137,11 +162,12 @@ class Harness:
             failure = self.fail_next.pop(command.target, None)
             refusal = self.refuse_next.pop(command.target, None)
             if failure:
-                result = ResultIn(command=command, outcome="FAILED", reason=failure, detail={GAVE_UP: True})
+                result = ResultIn(command=command, outcome="FAILED", reason=failure, detail=ResultDetail(gave_up=True))
             elif refusal:
-                result = ResultIn(command=command, outcome="FAILED", reason=refusal, detail={"status": 400})
+                result = ResultIn(command=command, outcome="FAILED", reason=refusal, detail=ResultDetail(http_status=400))
             else:
                 result = self.execute(command)
+            result = result_over_the_wire(result)
             self.results.append(result)
             self._take(command.order_id, engine.on_result(self.state(command.order_id), result, self.policy,
                                                           self.reference, self.now))
@@ -154,7 +180,7 @@ class Harness:
         try:
             outcome = run_now(execute(systems, command))
         except PermanentError as error:
-            outcome = Outcome("FAILED", error.reason, error.detail)
+            outcome = Answer(Outcome.FAILED, error.reason, error.detail)
         return ResultIn(command=command, outcome=outcome.outcome, reason=outcome.reason, detail=outcome.detail)
 
     def redeliver_results(self) -> None:

@@ -8,7 +8,7 @@ Resolve and ignore record who and why.
 
 Two causes heal without anyone: an order held for unknown SKUs once
 Peoplevox knows them all (``unknown_skus_now_known``), and commands a system
-never answered (``GAVE_UP``: 5xx, throttling, an outage through every attempt)
+never answered (``ResultDetail.gave_up``: 5xx, throttling, an outage through every attempt)
 once that system is seen answering again (``waiting_for_system``,
 ``on_system_answering``). A refusal (bad data, a missing permission) never
 heals by itself: the same request would be refused again, a person must fix
@@ -20,14 +20,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.core.exceptions import AUTO_RETRIES, GAVE_UP, MAX_AUTO_RETRIES, RULE_EXCEPTIONS
+from streams.core.details import ExceptionState, FailureDetail, OrderException, Outcome, UnknownSkuDetail
+from streams.core.exceptions import MAX_AUTO_RETRIES, RULE_EXCEPTIONS
 from streams.core.holds import HOLD_EXCEPTIONS
 from streams.core.inputs import FetchedSnapshot, OrderMissing, PersonAction, ResultIn
-from streams.core.model import OrderException, Target
+from streams.core.model import Target
 from streams.core.reference import Catalogue
 from streams.core.state import OrderState
 
-ACTIVE = frozenset({"OPEN", "RETRYING"})
+ACTIVE = frozenset({ExceptionState.OPEN, ExceptionState.RETRYING})
 #: Held for its original: a retry forgets the link, so it is taken again from the order as Shopify has it now
 #: (a corrected or removed marker counts) and the original, cancelled in Peoplevox meanwhile, is asked again.
 RELINKED_BY_RETRY = frozenset({"RECREATE_AMBIGUOUS", "RECREATE_UNRESOLVED"})
@@ -47,16 +48,17 @@ def on_action(state: OrderState, action: PersonAction, now: int) -> Acted:
     if exception is None or exception.state not in ACTIVE:
         return Acted(state)  # settled meanwhile (by the engine or an earlier action): nothing to do
     if action.action == "retry":
-        if exception.state == "RETRYING":
+        if exception.state is ExceptionState.RETRYING:
             return Acted(state)  # a redelivered or repeated retry: one is under way
-        retrying = exception.model_copy(update={"state": "RETRYING", "actor": action.actor, "note": action.note,
-                                                "last_seen": now})
+        retrying = exception.model_copy(update={"state": ExceptionState.RETRYING, "actor": action.actor,
+                                                "note": action.note, "last_seen": now})
         state = _retrying(state, (retrying,))
         update = {"needs_fetch": True, "dirty_since": now, "fetching_since": None}
         if exception.type in RELINKED_BY_RETRY:
             update.update(UNLINKED)
         return Acted(state.model_copy(update=update), (retrying,), reread=True)
-    closed = exception.model_copy(update={"state": "RESOLVED" if action.action == "resolve" else "IGNORED",
+    closed = exception.model_copy(update={"state": ExceptionState.RESOLVED if action.action == "resolve"
+                                          else ExceptionState.IGNORED,
                                           "actor": action.actor, "note": action.note, "last_seen": now})
     exceptions = dict(state.exceptions)
     if exception.type in RULE_EXCEPTIONS | HOLD_EXCEPTIONS:
@@ -71,15 +73,15 @@ def _retrying(state: OrderState, retrying: tuple[OrderException, ...]) -> OrderS
     """The exceptions as retried, their failed commands cleared so the next reconcile sends them again."""
     return state.model_copy(update={
         "exceptions": {**state.exceptions, **{e.exception_id: e for e in retrying}},
-        "failed": state.failed - {e.detail.get("command_id") for e in retrying}})
+        "failed": state.failed - {e.detail.command_id for e in retrying if isinstance(e.detail, FailureDetail)}})
 
 
 def waiting_for_system(state: OrderState, target: Target) -> tuple[OrderException, ...]:
     """Open failures of ``target`` that were the system not answering, and that editsync may still re-send."""
     return tuple(e for e in state.exceptions.values()
-                 if e.state == "OPEN" and e.detail.get("target") == target.value
-                 and (e.detail.get("detail") or {}).get(GAVE_UP)
-                 and e.detail.get(AUTO_RETRIES, 0) < MAX_AUTO_RETRIES)
+                 if e.state is ExceptionState.OPEN and isinstance(e.detail, FailureDetail)
+                 and e.detail.target is target and e.detail.detail.gave_up
+                 and e.detail.auto_retries < MAX_AUTO_RETRIES)
 
 
 def on_system_answering(state: OrderState, target: Target, now: int) -> Acted:
@@ -87,9 +89,10 @@ def on_system_answering(state: OrderState, target: Target, now: int) -> Acted:
 
     No re-read: the order's snapshot is as current as its webhooks made it; only the system was missing.
     """
-    retrying = tuple(e.model_copy(update={"state": "RETRYING", "actor": None, "note": None, "last_seen": now,
-                                          "detail": {**e.detail, AUTO_RETRIES: e.detail.get(AUTO_RETRIES, 0) + 1}})
-                     for e in waiting_for_system(state, target))
+    retrying = tuple(e.model_copy(update={
+        "state": ExceptionState.RETRYING, "actor": None, "note": None, "last_seen": now,
+        "detail": e.detail.model_copy(update={"auto_retries": e.detail.auto_retries + 1})})
+        for e in waiting_for_system(state, target) if isinstance(e.detail, FailureDetail))
     return Acted(_retrying(state, retrying), retrying) if retrying else Acted(state)
 
 
@@ -100,7 +103,8 @@ def answering(message: object) -> Target | None:
     Shopify read answered (inventory adjustments go to the same Admin API).
     """
     if isinstance(message, ResultIn):
-        return None if message.outcome == "FAILED" and message.detail.get(GAVE_UP) else message.command.target
+        gave_up = message.outcome is Outcome.FAILED and message.detail.gave_up
+        return None if gave_up else message.command.target
     if isinstance(message, FetchedSnapshot | OrderMissing):
         return Target.INVENTORY
     return None
@@ -109,8 +113,8 @@ def answering(message: object) -> Target | None:
 def unknown_skus_now_known(state: OrderState, catalogue: Catalogue) -> bool:
     """The order is held for SKUs Peoplevox did not know, and it knows every one of them now."""
     for exception in state.exceptions.values():
-        skus = exception.detail.get("skus") or []
-        if exception.type == "UNKNOWN_SKU" and exception.state in ACTIVE and skus:
-            if all(catalogue.item_code(sku) for sku in skus):
+        detail = exception.detail
+        if isinstance(detail, UnknownSkuDetail) and exception.state in ACTIVE and detail.skus:
+            if all(catalogue.item_code(sku) for sku in detail.skus):
                 return True
     return False

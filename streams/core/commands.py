@@ -11,8 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_serializer, model_validator
 
+from streams.core.details import SalesOrderDiff
 from streams.core.model import OrderSnapshot, RefundLine, SalesOrder, Target, Value
 
 
@@ -33,8 +34,12 @@ class SalesOrderChange(Payload):
 
     target: ClassVar[Target] = Target.PEOPLEVOX
     sales_order: SalesOrder
-    diff: dict[str, Any]
+    diff: SalesOrderDiff
     replaces: str | None = None  # the live sales order this one takes over from (cancelled first)
+
+    @field_serializer("diff")
+    def _wire_diff(self, diff: SalesOrderDiff) -> dict[str, Any]:
+        return diff.wire()
 
 
 class CreateSalesOrder(SalesOrderChange):

@@ -18,10 +18,9 @@ from typing import Any
 
 from streams.core import actions, holds, inventory, money, peoplevox
 from streams.core.commands import Command, CreateSalesOrder, PeoplevoxPayload, ReplaceSalesOrder
+from streams.core.details import OrderException, Outcome, ReadDeniedDetail, Severity
 from streams.core.exceptions import (
     ACCESS_DENIED,
-    REQUIRED_ACCESS,
-    WAREHOUSE_HOLDS_NOTHING,
     Wanted,
     failure_exception,
     read_denied_id,
@@ -50,7 +49,7 @@ from streams.core.inputs import (
     SystemAnswering,
     Tick,
 )
-from streams.core.model import OrderException, OrderSnapshot, Owner, Target
+from streams.core.model import OrderSnapshot, Owner, Target
 from streams.core.peoplevox import CutOff
 from streams.core.recreate import RecreatePolicy, referenced_order
 from streams.core.reference import Reference
@@ -259,8 +258,9 @@ def on_read_denied(state: OrderState, denied: ReadDenied, now: int) -> Decision:
     name = state.snapshot.name if state.snapshot else None
     exception = OrderException(
         exception_id=exception_id, order_id=state.order_id, order_name=name, type=ACCESS_DENIED, owner=Owner.OPS,
-        severity="HIGH", summary=f"{name or 'order ' + state.order_id} cannot be read from Shopify: {denied.reason}",
-        detail={REQUIRED_ACCESS: denied.required_access, "reason": denied.reason},
+        severity=Severity.HIGH,
+        summary=f"{name or 'order ' + state.order_id} cannot be read from Shopify: {denied.reason}",
+        detail=ReadDeniedDetail(required_access=denied.required_access, reason=denied.reason),
         suggested_action=f"Grant the editsync app {denied.required_access} in Shopify; the order is read again on "
                          "its next change or when editsync restarts.",
         first_seen=previous.first_seen if previous else now, last_seen=now)
@@ -302,25 +302,25 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
         return Decision(state)  # a redelivered result: its effect is already counted
     in_flight = {cid: c for cid, c in state.in_flight.items() if cid != command.command_id}
     state = state.model_copy(update={"in_flight": in_flight})
-    status = result.detail.get("status")
-    if isinstance(status, str):
+    status = result.detail.status
+    if status is not None:
         state = state.model_copy(update={"peoplevox_status": status,
                                          "peoplevox_status_at": max(state.peoplevox_status_at, now)})
-    if result.outcome == "APPLIED":
+    if result.outcome is Outcome.APPLIED:
         acknowledged = (*state.acknowledged, command.command_id)[-policy.max_seen_events:]
         state = state.model_copy(update={"acknowledged": acknowledged})
         return reconcile(_acknowledge(state, command), policy, reference, now)
-    held = _held(result)
+    held = result.detail.held(command.target)
     if held is not None and isinstance(command.payload, PeoplevoxPayload):
         # Peoplevox holds a sales order this order's state did not know (rebuilt): plan from it from now on.
         state = peoplevox.adopt(state, command.payload, held)
-    if result.outcome == "REJECTED_CUTOFF" or held is not None:
+    if result.outcome is Outcome.REJECTED_CUTOFF or held is not None:
         # The sink re-read the status and found picking under way: reconcile raises EDIT_AFTER_PICK.
         return reconcile(state, policy, reference, now)
     exception = failure_exception(state, result, now)
     exceptions = {**state.exceptions, exception.exception_id: exception}
     updates: dict[str, Any] = {"failed": state.failed | {command.command_id}, "exceptions": exceptions}
-    if isinstance(command.payload, ReplaceSalesOrder) and result.detail.get(WAREHOUSE_HOLDS_NOTHING):
+    if isinstance(command.payload, ReplaceSalesOrder) and result.detail.warehouse_holds_nothing:
         updates["peoplevox_cancelled"] = command.payload.replaces  # so its "Cancelled" is no cut-off
     if isinstance(command.payload, CreateSalesOrder) and state.peoplevox_sales_order is None:
         # A create that timed out may have landed: should the order come to ship nothing, Peoplevox is checked.
@@ -414,14 +414,3 @@ def _acknowledge(state: OrderState, command: Command) -> OrderState:
         raise ValueError(f"{command.command_id} was applied, but its result (written before v1.1) does not carry "
                          "what was applied")
     return _ACKNOWLEDGE[command.target](state, command.payload)
-
-
-def _held(result: ResultIn) -> peoplevox.Held | None:
-    """What a Peoplevox sink found held instead of writing (``streams.sinks.executors``), if it says."""
-    detail = result.detail
-    if result.command.target is not Target.PEOPLEVOX or "number" not in detail or "lines" not in detail:
-        return None
-    header = detail.get("header")
-    return peoplevox.Held(number=detail["number"], status=detail.get("status") or "",
-                          lines=tuple(sorted((code, quantity) for code, quantity in detail["lines"])),
-                          header=None if header is None else peoplevox.HeldHeader.model_validate(header))

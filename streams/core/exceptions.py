@@ -12,11 +12,11 @@ nothing left in flight and nothing failed for the order.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from streams.core.commands import Command, ReplaceSalesOrder
+from streams.core.details import Detail, ExceptionState, FailureDetail, OrderException, Severity
 from streams.core.inputs import ResultIn
-from streams.core.model import OrderException, OrderSnapshot, Owner, Target, opening
+from streams.core.model import OrderSnapshot, Owner, Target, opening
 from streams.core.state import OrderState
 
 #: Exception types the engine opens and resolves by itself as the order changes.
@@ -26,18 +26,11 @@ FAILURE_EXCEPTION = {Target.PEOPLEVOX: "PVX_UPDATE_FAILED", Target.INVENTORY: "I
                      Target.ERP: "ERP_SYNC_FAILED"}
 #: Shopify refused a read or a write for a missing access scope (or protected customer data approval).
 ACCESS_DENIED = "SHOPIFY_ACCESS_DENIED"
-#: The result detail key a sink sets when the system refused for lack of a permission.
-REQUIRED_ACCESS = "required_access"
-#: Key of a failed cancel-and-replace's result detail: the old sales order was cancelled and the new one
-#: could not be created, so the warehouse holds nothing for the order.
-WAREHOUSE_HOLDS_NOTHING = "warehouse_holds_nothing"
+#: A failed cancel-and-replace whose result says ``warehouse_holds_nothing``: the old sales order was cancelled
+#: and the new one could not be created.
 NO_LIVE_SALES_ORDER = "PVX_NO_LIVE_SALES_ORDER"
-#: Key of a FAILED result's detail: the system never answered (5xx, throttled, unreachable) through every
-#: attempt. Nothing was refused, so the command may go again by itself once the system answers again.
-GAVE_UP = "gave_up"
-#: Key of a failure exception's detail: how often editsync re-sent it by itself. A system that answers others
-#: and keeps failing this one stops being tried after ``MAX_AUTO_RETRIES``: then a person decides.
-AUTO_RETRIES = "auto_retries"
+#: A system that answers others and keeps failing one command stops being re-sent it by itself after this many
+#: times (``FailureDetail.auto_retries``): then a person decides.
 MAX_AUTO_RETRIES = 3
 
 
@@ -48,7 +41,7 @@ class Wanted:
         self.snapshot, self.now = snapshot, now
         self.exceptions: dict[str, OrderException] = {}
 
-    def __call__(self, kind: str, owner: Owner, severity: str, summary: str, detail: dict[str, Any],
+    def __call__(self, kind: str, owner: Owner, severity: Severity, summary: str, detail: Detail,
                  action: str) -> None:
         exception_id = f"{self.snapshot.order_id}:{kind}"
         self.exceptions[exception_id] = OrderException(
@@ -63,27 +56,28 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
     if command.target is Target.ERP and command.kind == "create_credit_memo":
         kind = "REFUND_NOT_POSTED"
     owner = Owner.FINANCE if command.target is Target.ERP else Owner.OPS
-    severity, action = "HIGH", "Fix the cause shown, then retry the order."
-    if REQUIRED_ACCESS in result.detail and command.target is Target.INVENTORY:
+    severity, action = Severity.HIGH, "Fix the cause shown, then retry the order."
+    if result.detail.required_access is not None and command.target is Target.INVENTORY:
         kind, owner = ACCESS_DENIED, Owner.OPS
-        action = f"Grant the editsync app {result.detail[REQUIRED_ACCESS]} in Shopify, then retry the order."
+        action = f"Grant the editsync app {result.detail.required_access} in Shopify, then retry the order."
     name = state.snapshot.name if state.snapshot else None
     summary = (f"{name or command.order_id}: {command.kind} was {result.outcome.lower()} by "
                f"{command.target.display}: {result.reason or 'no reason given'}")
     payload = command.payload
-    if isinstance(payload, ReplaceSalesOrder) and result.detail.get(WAREHOUSE_HOLDS_NOTHING):
-        kind, severity = NO_LIVE_SALES_ORDER, "CRITICAL"
+    if isinstance(payload, ReplaceSalesOrder) and result.detail.warehouse_holds_nothing:
+        kind, severity = NO_LIVE_SALES_ORDER, Severity.CRITICAL
         summary = (f"{name or command.order_id}: the warehouse holds NOTHING for this order: sales order "
                    f"{payload.replaces} was cancelled and its replacement {payload.sales_order.number} could not "
                    f"be created: {result.reason or 'no reason given'}")
         action = "Create the order's sales order in Peoplevox now (or fix the cause and retry the order)."
     exception_id = f"{command.order_id}:{kind}:{command.command_id}"
-    detail: dict[str, Any] = {"command_id": command.command_id, "target": command.target.value,
-                              "outcome": result.outcome, "reason": result.reason, "detail": result.detail}
     previous = state.exceptions.get(exception_id)
-    if previous is not None and previous.detail.get(AUTO_RETRIES):
-        detail[AUTO_RETRIES] = previous.detail[AUTO_RETRIES]  # failed again after editsync re-sent it
-    if result.detail.get(GAVE_UP) and detail.get(AUTO_RETRIES, 0) < MAX_AUTO_RETRIES and kind != NO_LIVE_SALES_ORDER:
+    # Failed again after editsync re-sent it: the count goes on.
+    auto_retries = previous.detail.auto_retries if previous is not None and isinstance(
+        previous.detail, FailureDetail) else 0
+    detail = FailureDetail(command_id=command.command_id, target=command.target, outcome=result.outcome,
+                           reason=result.reason, detail=result.detail, auto_retries=auto_retries)
+    if result.detail.gave_up and auto_retries < MAX_AUTO_RETRIES and kind != NO_LIVE_SALES_ORDER:
         action = (f"{opening(command.target.system.display)} did not answer: editsync sends this again by itself "
                   "once it answers again. If it is back and this stays open, retry the order.")
     # Failing again after a retry is the same exception, first seen when it first failed (and not news to notify).
@@ -122,7 +116,7 @@ def settle(current: dict[str, OrderException], wanted: dict[str, OrderException]
     return kept, changed
 
 
-PERSON_CLOSED = frozenset({"RESOLVED", "IGNORED"})
+PERSON_CLOSED = frozenset({ExceptionState.RESOLVED, ExceptionState.IGNORED})
 
 
 def closed_by_person(exception: OrderException) -> bool:
@@ -131,23 +125,31 @@ def closed_by_person(exception: OrderException) -> bool:
 
 def resolved_by_editsync(exception: OrderException, now: int) -> OrderException:
     """The cause is gone: resolved by editsync itself, whoever touched the exception before."""
-    return exception.model_copy(update={"state": "RESOLVED", "last_seen": now, "actor": None, "note": None})
+    return exception.model_copy(update={"state": ExceptionState.RESOLVED, "last_seen": now, "actor": None,
+                                        "note": None})
 
 
 def settle_retried(exceptions: Mapping[str, OrderException], in_flight: Mapping[str, Command],
                    now: int) -> tuple[dict[str, OrderException], list[OrderException]]:
     """Resolve retried failures whose system has caught up; the rest stay as they are."""
-    busy = {command.target.value for command in in_flight.values()}
-    failing = {exception.detail.get("target") for exception in exceptions.values() if exception.state == "OPEN"}
+    busy = {command.target for command in in_flight.values()}
+    failing = {failed_target(exception) for exception in exceptions.values()
+               if exception.state is ExceptionState.OPEN}
     kept: dict[str, OrderException] = {}
     resolved: list[OrderException] = []
     for key, exception in exceptions.items():
-        target = exception.detail.get("target")
-        if exception.state == "RETRYING" and target is not None and target not in busy and target not in failing:
+        target = failed_target(exception)
+        if (exception.state is ExceptionState.RETRYING and target is not None and target not in busy
+                and target not in failing):
             resolved.append(resolved_by_editsync(exception, now))
         else:
             kept[key] = exception
     return kept, resolved
+
+
+def failed_target(exception: OrderException) -> Target | None:
+    """The system whose failed command the exception is about (None for a rule or hold exception)."""
+    return exception.detail.target if isinstance(exception.detail, FailureDetail) else None
 
 
 def mismatch_reasons(state: OrderState) -> set[str]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from streams.core.details import ExceptionState
+from streams.core.exceptions import failed_target
 from streams.core.holds import HOLD_EXCEPTIONS, held
 from streams.core.model import Target, Value
 from streams.core.state import OrderState
@@ -28,7 +30,6 @@ class Pair(str, Enum):
     SHOPIFY_ERP = "shopify_erp"
 
 
-TARGETS = frozenset(t.value for t in Target)
 PAIR_OF_TARGET = {Target.PEOPLEVOX: Pair.SHOPIFY_PEOPLEVOX, Target.INVENTORY: Pair.SHOPIFY_STOCK,
                   Target.ERP: Pair.SHOPIFY_ERP}
 
@@ -96,12 +97,12 @@ def order_health(state: OrderState) -> OrderHealth:
         gap(PAIR_OF_TARGET[command.target], PENDING, command.order_version)
     exceptions = []
     for exception in state.exceptions.values():
-        if exception.state != "OPEN":
+        if exception.state is not ExceptionState.OPEN:
             continue
         if exception.type not in HOLD_EXCEPTIONS:  # an overdue wait: its gap is the wait's own (pending, ...)
-            # A failed command's gap is its own system's (Target is a str enum: its value finds it).
-            target = exception.detail.get("target")
-            pair = PAIR_OF_TARGET[Target(target)] if target in TARGETS else PAIR_OF_EXCEPTION[exception.type]
+            # A failed command's gap is its own system's.
+            target = failed_target(exception)
+            pair = PAIR_OF_TARGET[target] if target is not None else PAIR_OF_EXCEPTION[exception.type]
             gap(pair, exception.type.lower(), exception.first_seen)
         exceptions.append(OpenException(type=exception.type, owner=exception.owner.value, since=exception.first_seen))
     return OrderHealth(gaps=tuple(Gap(pair=p, reason=r, since=s) for (p, r), s in sorted(gaps.items())),

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from streams.core.details import ExceptionState, OrderException, Severity, WaitingDetail
 from streams.core.exceptions import read_denied_id
-from streams.core.model import OrderException, Owner
+from streams.core.model import Owner
 from streams.core.state import OrderState
 
 
@@ -66,7 +67,7 @@ def held(state: OrderState) -> list[Held]:
     """Every reason the order is held now, with its age's start: the waits and the open exceptions."""
     reasons = [Held(reason, since) for reason, since in state.waiting.items()]
     reasons += [Held(e.type.lower(), e.first_seen) for e in state.exceptions.values()
-                if e.type not in HOLD_EXCEPTIONS and e.state == "OPEN"]
+                if e.type not in HOLD_EXCEPTIONS and e.state is ExceptionState.OPEN]
     return reasons
 
 
@@ -87,8 +88,9 @@ def overdue(state: OrderState, bound_ms: int, now: int) -> dict[str, OrderExcept
                       "shop's order), ignore this; if it does, retry the order.")
         wanted[exception_id] = OrderException(
             exception_id=exception_id, order_id=state.order_id, order_name=name, type=kind, owner=Owner.OPS,
-            severity="HIGH", summary=f"{name or 'order ' + state.order_id} is held: {why}.",
-            detail={"waiting_for": reason, "since": since}, suggested_action=action, first_seen=now, last_seen=now)
+            severity=Severity.HIGH, summary=f"{name or 'order ' + state.order_id} is held: {why}.",
+            detail=WaitingDetail(waiting_for=reason, since=since), suggested_action=action, first_seen=now,
+            last_seen=now)
     return wanted
 
 

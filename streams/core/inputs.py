@@ -2,16 +2,18 @@
 
 ``editsync.order-inputs`` (for the order-state agent) and
 ``editsync.shopify-reads`` (for the Shopify reader) carry the messages below as
-JSON, told apart by ``kind``; :func:`decode` is the one way back from bytes.
+JSON, told apart by ``kind``; :func:`decode` is the one way back from bytes (:func:`from_value` from
+parsed JSON).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, field_serializer, model_validator
 
 from streams.core.commands import Command
+from streams.core.details import Outcome, ResultDetail
 from streams.core.model import OrderSnapshot, Target, Value
 
 
@@ -27,9 +29,20 @@ class ResultIn(Value):
     """A sink's answer, carrying the command it answers, so it can be applied even after state loss."""
 
     command: Command
-    outcome: str  # APPLIED, REJECTED, REJECTED_CUTOFF, FAILED
+    outcome: Outcome
     reason: str | None = None
-    detail: dict[str, Any] = {}
+    detail: ResultDetail = ResultDetail()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_detail(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("detail"), dict):
+            return {**value, "detail": ResultDetail.from_wire(value["detail"])}
+        return value
+
+    @field_serializer("detail")
+    def _wire_detail(self, detail: ResultDetail) -> dict[str, Any]:
+        return detail.wire()
 
 
 # --- recreate-as-new-order links between two orders -----------------------------------------
@@ -188,6 +201,11 @@ _INTERNAL: TypeAdapter[InternalMessage] = TypeAdapter(InternalMessage)
 def decode(raw: bytes) -> OrderInput | ShopifyRead:
     """An internal message from its JSON; raises ``pydantic.ValidationError`` on anything else."""
     return _INTERNAL.validate_json(raw)
+
+
+def from_value(value: Any) -> OrderInput | ShopifyRead:
+    """An internal message from its JSON already parsed (as the inbox's tailer reads the topic)."""
+    return _INTERNAL.validate_python(value)
 
 
 def encode(message: OrderInput | ShopifyRead) -> bytes:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from streams.core.commands import AdjustInventory, Command, command, command_id
+from streams.core.details import LocationUnknownDetail, Severity
 from streams.core.exceptions import Wanted
 from streams.core.model import LineItem, OrderSnapshot, Owner, Target
 from streams.core.state import OrderState
@@ -69,10 +70,10 @@ def outstanding(target: Mapping[StockKey, int], applied: Mapping[StockKey, int],
 def plan_commands(state: OrderState, snapshot: OrderSnapshot, want: Wanted) -> tuple[OrderState, list[Command]]:
     unplaced = unlocated(snapshot)
     if unplaced:
-        want("INVENTORY_LOCATION_UNKNOWN", Owner.OPS, "MEDIUM",
+        want("INVENTORY_LOCATION_UNKNOWN", Owner.OPS, Severity.MEDIUM,
              f"{snapshot.display_name}: units taken off {len(unplaced)} line(s) belong back in stock, but Shopify "
              "named no location for them; they were not adjusted.",
-             {"line_ids": unplaced},
+             LocationUnknownDetail(line_ids=tuple(unplaced)),
              "Put the units back at the right location in Shopify, or grant the app "
              "read_merchant_managed_fulfillment_orders so editsync can see where the lines were fulfilled from.")
     in_flight: dict[StockKey, int] = {}

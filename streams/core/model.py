@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -173,30 +172,5 @@ class Owner(str, Enum):
     FINANCE = "FINANCE"
     OPS = "OPS"
     CX = "CX"
-
-
-class OrderException(Value):
-    """Something a person must see (an ``exceptions.v1`` record), owned by one team."""
-
-    exception_id: str
-    order_id: str
-    order_name: str | None
-    type: str
-    owner: Owner
-    severity: str
-    summary: str
-    detail: dict[str, Any]
-    suggested_action: str
-    state: str = "OPEN"  # OPEN, RETRYING (a person asked), RESOLVED, IGNORED (by the engine or a person)
-    first_seen: int = 0
-    last_seen: int = 0
-    actor: str | None = None  # who retried, resolved or ignored it; None when the engine changed it
-    note: str | None = None  # what that person wrote
-
-    def same_facts(self, other: OrderException) -> bool:
-        """The same cause, whatever anyone did about it."""
-        fields = ("type", "owner", "severity", "summary", "detail")
-        return all(getattr(self, f) == getattr(other, f) for f in fields)
-
-    def same_content(self, other: OrderException) -> bool:
-        return self.same_facts(other) and self.state == other.state
+    #: Never raised by the core: what a reader reads (the Avro enum's default) for a team a later release added.
+    UNKNOWN = "UNKNOWN"

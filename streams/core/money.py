@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
 from streams.core.commands import (
     Command,
@@ -25,6 +24,7 @@ from streams.core.commands import (
     UpsertSalesOrder,
     command,
 )
+from streams.core.details import PriceListDetail, PriceMismatch, Severity
 from streams.core.exceptions import Wanted
 from streams.core.model import OrderSnapshot, Owner, Refund, Target, Transaction
 from streams.core.reference import PriceLists, Reference
@@ -62,7 +62,7 @@ def captured_payments(snapshot: OrderSnapshot) -> list[Transaction]:
     return [t for t in snapshot.transactions if t.kind in CAPTURED_KINDS and t.status == "SUCCESS"]
 
 
-def price_list_mismatches(snapshot: OrderSnapshot, price_lists: PriceLists) -> list[dict[str, Any]]:
+def price_list_mismatches(snapshot: OrderSnapshot, price_lists: PriceLists) -> list[PriceMismatch]:
     """B2B lines added after checkout whose price differs from the company location's price list."""
     mismatches = []
     for line in snapshot.lines:
@@ -70,17 +70,18 @@ def price_list_mismatches(snapshot: OrderSnapshot, price_lists: PriceLists) -> l
             continue
         agreed = price_lists.agreed_price(snapshot.company_location_id, line.variant_id)
         if agreed is not None and agreed != line.unit_price:
-            mismatches.append({"line_id": line.line_id, "sku": line.sku, "variant_id": line.variant_id,
-                               "charged": str(line.unit_price), "price_list": str(agreed)})
+            mismatches.append(PriceMismatch(line_id=line.line_id, sku=line.sku, variant_id=line.variant_id,
+                                            charged=str(line.unit_price), price_list=str(agreed)))
     return mismatches
 
 
 def plan_commands(state: OrderState, snapshot: OrderSnapshot, reference: Reference, want: Wanted) -> list[Command]:
     mismatches = price_list_mismatches(snapshot, reference.price_lists)
     if mismatches:
-        want("PRICE_LIST_MISMATCH", Owner.FINANCE, "MEDIUM",
+        want("PRICE_LIST_MISMATCH", Owner.FINANCE, Severity.MEDIUM,
              f"{snapshot.display_name}: an added line is not at the company's agreed price.",
-             {"lines": mismatches}, "Correct the price in Shopify, or approve the difference, then retry.")
+             PriceListDetail(lines=tuple(mismatches)),
+             "Correct the price in Shopify, or approve the difference, then retry.")
     commands = []
     in_flight_kinds = {c.kind for c in state.in_flight.values() if c.target is Target.ERP}
     record = erp_sales_order(snapshot)

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import to_jsonable_python
 
 from streams.core.commands import (
     CancelLiveSalesOrders,
@@ -52,9 +53,20 @@ from streams.core.commands import (
     UpdateSalesOrder,
     command,
 )
+from streams.core.details import (
+    EditAfterPickDetail,
+    FieldChange,
+    HeaderField,
+    Held,
+    HeldHeader,
+    RecreateAmbiguousDetail,
+    SalesOrderDiff,
+    Severity,
+    UnknownSkuDetail,
+)
 from streams.core.exceptions import Wanted
 from streams.core.inputs import Notice, PredecessorAnswer
-from streams.core.model import Address, OrderSnapshot, Owner, SalesOrder, Target, Value
+from streams.core.model import Address, OrderSnapshot, Owner, SalesOrder, Target
 from streams.core.reference import Catalogue, Reference
 from streams.core.state import OrderState
 
@@ -67,11 +79,6 @@ GIFT_MESSAGE = re.compile(r"gift[ _-]?(message|note)", re.I)
 REVISION = re.compile(r"-R\d+$")
 #: A line's notes share one Notes column in Peoplevox.
 NOTES_SEPARATOR = "; "
-
-#: A header field of a sales order: the address's own fields, then the sales order's.
-HeaderField = Literal["name", "company", "address1", "address2", "city", "province_code", "zip", "country_code",
-                      "phone", "email", "gift_message", "line_notes"]
-
 
 @dataclass(frozen=True)
 class CutOff:
@@ -87,31 +94,6 @@ class CutOff:
         if status not in PICK_CYCLE:
             return True
         return PICK_CYCLE.index(status) >= PICK_CYCLE.index(self.status)
-
-
-class HeldHeader(Value):
-    """A sales order's header as Peoplevox holds it, read back through the client's templates.
-
-    Only the ``stored`` fields are held: the others (a column configured "", a field editsync never writes, such
-    as the phone) are None here and say nothing about the sales order. ``line_notes`` holds each line's Notes
-    text by ItemCode, as Peoplevox stores it (:func:`notes_by_code`); an empty one is left out.
-    """
-
-    address: Address = Address()
-    email: str | None = None
-    gift_message: str | None = None
-    line_notes: tuple[tuple[str, str], ...] = ()
-    stored: frozenset[HeaderField] = frozenset()
-
-
-class Held(Value):
-    """A sales order as the sink found it in Peoplevox: its number, status, lines (ItemCode, quantity) and
-    header; no header in an answer from a version that did not read it back."""
-
-    number: str
-    status: str
-    lines: tuple[tuple[str, int], ...]
-    header: HeldHeader | None = None
 
 
 def notes_by_code(line_notes: tuple[tuple[str, str], ...]) -> dict[str, str]:
@@ -212,43 +194,41 @@ class Change:
     """``kind`` is none, create, update, replace (cancel-and-replace) or cancel."""
 
     kind: str
-    diff: dict[str, Any]
+    diff: SalesOrderDiff
 
     @property
     def touches_lines(self) -> bool:
-        return bool(self.diff.get("lines_added") or self.diff.get("lines_changed") or self.diff.get("lines_removed"))
+        return self.diff.touches_lines
 
 
 def plan(desired: SalesOrder | None, acknowledged: SalesOrder | None) -> Change:
     live = acknowledged if acknowledged is not None and not acknowledged.cancelled else None
     if desired is None:
-        return Change("cancel", {"cancel": live.number}) if live else Change("none", {})
+        return Change("cancel", SalesOrderDiff(cancel=live.number)) if live else Change("none", SalesOrderDiff())
     if live is None:
-        return Change("create", {"lines_added": dict(desired.lines)})
+        return Change("create", SalesOrderDiff(lines_added=dict(desired.lines)))
     comparable = desired.model_copy(update={"number": live.number})
     if comparable == live:
-        return Change("none", {})
+        return Change("none", SalesOrderDiff())
     diff = diff_sales_orders(live, comparable)
-    return Change("replace" if diff.get("lines_removed") else "update", diff)
+    return Change("replace" if diff.lines_removed else "update", diff)
 
 
-def diff_sales_orders(before: SalesOrder, after: SalesOrder) -> dict[str, Any]:
+def diff_sales_orders(before: SalesOrder, after: SalesOrder) -> SalesOrderDiff:
     old, new = before.line_map(), after.line_map()
-    diff: dict[str, Any] = {}
-    added = {code: qty for code, qty in new.items() if code not in old}
-    changed = {code: [old[code], qty] for code, qty in new.items() if code in old and old[code] != qty}
-    removed = {code: qty for code, qty in old.items() if code not in new}
-    for key, value in (("lines_added", added), ("lines_changed", changed), ("lines_removed", removed)):
-        if value:
-            diff[key] = value
+    fields: dict[str, Any] = {
+        "lines_added": {code: qty for code, qty in new.items() if code not in old},
+        "lines_changed": {code: (old[code], qty) for code, qty in new.items() if code in old and old[code] != qty},
+        "lines_removed": {code: qty for code, qty in old.items() if code not in new}}
     for field in ("address", "email", "gift_message", "line_notes"):
         if getattr(before, field) != getattr(after, field):
-            diff[field] = {"before": _plain(getattr(before, field)), "after": _plain(getattr(after, field))}
-    return diff
+            fields[field] = FieldChange(before=_plain(getattr(before, field)), after=_plain(getattr(after, field)))
+    return SalesOrderDiff(**fields)
 
 
 def _plain(value: Any) -> Any:
-    return value.model_dump() if isinstance(value, Value) else value
+    # As JSON has it, so that a diff read back from a record or the state table equals the one planned now.
+    return to_jsonable_python(value)
 
 
 # --- the Peoplevox part of a reconcile ------------------------------------------------------
@@ -262,9 +242,9 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
                   notices: list[Notice]) -> tuple[OrderState, list[Command]]:
     desired = None if state.successor_id else desired_sales_order(snapshot, reference.catalogue)
     if isinstance(desired, UnknownSkus):
-        want("UNKNOWN_SKU", Owner.OPS, "HIGH",
+        want("UNKNOWN_SKU", Owner.OPS, Severity.HIGH,
              f"{snapshot.display_name} is held: {', '.join(desired.skus)} has no Peoplevox ItemCode.",
-             {"skus": list(desired.skus)},
+             UnknownSkuDetail(skus=tuple(desired.skus)),
              "Add the item to Peoplevox (or a SKU override), then retry the order.")
         return state, []
     if state.predecessor_ref and not state.predecessor_released:
@@ -272,10 +252,10 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
             # Either the original is past the cut-off, or Shopify has no order of that name (a mistyped
             # marker may hide a live original): two parcels are worse than a held order.
             reason = state.predecessor_reason or "the original was not released"
-            want("RECREATE_AMBIGUOUS", Owner.OPS, "HIGH",
+            want("RECREATE_AMBIGUOUS", Owner.OPS, Severity.HIGH,
                  f"{snapshot.display_name} replaces {state.predecessor_ref}, which could not be released "
                  f"({reason}): neither is released automatically.",
-                 {"predecessor": state.predecessor_ref, "reason": reason},
+                 RecreateAmbiguousDetail(predecessor=state.predecessor_ref, reason=reason),
                  "Decide which order ships: cancel the original's sales order in Peoplevox, or correct the "
                  "marker on this order in Shopify; then retry.")
         return state, []
@@ -305,10 +285,10 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
                                       or (change.kind == "cancel" and state.peoplevox_status == CANCELLED))
     if live is not None and not cancelled and cutoff.reached(state.peoplevox_status):
         lines = change.touches_lines or change.kind == "cancel"
-        want("EDIT_AFTER_PICK", Owner.OPS if lines else Owner.CX, "HIGH",
+        want("EDIT_AFTER_PICK", Owner.OPS if lines else Owner.CX, Severity.HIGH,
              f"{snapshot.display_name} changed after the warehouse started ({state.peoplevox_status}); "
              "the change was not sent.",
-             {"status": state.peoplevox_status, "change": change.kind, "diff": change.diff},
+             EditAfterPickDetail(status=state.peoplevox_status, change=change.kind, diff=change.diff),
              "Stop or amend the parcel in Peoplevox, or tell the customer the edit missed it.")
         if state.successor_id and not state.successor_notified:
             notices.append(Notice(to_order_id=state.successor_id,

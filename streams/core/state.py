@@ -13,7 +13,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 
 from streams.core.commands import Command
-from streams.core.model import OrderException, OrderSnapshot, SalesOrder, Value
+from streams.core.details import OrderException
+from streams.core.model import OrderSnapshot, SalesOrder, Value
 
 
 class OrderState(Value):

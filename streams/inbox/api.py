@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web as aioweb
@@ -24,7 +24,9 @@ from faust import web as faust_web
 from pydantic import BaseModel, Field, ValidationError
 
 from streams.context import Context
+from streams.core.details import ExceptionState
 from streams.core.inputs import OrderInput, PersonAction, Replay
+from streams.core.model import Owner
 from streams.inbox import words
 from streams.inbox.answers import (
     ActionAccepted,
@@ -40,12 +42,13 @@ from streams.inbox.auth import bearer_ok
 from streams.inbox.projection import ExceptionRow, OrderSeen, TimelineEntry
 from streams.inbox.store import ExceptionQuery, Store
 from streams.inbox.words import iso
-from streams.runtime.clock import now_ms
+from streams.runtime.clock import epoch_ms, now_ms
 from streams.runtime.logs import KnownSecrets
 
-OWNERS = ("FINANCE", "OPS", "CX")
-STATES = ("OPEN", "RETRYING", "RESOLVED", "IGNORED")
-ALLOWED_FROM = {"retry": {"OPEN"}, "resolve": {"OPEN", "RETRYING"}, "ignore": {"OPEN", "RETRYING"}}
+OWNERS = tuple(owner.value for owner in Owner if owner is not Owner.UNKNOWN)
+STATES = tuple(state.value for state in ExceptionState if state is not ExceptionState.UNKNOWN)
+ALLOWED_FROM = {"retry": {ExceptionState.OPEN}, "resolve": {ExceptionState.OPEN, ExceptionState.RETRYING},
+                "ignore": {ExceptionState.OPEN, ExceptionState.RETRYING}}
 DURATION = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d)?\s*$")
 UNIT_MS = {None: 1000, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 MAX_LIMIT = 200
@@ -84,7 +87,7 @@ def time_ms(text: str) -> int:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return now_ms() - duration_ms(text)
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
+    return epoch_ms(moment) or 0
 
 
 def _choices(params: Mapping[str, str], name: str, allowed: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -121,7 +124,7 @@ def exception_view(row: ExceptionRow, now: int) -> ExceptionView:
                          team=words.TEAMS.get(row.owner, row.owner), severity=row.severity, state=row.state,
                          first_seen=iso(row.first_seen), last_seen=iso(row.last_seen),
                          age_s=max(0, (now - row.first_seen) // 1000), summary=row.summary,
-                         what_changed=words.what_changed(row.type, row.detail), detail=row.detail,
+                         what_changed=words.what_changed(row.detail), detail=row.detail.wire(),
                          suggested_action=row.suggested_action, actor=row.actor, note=row.note,
                          runbook=runbook_link(row.type))
 

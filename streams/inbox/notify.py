@@ -17,18 +17,18 @@ from typing import Any
 
 import httpx
 
+from streams.core.details import ExceptionState, Severity
 from streams.inbox import words
 from streams.inbox.projection import ExceptionRow
 from streams.runtime.backoff import backoff_ms
 
 log = logging.getLogger(__name__)
-SEVERITY_RANK = {"LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
 
 
 def worth_notifying(row: ExceptionRow, min_severity: str) -> bool:
     """New, open, and serious enough: not a reopened, retried or closed one."""
-    return (row.state == "OPEN" and row.actor is None and row.first_seen == row.last_seen
-            and SEVERITY_RANK.get(row.severity, 0) >= SEVERITY_RANK[min_severity])
+    return (row.state is ExceptionState.OPEN and row.actor is None and row.first_seen == row.last_seen
+            and row.severity.rank >= Severity(min_severity).rank)
 
 
 def slack_message(row: ExceptionRow, public_url: str) -> dict[str, Any]:

@@ -126,7 +126,7 @@ def register(ctx: Context, inbox: Inbox) -> None:
         row = await inbox.exception(exception_id)
         entries = await inbox.read(inbox.store.timeline, row.order_id)
         return html("exception.html", request, row=row, entries=entries, runbook=runbook_link(row.type),
-                    changed=words.what_changed(row.type, row.detail))
+                    changed=words.what_changed(row.detail))
 
     async def order_page(request: Request, order_id: str) -> aioweb.Response:
         seen, rows, entries = await inbox.order(order_id)

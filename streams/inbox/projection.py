@@ -11,12 +11,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from streams.core import inputs
+from streams.core.details import OrderException, Outcome
+from streams.core.inputs import (
+    FetchedSnapshot,
+    Heal,
+    NoticeIn,
+    OrderMissing,
+    PeoplevoxStatus,
+    PersonAction,
+    PredecessorAnswer,
+    ReadDenied,
+    Rebuild,
+    Recheck,
+    Replay,
+    SuccessorLinked,
+    SystemAnswering,
+)
 from streams.core.model import opening
 from streams.inbox import words
 from streams.kafka import topics
-from streams.runtime.clock import epoch_ms
+from streams.kafka.records import exception_from_record
 
 
 class Row(BaseModel):
@@ -35,21 +52,9 @@ class RecordIn(Row):
     value: dict[str, Any]
 
 
-class ExceptionRow(Row):
-    exception_id: str
-    order_id: str
-    order_name: str | None
-    type: str
-    owner: str
-    severity: str
-    state: str
-    first_seen: int
-    last_seen: int
-    summary: str
-    detail: dict[str, Any]
-    suggested_action: str | None
-    actor: str | None = None
-    note: str | None = None
+class ExceptionRow(OrderException):
+    """An exception as the store holds it: as the order-state agent wrote it, and the record it was read from."""
+
     record_at: int = 0  # the record this row reflects: a newer record wins, an older one never
     record_offset: int = 0
 
@@ -106,13 +111,8 @@ def _entry(record: RecordIn, kind: str, title: str, detail: dict[str, Any]) -> T
 
 def exception_row(value: dict[str, Any], record_at: int = 0, record_offset: int = 0) -> ExceptionRow:
     """An ``exceptions.v1`` record (as the Avro codec decodes it) as the row it becomes."""
-    return ExceptionRow(exception_id=value["exception_id"], order_id=value["order_id"],
-                        order_name=value.get("order_name"), type=value["type"], owner=value["owner"],
-                        severity=value["severity"], state=value["state"],
-                        first_seen=epoch_ms(value["first_seen"]) or 0, last_seen=epoch_ms(value["last_seen"]) or 0,
-                        summary=value["summary"], detail=_loads(value.get("detail_json")),
-                        suggested_action=value.get("suggested_action"), actor=value.get("actor"),
-                        note=value.get("note"), record_at=record_at, record_offset=record_offset)
+    exception = exception_from_record(value)
+    return ExceptionRow(**dict(exception), record_at=record_at, record_offset=record_offset)
 
 
 def _exception(record: RecordIn) -> Projected:
@@ -149,7 +149,7 @@ def _command(record: RecordIn) -> Projected:
 def _result(record: RecordIn) -> Projected:
     value = record.value
     outcome = value["outcome"]
-    reason = f": {value['reason']}" if value.get("reason") and outcome != "APPLIED" else ""
+    reason = f": {value['reason']}" if value.get("reason") and outcome != Outcome.APPLIED else ""
     title = (f"{opening(words.target_words(value['target']))}: {words.action(value['kind'])} "
              f"{words.OUTCOMES.get(outcome, outcome.lower())}{reason}")
     detail = {"command_id": value["command_id"], "outcome": outcome, "reason": value.get("reason"),
@@ -158,41 +158,41 @@ def _result(record: RecordIn) -> Projected:
 
 
 def _order_input(record: RecordIn) -> Projected:
-    value = record.value
-    kind = value.get("kind")
-    if kind == "snapshot":
-        snapshot = value.get("snapshot") or {}
-        lines = [line for line in snapshot.get("lines", []) if line.get("quantity", 0) > 0]
-        title = f"Read the order from Shopify: {len(lines)} line{'s' if len(lines) != 1 else ''}" + (
-            " (cancelled)" if snapshot.get("cancelled_at") else "")
-        detail = {"version": snapshot.get("version"),
-                  "lines": {line.get("sku") or line.get("line_id"): line.get("quantity") for line in lines}}
-        return Projected(entry=_entry(record, "read", title, detail), order=_seen(record, snapshot.get("name")))
-    if kind == "status":
-        title = f"Peoplevox: sales order {value.get('number') or ''} is {value.get('status')}".replace("  ", " ")
-        return Projected(entry=_entry(record, "status", title, {"status": value.get("status")}))
-    if kind == "action":
-        note = f": “{value['note']}”" if value.get("note") else ""
-        title = f"{value.get('actor')} asked to {value.get('action')} {value.get('exception_id')}{note}"
-        return Projected(entry=_entry(record, "action", title, {k: v for k, v in value.items() if k != "kind"}))
-    if kind == "read_denied":
-        title = f"Shopify refused to show the order: {value.get('reason')}"
-        return Projected(entry=_entry(record, "read", title, {"required_access": value.get("required_access")}))
-    if kind == "missing":
-        return Projected(entry=_entry(record, "read", "Shopify has no such order", {}))
-    if kind in HEALS:
-        return Projected(entry=_entry(record, "heal", HEALS[kind], {}))
-    if kind == "answering":
-        system = opening(words.target_words(value.get("target")))
-        title = f"{system} answers again: what it did not answer for this order is sent again"
-        return Projected(entry=_entry(record, "heal", title, {"target": value.get("target")}))
-    if kind == "notice":
-        message = value.get("message") or {}
-        if message.get("type") == "SuccessorLinked":
-            title = f"Recreated as order {message.get('successor_id')}: its sales order must go first"
-        else:
-            title = f"The original order answered: {message.get('reason')}"
-        return Projected(entry=_entry(record, "recreate", title, message))
+    try:
+        message = inputs.from_value(record.value)
+    except ValidationError:  # a kind a later release added: the order agent, not the timeline, must know it
+        return Projected()
+    match message:
+        case FetchedSnapshot(snapshot=snapshot):
+            lines = [line for line in snapshot.lines if line.quantity > 0]
+            title = f"Read the order from Shopify: {len(lines)} line{'s' if len(lines) != 1 else ''}" + (
+                " (cancelled)" if snapshot.cancelled else "")
+            detail = {"version": snapshot.version, "lines": {line.sku or line.line_id: line.quantity for line in lines}}
+            return Projected(entry=_entry(record, "read", title, detail), order=_seen(record, snapshot.name))
+        case PeoplevoxStatus(status=status, number=number):
+            title = f"Peoplevox: sales order {number or ''} is {status}".replace("  ", " ")
+            return Projected(entry=_entry(record, "status", title, {"status": status}))
+        case PersonAction(action=action, exception_id=exception_id, actor=actor, note=note):
+            said = f": “{note}”" if note else ""
+            return Projected(entry=_entry(record, "action", f"{actor} asked to {action} {exception_id}{said}",
+                                          message.model_dump(mode="json", exclude={"kind"})))
+        case ReadDenied(reason=reason, required_access=required_access):
+            title = f"Shopify refused to show the order: {reason}"
+            return Projected(entry=_entry(record, "read", title, {"required_access": required_access}))
+        case OrderMissing():
+            return Projected(entry=_entry(record, "read", "Shopify has no such order", {}))
+        case Heal() | Rebuild() | Replay() | Recheck():
+            return Projected(entry=_entry(record, "heal", HEALS[message.kind], {}))
+        case SystemAnswering(target=target):
+            system = opening(words.target_words(target.value))
+            title = f"{system} answers again: what it did not answer for this order is sent again"
+            return Projected(entry=_entry(record, "heal", title, {"target": target.value}))
+        case NoticeIn(message=SuccessorLinked(successor_id=successor_id) as link):
+            title = f"Recreated as order {successor_id}: its sales order must go first"
+            return Projected(entry=_entry(record, "recreate", title, link.model_dump(mode="json")))
+        case NoticeIn(message=PredecessorAnswer(reason=reason) as link):
+            title = f"The original order answered: {reason}"
+            return Projected(entry=_entry(record, "recreate", title, link.model_dump(mode="json")))
     return Projected()  # timer ticks and sweep listings: plumbing, not history (a read they cause is)
 
 

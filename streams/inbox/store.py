@@ -43,9 +43,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from streams.core.details import ExceptionState
 from streams.inbox.projection import ExceptionRow, OrderSeen, Projected, TimelineEntry
 
-ACTIVE_STATES = ("OPEN", "RETRYING")
+ACTIVE_STATES = (ExceptionState.OPEN.value, ExceptionState.RETRYING.value)
 SCHEMA_LOCK = 0x65646974_73796E63  # "editsync": the advisory lock every worker takes to create the tables
 
 metadata = MetaData()
@@ -176,8 +177,8 @@ class Store:
         return func.least(a, b) if self.dialect == "postgresql" else func.min(a, b)
 
     def _upsert_exception(self, conn: Connection, row: ExceptionRow) -> None:
-        values = row.model_dump(exclude={"detail"}) | {"detail_json": json.dumps(row.detail, sort_keys=True,
-                                                                                  default=str)}
+        values = row.model_dump(mode="json", exclude={"detail"}) | {
+            "detail_json": json.dumps(row.detail.wire(), sort_keys=True)}
         statement = self._insert(exceptions).values(**values)
         incoming = statement.excluded
         newer = or_(incoming.record_offset > exceptions.c.record_offset,
@@ -252,8 +253,8 @@ class Store:
         for owner, state, count, oldest in rows:
             queue = queues.get(owner, Queue(owner))
             earliest = oldest if queue.oldest_first_seen is None else min(oldest, queue.oldest_first_seen)
-            queues[owner] = Queue(owner, queue.open + (count if state == "OPEN" else 0),
-                                  queue.retrying + (count if state == "RETRYING" else 0), earliest)
+            queues[owner] = Queue(owner, queue.open + (count if state == ExceptionState.OPEN else 0),
+                                  queue.retrying + (count if state == ExceptionState.RETRYING else 0), earliest)
         return list(queues.values())
 
     def timeline(self, order_id: str) -> list[TimelineEntry]:
@@ -282,7 +283,7 @@ class Store:
 
 def _exception(row) -> ExceptionRow:  # type: ignore[no-untyped-def]
     values = {k: v for k, v in row._mapping.items() if k != "detail_json"}
-    return ExceptionRow(**values, detail=json.loads(row.detail_json))
+    return ExceptionRow.model_validate({**values, "detail": json.loads(row.detail_json)})
 
 
 def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -6,10 +6,23 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from streams.core.details import (
+    EditAfterPickDetail,
+    ExceptionDetail,
+    ExceptionState,
+    FailureDetail,
+    Outcome,
+    PriceListDetail,
+    PriceMismatch,
+    RecreateAmbiguousDetail,
+    SalesOrderDiff,
+    UnknownSkuDetail,
+    WaitingDetail,
+)
 from streams.core.model import Target
 
 TEAMS = {"FINANCE": "Finance", "OPS": "Operations", "CX": "Customer service"}
-STATES = {"OPEN": "open", "RETRYING": "retrying", "RESOLVED": "resolved", "IGNORED": "ignored"}
+STATES: dict[str, str] = {state: state.value.lower() for state in ExceptionState}
 TITLES = {
     "UNKNOWN_SKU": "Product not set up in the warehouse",
     "EDIT_AFTER_PICK": "Changed after the warehouse started picking",
@@ -37,8 +50,8 @@ ACTIONS = {
 WAITING_FOR = {"shopify_read": "for Shopify to answer a read of the order",
                "downstream": "for Peoplevox, Shopify's inventory or the ERP to answer the changes sent",
                "predecessor": "for the original order this one replaces"}
-OUTCOMES = {"APPLIED": "done", "REJECTED": "refused", "REJECTED_CUTOFF": "refused: picking had started",
-            "FAILED": "failed"}
+OUTCOMES: dict[str, str] = {Outcome.APPLIED: "done", Outcome.REJECTED: "refused",
+                            Outcome.REJECTED_CUTOFF: "refused: picking had started", Outcome.FAILED: "failed"}
 EVENTS = {"ORDER_CREATED": "order created", "ORDER_UPDATED": "order updated", "ORDER_EDITED": "order edited",
           "ORDER_CANCELLED": "order cancelled", "ORDER_FULFILLED": "order fulfilled",
           "ORDER_PARTIALLY_FULFILLED": "order partly fulfilled", "REFUND_CREATED": "refund made",
@@ -62,50 +75,47 @@ def action(kind: str) -> str:
     return ACTIONS.get(kind, kind.replace("_", " "))
 
 
-def what_changed(exception_type: str, detail: Mapping[str, Any]) -> list[str]:
-    """The exception's detail as sentences; anything not understood is shown as it is."""
-    if exception_type == "UNKNOWN_SKU":
-        return [f"Peoplevox has no item for SKU {sku}." for sku in detail.get("skus", [])]
-    if exception_type == "EDIT_AFTER_PICK":
-        lines = [f"The warehouse status was {detail.get('status')} when the order changed; "
-                 f"the change ({detail.get('change')}) was not sent."]
-        return lines + _diff_words(detail.get("diff") or {})
-    if exception_type == "PRICE_LIST_MISMATCH":
-        return [_price_words(line) for line in detail.get("lines", [])]
-    if exception_type == "RECREATE_AMBIGUOUS":
-        reason = str(detail.get("reason") or "the warehouse is already picking it").rstrip(".")
-        return [f"This order replaces {detail.get('predecessor')}, which could not be released: {reason}."]
-    if detail.keys() >= {"waiting_for", "since"} and isinstance(detail["since"], int):
-        waiting_for = WAITING_FOR.get(str(detail["waiting_for"]), str(detail["waiting_for"]))
-        return [f"Waiting {waiting_for} since {iso(detail['since'])} (UTC)."]
-    if "command_id" in detail:
-        system = target_words(detail.get("target"), "the system")
-        kind = str(detail.get("command_id", "")).split(":")[1:2]
-        sentence = f"editsync tried to {action(kind[0]) if kind else 'send a change'} in {system}"
-        reason = str(detail.get("reason") or "no reason given").rstrip(".")
-        return [f"{sentence}; it {OUTCOMES.get(str(detail.get('outcome')), 'failed')}: {reason}."]
-    return [f"{key}: {value}" for key, value in detail.items()]
+def what_changed(detail: ExceptionDetail) -> list[str]:
+    """The exception's detail as sentences; anything without words of its own is shown as it is."""
+    match detail:
+        case UnknownSkuDetail():
+            return [f"Peoplevox has no item for SKU {sku}." for sku in detail.skus]
+        case EditAfterPickDetail():
+            lines = [f"The warehouse status was {detail.status} when the order changed; "
+                     f"the change ({detail.change}) was not sent."]
+            return lines + _diff_words(detail.diff)
+        case PriceListDetail():
+            return [_price_words(line) for line in detail.lines]
+        case RecreateAmbiguousDetail():
+            reason = (detail.reason or "the warehouse is already picking it").rstrip(".")
+            return [f"This order replaces {detail.predecessor}, which could not be released: {reason}."]
+        case WaitingDetail():
+            waiting_for = WAITING_FOR.get(detail.waiting_for, detail.waiting_for)
+            return [f"Waiting {waiting_for} since {iso(detail.since)} (UTC)."]
+        case FailureDetail():
+            kind = detail.command_id.split(":")[1:2]
+            sentence = f"editsync tried to {action(kind[0]) if kind else 'send a change'} in {detail.target.display}"
+            reason = (detail.reason or "no reason given").rstrip(".")
+            return [f"{sentence}; it {OUTCOMES.get(detail.outcome, 'failed')}: {reason}."]
+    return [f"{key}: {value}" for key, value in detail.wire().items()]
 
 
-def _diff_words(diff: Mapping[str, Any]) -> list[str]:
+def _diff_words(diff: SalesOrderDiff) -> list[str]:
     words = []
-    for code, quantity in (diff.get("lines_added") or {}).items():
+    for code, quantity in diff.lines_added.items():
         words.append(f"Added {quantity} × {code}.")
-    for code, (before, after) in (diff.get("lines_changed") or {}).items():
+    for code, (before, after) in diff.lines_changed.items():
         words.append(f"{code}: quantity {before} → {after}.")
-    for code, quantity in (diff.get("lines_removed") or {}).items():
+    for code, quantity in diff.lines_removed.items():
         words.append(f"Removed {quantity} × {code}.")
-    for field in ("address", "email", "gift_message", "line_notes"):
-        if field in diff:
-            change = diff[field]
-            words.append(f"{field.replace('_', ' ').capitalize()} changed from {_short(change.get('before'))} "
-                         f"to {_short(change.get('after'))}.")
+    for field, change in diff.header_changes().items():
+        words.append(f"{field.replace('_', ' ').capitalize()} changed from {_short(change.before)} "
+                     f"to {_short(change.after)}.")
     return words
 
 
-def _price_words(line: Mapping[str, Any]) -> str:
-    return (f"{line.get('sku') or 'A line'} was added at {line.get('charged')}; "
-            f"the company's price list says {line.get('price_list')}.")
+def _price_words(line: PriceMismatch) -> str:
+    return f"{line.sku or 'A line'} was added at {line.charged}; the company's price list says {line.price_list}."
 
 
 def _short(value: Any) -> str:

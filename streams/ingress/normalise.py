@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from streams.ingress.webhooks import UnroutableBody, numeric_id, order_id_for, parse_body
+from streams.runtime.clock import epoch_ms
 
 EVENT_TYPES: dict[str, str] = {
     "orders/create": "ORDER_CREATED",
@@ -268,7 +269,7 @@ def _optional_timestamp(value: Any, field: str) -> int | None:
     if parsed.tzinfo is None:
         raise NormaliseError("invalid_payload", f"{field} has no UTC offset: {value!r}")
     try:
-        return int(parsed.timestamp() * 1000)
+        return epoch_ms(parsed)
     except OverflowError as exc:  # year 1 at a positive offset is before datetime's range in UTC
         raise NormaliseError("invalid_payload", f"{field} is out of range: {value!r}") from exc
 

@@ -10,8 +10,10 @@ import json
 from typing import Any
 
 from streams.core.commands import Command
+from streams.core.details import OrderException, Outcome, ResultDetail
 from streams.core.inputs import ResultIn
-from streams.core.model import OrderException, Target
+from streams.core.model import Target
+from streams.runtime.clock import epoch_ms
 
 
 def _command_fields(command: Command) -> dict[str, Any]:
@@ -33,24 +35,38 @@ def command_from_record(record: dict[str, Any]) -> Command:
                    payload=json.loads(record.get("payload_json") or "{}") or None)
 
 
-def result_record(command: Command, outcome: str, reason: str | None, detail: dict[str, Any], attempts: int,
+def result_record(command: Command, outcome: Outcome, reason: str | None, detail: ResultDetail, attempts: int,
                   completed_at: int) -> dict[str, Any]:
-    return {**_command_fields(command), "outcome": outcome, "reason": reason,
-            "detail_json": _json(detail) if detail else None, "attempts": attempts, "completed_at": completed_at}
+    wire = detail.wire()
+    return {**_command_fields(command), "outcome": outcome.value, "reason": reason,
+            "detail_json": _json(wire) if wire else None, "attempts": attempts, "completed_at": completed_at}
 
 
 def result_from_record(record: dict[str, Any]) -> ResultIn:
     detail = json.loads(record["detail_json"]) if record.get("detail_json") else {}
-    return ResultIn(command=command_from_record(record), outcome=record["outcome"], reason=record.get("reason"),
-                    detail=detail)
+    return ResultIn(command=command_from_record(record), outcome=Outcome(record["outcome"]),
+                    reason=record.get("reason"), detail=ResultDetail.from_wire(detail))
 
 
 def exception_record(exception: OrderException) -> dict[str, Any]:
     return {"exception_id": exception.exception_id, "order_id": exception.order_id,
             "order_name": exception.order_name, "type": exception.type, "owner": exception.owner.value,
-            "severity": exception.severity, "state": exception.state, "first_seen": exception.first_seen,
-            "last_seen": exception.last_seen, "summary": exception.summary, "detail_json": _json(exception.detail),
+            "severity": exception.severity.value, "state": exception.state.value, "first_seen": exception.first_seen,
+            "last_seen": exception.last_seen, "summary": exception.summary,
+            "detail_json": _json(exception.detail.wire()),
             "suggested_action": exception.suggested_action, "actor": exception.actor, "note": exception.note}
+
+
+def exception_from_record(record: dict[str, Any]) -> OrderException:
+    """An ``exceptions.v1`` record as the Avro codec decodes it (timestamps as datetimes), of any release."""
+    # The detail is validated by the exception's type (``streams.core.details.exception_detail``).
+    return OrderException.model_validate({
+        "exception_id": record["exception_id"], "order_id": record["order_id"], "order_name": record.get("order_name"),
+        "type": record["type"], "owner": record["owner"], "severity": record["severity"], "state": record["state"],
+        "first_seen": epoch_ms(record["first_seen"]) or 0, "last_seen": epoch_ms(record["last_seen"]) or 0,
+        "summary": record["summary"], "detail": json.loads(record.get("detail_json") or "{}"),
+        "suggested_action": record.get("suggested_action") or "", "actor": record.get("actor"),
+        "note": record.get("note")})
 
 
 def _json(value: Any) -> str:

@@ -7,7 +7,7 @@ failure is re-published to ``commands.retry.v1`` with the next attempt's
 for it and hands it back to its target's topic, so the partition it came
 from is never blocked. A permanent failure, or the last attempt, becomes a
 FAILED result: the order-state agent turns it into an owned exception. The
-last attempt's result says ``GAVE_UP``: the system never answered, so the
+last attempt's result says ``gave_up``: the system never answered, so the
 command goes again by itself once the system is seen answering.
 """
 
@@ -23,14 +23,14 @@ from connectors.downstream import Downstream
 from connectors.errors import PermanentError, TransientError
 from streams.context import Context
 from streams.core.commands import Command
-from streams.core.exceptions import GAVE_UP
+from streams.core.details import Outcome
 from streams.core.model import Target
 from streams.kafka import topics
 from streams.kafka.avro_codec import DecodeError
 from streams.kafka.records import command_from_record, command_record, result_record
 from streams.runtime.backoff import backoff_ms
 from streams.runtime.clock import epoch_ms, now_ms
-from streams.sinks.executors import Outcome, execute
+from streams.sinks.executors import Answer, execute
 from streams.sinks.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -64,15 +64,15 @@ def register(ctx: Context, downstream: Downstream) -> None:
                     await retries.send(key=key, value=codec.encode(topics.COMMANDS_RETRY, command_record(
                         command, epoch_ms(record["issued_at"]) or now_ms(), attempt + 1, now_ms() + delay)))
                     return
-                outcome = Outcome("FAILED", f"gave up after {attempt + 1} attempts: {error.reason}",
-                                  {**error.detail, GAVE_UP: True})
+                outcome = Answer(Outcome.FAILED, f"gave up after {attempt + 1} attempts: {error.reason}",
+                                 error.detail.model_copy(update={"gave_up": True}))
             except PermanentError as error:
-                outcome = Outcome("FAILED", error.reason, error.detail)
+                outcome = Answer(Outcome.FAILED, error.reason, error.detail)
             metrics.command_seconds.labels(target).observe(time.monotonic() - started)
             metrics.command_results.labels(target, command.kind, outcome.outcome).inc()
-            if outcome.outcome == "FAILED":
+            if outcome.outcome is Outcome.FAILED:
                 log.warning("%s failed: %s", command.command_id, outcome.reason)
-            elif outcome.outcome == "APPLIED" and command.kind in SALES_ORDER_KINDS:
+            elif outcome.outcome is Outcome.APPLIED and command.kind in SALES_ORDER_KINDS:
                 metrics.edit_to_warehouse_seconds.labels(command.kind).observe(
                     max(0, now_ms() - command.order_version) / 1000)
             await results.send(key=key, value=codec.encode(topics.COMMANDS_RESULTS, result_record(

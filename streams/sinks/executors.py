@@ -1,6 +1,6 @@
 """Run one command against its system and say what happened: the sinks' only decision.
 
-Outcomes are the ``CommandResult`` ones: APPLIED (the system now holds it),
+Outcomes are ``streams.core.details.Outcome``: APPLIED (the system now holds it),
 REJECTED_CUTOFF (Peoplevox is past the cut-off; nothing written). Connector
 errors propagate: the sink retries a ``TransientError`` and turns a
 ``PermanentError`` (or the last attempt) into a FAILED result.
@@ -14,7 +14,7 @@ holds (number, status, lines, and the header read back: address, email, gift
 message, line notes), which the engine adopts and plans from. A
 write refused at the cut-off says the same. A replace whose cancel went
 through but whose create did not says so in the error's detail
-(``WAREHOUSE_HOLDS_NOTHING``): retried, the cancel is a no-op and the create
+(``warehouse_holds_nothing``): retried, the cancel is a no-op and the create
 is tried again; given up, the engine raises its most severe exception.
 
 A cancel of whatever is live (``CancelLiveSalesOrders``, for a rebuilt order
@@ -27,24 +27,25 @@ live: APPLIED, nothing written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from connectors.downstream import Downstream
 from connectors.errors import ConnectorError, PermanentError
 from connectors.ports import Erp, StockChange, Warehouse, Written
 from streams.core import commands
-from streams.core.exceptions import WAREHOUSE_HOLDS_NOTHING
+from streams.core.details import Outcome, ResultDetail
 from streams.core.peoplevox import CANCELLED, base_number, behind, revision_of
 
 
 @dataclass(frozen=True)
-class Outcome:
-    outcome: str
+class Answer:
+    """What a command came to: the ``CommandResult`` the sink writes, without the command."""
+
+    outcome: Outcome
     reason: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: ResultDetail = field(default_factory=ResultDetail)
 
 
-async def execute(downstream: Downstream, command: commands.Command) -> Outcome:
+async def execute(downstream: Downstream, command: commands.Command) -> Answer:
     payload = command.payload
     if payload is None:
         raise PermanentError(f"{command.command_id} carries no payload")
@@ -52,17 +53,17 @@ async def execute(downstream: Downstream, command: commands.Command) -> Outcome:
         group = await downstream.shopify.adjust_inventory(
             command.idempotency_key, [StockChange(payload.inventory_item_id, payload.location_id, payload.delta)],
             payload.reason, payload.reference_document_uri)
-        return Outcome("APPLIED", detail={"adjustment_group": group["id"]})
+        return Answer(Outcome.APPLIED, detail=ResultDetail(adjustment_group=group["id"]))
     if isinstance(payload, (commands.SalesOrderChange, commands.CancelLiveSalesOrders, commands.CreateReturn)):
         return await _peoplevox(downstream.peoplevox, command.order_id, payload)
     return await _erp(downstream.erp, payload)
 
 
-async def _peoplevox(warehouse: Warehouse, order_id: str, payload: commands.PeoplevoxPayload) -> Outcome:
+async def _peoplevox(warehouse: Warehouse, order_id: str, payload: commands.PeoplevoxPayload) -> Answer:
     if isinstance(payload, commands.CreateReturn):
         await warehouse.create_return(payload.refund_id, payload.sales_order_number,
                                       [(line.item_code, line.quantity) for line in payload.lines])
-        return Outcome("APPLIED")
+        return Answer(Outcome.APPLIED)
     if isinstance(payload, commands.CancelLiveSalesOrders):
         return await _cancel_live(warehouse, order_id, payload.number)
     order = payload.sales_order
@@ -74,15 +75,16 @@ async def _peoplevox(warehouse: Warehouse, order_id: str, payload: commands.Peop
         latest = behind(order, await _sales_orders(warehouse, order_id, base_number(order.number)))
         if latest is not None:
             number, status = latest
-            return Outcome("REJECTED", f"Peoplevox already holds {number} ({status}): nothing written",
-                           {"status": status, **await _holding(warehouse, number)})
+            return Answer(Outcome.REJECTED, f"Peoplevox already holds {number} ({status}): nothing written",
+                          await _holding(warehouse, number, status))
         written = await _create(warehouse, order_id, payload)
         if not written.applied:
-            return Outcome("REJECTED_CUTOFF", f"sales order is at {written.status}",
-                           {"status": written.status, **await _holding(warehouse, payload.replaces or order.number)})
+            return Answer(Outcome.REJECTED_CUTOFF, f"sales order is at {written.status}",
+                          await _holding(warehouse, payload.replaces or order.number, written.status))
     if not written.applied:
-        return Outcome("REJECTED_CUTOFF", f"sales order is at {written.status}", {"status": written.status})
-    return Outcome("APPLIED", detail={"status": written.status} if written.status else {})
+        return Answer(Outcome.REJECTED_CUTOFF, f"sales order is at {written.status}",
+                      ResultDetail(status=written.status))
+    return Answer(Outcome.APPLIED, detail=ResultDetail(status=written.status))
 
 
 async def _create(warehouse: Warehouse, order_id: str, payload: commands.SalesOrderChange) -> Written:
@@ -96,8 +98,8 @@ async def _create(warehouse: Warehouse, order_id: str, payload: commands.SalesOr
     try:
         return await warehouse.upsert(order, order_id, must_exist=False)
     except ConnectorError as error:
-        error.detail = {**error.detail, WAREHOUSE_HOLDS_NOTHING: True, "cancelled": payload.replaces,
-                        "not_created": order.number}
+        error.detail = error.detail.model_copy(update={
+            "warehouse_holds_nothing": True, "cancelled": (payload.replaces,), "not_created": order.number})
         raise
 
 
@@ -109,7 +111,7 @@ async def _sales_orders(warehouse: Warehouse, order_id: str, base: str) -> list[
             if row.reference == order_id and revision_of(row.number, base) is not None]
 
 
-async def _cancel_live(warehouse: Warehouse, order_id: str, number: str) -> Outcome:
+async def _cancel_live(warehouse: Warehouse, order_id: str, number: str) -> Answer:
     """Cancel every live sales order of the order; the first one the warehouse keeps is the answer."""
     live = [each for each, status in await _sales_orders(warehouse, order_id, number) if status != CANCELLED]
     cancelled: list[tuple[str, str | None]] = []
@@ -120,24 +122,24 @@ async def _cancel_live(warehouse: Warehouse, order_id: str, number: str) -> Outc
     done = [each for each, _ in cancelled]
     if kept:
         (held, status), *_ = kept
-        return Outcome("REJECTED_CUTOFF", f"sales order {held} is at {status}",
-                       {"status": status, "cancelled": done, **await _holding(warehouse, held)})
-    return Outcome("APPLIED", detail={"cancelled": done})
+        holding = await _holding(warehouse, held, status)
+        return Answer(Outcome.REJECTED_CUTOFF, f"sales order {held} is at {status}",
+                      holding.model_copy(update={"cancelled": tuple(done)}))
+    return Answer(Outcome.APPLIED, detail=ResultDetail(cancelled=tuple(done)))
 
 
-async def _holding(warehouse: Warehouse, number: str) -> dict[str, Any]:
-    """What Peoplevox holds under ``number``, header included, for an order whose state may not know
-    (``peoplevox.adopt``, read back by ``engine._held``)."""
+async def _holding(warehouse: Warehouse, number: str, status: str | None) -> ResultDetail:
+    """What Peoplevox holds under ``number`` (at ``status``), header included, for an order whose state may not
+    know (``peoplevox.adopt``, read back by ``ResultDetail.held``)."""
     held = await warehouse.held(number)
     if held is None:
-        return {"number": number, "lines": []}
-    return {"number": number, "lines": [[code, quantity] for code, quantity in held.lines],
-            "header": None if held.header is None else held.header.model_dump(mode="json")}
+        return ResultDetail(status=status, number=number, lines=())
+    return ResultDetail(status=status, number=number, lines=held.lines, header=held.header)
 
 
-async def _erp(erp: Erp, payload: commands.ErpPayload) -> Outcome:
+async def _erp(erp: Erp, payload: commands.ErpPayload) -> Answer:
     if isinstance(payload, commands.UpsertSalesOrder):
-        internal_id = await erp.upsert_sales_order(payload.sales_order.model_dump(mode="json"))
+        internal_id = await erp.upsert_sales_order(payload.sales_order)
     elif isinstance(payload, commands.RecordPayment):
         internal_id = await erp.record_payment(payload.external_id, payload.transaction_id, str(payload.amount),
                                                payload.currency)
@@ -145,4 +147,4 @@ async def _erp(erp: Erp, payload: commands.ErpPayload) -> Outcome:
         lines = [line.model_dump(mode="json") for line in payload.lines]
         internal_id = await erp.create_credit_memo(payload.external_id, payload.refund_id, str(payload.amount),
                                                    payload.currency, lines)
-    return Outcome("APPLIED", detail={"erp_id": internal_id})
+    return Answer(Outcome.APPLIED, detail=ResultDetail(erp_id=internal_id))

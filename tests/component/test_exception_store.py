@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from streams.core.model import OrderException, Owner
+from streams.core.details import OrderException
+from streams.core.model import Owner
 from streams.inbox.projection import RecordIn, project
 from streams.inbox.store import Batch, ExceptionQuery, Store, metadata
 from streams.kafka import topics
@@ -116,7 +117,8 @@ def test_the_timeline_is_in_time_order_and_names_what_happened(store):
     store.apply(batch(record(result, 0, topics.COMMANDS_RESULTS, at=NOW + 2)))
     store.apply(batch(record(event, 0, topics.ORDERS_EVENTS, at=NOW),
                       record({"order_id": "1001", "kind": "tick"}, 0, topics.ORDER_INPUTS, at=NOW + 1),
-                      record({"order_id": "1001", "kind": "status", "status": "Picking", "number": "1001"}, 1,
+                      record({"order_id": "1001", "kind": "status", "status": "Picking", "number": "1001",
+                              "at": NOW + 3}, 1,
                              topics.ORDER_INPUTS, at=NOW + 3)))
     assert [e.title for e in store.timeline("1001")] == [
         "Shopify: order created",

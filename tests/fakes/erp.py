@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.errors import PermanentError
+from streams.core.commands import ErpSalesOrder
 
 
 @dataclass
@@ -21,10 +22,10 @@ class FakeErp:
     credit_memos: dict[str, Decimal] = field(default_factory=dict)  # by Shopify refund id
     upserts: int = 0
 
-    async def upsert_sales_order(self, record: dict[str, Any]) -> str:
+    async def upsert_sales_order(self, order: ErpSalesOrder) -> str:
         self.upserts += 1
-        self.sales_orders[record["external_id"]] = record
-        return record["external_id"]
+        self.sales_orders[order.external_id] = order.model_dump(mode="json")
+        return order.external_id
 
     async def record_payment(self, order_external_id: str, transaction_id: str, amount: str, currency: str) -> str:
         self._require(order_external_id)

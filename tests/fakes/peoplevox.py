@@ -19,8 +19,9 @@ from typing import Any
 from connectors.errors import PermanentError
 from connectors.peoplevox import Refused
 from connectors.ports import SalesOrderRow, Written
+from streams.core.details import Held, HeldHeader, ResultDetail
 from streams.core.model import Address, SalesOrder
-from streams.core.peoplevox import CANCELLED, CutOff, Held, HeldHeader, PeoplevoxColumns, notes_by_code
+from streams.core.peoplevox import CANCELLED, CutOff, PeoplevoxColumns, notes_by_code
 
 STORED = frozenset(field for _, field in PeoplevoxColumns().header()) | {"line_notes"}
 
@@ -63,7 +64,7 @@ class FakeWarehouse:
 
     async def upsert(self, order: SalesOrder, reference: str, *, must_exist: bool) -> Written:
         if order.number in self.refusals:
-            raise PermanentError(self.refusals[order.number], {"number": order.number})
+            raise PermanentError(self.refusals[order.number], ResultDetail(number=order.number))
         held = self.orders.get(order.number)
         if held is None and must_exist:
             raise PermanentError(f"sales order {order.number} is not in Peoplevox", {"number": order.number})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from connectors.errors import PermanentError, TransientError
 from connectors.netsuite_auth import ClientCredentials
 from sandboxes.erp.oauth import TOKEN_PATH
 from sandboxes.stack import ERP_ADJUSTMENT_ITEM, Credentials, SandboxStack
+from streams.core.commands import ErpLine, ErpSalesOrder
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +53,11 @@ def with_netsuite(stack: SandboxStack, steps: Callable[[NetSuiteRest], Awaitable
     return asyncio.run(go())
 
 
-def order(external_id: str, *lines: tuple[str, str, int, str], cancelled: bool = False) -> dict[str, Any]:
-    return {"external_id": external_id, "number": f"#{external_id}", "currency": "USD", "total": "0", "tax": "0",
-            "cancelled": cancelled, "customer_id": None, "email": None,
-            "lines": [{"line_id": line_id, "sku": sku, "quantity": quantity, "unit_price": price}
-                      for line_id, sku, quantity, price in lines]}
+def order(external_id: str, *lines: tuple[str, str, int, str], cancelled: bool = False) -> ErpSalesOrder:
+    return ErpSalesOrder(external_id=external_id, number=f"#{external_id}", currency="USD", total=Decimal(0),
+                         tax=Decimal(0), cancelled=cancelled, customer_id=None,
+                         lines=tuple(ErpLine(line_id=line_id, sku=sku, quantity=quantity, unit_price=Decimal(price))
+                                     for line_id, sku, quantity, price in lines))
 
 
 def held(stack: SandboxStack, external_id: str) -> list[tuple[str, str, int, float, bool]]:
@@ -86,12 +88,12 @@ def test_reupserting_an_edited_order_ten_times_leaves_exactly_its_current_lines(
     ids = with_netsuite(stack, steps)
     assert len(set(ids)) == 1, "one sales order"
     final = versions[-1]
-    assert held(stack, "5001") == sorted((line["line_id"], line["sku"], line["quantity"],
-                                          float(line["unit_price"]), False) for line in final["lines"])
+    assert held(stack, "5001") == sorted((line.line_id, line.sku, line.quantity, float(line.unit_price), False)
+                                         for line in final.lines)
     so = stack.erp.by_external_id("salesOrder", "5001")
     first_line_number = next(line["line"] for line in so["item"]["items"] if line["custcol_shopify_line_id"] == "1")
     assert first_line_number == 1, "a line NetSuite already had keeps its line key across every upsert"
-    assert so["total"] == sum(line["quantity"] * float(line["unit_price"]) for line in final["lines"])
+    assert so["total"] == sum(line.quantity * float(line.unit_price) for line in final.lines)
     assert so["entity"]["id"] == stack.erp_default_customer_id
 
 

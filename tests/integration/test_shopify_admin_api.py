@@ -147,7 +147,7 @@ def test_a_read_without_a_scope_is_access_denied_naming_it(stack, big, missing, 
     with pytest.raises(AccessDenied) as denied:
         read(stack, big.order.id, token=token)
     assert denied.value.required_access == named
-    assert named in denied.value.reason and denied.value.detail["fields"]
+    assert named in denied.value.reason and denied.value.detail.fields
 
 
 def test_the_raw_answer_is_shopifys_access_denied_shape(stack, big):

@@ -32,6 +32,7 @@ import asyncio
 import base64
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -42,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from connectors.erp import NetSuiteRest
 from connectors.errors import PermanentError, TransientError
+from streams.core.commands import ErpLine, ErpSalesOrder
 
 BASE = "https://demo123.suitetalk.api.netsuite.com/services/rest"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -110,13 +112,13 @@ def run(netsuite: NetSuite, call: Callable[[NetSuiteRest], Any], adjustment_item
     return asyncio.run(go())
 
 
-ORDER = {"external_id": "SO-2026-0001", "number": "#1001", "currency": "USD", "total": "25.00", "tax": "0",
-         "cancelled": False, "customer_id": None, "email": None,
-         "lines": [{"line_id": "11", "sku": "MUG", "quantity": 1, "unit_price": "25.00"}]}
+ORDER = ErpSalesOrder(external_id="SO-2026-0001", number="#1001", currency="USD", total=Decimal("25.00"),
+                      tax=Decimal(0), cancelled=False, customer_id=None,
+                      lines=(ErpLine(line_id="11", sku="MUG", quantity=1, unit_price=Decimal("25.00")),))
 
 
 def created(netsuite: NetSuite, record_type: str, internal_id: str) -> None:
-    netsuite.routes[("PUT", f"/services/rest/record/v1/{record_type}/eid:{ORDER['external_id']}")] = \
+    netsuite.routes[("PUT", f"/services/rest/record/v1/{record_type}/eid:{ORDER.external_id}")] = \
         lambda r: httpx.Response(204, headers={"Location": f"{BASE}/record/v1/{record_type}/{internal_id}"})
 
 
@@ -144,7 +146,7 @@ def test_token_request_is_the_documented_client_credentials_form_with_a_signed_a
 def test_lookups_are_suiteql_with_prefer_transient_and_read_the_collection_shape():
     netsuite = NetSuite()
     created(netsuite, "salesOrder", "107")
-    run(netsuite, lambda erp: erp.upsert_sales_order({**ORDER, "lines": ORDER["lines"] * 1}))
+    run(netsuite, lambda erp: erp.upsert_sales_order(ORDER.model_copy()))
     queries = netsuite.sent("POST", "/query/v1/suiteql")
     assert {r.headers["Prefer"] for r in queries} == {"transient"}
     assert [json.loads(r.content)["q"] for r in queries] == [
@@ -188,8 +190,9 @@ def test_an_update_keeps_line_keys_adds_new_lines_unkeyed_and_replaces_the_subli
         {"line": 1, "item": {"id": "98"}, "quantity": 1.0, "custcol_shopify_line_id": "11"},
         {"line": 2, "item": {"id": "99"}, "quantity": 1.0, "custcol_shopify_line_id": "12"}]))
     created(netsuite, "salesOrder", "107")
-    edited = {**ORDER, "lines": [{"line_id": "11", "sku": "MUG", "quantity": 3, "unit_price": "25.00"},
-                                 {"line_id": "13", "sku": "MUG", "quantity": 1, "unit_price": "25.00"}]}
+    edited = ORDER.model_copy(update={"lines": (
+        ErpLine(line_id="11", sku="MUG", quantity=3, unit_price=Decimal("25.00")),
+        ErpLine(line_id="13", sku="MUG", quantity=1, unit_price=Decimal("25.00")))})
     run(netsuite, lambda erp: erp.upsert_sales_order(edited))
     (put,) = netsuite.sent("PUT", "/salesOrder/eid:SO-2026-0001")
     body = json.loads(put.content)
@@ -204,7 +207,7 @@ def test_cancellation_is_the_documented_line_close_without_replace():
     existing(netsuite, expanded_order([{"line": 1, "item": {"id": "98"}, "quantity": 1.0},
                                        {"line": 3, "item": {"id": "98"}, "quantity": 2.0}]))
     created(netsuite, "salesOrder", "107")
-    run(netsuite, lambda erp: erp.upsert_sales_order({**ORDER, "cancelled": True}))
+    run(netsuite, lambda erp: erp.upsert_sales_order(ORDER.model_copy(update={"cancelled": True})))
     (put,) = netsuite.sent("PUT", "/salesOrder/eid:SO-2026-0001")
     assert "replace" not in put.url.params
     documented = {"item": {"items": [{"line": 1, "isclosed": True}]}}  # field names are case-insensitive
@@ -305,7 +308,7 @@ def test_documented_error_responses_are_classified_with_their_detail(status, err
     with pytest.raises(error) as raised:
         run(netsuite, lambda erp: erp.upsert_sales_order(ORDER))
     if error is PermanentError:
-        assert detail in raised.value.reason and raised.value.detail["status"] == status
+        assert detail in raised.value.reason and raised.value.detail.http_status == status
 
 
 @pytest.mark.parametrize("retry_after, expected", [("7", 7.0), ("Wed, 21 Oct 2026 07:28:00 GMT", None)])

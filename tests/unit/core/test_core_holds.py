@@ -71,7 +71,7 @@ def test_a_read_never_answered_becomes_order_stalled_after_the_bound_and_resolve
     clock.run_for(2 * MINUTE)
     (stalled,) = clock.exceptions("ORDER_STALLED")
     assert stalled.owner.value == "OPS" and stalled.state == "OPEN"
-    assert stalled.detail["waiting_for"] == "shopify_read" and "could not be read from Shopify" in stalled.summary
+    assert stalled.detail.waiting_for == "shopify_read" and "could not be read from Shopify" in stalled.summary
     clock.take(FetchedSnapshot(snapshot=order(lines=(line("1", "TEE-M"),))))
     resolved = clock.exceptions("ORDER_STALLED")[-1]
     assert resolved.state == "RESOLVED"
@@ -94,7 +94,7 @@ def test_a_recreated_order_whose_original_never_answers_raises_recreate_unresolv
     clock.run_for(POLICY.hold_bound_ms + MINUTE)
     (unresolved,) = clock.exceptions("RECREATE_UNRESOLVED")
     assert unresolved.owner.value == "OPS" and "original order it replaces never answered" in unresolved.summary
-    assert unresolved.detail["waiting_for"] == "predecessor"
+    assert unresolved.detail.waiting_for == "predecessor"
     clock.take(NoticeIn(message=PredecessorAnswer(predecessor_id="1001", released=True, reason="cancelled")))
     assert clock.exceptions("RECREATE_UNRESOLVED")[-1].state == "RESOLVED"
     assert any(c.target.value == "PEOPLEVOX" for c in clock.commands), "released once the original answered"
@@ -108,7 +108,7 @@ def test_commands_never_answered_become_order_stalled():
     assert clock.commands and "downstream" in clock.state.waiting
     clock.run_for(POLICY.hold_bound_ms + MINUTE)
     (stalled,) = clock.exceptions("ORDER_STALLED")
-    assert stalled.detail["waiting_for"] == "downstream"
+    assert stalled.detail.waiting_for == "downstream"
     answered = 0
     while answered < len(clock.commands):  # answering some commands lets the next ones go
         clock.take(ResultIn(command=clock.commands[answered], outcome="APPLIED"))

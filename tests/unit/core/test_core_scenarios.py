@@ -11,7 +11,7 @@ from sandboxes.testkit.core_builders import HOME, REFERENCE, line, order, refund
 from streams.core import engine, peoplevox
 from streams.core.commands import CancelLiveSalesOrders, command
 from streams.core.engine import Policy
-from streams.core.exceptions import WAREHOUSE_HOLDS_NOTHING, mismatch_reasons
+from streams.core.exceptions import mismatch_reasons
 from streams.core.inputs import OrderEventIn, PersonAction, Rebuild, SuccessorLinked
 from streams.core.model import Address, Owner, SalesOrder, Target
 from streams.core.peoplevox import CutOff
@@ -137,7 +137,7 @@ def test_quantity_edit_is_a_minimal_update():
     h.webhook(order(version=2, lines=(line("1", "TEE-M", 2, original=1), line("2", "MUG"))))
     h.settle()
     update = [c for c in h.sent if c.kind == "update_sales_order"][-1]
-    assert update.payload.diff == {"lines_changed": {"TEE-M": [1, 2]}}
+    assert update.payload.diff.wire() == {"lines_changed": {"TEE-M": [1, 2]}}
 
 
 def test_size_swap_removes_a_line_so_the_sales_order_is_cancelled_and_replaced():
@@ -163,7 +163,7 @@ def test_a_replacement_that_cannot_be_created_after_the_cancel_is_the_most_sever
     (exception,) = h.open_exceptions("1001").values()
     assert (exception.type, exception.owner, exception.severity) == ("PVX_NO_LIVE_SALES_ORDER", Owner.OPS, "CRITICAL")
     assert "holds NOTHING" in exception.summary and "1001-R1" in exception.summary and "Row 1" in exception.summary
-    assert exception.detail["detail"][WAREHOUSE_HOLDS_NOTHING] is True
+    assert exception.detail.detail.warehouse_holds_nothing is True
 
 
 def rebuilt(h: Harness, order_id: str = "1001") -> None:
@@ -265,7 +265,7 @@ def test_an_address_changed_while_state_was_lost_reaches_the_warehouse_after_the
         ("1001-R1", "9 New Rd")]
     update = [c for c in h.sent if c.target is Target.PEOPLEVOX][-1]
     assert (update.kind, update.payload.sales_order.number) == ("update_sales_order", "1001-R1")
-    assert update.payload.diff == {"address": {"before": HOME.model_dump(), "after": MOVED.model_dump()}}
+    assert update.payload.diff.wire() == {"address": {"before": HOME.model_dump(), "after": MOVED.model_dump()}}
     assert h.open_exceptions("1001") == {}
 
 
@@ -276,7 +276,7 @@ def test_an_address_changed_while_state_was_lost_past_the_cut_off_is_customer_se
     assert [(n, so["address"]["address1"]) for n, so in h.warehouse.orders.items() if not so["cancelled"]] == [
         ("1001-R1", "1 Wall St")], "nothing written past the cut-off"
     exception = h.open_exceptions("1001")["EDIT_AFTER_PICK"]
-    assert exception.owner is Owner.CX and set(exception.detail["diff"]) == {"address"}
+    assert exception.owner is Owner.CX and set(exception.detail.diff.wire()) == {"address"}
     assert set(h.open_exceptions("1001")) == {"EDIT_AFTER_PICK"}
 
 
@@ -308,8 +308,8 @@ def test_a_holding_answer_written_without_the_header_is_adopted_as_before():
     (create,) = [c for c in h.outbox if c.target is Target.PEOPLEVOX]
     h.outbox.remove(create)
     answer = h.execute(create)
-    assert answer.outcome == "REJECTED" and answer.detail["header"]["address"]["address1"] == "1 Wall St"
-    old = answer.model_copy(update={"detail": {k: v for k, v in answer.detail.items() if k != "header"}})
+    assert answer.outcome == "REJECTED" and answer.detail.header.address.address1 == "1 Wall St"
+    old = answer.model_copy(update={"detail": answer.detail.model_copy(update={"header": None})})
     h._take("1001", engine.on_result(h.state("1001"), old, h.policy, h.reference, h.now))
     adopted = h.state("1001").peoplevox_sales_order
     assert adopted == create.payload.sales_order.model_copy(update={"number": "1001-R1"})
@@ -387,7 +387,7 @@ def test_a_rebuilt_cancelled_order_whose_sales_order_is_being_picked_is_left_alo
     h.settle()
     assert [(n, so["status"]) for n, so in h.warehouse.orders.items()] == [("1001", "Picking")]
     exception = h.open_exceptions("1001")["EDIT_AFTER_PICK"]
-    assert exception.owner is Owner.OPS and exception.detail["change"] == "cancel"
+    assert exception.owner is Owner.OPS and exception.detail.change == "cancel"
     assert h.state("1001").peoplevox_sales_order.number == "1001", "the state knows the sales order again"
 
 
@@ -401,7 +401,7 @@ def test_only_a_rebuilt_order_pays_a_peoplevox_read_to_learn_it_holds_nothing():
     h.settle()
     assert peoplevox_kinds(h) == ["cancel_live_sales_orders"] and h.warehouse.orders == {}
     (answer,) = [r for r in h.results if r.command.target is Target.PEOPLEVOX]
-    assert (answer.outcome, answer.detail) == ("APPLIED", {"cancelled": []})
+    assert (answer.outcome, answer.detail.cancelled) == ("APPLIED", ())
 
 
 def test_a_create_whose_answer_was_lost_is_checked_in_peoplevox_when_the_order_is_then_cancelled():
@@ -429,11 +429,11 @@ def test_the_sink_cancels_every_live_sales_order_of_the_order_and_none_of_anothe
     h.warehouse.orders.update({"1001": held("Cancelled"), "1001-R1": held("New"), "1001-R2": held("New"),
                                "10010": held("New", reference="10010")})
     answer = h.execute(CANCEL_LIVE)
-    assert (answer.outcome, answer.detail) == ("APPLIED", {"cancelled": ["1001-R1", "1001-R2"]})
+    assert (answer.outcome, answer.detail.cancelled) == ("APPLIED", ("1001-R1", "1001-R2"))
     assert live_numbers(h) == ["10010"]
     before = {number: dict(so) for number, so in h.warehouse.orders.items()}
     again = h.execute(CANCEL_LIVE)  # redelivered: nothing live is left, nothing is written
-    assert (again.outcome, again.detail) == ("APPLIED", {"cancelled": []}) and h.warehouse.orders == before
+    assert (again.outcome, again.detail.cancelled) == ("APPLIED", ()) and h.warehouse.orders == before
 
 
 def test_the_sink_leaves_a_sales_order_past_the_cut_off_and_says_what_it_holds():
@@ -441,7 +441,7 @@ def test_the_sink_leaves_a_sales_order_past_the_cut_off_and_says_what_it_holds()
     h.warehouse.orders.update({"1001": held("Picking"), "1001-R1": held("New")})
     answer = h.execute(CANCEL_LIVE)
     assert answer.outcome == "REJECTED_CUTOFF" and "1001 is at Picking" in answer.reason
-    detail = dict(answer.detail)
+    detail = answer.detail.wire()
     assert set(detail.pop("header")) >= {"address", "stored"}  # read back, as for any holding answer
     assert detail == {"status": "Picking", "cancelled": ["1001-R1"], "number": "1001", "lines": [["TEE-M", 1]]}
     assert live_numbers(h) == ["1001"]
@@ -483,7 +483,7 @@ def test_a_rebuilt_originals_successor_waits_while_the_original_cannot_be_checke
         h.deliver()
     assert [so["reference"] for so in h.warehouse.live()] == ["1001"], "one parcel, not two"
     failed = h.open_exceptions("1001")["PVX_UPDATE_FAILED"]
-    assert failed.detail["command_id"].startswith("peoplevox:cancel_live_sales_orders:1001:")
+    assert failed.detail.command_id.startswith("peoplevox:cancel_live_sales_orders:1001:")
     retry = PersonAction(action="retry", exception_id=failed.exception_id, actor="ann")
     h._take("1001", engine.step(h.state("1001"), retry, h.policy, h.reference, h.now))
     h.settle()
@@ -522,8 +522,8 @@ def test_a_replace_tried_again_after_its_cancel_went_through_still_says_the_ware
     h.settle()
     replace = next(r.command for r in h.results if r.command.kind == "replace_sales_order")
     again = h.execute(replace)
-    assert again.outcome == "FAILED" and again.detail[WAREHOUSE_HOLDS_NOTHING] is True
-    assert (again.detail["cancelled"], again.detail["not_created"]) == ("1001", "1001-R1")
+    assert again.outcome == "FAILED" and again.detail.warehouse_holds_nothing is True
+    assert (again.detail.cancelled, again.detail.not_created) == (("1001",), "1001-R1")
 def test_the_cancel_editsync_made_for_a_replacement_never_counts_as_past_the_cut_off():
     """Peoplevox reports the old sales order Cancelled (editsync's own cancel): no EDIT_AFTER_PICK, and a
     retry creates the replacement instead of closing the critical exception with nothing live."""
@@ -585,7 +585,7 @@ def test_edit_after_picking_started_is_not_sent_and_is_owned_by_ops():
     assert not [c for c in h.sent[sent_before:] if c.target is Target.PEOPLEVOX]
     assert h.warehouse.live()[0]["lines"] == [("TEE-M", 1)]  # warehouse state wins
     exception = h.open_exceptions("1001")["EDIT_AFTER_PICK"]
-    assert exception.owner is Owner.OPS and exception.detail["diff"] == {"lines_changed": {"TEE-M": [1, 2]}}
+    assert exception.owner is Owner.OPS and exception.detail.diff.wire() == {"lines_changed": {"TEE-M": [1, 2]}}
     assert mismatch_reasons(h.state("1001")) == {"edit_after_pick"}
 
 
@@ -765,7 +765,7 @@ def test_unknown_sku_holds_the_whole_order_then_retry_sends_it():
     created(h, order(lines=(line("1", "TEE-M"), line("2", "NEW-THING"))))
     assert h.warehouse.orders == {}, "held, not half-sent"
     exception = h.open_exceptions("1001")["UNKNOWN_SKU"]
-    assert exception.owner is Owner.OPS and exception.detail == {"skus": ["NEW-THING"]}
+    assert exception.owner is Owner.OPS and exception.detail.wire() == {"skus": ["NEW-THING"]}
     h.reference = Reference(Catalogue(item_codes=REFERENCE.catalogue.item_codes | {"NEW-THING"}))
     h._take("1001", engine.reconcile(h.state("1001"), h.policy, h.reference, h.now))  # what "retry" will do
     h.settle()
@@ -776,7 +776,7 @@ def test_unknown_sku_holds_the_whole_order_then_retry_sends_it():
 def test_line_without_sku_is_unknown():
     h = harness()
     created(h, order(lines=(line("1", None),)))
-    assert h.open_exceptions("1001")["UNKNOWN_SKU"].detail == {"skus": ["(line 1 has no SKU)"]}
+    assert h.open_exceptions("1001")["UNKNOWN_SKU"].detail.wire() == {"skus": ["(line 1 has no SKU)"]}
 
 
 # --- inventory ------------------------------------------------------------------------------
@@ -873,7 +873,7 @@ def test_b2b_added_line_off_the_price_list_is_finance_s():
     h.settle()
     exception = h.open_exceptions("1001")["PRICE_LIST_MISMATCH"]
     assert exception.owner is Owner.FINANCE
-    assert exception.detail["lines"] == [{"line_id": "2", "sku": "MUG", "variant_id": "v-MUG", "charged": "9.50",
+    assert exception.detail.wire()["lines"] == [{"line_id": "2", "sku": "MUG", "variant_id": "v-MUG", "charged": "9.50",
                                       "price_list": "8.00"}]
 
 

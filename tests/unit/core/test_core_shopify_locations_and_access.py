@@ -42,7 +42,7 @@ def test_units_with_no_location_at_all_are_an_ops_exception_not_a_guess():
     h.settle()
     assert h.shopify.levels == {}
     exception = h.open_exceptions("1001")["INVENTORY_LOCATION_UNKNOWN"]
-    assert exception.owner is Owner.OPS and exception.detail == {"line_ids": ["1"]}
+    assert exception.owner is Owner.OPS and exception.detail.wire() == {"line_ids": ["1"]}
 
 
 def test_a_denied_read_is_an_ops_exception_naming_the_scope_and_is_not_asked_again_by_timer():
@@ -61,7 +61,7 @@ def test_a_denied_read_is_an_ops_exception_naming_the_scope_and_is_not_asked_aga
     h._take("1001", decision)
     (exception,) = decision.exceptions
     assert (exception.type, exception.owner, exception.state) == ("SHOPIFY_ACCESS_DENIED", Owner.OPS, "OPEN")
-    assert "`read_orders` access scope" in exception.suggested_action and exception.detail["required_access"]
+    assert "`read_orders` access scope" in exception.suggested_action and exception.detail.required_access
     assert decision.wake_at is None and not decision.fetch
     for _ in range(5):  # hours of timers: no read is asked for again until something changes
         h.advance(h.policy.fetch_timeout_ms * 10)

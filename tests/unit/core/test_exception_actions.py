@@ -7,7 +7,7 @@ from dataclasses import replace
 from sandboxes.testkit.core_builders import REFERENCE, line, order
 from streams.core import engine
 from streams.core.actions import answering, unknown_skus_now_known, waiting_for_system
-from streams.core.exceptions import GAVE_UP, MAX_AUTO_RETRIES
+from streams.core.exceptions import MAX_AUTO_RETRIES
 from streams.core.inputs import FetchedSnapshot, PersonAction, Recheck, ResultIn, SystemAnswering, Tick
 from streams.core.model import Owner, Target
 from streams.core.reference import Catalogue, Reference
@@ -46,7 +46,7 @@ def erp_failed() -> tuple[People, str]:
 
 def test_retry_resends_the_same_command_once_the_erp_is_back_and_resolves_the_exception():
     h, exception_id = erp_failed()
-    failed_command = h.state("1001").exceptions[exception_id].detail["command_id"]
+    failed_command = h.state("1001").exceptions[exception_id].detail.command_id
     assert h.erp.sales_orders == {}
     reads = h.fetches
     decision = h.act("1001", "retry", exception_id, note="NetSuite is back")
@@ -204,7 +204,7 @@ def test_what_shows_a_system_answering():
     h, _ = erp_failed()
     command = next(c for c in h.sent if c.target is Target.ERP)
     assert answering(ResultIn(command=command, outcome="APPLIED")) is Target.ERP
-    assert answering(ResultIn(command=command, outcome="FAILED", reason="400", detail={"status": 400})) is Target.ERP
-    assert answering(ResultIn(command=command, outcome="FAILED", reason="503", detail={GAVE_UP: True})) is None
+    assert answering(ResultIn(command=command, outcome="FAILED", reason="400", detail={"http_status": 400})) is Target.ERP
+    assert answering(ResultIn(command=command, outcome="FAILED", reason="503", detail={"gave_up": True})) is None
     assert answering(FetchedSnapshot(snapshot=order())) is Target.INVENTORY, "the Admin API answers reads"
     assert answering(Tick()) is None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sandboxes.testkit.core_builders import REFERENCE, line, order
 from streams.core import engine
+from streams.core.details import OrderException
 from streams.core.engine import Policy
 from streams.core.exceptions import FAILURE_EXCEPTION, RULE_EXCEPTIONS
 from streams.core.health import PAIR_OF_EXCEPTION, Pair, order_health
 from streams.core.holds import HOLD_EXCEPTIONS
 from streams.core.inputs import FetchedSnapshot, OrderEventIn, ReadDenied, ResultIn
-from streams.core.model import OrderException, Owner
+from streams.core.model import Owner
 from streams.core.state import OrderState
 from streams.inbox import words
 from streams.supervision.order_gauges import OrderGauges, age_bucket
@@ -96,7 +97,8 @@ def test_shopify_denying_a_read_or_a_stock_write_is_a_gap_of_the_system_it_keeps
         (Pair.SHOPIFY_PEOPLEVOX, "shopify_access_denied")]
     write = OrderException(exception_id="7:SHOPIFY_ACCESS_DENIED:c", order_id="7", order_name=None,
                            type="SHOPIFY_ACCESS_DENIED",
-                           owner=Owner.OPS, severity="HIGH", summary="s", detail={"target": "INVENTORY"},
+                           owner=Owner.OPS, severity="HIGH", summary="s", detail={"command_id": "c", "target": "INVENTORY", "outcome": "FAILED",
+                                                                "detail": {"required_access": "write_inventory"}},
                            suggested_action="a", first_seen=T0, last_seen=T0)
     state = OrderState(order_id="7", exceptions={write.exception_id: write})
     assert [(g.pair, g.reason) for g in order_health(state).gaps] == [(Pair.SHOPIFY_STOCK, "shopify_access_denied")]

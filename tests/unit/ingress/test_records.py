@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from streams.core.commands import Command, RecordPayment
+from streams.core.details import Outcome, ResultDetail
 from streams.core.model import Target
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
@@ -24,12 +25,12 @@ def test_a_command_record_gives_back_the_command():
 
 def test_a_result_carries_its_command_and_detail():
     result = result_from_record(round_trip(topics.COMMANDS_RESULTS,
-                                           result_record(COMMAND, "APPLIED", None, {"erp_id": "7"}, 1, 5)))
-    assert result.command == COMMAND and result.detail == {"erp_id": "7"} and result.outcome == "APPLIED"
+                                           result_record(COMMAND, Outcome.APPLIED, None, ResultDetail(erp_id="7"), 1, 5)))
+    assert result.command == COMMAND and result.detail.erp_id == "7" and result.outcome == "APPLIED"
 
 
 def test_a_result_from_before_v1_1_still_names_its_command():
-    record = round_trip(topics.COMMANDS_RESULTS, result_record(COMMAND, "FAILED", "down", {}, 6, 5))
+    record = round_trip(topics.COMMANDS_RESULTS, result_record(COMMAND, Outcome.FAILED, "down", ResultDetail(), 6, 5))
     record.update(idempotency_key=None, payload_json=None)
     command = result_from_record(record).command
     assert command.command_id == command.idempotency_key == COMMAND.command_id and command.payload is None

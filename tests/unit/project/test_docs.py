@@ -108,3 +108,18 @@ def test_the_exception_schema_names_every_exception_type():
     schema = json.loads((ROOT / "schemas" / "order_exception.avsc").read_text())
     (type_doc,) = [field["doc"] for field in schema["fields"] if field["name"] == "type"]
     assert [kind for kind in TITLES if kind not in type_doc] == []
+
+
+def test_the_topics_page_names_each_exception_details_fields():
+    from streams.core import details
+
+    section = (DOCS / "reference" / "topics.md").read_text().split("## What an exception's detail carries")[1]
+    rows = [row.split("|")[1:3] for row in section.split("\n## ")[0].splitlines() if row.startswith("| `")]
+    documented = {}
+    for types, fields in rows:
+        model = (details.ReadDeniedDetail if "of a read" in types else details.FailureDetail if "of a write" in types
+                 else details.DETAIL_OF_TYPE[re.findall(r"`(\w+)`", types)[0]])
+        top_level = re.sub(r"\([^)]*\)", "", fields)  # a nested detail's fields are in brackets
+        documented[model] = set(re.findall(r"`(\w+)`", top_level))
+    models = {*details.DETAIL_OF_TYPE.values(), details.FailureDetail, details.ReadDeniedDetail}
+    assert {model: set(model.model_fields) for model in models} == documented

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from streams.core.details import ExceptionState, Outcome, Severity
 from streams.core.health import PAIR_OF_EXCEPTION
 from streams.core.holds import HOLD_EXCEPTIONS
 from streams.core.model import Owner, System, Target
@@ -16,7 +17,8 @@ GLOSSARY = (ROOT / "docs" / "glossary.md").read_text()
 
 def test_the_glossary_names_every_target_system_team_and_exception_type():
     types = set(PAIR_OF_EXCEPTION) | set(HOLD_EXCEPTIONS) | set(words.TITLES)
-    for name in [*(t.value for t in Target), *(s.value for s in System), *(o.value for o in Owner), *types]:
+    values = [*Target, *System, *Owner, *Severity, *ExceptionState, *Outcome]
+    for name in [*(v.value for v in values), *types]:
         assert f"`{name}`" in GLOSSARY, f"{name} is not in docs/glossary.md"
 
 

@@ -15,7 +15,6 @@ from streams.core.exceptions import (
     ACCESS_DENIED,
     FAILURE_EXCEPTION,
     NO_LIVE_SALES_ORDER,
-    REQUIRED_ACCESS,
     RULE_EXCEPTIONS,
     failure_exception,
 )
@@ -61,7 +60,7 @@ def owners_in_core() -> dict[str, set[Owner]]:
     for target, kind in [*((t, "update_sales_order") for t in FAILURE_EXCEPTION), (Target.ERP, "create_credit_memo")]:
         raised, owner = failed(target, kind)
         owners.setdefault(raised, set()).add(owner)
-    raised, owner = failed(Target.INVENTORY, "adjust_inventory", {REQUIRED_ACCESS: "write_inventory"})
+    raised, owner = failed(Target.INVENTORY, "adjust_inventory", {"required_access": "write_inventory"})
     owners[raised].add(owner)
     # A cancel-and-replace that left nothing is a Peoplevox failure, owned as those are.
     owners[NO_LIVE_SALES_ORDER] = set(owners[FAILURE_EXCEPTION[Target.PEOPLEVOX]])
@@ -84,7 +83,7 @@ def test_the_core_owners_cover_every_type_the_core_names():
 @pytest.mark.parametrize("kind", sorted(owners_in_core()))
 def test_every_type_has_a_section_under_each_team_that_owns_it_and_only_there(kind):
     owners = owners_in_core()[kind]
-    listed = {owner for owner in Owner if kind in sections(owner)}
+    listed = {owner for owner in PAGES if kind in sections(owner)}
     assert listed == owners, (kind, listed, owners)
 
 
