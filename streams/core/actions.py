@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.core.details import ExceptionState, FailureDetail, OrderException, Outcome, UnknownSkuDetail
+from streams.core.details import ExceptionState, ExceptionType, FailureDetail, OrderException, Outcome, UnknownSkuDetail
 from streams.core.exceptions import MAX_AUTO_RETRIES, RULE_EXCEPTIONS
 from streams.core.holds import HOLD_EXCEPTIONS
 from streams.core.inputs import FetchedSnapshot, OrderMissing, PersonAction, ResultIn
@@ -31,7 +31,7 @@ from streams.core.state import OrderState
 ACTIVE = frozenset({ExceptionState.OPEN, ExceptionState.RETRYING})
 #: Held for its original: a retry forgets the link, so it is taken again from the order as Shopify has it now
 #: (a corrected or removed marker counts) and the original, cancelled in Peoplevox meanwhile, is asked again.
-RELINKED_BY_RETRY = frozenset({"RECREATE_AMBIGUOUS", "RECREATE_UNRESOLVED"})
+RELINKED_BY_RETRY = frozenset({ExceptionType.RECREATE_AMBIGUOUS, ExceptionType.RECREATE_UNRESOLVED})
 UNLINKED = {"predecessor_ref": None, "predecessor_released": False, "predecessor_blocked": False,
             "predecessor_reason": None, "predecessor_asked_at": None, "predecessor_asks": 0}
 

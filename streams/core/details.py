@@ -52,6 +52,25 @@ class Severity(StrEnum):
         return list(Severity).index(self)
 
 
+class ExceptionType(StrEnum):
+    """What went wrong: one runbook section and handbook entry each. ``OrderException.type`` stays a string on the
+    wire (``order_exception.avsc``: expect new types), and a type a later release added is read as its string."""
+
+    UNKNOWN_SKU = "UNKNOWN_SKU"
+    EDIT_AFTER_PICK = "EDIT_AFTER_PICK"
+    PRICE_LIST_MISMATCH = "PRICE_LIST_MISMATCH"
+    RECREATE_AMBIGUOUS = "RECREATE_AMBIGUOUS"
+    RECREATE_UNRESOLVED = "RECREATE_UNRESOLVED"
+    INVENTORY_LOCATION_UNKNOWN = "INVENTORY_LOCATION_UNKNOWN"
+    ORDER_STALLED = "ORDER_STALLED"
+    PVX_UPDATE_FAILED = "PVX_UPDATE_FAILED"
+    PVX_NO_LIVE_SALES_ORDER = "PVX_NO_LIVE_SALES_ORDER"
+    INVENTORY_ADJUST_FAILED = "INVENTORY_ADJUST_FAILED"
+    ERP_SYNC_FAILED = "ERP_SYNC_FAILED"
+    REFUND_NOT_POSTED = "REFUND_NOT_POSTED"
+    SHOPIFY_ACCESS_DENIED = "SHOPIFY_ACCESS_DENIED"
+
+
 class Detail(Value):
     """A detail: what it says is all it may say, so a misspelt field is an error where it is written."""
 
@@ -283,10 +302,10 @@ ExceptionDetail = (FailureDetail | ReadDeniedDetail | WaitingDetail | UnknownSku
 
 #: The detail each rule or hold exception type carries; the failure types carry a ``FailureDetail``.
 DETAIL_OF_TYPE: dict[str, type[Detail]] = {
-    "UNKNOWN_SKU": UnknownSkuDetail, "RECREATE_AMBIGUOUS": RecreateAmbiguousDetail,
-    "EDIT_AFTER_PICK": EditAfterPickDetail, "PRICE_LIST_MISMATCH": PriceListDetail,
-    "INVENTORY_LOCATION_UNKNOWN": LocationUnknownDetail, "ORDER_STALLED": WaitingDetail,
-    "RECREATE_UNRESOLVED": WaitingDetail}
+    ExceptionType.UNKNOWN_SKU: UnknownSkuDetail, ExceptionType.RECREATE_AMBIGUOUS: RecreateAmbiguousDetail,
+    ExceptionType.EDIT_AFTER_PICK: EditAfterPickDetail, ExceptionType.PRICE_LIST_MISMATCH: PriceListDetail,
+    ExceptionType.INVENTORY_LOCATION_UNKNOWN: LocationUnknownDetail, ExceptionType.ORDER_STALLED: WaitingDetail,
+    ExceptionType.RECREATE_UNRESOLVED: WaitingDetail}
 
 
 def exception_detail(exception_type: str, value: Any) -> Any:

@@ -18,9 +18,8 @@ from typing import Any
 
 from streams.core import actions, holds, inventory, money, peoplevox
 from streams.core.commands import Command, CreateSalesOrder, PeoplevoxPayload, ReplaceSalesOrder
-from streams.core.details import OrderException, Outcome, ReadDeniedDetail, Severity
+from streams.core.details import ExceptionType, OrderException, Outcome, ReadDeniedDetail, Severity
 from streams.core.exceptions import (
-    ACCESS_DENIED,
     Wanted,
     failure_exception,
     read_denied_id,
@@ -257,8 +256,8 @@ def on_read_denied(state: OrderState, denied: ReadDenied, now: int) -> Decision:
     previous = state.exceptions.get(exception_id)
     name = state.snapshot.name if state.snapshot else None
     exception = OrderException(
-        exception_id=exception_id, order_id=state.order_id, order_name=name, type=ACCESS_DENIED, owner=Owner.OPS,
-        severity=Severity.HIGH,
+        exception_id=exception_id, order_id=state.order_id, order_name=name, type=ExceptionType.SHOPIFY_ACCESS_DENIED,
+        owner=Owner.OPS, severity=Severity.HIGH,
         summary=f"{name or 'order ' + state.order_id} cannot be read from Shopify: {denied.reason}",
         detail=ReadDeniedDetail(required_access=denied.required_access, reason=denied.reason),
         suggested_action=f"Grant the editsync app {denied.required_access} in Shopify; the order is read again on "

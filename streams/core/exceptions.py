@@ -14,21 +14,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from streams.core.commands import Command, ReplaceSalesOrder
-from streams.core.details import Detail, ExceptionState, FailureDetail, OrderException, Severity
+from streams.core.details import Detail, ExceptionState, ExceptionType, FailureDetail, OrderException, Severity
 from streams.core.inputs import ResultIn
 from streams.core.model import OrderSnapshot, Owner, Target, opening
 from streams.core.state import OrderState
 
 #: Exception types the engine opens and resolves by itself as the order changes.
-RULE_EXCEPTIONS = frozenset({"UNKNOWN_SKU", "EDIT_AFTER_PICK", "PRICE_LIST_MISMATCH", "RECREATE_AMBIGUOUS",
-                             "INVENTORY_LOCATION_UNKNOWN"})
-FAILURE_EXCEPTION = {Target.PEOPLEVOX: "PVX_UPDATE_FAILED", Target.INVENTORY: "INVENTORY_ADJUST_FAILED",
-                     Target.ERP: "ERP_SYNC_FAILED"}
-#: Shopify refused a read or a write for a missing access scope (or protected customer data approval).
-ACCESS_DENIED = "SHOPIFY_ACCESS_DENIED"
-#: A failed cancel-and-replace whose result says ``warehouse_holds_nothing``: the old sales order was cancelled
-#: and the new one could not be created.
-NO_LIVE_SALES_ORDER = "PVX_NO_LIVE_SALES_ORDER"
+RULE_EXCEPTIONS = frozenset({ExceptionType.UNKNOWN_SKU, ExceptionType.EDIT_AFTER_PICK,
+                             ExceptionType.PRICE_LIST_MISMATCH, ExceptionType.RECREATE_AMBIGUOUS,
+                             ExceptionType.INVENTORY_LOCATION_UNKNOWN})
+FAILURE_EXCEPTION = {Target.PEOPLEVOX: ExceptionType.PVX_UPDATE_FAILED,
+                     Target.INVENTORY: ExceptionType.INVENTORY_ADJUST_FAILED, Target.ERP: ExceptionType.ERP_SYNC_FAILED}
 #: A system that answers others and keeps failing one command stops being re-sent it by itself after this many
 #: times (``FailureDetail.auto_retries``): then a person decides.
 MAX_AUTO_RETRIES = 3
@@ -54,18 +50,18 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
     command = result.command
     kind = FAILURE_EXCEPTION[command.target]
     if command.target is Target.ERP and command.kind == "create_credit_memo":
-        kind = "REFUND_NOT_POSTED"
+        kind = ExceptionType.REFUND_NOT_POSTED
     owner = Owner.FINANCE if command.target is Target.ERP else Owner.OPS
     severity, action = Severity.HIGH, "Fix the cause shown, then retry the order."
     if result.detail.required_access is not None and command.target is Target.INVENTORY:
-        kind, owner = ACCESS_DENIED, Owner.OPS
+        kind, owner = ExceptionType.SHOPIFY_ACCESS_DENIED, Owner.OPS  # a missing access scope
         action = f"Grant the editsync app {result.detail.required_access} in Shopify, then retry the order."
     name = state.snapshot.name if state.snapshot else None
     summary = (f"{name or command.order_id}: {command.kind} was {result.outcome.lower()} by "
                f"{command.target.display}: {result.reason or 'no reason given'}")
     payload = command.payload
     if isinstance(payload, ReplaceSalesOrder) and result.detail.warehouse_holds_nothing:
-        kind, severity = NO_LIVE_SALES_ORDER, Severity.CRITICAL
+        kind, severity = ExceptionType.PVX_NO_LIVE_SALES_ORDER, Severity.CRITICAL
         summary = (f"{name or command.order_id}: the warehouse holds NOTHING for this order: sales order "
                    f"{payload.replaces} was cancelled and its replacement {payload.sales_order.number} could not "
                    f"be created: {result.reason or 'no reason given'}")
@@ -77,7 +73,7 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
         previous.detail, FailureDetail) else 0
     detail = FailureDetail(command_id=command.command_id, target=command.target, outcome=result.outcome,
                            reason=result.reason, detail=result.detail, auto_retries=auto_retries)
-    if result.detail.gave_up and auto_retries < MAX_AUTO_RETRIES and kind != NO_LIVE_SALES_ORDER:
+    if result.detail.gave_up and auto_retries < MAX_AUTO_RETRIES and kind != ExceptionType.PVX_NO_LIVE_SALES_ORDER:
         action = (f"{opening(command.target.system.display)} did not answer: editsync sends this again by itself "
                   "once it answers again. If it is back and this stays open, retry the order.")
     # Failing again after a retry is the same exception, first seen when it first failed (and not news to notify).
@@ -89,7 +85,7 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
 
 
 def read_denied_id(order_id: str) -> str:
-    return f"{order_id}:{ACCESS_DENIED}:read"
+    return f"{order_id}:{ExceptionType.SHOPIFY_ACCESS_DENIED}:read"
 
 
 def settle(current: dict[str, OrderException], wanted: dict[str, OrderException], now: int,

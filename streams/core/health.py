@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from streams.core.details import ExceptionState
+from streams.core.details import ExceptionState, ExceptionType
 from streams.core.exceptions import failed_target
 from streams.core.holds import HOLD_EXCEPTIONS, held
 from streams.core.model import Target, Value
@@ -36,20 +36,20 @@ PAIR_OF_TARGET = {Target.PEOPLEVOX: Pair.SHOPIFY_PEOPLEVOX, Target.INVENTORY: Pa
 #: Which systems an open exception of each type leaves apart. A type missing here is a test failure
 #: (tests/unit/core/test_order_health.py), so a new exception type cannot drop out of the mismatch figures.
 #: Hold exceptions (streams/core/holds.py: an overdue wait) are not here: the wait is the gap.
-PAIR_OF_EXCEPTION = {
-    "EDIT_AFTER_PICK": Pair.SHOPIFY_PEOPLEVOX,
-    "UNKNOWN_SKU": Pair.SHOPIFY_PEOPLEVOX,
-    "RECREATE_AMBIGUOUS": Pair.SHOPIFY_PEOPLEVOX,
-    "PVX_UPDATE_FAILED": Pair.SHOPIFY_PEOPLEVOX,
-    "PVX_NO_LIVE_SALES_ORDER": Pair.SHOPIFY_PEOPLEVOX,
-    "INVENTORY_ADJUST_FAILED": Pair.SHOPIFY_STOCK,
-    "INVENTORY_LOCATION_UNKNOWN": Pair.SHOPIFY_STOCK,
-    "ERP_SYNC_FAILED": Pair.SHOPIFY_ERP,
-    "REFUND_NOT_POSTED": Pair.SHOPIFY_ERP,
-    "PRICE_LIST_MISMATCH": Pair.SHOPIFY_ERP,
+PAIR_OF_EXCEPTION: dict[str, Pair] = {
+    ExceptionType.EDIT_AFTER_PICK: Pair.SHOPIFY_PEOPLEVOX,
+    ExceptionType.UNKNOWN_SKU: Pair.SHOPIFY_PEOPLEVOX,
+    ExceptionType.RECREATE_AMBIGUOUS: Pair.SHOPIFY_PEOPLEVOX,
+    ExceptionType.PVX_UPDATE_FAILED: Pair.SHOPIFY_PEOPLEVOX,
+    ExceptionType.PVX_NO_LIVE_SALES_ORDER: Pair.SHOPIFY_PEOPLEVOX,
+    ExceptionType.INVENTORY_ADJUST_FAILED: Pair.SHOPIFY_STOCK,
+    ExceptionType.INVENTORY_LOCATION_UNKNOWN: Pair.SHOPIFY_STOCK,
+    ExceptionType.ERP_SYNC_FAILED: Pair.SHOPIFY_ERP,
+    ExceptionType.REFUND_NOT_POSTED: Pair.SHOPIFY_ERP,
+    ExceptionType.PRICE_LIST_MISMATCH: Pair.SHOPIFY_ERP,
     # A denied read keeps the order from every system, the warehouse first; a denied inventory write is
     # the stock's gap (a failed command's own target decides, below).
-    "SHOPIFY_ACCESS_DENIED": Pair.SHOPIFY_PEOPLEVOX,
+    ExceptionType.SHOPIFY_ACCESS_DENIED: Pair.SHOPIFY_PEOPLEVOX,
 }
 
 PENDING = "pending"

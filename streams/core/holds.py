@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from streams.core.details import ExceptionState, OrderException, Severity, WaitingDetail
+from streams.core.details import ExceptionState, ExceptionType, OrderException, Severity, WaitingDetail
 from streams.core.exceptions import read_denied_id
 from streams.core.model import Owner
 from streams.core.state import OrderState
@@ -27,11 +27,11 @@ class Wait(str, Enum):
 
 #: What each overdue wait becomes, who owns it, and what they can do.
 OVERDUE = {
-    Wait.SHOPIFY_READ: ("ORDER_STALLED", "the order could not be read from Shopify",
+    Wait.SHOPIFY_READ: (ExceptionType.ORDER_STALLED, "the order could not be read from Shopify",
                         "Check the Shopify connection and the shopify_reads metrics, then retry the order."),
-    Wait.DOWNSTREAM: ("ORDER_STALLED", "commands sent to the warehouse, inventory or ERP were not answered",
+    Wait.DOWNSTREAM: (ExceptionType.ORDER_STALLED, "commands sent to the warehouse, inventory or ERP were not answered",
                       "Check the sinks' lag and the target system, then retry the order."),
-    Wait.PREDECESSOR: ("RECREATE_UNRESOLVED", "the original order it replaces never answered",
+    Wait.PREDECESSOR: (ExceptionType.RECREATE_UNRESOLVED, "the original order it replaces never answered",
                        "Find the original order; cancel its sales order in Peoplevox if it is still live, "
                        "then retry this order."),
 }

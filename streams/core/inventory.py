@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from streams.core.commands import AdjustInventory, Command, command, command_id
-from streams.core.details import LocationUnknownDetail, Severity
+from streams.core.details import ExceptionType, LocationUnknownDetail, Severity
 from streams.core.exceptions import Wanted
 from streams.core.model import LineItem, OrderSnapshot, Owner, Target
 from streams.core.state import OrderState
@@ -70,7 +70,7 @@ def outstanding(target: Mapping[StockKey, int], applied: Mapping[StockKey, int],
 def plan_commands(state: OrderState, snapshot: OrderSnapshot, want: Wanted) -> tuple[OrderState, list[Command]]:
     unplaced = unlocated(snapshot)
     if unplaced:
-        want("INVENTORY_LOCATION_UNKNOWN", Owner.OPS, Severity.MEDIUM,
+        want(ExceptionType.INVENTORY_LOCATION_UNKNOWN, Owner.OPS, Severity.MEDIUM,
              f"{snapshot.display_name}: units taken off {len(unplaced)} line(s) belong back in stock, but Shopify "
              "named no location for them; they were not adjusted.",
              LocationUnknownDetail(line_ids=tuple(unplaced)),

@@ -24,7 +24,7 @@ from streams.core.commands import (
     UpsertSalesOrder,
     command,
 )
-from streams.core.details import PriceListDetail, PriceMismatch, Severity
+from streams.core.details import ExceptionType, PriceListDetail, PriceMismatch, Severity
 from streams.core.exceptions import Wanted
 from streams.core.model import OrderSnapshot, Owner, Refund, Target, Transaction
 from streams.core.reference import PriceLists, Reference
@@ -78,7 +78,7 @@ def price_list_mismatches(snapshot: OrderSnapshot, price_lists: PriceLists) -> l
 def plan_commands(state: OrderState, snapshot: OrderSnapshot, reference: Reference, want: Wanted) -> list[Command]:
     mismatches = price_list_mismatches(snapshot, reference.price_lists)
     if mismatches:
-        want("PRICE_LIST_MISMATCH", Owner.FINANCE, Severity.MEDIUM,
+        want(ExceptionType.PRICE_LIST_MISMATCH, Owner.FINANCE, Severity.MEDIUM,
              f"{snapshot.display_name}: an added line is not at the company's agreed price.",
              PriceListDetail(lines=tuple(mismatches)),
              "Correct the price in Shopify, or approve the difference, then retry.")

@@ -55,6 +55,7 @@ from streams.core.commands import (
 )
 from streams.core.details import (
     EditAfterPickDetail,
+    ExceptionType,
     FieldChange,
     HeaderField,
     Held,
@@ -242,7 +243,7 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
                   notices: list[Notice]) -> tuple[OrderState, list[Command]]:
     desired = None if state.successor_id else desired_sales_order(snapshot, reference.catalogue)
     if isinstance(desired, UnknownSkus):
-        want("UNKNOWN_SKU", Owner.OPS, Severity.HIGH,
+        want(ExceptionType.UNKNOWN_SKU, Owner.OPS, Severity.HIGH,
              f"{snapshot.display_name} is held: {', '.join(desired.skus)} has no Peoplevox ItemCode.",
              UnknownSkuDetail(skus=tuple(desired.skus)),
              "Add the item to Peoplevox (or a SKU override), then retry the order.")
@@ -252,7 +253,7 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
             # Either the original is past the cut-off, or Shopify has no order of that name (a mistyped
             # marker may hide a live original): two parcels are worse than a held order.
             reason = state.predecessor_reason or "the original was not released"
-            want("RECREATE_AMBIGUOUS", Owner.OPS, Severity.HIGH,
+            want(ExceptionType.RECREATE_AMBIGUOUS, Owner.OPS, Severity.HIGH,
                  f"{snapshot.display_name} replaces {state.predecessor_ref}, which could not be released "
                  f"({reason}): neither is released automatically.",
                  RecreateAmbiguousDetail(predecessor=state.predecessor_ref, reason=reason),
@@ -285,7 +286,7 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
                                       or (change.kind == "cancel" and state.peoplevox_status == CANCELLED))
     if live is not None and not cancelled and cutoff.reached(state.peoplevox_status):
         lines = change.touches_lines or change.kind == "cancel"
-        want("EDIT_AFTER_PICK", Owner.OPS if lines else Owner.CX, Severity.HIGH,
+        want(ExceptionType.EDIT_AFTER_PICK, Owner.OPS if lines else Owner.CX, Severity.HIGH,
              f"{snapshot.display_name} changed after the warehouse started ({state.peoplevox_status}); "
              "the change was not sent.",
              EditAfterPickDetail(status=state.peoplevox_status, change=change.kind, diff=change.diff),

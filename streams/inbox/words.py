@@ -10,6 +10,7 @@ from streams.core.details import (
     EditAfterPickDetail,
     ExceptionDetail,
     ExceptionState,
+    ExceptionType,
     FailureDetail,
     Outcome,
     PriceListDetail,
@@ -23,20 +24,20 @@ from streams.core.model import Target
 
 TEAMS = {"FINANCE": "Finance", "OPS": "Operations", "CX": "Customer service"}
 STATES: dict[str, str] = {state: state.value.lower() for state in ExceptionState}
-TITLES = {
-    "UNKNOWN_SKU": "Product not set up in the warehouse",
-    "EDIT_AFTER_PICK": "Changed after the warehouse started picking",
-    "PRICE_LIST_MISMATCH": "Price differs from the company's price list",
-    "RECREATE_AMBIGUOUS": "Replacement order whose original could not be released",
-    "PVX_UPDATE_FAILED": "Peoplevox refused or did not answer",
-    "INVENTORY_ADJUST_FAILED": "Stock adjustment in Shopify failed",
-    "ERP_SYNC_FAILED": "The ERP refused or did not answer",
-    "REFUND_NOT_POSTED": "Refund not posted to the ERP",
-    "INVENTORY_LOCATION_UNKNOWN": "Units to restock, but no location known",
-    "ORDER_STALLED": "Order waiting too long",
-    "RECREATE_UNRESOLVED": "Replacement order still waiting for its original",
-    "SHOPIFY_ACCESS_DENIED": "Shopify refused editsync access",
-    "PVX_NO_LIVE_SALES_ORDER": "The warehouse holds nothing for this order",
+TITLES: dict[str, str] = {
+    ExceptionType.UNKNOWN_SKU: "Product not set up in the warehouse",
+    ExceptionType.EDIT_AFTER_PICK: "Changed after the warehouse started picking",
+    ExceptionType.PRICE_LIST_MISMATCH: "Price differs from the company's price list",
+    ExceptionType.RECREATE_AMBIGUOUS: "Replacement order whose original could not be released",
+    ExceptionType.PVX_UPDATE_FAILED: "Peoplevox refused or did not answer",
+    ExceptionType.INVENTORY_ADJUST_FAILED: "Stock adjustment in Shopify failed",
+    ExceptionType.ERP_SYNC_FAILED: "The ERP refused or did not answer",
+    ExceptionType.REFUND_NOT_POSTED: "Refund not posted to the ERP",
+    ExceptionType.INVENTORY_LOCATION_UNKNOWN: "Units to restock, but no location known",
+    ExceptionType.ORDER_STALLED: "Order waiting too long",
+    ExceptionType.RECREATE_UNRESOLVED: "Replacement order still waiting for its original",
+    ExceptionType.SHOPIFY_ACCESS_DENIED: "Shopify refused editsync access",
+    ExceptionType.PVX_NO_LIVE_SALES_ORDER: "The warehouse holds nothing for this order",
 }
 ACTIONS = {
     "create_sales_order": "create the sales order", "update_sales_order": "update the sales order",

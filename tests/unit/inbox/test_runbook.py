@@ -5,16 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from streams.core.exceptions import ACCESS_DENIED, FAILURE_EXCEPTION, RULE_EXCEPTIONS
-from streams.core.holds import HOLD_EXCEPTIONS
+from streams.core.details import ExceptionType
 from streams.inbox.api import runbook_link
 from streams.inbox.pages import RUNBOOK, render_runbook
 
 TEXT = RUNBOOK.read_text()
 PARTS = ("What happened.", "Who owns it.", "What to check.", "How to fix.", "How to retry.")
-#: Every type the core raises.
-TYPES = (set(RULE_EXCEPTIONS) | set(FAILURE_EXCEPTION.values()) | set(HOLD_EXCEPTIONS)
-         | {"REFUND_NOT_POSTED", ACCESS_DENIED, "PVX_NO_LIVE_SALES_ORDER"})
+TYPES = set(ExceptionType)
 
 
 def sections() -> dict[str, str]:
