@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, ValidationError, field_serializer, model_validator
+from pydantic import BeforeValidator, ConfigDict, PlainSerializer, ValidationError, field_serializer, model_validator
 from pydantic_core import to_jsonable_python
 
 from streams.core.model import Address, Owner, Target, Value
@@ -196,6 +196,14 @@ class ResultDetail(Detail):
                     header=self.header)
 
 
+#: A result detail read from and written as its wire form, wherever a model carries one.
+WireResultDetail = Annotated[
+    ResultDetail,
+    BeforeValidator(lambda value: ResultDetail.from_wire(value) if isinstance(value, dict) else value),
+    PlainSerializer(lambda detail: detail.wire()),
+]
+
+
 # --- exception details, one per exception type ----------------------------------------------
 
 
@@ -207,15 +215,8 @@ class FailureDetail(Detail):
     target: Target
     outcome: Outcome
     reason: str | None = None
-    detail: ResultDetail = ResultDetail()
+    detail: WireResultDetail = ResultDetail()
     auto_retries: int = 0  # how often editsync re-sent it by itself
-
-    @model_validator(mode="before")
-    @classmethod
-    def _result_detail(cls, value: Any) -> Any:
-        if isinstance(value, dict) and isinstance(value.get("detail"), dict):
-            return {**value, "detail": ResultDetail.from_wire(value["detail"])}
-        return value
 
 
 class ReadDeniedDetail(Detail):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter, field_serializer, model_validator
+from pydantic import Field, TypeAdapter
 
 from streams.core.commands import Command
-from streams.core.details import Outcome, ResultDetail
+from streams.core.details import Outcome, ResultDetail, WireResultDetail
 from streams.core.model import OrderSnapshot, Target, Value
 
 
@@ -31,18 +31,7 @@ class ResultIn(Value):
     command: Command
     outcome: Outcome
     reason: str | None = None
-    detail: ResultDetail = ResultDetail()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _typed_detail(cls, value: Any) -> Any:
-        if isinstance(value, dict) and isinstance(value.get("detail"), dict):
-            return {**value, "detail": ResultDetail.from_wire(value["detail"])}
-        return value
-
-    @field_serializer("detail")
-    def _wire_detail(self, detail: ResultDetail) -> dict[str, Any]:
-        return detail.wire()
+    detail: WireResultDetail = ResultDetail()
 
 
 # --- recreate-as-new-order links between two orders -----------------------------------------
