@@ -56,6 +56,8 @@ from connectors.shopify_order import (
     REFUND_LINES_PAGE,
     REFUNDS_LIST,
     SALES_PAGE,
+    TAGS_ADD_MUTATION,
+    TAGS_REMOVE_MUTATION,
     TRANSACTIONS_LIST,
     UPDATED_SINCE_QUERY,
     FollowUpSizes,
@@ -213,6 +215,18 @@ class ShopifyAdmin:
             raise PermanentError("Shopify refused the inventory adjustment",
                                  {"user_errors": payload["userErrors"]})
         return payload["inventoryAdjustmentGroup"]
+
+    async def change_tags(self, order_id: str, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> None:
+        """Add, then remove, tags of the order; each mutation leaves the order's other tags as they are."""
+        gid = f"gid://shopify/Order/{order_id}"
+        for mutation, field, tags in ((TAGS_ADD_MUTATION, "tagsAdd", add), (TAGS_REMOVE_MUTATION, "tagsRemove", remove)):
+            if not tags:
+                continue
+            payload = (await self._query(mutation, {"id": gid, "tags": list(tags)}))[field]
+            if payload["userErrors"]:
+                raise PermanentError(f"Shopify refused {field}", {"user_errors": payload["userErrors"]})
+            if payload["node"] is None:
+                raise PermanentError(f"Shopify has no order {order_id} to tag")
 
     async def _query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         # Page sizes set the requested cost; ids and cursors do not.

@@ -30,6 +30,7 @@ ACTIONS = {
     "replace_sales_order": "replace the sales order", "cancel_sales_order": "cancel the sales order",
     "cancel_live_sales_orders": "cancel whatever sales order the warehouse holds",
     "create_return": "book the return", "adjust_inventory": "adjust stock",
+    "add_tags": "close the order for edits in Shopify", "remove_tags": "reopen the order for edits in Shopify",
     "upsert_sales_order": "send the sales order", "record_payment": "record the payment",
     "create_credit_memo": "post the credit memo",
 }

@@ -53,6 +53,11 @@ async def execute(downstream: Downstream, command: commands.Command) -> Outcome:
             command.idempotency_key, [StockChange(payload.inventory_item_id, payload.location_id, payload.delta)],
             payload.reason, payload.reference_document_uri)
         return Outcome("APPLIED", detail={"adjustment_group": group["id"]})
+    if isinstance(payload, commands.TagsChange):
+        added = isinstance(payload, commands.AddTags)
+        await downstream.shopify.change_tags(command.order_id, add=payload.tags if added else (),
+                                             remove=() if added else payload.tags)
+        return Outcome("APPLIED")
     if isinstance(payload, (commands.SalesOrderChange, commands.CancelLiveSalesOrders, commands.CreateReturn)):
         return await _peoplevox(downstream.peoplevox, command.order_id, payload)
     return await _erp(downstream.erp, payload)
