@@ -9,7 +9,7 @@ there yet. An edit that still slips through is raised as ``EDIT_AFTER_PICK`` as 
 Level-triggered like every planner: what the order should show (locked or not) is compared with what it shows,
 the tag in the latest snapshot, unless Shopify confirmed editsync's own change after that snapshot was taken.
 The ``orders/updated`` webhook Shopify sends for the tag change then carries the tag, matches, and plans
-nothing: no loop. One change at a time per order; a failed one (a missing ``write_orders`` scope becomes
+nothing: no loop. editsync lifts only a lock it added itself. One change at a time per order; a failed one (a missing ``write_orders`` scope becomes
 ``SHOPIFY_ACCESS_DENIED``) is not sent again until a person retries the order.
 """
 
@@ -42,7 +42,10 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, ta
     if not tag or any(isinstance(sent.payload, TagsChange) for sent in state.in_flight.values()):
         return []
     locked = warehouse_holds(state, cutoff)
-    if locked == shows_lock(state, snapshot, tag):
+    shown = shows_lock(state, snapshot, tag)
+    # A lock tag editsync did not add (the merchant's own, or one from before its state was lost) stays: lifting
+    # a lock nobody asked editsync to lift would reopen edits the merchant closed.
+    if locked == shown or (shown and state.shopify_locked is not True):
         return []
     payload = AddTags(tags=(tag,)) if locked else RemoveTags(tags=(tag,))
     # One id per sales order and direction: retried deliveries change nothing twice, and a failed one stays failed.

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.errors import AccessDenied
 from connectors.ports import OrderUpdate, StockChange
 from streams.core.model import OrderSnapshot
 
@@ -23,6 +24,7 @@ class FakeShop:
     levels: dict[str, int] = field(default_factory=dict)  # "<inventory item id>@<location id>" -> adjusted by
     keys: set[str] = field(default_factory=set)
     tag_writes: int = 0
+    scopes: frozenset[str] = frozenset({"write_orders"})  # the token's write scopes this fake checks
 
     async def fetch_order(self, order_id: str) -> OrderSnapshot | None:
         return self.orders.get(order_id)
@@ -49,6 +51,8 @@ class FakeShop:
         return {"id": f"gid://shopify/InventoryAdjustmentGroup/{len(self.keys)}"}
 
     async def change_tags(self, order_id: str, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> None:
+        if "write_orders" not in self.scopes:
+            raise AccessDenied("Shopify", "write_orders", {"fields": ["tagsAdd" if add else "tagsRemove"]})
         order = self.orders[order_id]
         self.tag_writes += 1
         gone = {tag.casefold() for tag in remove}
