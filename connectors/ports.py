@@ -49,7 +49,7 @@ class OrderUpdate:
 
 
 class Shop(Protocol):
-    """Shopify's Admin API: the order as it is now, which orders changed lately, and inventory adjustments."""
+    """Shopify's Admin API: the order as it is now, which orders changed lately, inventory adjustments, tags."""
 
     async def fetch_order(self, order_id: str) -> OrderSnapshot | None: ...
 
@@ -65,6 +65,10 @@ class Shop(Protocol):
 
     async def adjust_inventory(self, key: str, changes: list[StockChange], reason: str,
                                reference_document_uri: str | None) -> dict[str, Any]: ...
+
+    async def change_tags(self, order_id: str, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> None:
+        """Add and remove tags of the order, leaving its other tags as they are (``tagsAdd``, ``tagsRemove``)."""
+        ...
 
 
 class Warehouse(Protocol):

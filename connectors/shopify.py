@@ -56,6 +56,8 @@ from connectors.shopify_order import (
     REFUND_LINES_PAGE,
     REFUNDS_LIST,
     SALES_PAGE,
+    TAGS_ADD_MUTATION,
+    TAGS_REMOVE_MUTATION,
     TRANSACTIONS_LIST,
     UPDATED_SINCE_QUERY,
     FollowUpSizes,
@@ -211,10 +213,21 @@ class ShopifyAdmin:
                         for c in changes]}}
         payload = (await self._query(INVENTORY_MUTATION, variables))["inventoryAdjustQuantities"]
         if payload["userErrors"]:
-            raise PermanentError("Shopify refused the inventory adjustment", ResultDetail(user_errors=tuple(
-                SystemMessage(message=e.get("message"), code=e.get("code"), field=tuple(e.get("field") or ()))
-                for e in payload["userErrors"])))
+            raise PermanentError("Shopify refused the inventory adjustment", _user_errors(payload["userErrors"]))
         return payload["inventoryAdjustmentGroup"]
+
+    async def change_tags(self, order_id: str, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> None:
+        """Add, then remove, tags of the order; each mutation leaves the order's other tags as they are."""
+        gid = f"gid://shopify/Order/{order_id}"
+        for mutation, field, tags in ((TAGS_ADD_MUTATION, "tagsAdd", add),
+                                      (TAGS_REMOVE_MUTATION, "tagsRemove", remove)):
+            if not tags:
+                continue
+            payload = (await self._query(mutation, {"id": gid, "tags": list(tags)}))[field]
+            if payload["userErrors"]:
+                raise PermanentError(f"Shopify refused {field}", _user_errors(payload["userErrors"]))
+            if payload["node"] is None:
+                raise PermanentError(f"Shopify has no order {order_id} to tag")
 
     async def _query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         # Page sizes set the requested cost; ids and cursors do not.
@@ -296,3 +309,9 @@ async def _drain(connection: dict[str, Any], key: str, next_page: Any) -> None:
         page = await next_page(page["pageInfo"]["endCursor"])
         connection[key].extend(page[key])
     connection["pageInfo"] = page["pageInfo"]
+
+
+def _user_errors(errors: list[dict[str, Any]]) -> ResultDetail:
+    """A mutation's ``userErrors`` as the result detail says them."""
+    return ResultDetail(user_errors=tuple(
+        SystemMessage(message=e.get("message"), code=e.get("code"), field=tuple(e.get("field") or ())) for e in errors))

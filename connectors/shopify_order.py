@@ -213,6 +213,20 @@ query EditsyncUpdatedSince($query: String!, $first: Int!, $after: String) {{
 }}
 """
 
+#: shopify.dev/docs/api/admin-graphql/latest/mutations/tagsAdd and .../tagsRemove: ``id`` and ``tags``, answered
+#: with the tagged ``node`` and ``userErrors``; on an order they need the ``write_orders`` access scope.
+TAGS_ADD_MUTATION = """
+mutation EditsyncTagsAdd($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } }
+}
+"""
+
+TAGS_REMOVE_MUTATION = """
+mutation EditsyncTagsRemove($id: ID!, $tags: [String!]!) {
+  tagsRemove(id: $id, tags: $tags) { node { id } userErrors { field message } }
+}
+"""
+
 INVENTORY_MUTATION = """
 mutation EditsyncAdjust($input: InventoryAdjustQuantitiesInput!, $key: String!) {
   inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {

@@ -56,7 +56,9 @@ field. Required access: `<scope>` access scope.``, ``extensions.code``
 (``extensions.requiredAccess``). Scopes enforced: ``read_orders`` for
 ``order``/``orders``/refund nodes, ``read_customers`` for ``Order.customer``,
 ``read_products`` for ``LineItem.variant``, ``write_inventory`` for
-``inventoryAdjustQuantities``, ``write_orders`` for ``refundCreate``. Protected customer data
+``inventoryAdjustQuantities``, ``write_orders`` for ``refundCreate``, and for ``tagsAdd``/``tagsRemove`` on
+an order (shopify.dev/docs/api/admin-graphql/latest/mutations/tagsAdd: "Requires ... `write_orders`" for
+orders). Protected customer data
 (shopify.dev/docs/apps/launch/protected-customer-data): without level 2
 approval (name, address, phone, email) ``Order.email``, ``phone``,
 ``shippingAddress`` and ``billingAddress`` are denied the same way; the page
@@ -112,7 +114,9 @@ ALL_SCOPES = frozenset({"read_orders", "write_orders", "read_customers", "read_p
 REQUIRED_SCOPE = {("QueryRoot", "order"): "read_orders", ("QueryRoot", "orders"): "read_orders",
                   ("Order", "customer"): "read_customers", ("LineItem", "variant"): "read_products",
                   ("Mutation", "inventoryAdjustQuantities"): "write_inventory",
-                  ("Mutation", "refundCreate"): "write_orders"}
+                  ("Mutation", "refundCreate"): "write_orders",
+                  # on an Order; other taggable resources need their own write scope, the sandbox tags orders only
+                  ("Mutation", "tagsAdd"): "write_orders", ("Mutation", "tagsRemove"): "write_orders"}
 PROTECTED_FIELDS = frozenset({("Order", "email"), ("Order", "phone"), ("Order", "shippingAddress"),
                               ("Order", "billingAddress")})
 
@@ -407,6 +411,25 @@ class AdminGraphQL:
         view = order_view(self.shop, self.shop.orders[order_id], info.context)
         refund_view = next(r for r in view["refunds"]() if r["id"] == gid("Refund", refund_id))
         return {"refund": refund_view, "order": view, "userErrors": []}
+
+    def tagsAdd(self, info: GraphQLResolveInfo, id: str, tags: list[str]) -> dict[str, Any]:
+        return self._tags(info, id, tags, self.shop.add_tags)
+
+    def tagsRemove(self, info: GraphQLResolveInfo, id: str, tags: list[str]) -> dict[str, Any]:
+        return self._tags(info, id, tags, self.shop.remove_tags)
+
+    def _tags(self, info: GraphQLResolveInfo, id: str, tags: list[str],
+              change: Callable[[int, list[str]], Order]) -> dict[str, Any]:
+        """``TagsAddPayload``/``TagsRemovePayload``: the tagged ``node``, or ``userErrors`` on ``id`` or ``tags``."""
+        try:
+            order = change(parse_gid(id, "Order"), tags)
+        except GraphQLError:
+            return {"node": None, "userErrors": [{"field": ["id"], "message": "Resource not found"}]}
+        except StoreError as error:
+            field_name = "tags" if error.field == ("tags",) else "id"
+            message = str(error) if field_name == "tags" else "Resource not found"
+            return {"node": None, "userErrors": [{"field": [field_name], "message": message}]}
+        return {"node": order_view(self.shop, order, info.context), "userErrors": []}
 
     # --- resolution -----------------------------------------------------------------------
 

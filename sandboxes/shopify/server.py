@@ -13,9 +13,10 @@ throttled REST-style 429 carries ``Retry-After``. Unknown API versions 404.
 
 ``/_sandbox/scenario/<operation>`` runs a merchant operation from
 ``store.Shop`` (create_order, edit_order, change_address, set_line_properties,
-cancel_order, refund, recreate_order, fulfill), for the demo and tests; one the
-store refuses answers 422 with the reason and the ``userErrors`` Shopify's
-mutation would carry.
+cancel_order, refund, recreate_order, fulfill, and customer_edit_order: the
+customer's order-editing app), for the demo and tests; one the store refuses
+answers 422 with the reason and the ``userErrors`` Shopify's mutation would
+carry; an edit the customer's app refuses on a locked order answers 409.
 
 Calls are logged, and can be failed one operation at a time (``fail_operation``
 in ``sandboxes/control.py``), under the root field the request runs
@@ -37,11 +38,11 @@ from sandboxes.control import Control
 from sandboxes.shopify.cost import MAX_QUERY_COST, Bucket, actual_cost, requested_cost
 from sandboxes.shopify.graphql_api import ALL_SCOPES, AdminGraphQL
 from sandboxes.shopify.schema import API_VERSION, admin_schema, check_document
-from sandboxes.shopify.store import Order, Shop, StoreError
+from sandboxes.shopify.store import EditLocked, Order, Shop, StoreError
 from sandboxes.shopify.webhooks import WebhookEmitter
 
 SCENARIOS = ("create_order", "edit_order", "change_address", "set_line_properties", "cancel_order", "refund",
-             "recreate_order", "fulfill")
+             "recreate_order", "fulfill", "customer_edit_order")
 THROTTLE_DOC = "https://shopify.dev/api/usage/limits#rate-limits"
 
 
@@ -189,6 +190,8 @@ class ShopifySandbox:
         try:
             arguments = await request.json()
             result = getattr(self.shop, operation)(**_decode_arguments(arguments))
+        except EditLocked as error:
+            return web.json_response({"error": str(error)}, status=409)
         except StoreError as error:
             return web.json_response({"error": str(error), "userErrors": [
                 {"field": list(error.field) or None, "message": str(error)}]}, status=422)

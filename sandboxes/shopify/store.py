@@ -35,6 +35,21 @@ were fulfilled and not refunded, and an order holding such units cannot be
 cancelled (``orderCancel`` requires "no outstanding fulfillments that can't
 be cancelled").
 
+Tags (``tagsAdd``/``tagsRemove``, shopify.dev/docs/api/admin-graphql/latest/mutations/tagsAdd): the
+schema's ``Order.tags`` says "To add new tags without overwriting existing tags, use the tagsAdd mutation";
+tags come as a list or as one comma-separated string (the ``tags`` argument's description). The schema caps a
+customer's tags at "up to 255 characters" each (``OrderCreateUpsertCustomerAttributesInput.tags``); the
+sandbox holds order tags to the same and refuses a longer one. A tag already there in another case is not
+added twice (the stricter reading: Shopify's tag search is case-insensitive, shopify.dev/docs/api/usage/search-syntax).
+Every tag change bumps ``updatedAt`` and sends ``orders/updated`` (the topic "Occurs whenever an order is
+updated", shopify.dev/docs/api/webhooks); the sandbox sends it even when a change added nothing, the reading
+that cannot hide a client's webhook loop.
+
+A customer's order-editing app (``customer_edit_order``) stops offering edits once the order carries the
+app's lock tag, as Revize's "early stop via tags" does (the order-editing apps' public docs): the
+edit is refused (``EditLocked``, HTTP 409 on the scenario route) and nothing changes; otherwise it is the
+same edit as the merchant's (``edit_order``).
+
 Operations are what a merchant (or an order-editing app) does in Shopify's
 admin; the store never knows editsync exists.
 """
@@ -198,7 +213,14 @@ class StoreError(ValueError):
 RESTOCK_TYPES = ("NO_RESTOCK", "CANCEL", "RETURN")
 
 
+class EditLocked(StoreError):
+    """The customer's order-editing app refuses the edit: the order carries its lock tag."""
+
+
 Listener = Callable[[str, dict[str, Any]], None]
+#: The tag the sandbox's customer editing app stops edits on: editsync's default (EDITSYNC_EDIT_LOCK_TAG).
+APP_LOCK_TAG = "editsync-locked"
+MAX_TAG_CHARS = 255
 
 
 @dataclass
@@ -219,6 +241,7 @@ class Shop:
     _numbers: Any = field(default_factory=lambda: itertools.count(1001))
     _clock: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock)
+    app_lock_tag: str = APP_LOCK_TAG
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -353,6 +376,33 @@ class Shop:
                 self._refund(order, -difference, [(line, qty, "CANCEL" if restock else "NO_RESTOCK", None)
                                                   for line, qty in removed], count_lines=False)
             return order
+
+    def customer_edit_order(self, order_id: int, add: list[tuple[int, int]] = (),  # type: ignore[assignment]
+                            set_quantity: dict[int, int] | None = None, restock: bool = False,
+                            location_id: int | None = None, at_list_price: bool = True) -> Order:
+        """The customer's edit through an order-editing app: refused on a locked order, else ``edit_order``."""
+        with self.lock:
+            order = self._order(order_id)
+            if self.app_lock_tag.casefold() in {tag.casefold() for tag in order.tags}:
+                raise EditLocked(f"order {order.name} is locked for edits (tag {self.app_lock_tag!r})")
+            return self.edit_order(order_id, add, set_quantity, restock, location_id, at_list_price)
+
+    def add_tags(self, order_id: int, tags: list[str]) -> Order:
+        with self.lock:
+            order = self._order(order_id)
+            known = {tag.casefold() for tag in order.tags}
+            for tag in _tag_list(tags):
+                if tag.casefold() not in known:
+                    order.tags.append(tag)
+                    known.add(tag.casefold())
+            return self._updated(order)
+
+    def remove_tags(self, order_id: int, tags: list[str]) -> Order:
+        with self.lock:
+            order = self._order(order_id)
+            gone = {tag.casefold() for tag in _tag_list(tags)}
+            order.tags = [tag for tag in order.tags if tag.casefold() not in gone]
+            return self._updated(order)
 
     def change_address(self, order_id: int, **changes: Any) -> Order:
         with self.lock:
@@ -608,3 +658,12 @@ class Shop:
     def _emit(self, topic: str, order: Order, **extra: Any) -> None:
         for listener in list(self.listeners):
             listener(topic, {"order": order, **extra})
+
+
+def _tag_list(tags: list[str]) -> list[str]:
+    """Each tag of a list whose items may be comma-separated strings, as ``tagsAdd`` takes them."""
+    split = [part.strip() for tag in tags for part in tag.split(",")]
+    for tag in split:
+        if len(tag) > MAX_TAG_CHARS:
+            raise StoreError(f"tag {tag[:20]!r}... is longer than {MAX_TAG_CHARS} characters", ("tags",))
+    return [tag for tag in split if tag]

@@ -99,6 +99,22 @@ class AdjustInventory(Payload):
     reference_document_uri: str
 
 
+class TagsChange(Payload):
+    """Tags added to, or removed from, the Shopify order (``tagsAdd``/``tagsRemove``): Shopify Admin API requests,
+    so they travel with the inventory adjustments (same sink, same access-denied handling)."""
+
+    target: ClassVar[Target] = Target.INVENTORY
+    tags: tuple[str, ...]
+
+
+class AddTags(TagsChange):
+    kind: Literal["add_tags"] = "add_tags"
+
+
+class RemoveTags(TagsChange):
+    kind: Literal["remove_tags"] = "remove_tags"
+
+
 # --- ERP ------------------------------------------------------------------------------------
 
 
@@ -160,7 +176,7 @@ PeoplevoxPayload = SalesOrderChange | CancelLiveSalesOrders | CreateReturn
 ErpPayload = UpsertSalesOrder | RecordPayment | CreateCreditMemo
 CommandPayload = Annotated[
     CreateSalesOrder | UpdateSalesOrder | ReplaceSalesOrder | CancelSalesOrder | CancelLiveSalesOrders | CreateReturn
-    | AdjustInventory | UpsertSalesOrder | RecordPayment | CreateCreditMemo,
+    | AdjustInventory | AddTags | RemoveTags | UpsertSalesOrder | RecordPayment | CreateCreditMemo,
     Field(discriminator="kind"),
 ]
 

@@ -69,6 +69,7 @@ class ExceptionType(StrEnum):
     ERP_SYNC_FAILED = "ERP_SYNC_FAILED"
     REFUND_NOT_POSTED = "REFUND_NOT_POSTED"
     SHOPIFY_ACCESS_DENIED = "SHOPIFY_ACCESS_DENIED"
+    EDIT_LOCK_FAILED = "EDIT_LOCK_FAILED"  # the lock tag could not be added to, or removed from, the order
 
 
 class Detail(Value):

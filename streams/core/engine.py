@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from streams.core import actions, holds, inventory, money, peoplevox
-from streams.core.commands import Command, CreateSalesOrder, PeoplevoxPayload, ReplaceSalesOrder
+from streams.core import actions, edit_lock, holds, inventory, money, peoplevox
+from streams.core.commands import Command, CreateSalesOrder, PeoplevoxPayload, ReplaceSalesOrder, TagsChange
 from streams.core.details import ExceptionType, OrderException, Outcome, ReadDeniedDetail, Severity
 from streams.core.exceptions import (
     Wanted,
@@ -62,6 +62,7 @@ class Policy:
     max_fetch_timeout_ms: int = 300_000
     hold_bound_ms: int = 300_000  # a wait longer than this becomes an owned exception
     cutoff: CutOff = CutOff()
+    lock_tag: str = ""  # the tag that closes the order for edits in Shopify past the cut-off; empty: no lock
     recreate: RecreatePolicy = RecreatePolicy()
     max_seen_events: int = 256
 
@@ -387,7 +388,8 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
     state, peoplevox_commands = peoplevox.plan_commands(state, snapshot, policy.cutoff, reference, want, notices)
     state, inventory_commands = inventory.plan_commands(state, snapshot, want)
     erp_commands = money.plan_commands(state, snapshot, reference, want)
-    commands = tuple(c for c in (*peoplevox_commands, *inventory_commands, *erp_commands)
+    lock_commands = edit_lock.plan_commands(state, snapshot, policy.cutoff, policy.lock_tag)
+    commands = tuple(c for c in (*peoplevox_commands, *inventory_commands, *lock_commands, *erp_commands)
                      if c.command_id not in state.failed and c.command_id not in state.in_flight)
 
     exceptions, changed = settle(state.exceptions, want.exceptions, now)
@@ -412,4 +414,6 @@ def _acknowledge(state: OrderState, command: Command) -> OrderState:
     if command.payload is None:
         raise ValueError(f"{command.command_id} was applied, but its result (written before v1.1) does not carry "
                          "what was applied")
+    if isinstance(command.payload, TagsChange):
+        return edit_lock.acknowledge(state, command.payload)
     return _ACKNOWLEDGE[command.target](state, command.payload)

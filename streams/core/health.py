@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from enum import Enum
 
+from streams.core.commands import TagsChange
 from streams.core.details import ExceptionState, ExceptionType
 from streams.core.exceptions import failed_target
 from streams.core.holds import HOLD_EXCEPTIONS, held
@@ -50,6 +51,8 @@ PAIR_OF_EXCEPTION: dict[str, Pair] = {
     # A denied read keeps the order from every system, the warehouse first; a denied inventory write is
     # the stock's gap (a failed command's own target decides, below).
     ExceptionType.SHOPIFY_ACCESS_DENIED: Pair.SHOPIFY_PEOPLEVOX,
+    # Shopify offers edits the warehouse can no longer take (or refuses ones it could).
+    ExceptionType.EDIT_LOCK_FAILED: Pair.SHOPIFY_PEOPLEVOX,
 }
 
 PENDING = "pending"
@@ -94,14 +97,16 @@ def order_health(state: OrderState) -> OrderHealth:
         gaps[key] = min(since, gaps.get(key, since))
 
     for command in state.in_flight.values():
-        gap(PAIR_OF_TARGET[command.target], PENDING, command.order_version)
+        # The edit lock travels with the inventory commands, but its gap is Shopify against the warehouse.
+        lock = isinstance(command.payload, TagsChange)
+        gap(Pair.SHOPIFY_PEOPLEVOX if lock else PAIR_OF_TARGET[command.target], PENDING, command.order_version)
     exceptions = []
     for exception in state.exceptions.values():
         if exception.state is not ExceptionState.OPEN:
             continue
         if exception.type not in HOLD_EXCEPTIONS:  # an overdue wait: its gap is the wait's own (pending, ...)
             # A failed command's gap is its own system's.
-            target = failed_target(exception)
+            target = None if exception.type == ExceptionType.EDIT_LOCK_FAILED else failed_target(exception)
             pair = PAIR_OF_TARGET[target] if target is not None else PAIR_OF_EXCEPTION[exception.type]
             gap(pair, exception.type.lower(), exception.first_seen)
         exceptions.append(OpenException(type=exception.type, owner=exception.owner.value, since=exception.first_seen))

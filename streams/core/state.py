@@ -50,6 +50,11 @@ class OrderState(Value):
     inventory_applied: dict[str, int] = {}
     inventory_sequence: dict[str, int] = {}
 
+    # Acknowledged by Shopify: the edit lock tag added (True) or removed (False), and the order's version when
+    # Shopify confirmed it; a snapshot newer than that already shows the change itself (streams.core.edit_lock)
+    shopify_locked: bool | None = None
+    shopify_locked_version: int = 0
+
     # Acknowledged by the ERP
     erp_fingerprint: str | None = None
     erp_payments: frozenset[str] = frozenset()

@@ -38,12 +38,14 @@ TITLES: dict[str, str] = {
     ExceptionType.RECREATE_UNRESOLVED: "Replacement order still waiting for its original",
     ExceptionType.SHOPIFY_ACCESS_DENIED: "Shopify refused editsync access",
     ExceptionType.PVX_NO_LIVE_SALES_ORDER: "The warehouse holds nothing for this order",
+    ExceptionType.EDIT_LOCK_FAILED: "The order could not be closed for edits in Shopify",
 }
 ACTIONS = {
     "create_sales_order": "create the sales order", "update_sales_order": "update the sales order",
     "replace_sales_order": "replace the sales order", "cancel_sales_order": "cancel the sales order",
     "cancel_live_sales_orders": "cancel whatever sales order the warehouse holds",
     "create_return": "book the return", "adjust_inventory": "adjust stock",
+    "add_tags": "close the order for edits in Shopify", "remove_tags": "reopen the order for edits in Shopify",
     "upsert_sales_order": "send the sales order", "record_payment": "record the payment",
     "create_credit_memo": "post the credit memo",
 }

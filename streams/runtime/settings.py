@@ -113,6 +113,12 @@ class Settings(BaseSettings):
         description="From this pick-cycle status on (`New`, `Picking`, `Packed`, `Despatched`) no update is sent; the "
                     "edit becomes `EDIT_AFTER_PICK`.",
     )
+    edit_lock_tag: str = Field(
+        "editsync-locked",
+        description="Tag editsync adds to the Shopify order (`tagsAdd`) once Peoplevox holds it at or past the "
+                    "cut-off, and removes when the warehouse lets go; set your order-editing app to stop edits on it. "
+                    "Needs the `write_orders` scope. Empty: no lock.",
+    )
     peoplevox_columns: PeoplevoxColumns = Field(
         default_factory=PeoplevoxColumns,
         description="JSON object: which column of your Peoplevox import templates holds each value, e.g. "

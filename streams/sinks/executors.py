@@ -54,6 +54,11 @@ async def execute(downstream: Downstream, command: commands.Command) -> Answer:
             command.idempotency_key, [StockChange(payload.inventory_item_id, payload.location_id, payload.delta)],
             payload.reason, payload.reference_document_uri)
         return Answer(Outcome.APPLIED, detail=ResultDetail(adjustment_group=group["id"]))
+    if isinstance(payload, commands.TagsChange):
+        added = isinstance(payload, commands.AddTags)
+        await downstream.shopify.change_tags(command.order_id, add=payload.tags if added else (),
+                                             remove=() if added else payload.tags)
+        return Answer(Outcome.APPLIED)
     if isinstance(payload, (commands.SalesOrderChange, commands.CancelLiveSalesOrders, commands.CreateReturn)):
         return await _peoplevox(downstream.peoplevox, command.order_id, payload)
     return await _erp(downstream.erp, payload)

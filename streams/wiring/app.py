@@ -66,7 +66,7 @@ def agent_name(agent: AgentT) -> str:
 def decision_policy(settings: Settings, cutoff: CutOff) -> Policy:
     """The engine's rules as the operator set them."""
     return Policy(debounce_ms=settings.debounce_ms, cutoff=cutoff, hold_bound_ms=int(settings.hold_bound_s * 1000),
-                  recreate=settings.recreate_markers)
+                  recreate=settings.recreate_markers, lock_tag=settings.edit_lock_tag.strip())
 
 
 def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Metrics | None = None,

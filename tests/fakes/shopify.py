@@ -3,7 +3,8 @@
 Rules kept from the real API (shopify.dev, Admin GraphQL 2026-10):
 ``inventoryAdjustQuantities`` is ``@idempotent``, so a repeated key changes
 nothing; orders are found by name (``name:#1001``), never by a bare id; recently updated orders are listed
-oldest update first, strictly after the time asked (``updated_at:>``).
+oldest update first, strictly after the time asked (``updated_at:>``); ``tagsAdd``/``tagsRemove`` leave the
+order's other tags alone, and a tag change makes a new version of the order.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.errors import AccessDenied
 from connectors.ports import OrderUpdate, StockChange
+from streams.core.details import ResultDetail
 from streams.core.model import OrderSnapshot
 
 
@@ -21,6 +24,8 @@ class FakeShop:
     orders: dict[str, OrderSnapshot] = field(default_factory=dict)  # what the Admin API answers now
     levels: dict[str, int] = field(default_factory=dict)  # "<inventory item id>@<location id>" -> adjusted by
     keys: set[str] = field(default_factory=set)
+    tag_writes: int = 0
+    scopes: frozenset[str] = frozenset({"write_orders"})  # the token's write scopes this fake checks
 
     async def fetch_order(self, order_id: str) -> OrderSnapshot | None:
         return self.orders.get(order_id)
@@ -45,3 +50,13 @@ class FakeShop:
                 stock = f"{change.inventory_item_id}@{change.location_id}"
                 self.levels[stock] = self.levels.get(stock, 0) + change.delta
         return {"id": f"gid://shopify/InventoryAdjustmentGroup/{len(self.keys)}"}
+
+    async def change_tags(self, order_id: str, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> None:
+        if "write_orders" not in self.scopes:
+            raise AccessDenied("Shopify", "write_orders", ResultDetail(fields=("tagsAdd" if add else "tagsRemove",)))
+        order = self.orders[order_id]
+        self.tag_writes += 1
+        gone = {tag.casefold() for tag in remove}
+        tags = [tag for tag in order.tags if tag.casefold() not in gone]
+        tags += [tag for tag in add if tag.casefold() not in {each.casefold() for each in tags}]
+        self.orders[order_id] = order.model_copy(update={"tags": tuple(tags), "version": order.version + 1})

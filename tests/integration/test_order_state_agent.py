@@ -108,6 +108,31 @@ def test_an_edit_after_picking_started_is_an_ops_exception_and_nothing_is_sent(p
     assert order.unexplained == (), "explained: the pre-edit sales order held, an ops exception open"
 
 
+def test_picking_closes_the_order_to_the_customers_edits_once_and_the_warehouse_letting_go_reopens_it(pipeline):
+    """The lock tag lands in Shopify once Peoplevox picks; the customer's editing app then refuses the edit. The
+    ``orders/updated`` webhook Shopify sends for editsync's own tag change writes nothing more."""
+    plan = pipeline.create({"MUG": 1})
+    pipeline.settled([plan])
+
+    def tags() -> list[str]:
+        return pipeline.demo.state(pipeline.demo.shopify)["orders"][str(plan.order_id)]["tags"]
+
+    adds, removes = pipeline.calls_to("shopify", "tagsAdd"), pipeline.calls_to("shopify", "tagsRemove")
+    pipeline.force_status(plan, "Picking")
+    pipeline.wait_for("the lock tag in Shopify", lambda: "editsync-locked" in tags(), timeout_s=20)
+    refused = pipeline.demo.http.post(f"{pipeline.demo.shopify}/scenario/customer_edit_order",
+                                      json={"order_id": plan.order_id, "add": [[pipeline.variants["CAP"], 1]]})
+    assert refused.status_code == 409, refused.text
+    time.sleep(3)  # the tag change's own webhook, read and reconciled: nothing more may be written
+    assert pipeline.calls_to("shopify", "tagsAdd") == adds + 1 and pipeline.calls_to("shopify", "tagsRemove") == removes
+    assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"MUG": 1}]
+
+    pipeline.force_status(plan, "New")  # the warehouse let go of the order: back before the cut-off
+    pipeline.wait_for("the lock lifted", lambda: "editsync-locked" not in tags(), timeout_s=20)
+    time.sleep(3)
+    assert pipeline.calls_to("shopify", "tagsAdd") == adds + 1 and pipeline.calls_to("shopify", "tagsRemove") == removes + 1
+
+
 @pytest.mark.parametrize("cancel_original", [True, False], ids=["app-cancels-original", "app-leaves-original-open"])
 def test_a_recreated_order_ships_and_its_original_does_not(pipeline, cancel_original):
     """Some order-editing apps cancel the original; others leave it open in Shopify and only tag it. Either

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.core.commands import Command
+from streams.core.commands import AddTags, Command
 from streams.core.details import ExceptionType
 from streams.core.exceptions import FAILURE_EXCEPTION, RULE_EXCEPTIONS, failure_exception
 from streams.core.holds import HOLD_EXCEPTIONS
@@ -33,8 +33,10 @@ def sections(owner: Owner) -> dict[str, str]:
     return {part.split("\n", 1)[0].strip(): part for part in re.split(r"^## ", text, flags=re.M)[1:]}
 
 
-def failed(target: Target, kind: str, detail: dict[str, str] | None = None) -> tuple[str, Owner]:
-    command = Command(command_id="c1", order_id="1", order_version=1, target=target, kind=kind, idempotency_key="k")
+def failed(target: Target, kind: str, detail: dict[str, str] | None = None,
+           payload: AddTags | None = None) -> tuple[str, Owner]:
+    command = Command(command_id="c1", order_id="1", order_version=1, target=target, kind=kind, idempotency_key="k",
+                      payload=payload)
     raised = failure_exception(OrderState(order_id="1"), ResultIn(command=command, outcome="FAILED",
                                                                    detail=detail or {}), now=0)
     return raised.type, raised.owner
@@ -55,6 +57,8 @@ def owners_in_core() -> dict[str, set[Owner]]:
     for target, kind in [*((t, "update_sales_order") for t in FAILURE_EXCEPTION), (Target.ERP, "create_credit_memo")]:
         raised, owner = failed(target, kind)
         owners.setdefault(raised, set()).add(owner)
+    raised, owner = failed(Target.INVENTORY, "add_tags", payload=AddTags(tags=("editsync-locked",)))
+    owners.setdefault(raised, set()).add(owner)
     raised, owner = failed(Target.INVENTORY, "adjust_inventory", {"required_access": "write_inventory"})
     owners[raised].add(owner)
     # A cancel-and-replace that left nothing is a Peoplevox failure, owned as those are.
