@@ -77,10 +77,11 @@ def _retrying(state: OrderState, retrying: tuple[OrderException, ...]) -> OrderS
 
 
 def waiting_for_system(state: OrderState, target: Target) -> tuple[OrderException, ...]:
-    """Open failures of ``target`` that were the system not answering, and that editsync may still re-send."""
+    """Open failures of ``target``'s system that were it not answering, and that editsync may still re-send
+    (Shopify's inventory and order writes are one Admin API: either answering shows both up)."""
     return tuple(e for e in state.exceptions.values()
                  if e.state is ExceptionState.OPEN and isinstance(e.detail, FailureDetail)
-                 and e.detail.target is target and e.detail.detail.gave_up
+                 and e.detail.target.system is target.system and e.detail.detail.gave_up
                  and e.detail.auto_retries < MAX_AUTO_RETRIES)
 
 

@@ -99,11 +99,13 @@ class AdjustInventory(Payload):
     reference_document_uri: str
 
 
-class TagsChange(Payload):
-    """Tags added to, or removed from, the Shopify order (``tagsAdd``/``tagsRemove``): Shopify Admin API requests,
-    so they travel with the inventory adjustments (same sink, same access-denied handling)."""
+# --- the Shopify order ----------------------------------------------------------------------
 
-    target: ClassVar[Target] = Target.INVENTORY
+
+class TagsChange(Payload):
+    """Tags added to, or removed from, the Shopify order (``tagsAdd``/``tagsRemove``)."""
+
+    target: ClassVar[Target] = Target.SHOPIFY
     tags: tuple[str, ...]
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from streams.core import actions, edit_lock, holds, inventory, money, peoplevox
-from streams.core.commands import Command, CreateSalesOrder, PeoplevoxPayload, ReplaceSalesOrder, TagsChange
+from streams.core.commands import Command, CreateSalesOrder, PeoplevoxPayload, ReplaceSalesOrder
 from streams.core.details import ExceptionType, OrderException, Outcome, ReadDeniedDetail, Severity
 from streams.core.exceptions import (
     Wanted,
@@ -407,13 +407,12 @@ def _awaiting_predecessor(state: OrderState) -> bool:
 
 
 _ACKNOWLEDGE: dict[Target, Callable[[OrderState, Any], OrderState]] = {
-    Target.PEOPLEVOX: peoplevox.acknowledge, Target.INVENTORY: inventory.acknowledge, Target.ERP: money.acknowledge}
+    Target.PEOPLEVOX: peoplevox.acknowledge, Target.INVENTORY: inventory.acknowledge, Target.ERP: money.acknowledge,
+    Target.SHOPIFY: edit_lock.acknowledge}
 
 
 def _acknowledge(state: OrderState, command: Command) -> OrderState:
     if command.payload is None:
         raise ValueError(f"{command.command_id} was applied, but its result (written before v1.1) does not carry "
                          "what was applied")
-    if isinstance(command.payload, TagsChange):
-        return edit_lock.acknowledge(state, command.payload)
     return _ACKNOWLEDGE[command.target](state, command.payload)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from streams.core.commands import AddTags, Command, ReplaceSalesOrder, TagsChange
 from streams.core.details import Detail, ExceptionState, ExceptionType, FailureDetail, OrderException, Severity
 from streams.core.inputs import ResultIn
-from streams.core.model import OrderSnapshot, Owner, Target, opening
+from streams.core.model import OrderSnapshot, Owner, System, Target, opening
 from streams.core.state import OrderState
 
 #: Exception types the engine opens and resolves by itself as the order changes.
@@ -24,7 +24,8 @@ RULE_EXCEPTIONS = frozenset({ExceptionType.UNKNOWN_SKU, ExceptionType.EDIT_AFTER
                              ExceptionType.PRICE_LIST_MISMATCH, ExceptionType.RECREATE_AMBIGUOUS,
                              ExceptionType.INVENTORY_LOCATION_UNKNOWN})
 FAILURE_EXCEPTION = {Target.PEOPLEVOX: ExceptionType.PVX_UPDATE_FAILED,
-                     Target.INVENTORY: ExceptionType.INVENTORY_ADJUST_FAILED, Target.ERP: ExceptionType.ERP_SYNC_FAILED}
+                     Target.INVENTORY: ExceptionType.INVENTORY_ADJUST_FAILED, Target.ERP: ExceptionType.ERP_SYNC_FAILED,
+                     Target.SHOPIFY: ExceptionType.EDIT_LOCK_FAILED}
 #: A system that answers others and keeps failing one command stops being re-sent it by itself after this many
 #: times (``FailureDetail.auto_retries``): then a person decides.
 MAX_AUTO_RETRIES = 3
@@ -53,20 +54,19 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
         kind = ExceptionType.REFUND_NOT_POSTED
     owner = Owner.FINANCE if command.target is Target.ERP else Owner.OPS
     severity, action = Severity.HIGH, "Fix the cause shown, then retry the order."
-    system = command.target.display
     if isinstance(command.payload, TagsChange):
-        kind, severity, system = ExceptionType.EDIT_LOCK_FAILED, Severity.MEDIUM, command.target.system.display
+        severity = Severity.MEDIUM
         tags = ", ".join(command.payload.tags)
         action = (f"The customer can still edit this order although the warehouse is picking it: add the tag {tags} "
                   "to it in Shopify, then retry the order." if isinstance(command.payload, AddTags) else
                   f"The order stays closed for edits although the warehouse let it go: remove the tag {tags} in "
                   "Shopify, then retry the order.")
-    if result.detail.required_access is not None and command.target is Target.INVENTORY:
+    if result.detail.required_access is not None and command.target.system is System.SHOPIFY:
         kind, owner = ExceptionType.SHOPIFY_ACCESS_DENIED, Owner.OPS  # a missing access scope
         action = f"Grant the editsync app {result.detail.required_access} in Shopify, then retry the order."
     name = state.snapshot.name if state.snapshot else None
     summary = (f"{name or command.order_id}: {command.kind} was {result.outcome.lower()} by "
-               f"{system}: {result.reason or 'no reason given'}")
+               f"{command.target.display}: {result.reason or 'no reason given'}")
     payload = command.payload
     if isinstance(payload, ReplaceSalesOrder) and result.detail.warehouse_holds_nothing:
         kind, severity = ExceptionType.PVX_NO_LIVE_SALES_ORDER, Severity.CRITICAL

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from enum import Enum
 
-from streams.core.commands import TagsChange
 from streams.core.details import ExceptionState, ExceptionType
 from streams.core.exceptions import failed_target
 from streams.core.holds import HOLD_EXCEPTIONS, held
@@ -31,8 +30,9 @@ class Pair(str, Enum):
     SHOPIFY_ERP = "shopify_erp"
 
 
+#: Writes to the Shopify order (the edit lock, fulfillments) bring Shopify in step with the warehouse.
 PAIR_OF_TARGET = {Target.PEOPLEVOX: Pair.SHOPIFY_PEOPLEVOX, Target.INVENTORY: Pair.SHOPIFY_STOCK,
-                  Target.ERP: Pair.SHOPIFY_ERP}
+                  Target.ERP: Pair.SHOPIFY_ERP, Target.SHOPIFY: Pair.SHOPIFY_PEOPLEVOX}
 
 #: Which systems an open exception of each type leaves apart. A type missing here is a test failure
 #: (tests/unit/core/test_order_health.py), so a new exception type cannot drop out of the mismatch figures.
@@ -97,16 +97,14 @@ def order_health(state: OrderState) -> OrderHealth:
         gaps[key] = min(since, gaps.get(key, since))
 
     for command in state.in_flight.values():
-        # The edit lock travels with the inventory commands, but its gap is Shopify against the warehouse.
-        lock = isinstance(command.payload, TagsChange)
-        gap(Pair.SHOPIFY_PEOPLEVOX if lock else PAIR_OF_TARGET[command.target], PENDING, command.order_version)
+        gap(PAIR_OF_TARGET[command.target], PENDING, command.order_version)
     exceptions = []
     for exception in state.exceptions.values():
         if exception.state is not ExceptionState.OPEN:
             continue
         if exception.type not in HOLD_EXCEPTIONS:  # an overdue wait: its gap is the wait's own (pending, ...)
             # A failed command's gap is its own system's.
-            target = None if exception.type == ExceptionType.EDIT_LOCK_FAILED else failed_target(exception)
+            target = failed_target(exception)
             pair = PAIR_OF_TARGET[target] if target is not None else PAIR_OF_EXCEPTION[exception.type]
             gap(pair, exception.type.lower(), exception.first_seen)
         exceptions.append(OpenException(type=exception.type, owner=exception.owner.value, since=exception.first_seen))

@@ -146,10 +146,11 @@ class Target(str, Enum):
     PEOPLEVOX = "PEOPLEVOX"
     INVENTORY = "INVENTORY"
     ERP = "ERP"
+    SHOPIFY = "SHOPIFY"  # writes to the Shopify order itself: its tags, fulfillment orders and fulfillments
 
     @property
     def system(self) -> System:
-        """The system the command is sent to: inventory commands are Shopify Admin API requests."""
+        """The system the command is sent to: inventory and order commands are both Shopify Admin API requests."""
         return _TARGET_SYSTEM[self]
 
     @property
@@ -159,8 +160,10 @@ class Target(str, Enum):
 
 
 _SYSTEM_DISPLAY = {System.SHOPIFY: "Shopify", System.PEOPLEVOX: "Peoplevox", System.ERP: "the ERP"}
-_TARGET_SYSTEM = {Target.PEOPLEVOX: System.PEOPLEVOX, Target.INVENTORY: System.SHOPIFY, Target.ERP: System.ERP}
-_TARGET_DISPLAY = {Target.PEOPLEVOX: "Peoplevox", Target.INVENTORY: "Shopify inventory", Target.ERP: "the ERP"}
+_TARGET_SYSTEM = {Target.PEOPLEVOX: System.PEOPLEVOX, Target.INVENTORY: System.SHOPIFY, Target.ERP: System.ERP,
+                  Target.SHOPIFY: System.SHOPIFY}
+_TARGET_DISPLAY = {Target.PEOPLEVOX: "Peoplevox", Target.INVENTORY: "Shopify inventory", Target.ERP: "the ERP",
+                   Target.SHOPIFY: "Shopify"}
 
 
 def opening(words: str) -> str:

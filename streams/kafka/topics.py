@@ -18,6 +18,7 @@ PEOPLEVOX_EVENTS_RAW = "peoplevox.events.raw"
 COMMANDS_PEOPLEVOX = "commands.peoplevox.v1"
 COMMANDS_INVENTORY = "commands.inventory.v1"
 COMMANDS_ERP = "commands.erp.v1"
+COMMANDS_SHOPIFY = "commands.shopify.v1"
 COMMANDS_RETRY = "commands.retry.v1"
 COMMANDS_RESULTS = "commands.results.v1"
 EXCEPTIONS = "exceptions.v1"
@@ -51,6 +52,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(COMMANDS_PEOPLEVOX, "io.editsync.commands.Command", "Commands for the Peoplevox sink."),
     TopicSpec(COMMANDS_INVENTORY, "io.editsync.commands.Command", "Commands for the Shopify inventory sink."),
     TopicSpec(COMMANDS_ERP, "io.editsync.commands.Command", "Commands for the ERP sink."),
+    TopicSpec(COMMANDS_SHOPIFY, "io.editsync.commands.Command",
+              "Commands for the Shopify order sink: the edit lock tag, fulfillments of what the warehouse despatched."),
     TopicSpec(COMMANDS_RETRY, "io.editsync.commands.Command",
               "Commands waiting to be retried (attempt and not_before set); forwarded back when due."),
     TopicSpec(COMMANDS_RESULTS, "io.editsync.commands.CommandResult",
@@ -78,4 +81,5 @@ INTERNAL: tuple[str, ...] = (ORDER_INPUTS, SHOPIFY_READS, SHOPIFY_LOOKUPS)
 PEOPLEVOX_SUBSCRIPTION = "editsync.peoplevox-subscription"
 LEDGERS: tuple[str, ...] = (PEOPLEVOX_SUBSCRIPTION,)
 
-COMMANDS_BY_TARGET = {"PEOPLEVOX": COMMANDS_PEOPLEVOX, "INVENTORY": COMMANDS_INVENTORY, "ERP": COMMANDS_ERP}
+COMMANDS_BY_TARGET = {"PEOPLEVOX": COMMANDS_PEOPLEVOX, "INVENTORY": COMMANDS_INVENTORY, "ERP": COMMANDS_ERP,
+                      "SHOPIFY": COMMANDS_SHOPIFY}

@@ -144,12 +144,12 @@ def test_command_ids_are_deterministic():
     for h in (first, second):
         h.peoplevox_status("1001", "Picking")
     assert [c.command_id for c in first.outbox if c.kind == "add_tags"] == [
-        c.command_id for c in second.outbox if c.kind == "add_tags"] == ["inventory:add_tags:1001:1001"]
+        c.command_id for c in second.outbox if c.kind == "add_tags"] == ["shopify:add_tags:1001:1001"]
 
 
 def test_a_refused_lock_is_an_operations_exception_between_shopify_and_the_warehouse():
     h = harness()
-    h.refuse_next[Target.INVENTORY] = "Shopify refused tagsAdd"
+    h.refuse_next[Target.SHOPIFY] = "Shopify refused tagsAdd"
     h.peoplevox_status("1001", "Picking")
     h.deliver()
     failed = h.open_exceptions("1001")[ExceptionType.EDIT_LOCK_FAILED]

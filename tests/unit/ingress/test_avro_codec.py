@@ -82,7 +82,8 @@ SAMPLES = {
     **{name: {"command_id": "c1", "order_id": "1", "order_version": 5, "target": "PEOPLEVOX",
               "kind": "upsert_sales_order", "idempotency_key": "k", "payload_json": "{}",
               "issued_at": 1_700_000_000_000}
-       for name in (topics.COMMANDS_PEOPLEVOX, topics.COMMANDS_INVENTORY, topics.COMMANDS_ERP, topics.COMMANDS_RETRY)},
+       for name in (topics.COMMANDS_PEOPLEVOX, topics.COMMANDS_INVENTORY, topics.COMMANDS_ERP, topics.COMMANDS_SHOPIFY,
+                    topics.COMMANDS_RETRY)},
 }
 
 
