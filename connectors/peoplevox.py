@@ -46,7 +46,7 @@ from zeep.transports import AsyncTransport
 from connectors.errors import ConnectorError, PermanentError, TransientError
 from connectors.ports import SalesOrderRow, Written
 from streams.core.details import HeaderField, Held, HeldHeader, ResultDetail
-from streams.core.model import Address, SalesOrder
+from streams.core.model import Address, Despatch, SalesOrder
 from streams.core.peoplevox import CANCELLED, CutOff, PeoplevoxColumns, notes_by_code
 
 SALES_ORDERS, SALES_ORDER_ITEMS, ITEM_TYPES, RETURNS = "Sales orders", "Sales order items", "Item types", "Returns"
@@ -169,19 +169,23 @@ class PeoplevoxClient:
             raise TransientError(f"Peoplevox unreachable: {type(error).__name__}") from error
 
     async def get(self, template: str, search: str | None = None, page: int = 1,
-                  per_page: int = 500) -> tuple[int, list[dict[str, str]]]:
-        result = await self.call("GetData", {"getRequest": {"TemplateName": template, "PageNo": page,
-                                                            "ItemsPerPage": per_page, "SearchClause": search}})
+                  per_page: int = 500, *, report: bool = False) -> tuple[int, list[dict[str, str]]]:
+        """One page of a data template (``GetData``) or, ``report``, of a report by its name in Peoplevox's
+        reporting section (``GetReportData``, paged and searched alike: Zynk's "Export Report from Peoplevox")."""
+        operation, request = ("GetReportData", "getReportRequest") if report else ("GetData", "getRequest")
+        result = await self.call(operation, {request: {"TemplateName": template, "PageNo": page,
+                                                       "ItemsPerPage": per_page, "SearchClause": search}})
         return result.TotalCount, list(csv.DictReader(io.StringIO(result.Detail or "")))
 
-    async def get_all(self, template: str, search: str | None = None, per_page: int = 100) -> list[dict[str, str]]:
+    async def get_all(self, template: str, search: str | None = None, per_page: int = 100, *,
+                      report: bool = False) -> list[dict[str, str]]:
         """Every row a search matches, page by page as Peoplevox pages (``PageNo`` from 1, ``TotalCount`` rows in
         all; peoplevox.github.io/Documentation §2.2.4, Patchworks' PeopleVox pagination method). A page may hold
         fewer rows than asked for, so only ``TotalCount`` (or an empty page) ends the reading."""
         rows: list[dict[str, str]] = []
         page = 1
         while True:
-            total, found = await self.get(template, search, page=page, per_page=per_page)
+            total, found = await self.get(template, search, page=page, per_page=per_page, report=report)
             rows.extend(found)
             if not found or len(rows) >= total:
                 return rows
@@ -266,6 +270,12 @@ class PeoplevoxWarehouse:
                             stored=frozenset(stored))
         return Held(number=number, status=row.get(columns.status) or "", lines=tuple(sorted(totals.items())),
                     header=header)
+
+    async def despatches(self, number: str) -> tuple[Despatch, ...]:
+        """What Peoplevox despatched of the sales order: its "Despatch summary" report, one row per item."""
+        rows = await self.client.get_all(DESPATCH_SUMMARY, f'Salesorder_number.Equals("{_quote(number)}")',
+                                         report=True)
+        return despatches_of(number, rows)
 
     async def status(self, number: str) -> str | None:
         row = await self.sales_order(number)
@@ -374,3 +384,26 @@ class _PickingStarted(PermanentError):
 
 def _quote(value: str) -> str:
     return value.replace('"', "")
+
+
+DESPATCH_SUMMARY = "Despatch summary"
+
+
+def despatches_of(number: str, rows: list[dict[str, str]]) -> tuple[Despatch, ...]:
+    """The report's item rows of one sales order, gathered per despatch number, in the order first listed."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row.get("Salesorder_number") != number or not row.get("Despatch_number"):
+            continue
+        despatch = found.setdefault(row["Despatch_number"], {
+            "carrier": row.get("Carrier") or None, "tracking_number": row.get("Tracking_number") or None, "items": {}})
+        code = row.get("Item_code") or ""
+        try:
+            units = int(row.get("No_of_items") or 0)
+        except ValueError:
+            raise PermanentError(f"Peoplevox's Despatch summary says {row.get('No_of_items')!r} items of {code} "
+                                 f"for {number}: not a whole number") from None
+        despatch["items"][code] = despatch["items"].get(code, 0) + units
+    return tuple(Despatch(number=despatch_number, sales_order_number=number, items=tuple(sorted(d["items"].items())),
+                          carrier=d["carrier"], tracking_number=d["tracking_number"])
+                 for despatch_number, d in found.items())

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from streams.core.commands import ErpSalesOrder
 from streams.core.details import Held
-from streams.core.model import OrderSnapshot, SalesOrder
+from streams.core.model import Despatch, OrderSnapshot, SalesOrder
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,13 @@ class Shop(Protocol):
         """Add and remove tags of the order, leaving its other tags as they are (``tagsAdd``, ``tagsRemove``)."""
         ...
 
+    async def create_fulfillment(self, order_id: str, lines: dict[str, int], *, carrier: str | None,
+                                 tracking_number: str | None, notify_customer: bool) -> tuple[str, ...]:
+        """Fulfil what Shopify does not show fulfilled yet of ``lines`` (line id -> units it should show
+        fulfilled), with the tracking given (``fulfillmentCreate``). The fulfillments made; none when Shopify
+        already shows every unit."""
+        ...
+
 
 class Warehouse(Protocol):
     """Peoplevox's sales orders, with the state check before every write (the warehouse state wins)."""
@@ -86,6 +93,10 @@ class Warehouse(Protocol):
         ...
 
     async def item_codes(self) -> frozenset[str]: ...
+
+    async def despatches(self, number: str) -> tuple[Despatch, ...]:
+        """What Peoplevox despatched of the sales order, one despatch each, in the order it made them."""
+        ...
 
     async def upsert(self, order: SalesOrder, reference: str, *, must_exist: bool) -> Written: ...
 

@@ -47,7 +47,11 @@ from connectors.ports import OrderUpdate, StockChange
 from connectors.shopify_order import (
     AGREEMENTS_PAGE,
     FIND_BY_NAME_QUERY,
+    FULFILLMENT_CREATE_MUTATION,
+    FULFILLMENT_LINES_FOR_FULFILLMENT,
     FULFILLMENT_LINES_PAGE,
+    FULFILLMENT_ORDER_LINES_QUERY,
+    FULFILLMENT_ORDERS_FOR_FULFILLMENT,
     FULFILLMENT_ORDERS_PAGE,
     INVENTORY_MUTATION,
     LINES_PAGE,
@@ -228,6 +232,54 @@ class ShopifyAdmin:
                 raise PermanentError(f"Shopify refused {field}", _user_errors(payload["userErrors"]))
             if payload["node"] is None:
                 raise PermanentError(f"Shopify has no order {order_id} to tag")
+
+    async def create_fulfillment(self, order_id: str, lines: dict[str, int], *, carrier: str | None,
+                                 tracking_number: str | None, notify_customer: bool) -> tuple[str, ...]:
+        """Fulfil, per location, the units of ``lines`` Shopify does not show fulfilled yet: one
+        ``fulfillmentCreate`` per location, from the fulfillment orders that still hold those units."""
+        order = (await self._query(FULFILLMENT_ORDER_LINES_QUERY, {
+            "id": f"gid://shopify/Order/{order_id}", "orders": FULFILLMENT_ORDERS_FOR_FULFILLMENT,
+            "lines": FULFILLMENT_LINES_FOR_FULFILLMENT}))["order"]
+        if order is None:
+            raise PermanentError(f"Shopify has no order {order_id} to fulfil")
+        fulfillment_orders = order["fulfillmentOrders"]
+        if fulfillment_orders["pageInfo"]["hasNextPage"] or any(
+                fo["lineItems"]["pageInfo"]["hasNextPage"] for fo in fulfillment_orders["nodes"]):
+            raise PermanentError(f"order {order_id} has more than {FULFILLMENT_ORDERS_FOR_FULFILLMENT} fulfillment "
+                                 f"orders or {FULFILLMENT_LINES_FOR_FULFILLMENT} lines in one: fulfil it in Shopify")
+        line_id = {f"gid://shopify/LineItem/{key}": key for key in lines}
+        missing = dict(lines)
+        for fo in fulfillment_orders["nodes"]:
+            for item in fo["lineItems"]["nodes"]:
+                key = line_id.get(item["lineItem"]["id"])
+                if key is not None:
+                    missing[key] -= item["totalQuantity"] - item["remainingQuantity"]  # fulfilled already
+        by_location: dict[str, list[tuple[str, str, int]]] = {}
+        for fo in fulfillment_orders["nodes"]:
+            for item in fo["lineItems"]["nodes"]:
+                key = line_id.get(item["lineItem"]["id"])
+                take = min(missing[key], item["remainingQuantity"]) if key is not None else 0
+                if key is not None and take > 0:
+                    missing[key] -= take
+                    by_location.setdefault(fo["assignedLocation"]["location"]["id"], []).append(
+                        (fo["id"], item["id"], take))
+        tracking = {k: v for k, v in (("company", carrier), ("number", tracking_number)) if v}
+        made = []
+        for items in by_location.values():
+            per_order: dict[str, list[dict[str, Any]]] = {}
+            for fulfillment_order_id, item_id, quantity in items:
+                per_order.setdefault(fulfillment_order_id, []).append({"id": item_id, "quantity": quantity})
+            fulfillment = {"notifyCustomer": notify_customer, "lineItemsByFulfillmentOrder": [
+                {"fulfillmentOrderId": fo_id, "fulfillmentOrderLineItems": chosen}
+                for fo_id, chosen in per_order.items()]}
+            if tracking:
+                fulfillment["trackingInfo"] = tracking
+            answer = await self._query(FULFILLMENT_CREATE_MUTATION, {"fulfillment": fulfillment})
+            payload = answer["fulfillmentCreate"]
+            if payload["userErrors"]:
+                raise PermanentError("Shopify refused fulfillmentCreate", _user_errors(payload["userErrors"]))
+            made.append(payload["fulfillment"]["id"])
+        return tuple(made)
 
     async def _query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         # Page sizes set the requested cost; ids and cursors do not.

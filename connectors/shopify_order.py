@@ -227,6 +227,33 @@ mutation EditsyncTagsRemove($id: ID!, $tags: [String!]!) {
 }
 """
 
+#: What a fulfillment needs to know first: each fulfillment order's line items, how many of each are still to
+#: fulfil, and where they are assigned (fulfillmentCreate takes fulfillment orders of one location at a time:
+#: shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentCreate). Five fulfillment orders of fifty
+#: lines keep the requested cost near 300 points; an order with more is left to a person.
+FULFILLMENT_ORDER_LINES_QUERY = """
+query EditsyncFulfillmentOrderLines($id: ID!, $orders: Int!, $lines: Int!) {
+  order(id: $id) {
+    fulfillmentOrders(first: $orders) {
+      pageInfo { hasNextPage }
+      nodes {
+        id status assignedLocation { location { id } }
+        lineItems(first: $lines) {
+          pageInfo { hasNextPage } nodes { id totalQuantity remainingQuantity lineItem { id } }
+        }
+      }
+    }
+  }
+}
+"""
+FULFILLMENT_ORDERS_FOR_FULFILLMENT, FULFILLMENT_LINES_FOR_FULFILLMENT = 5, 50
+
+FULFILLMENT_CREATE_MUTATION = """
+mutation EditsyncFulfillmentCreate($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) { fulfillment { id } userErrors { field message } }
+}
+"""
+
 INVENTORY_MUTATION = """
 mutation EditsyncAdjust($input: InventoryAdjustQuantitiesInput!, $key: String!) {
   inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {

@@ -59,13 +59,23 @@ class Demo:
     def set_status(self, plan: Plan, status: str) -> None:
         """The warehouse moves the order on; from the cut-off on, it holds what Shopify's order was then."""
         plan.at_cutoff = plan.at_cutoff or self.state(self.shopify)["orders"][str(plan.order_id)]
-        self.http.post(f"{self.peoplevox}/status/{plan.name.lstrip('#')}", json={"status": status}).raise_for_status()
+        # The live sales order: after a cancel-and-replace that is the replacement, not the order's own number.
+        live = [number for number, so in self.state(self.peoplevox)["sales_orders"].items()
+                if so["reference"] == str(plan.order_id) and so["status"] != "Cancelled"]
+        number = live[-1] if live else plan.name.lstrip("#")
+        self.http.post(f"{self.peoplevox}/status/{number}", json={"status": status}).raise_for_status()
 
-    def ship(self, plan: Plan) -> None:
-        """The warehouse despatches the order and its integration fulfils it in Shopify (fulfillmentCreate):
-        only then may a refund return units (Shopify's RETURN is for "line items that were fulfilled")."""
+    def ship(self, plan: Plan, timeout_s: float = 30.0) -> bool:
+        """The warehouse despatches the order and editsync fulfils it in Shopify (fulfillmentCreate): only then
+        may a refund return units (Shopify's RETURN is for "line items that were fulfilled"). False: Shopify
+        did not show it fulfilled in time."""
         self.set_status(plan, "Despatched")
-        self.op("fulfill", order_id=plan.order_id)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.state(self.shopify)["orders"][str(plan.order_id)]["fulfillments"]:
+                return True
+            time.sleep(0.5)
+        return False
 
     def recreate(self, plan: Plan, items: list[list[int]], marker: str, cancel_original: bool) -> Plan:
         new = self.op("recreate_order", order_id=plan.order_id, items=items, marker=marker,
@@ -142,9 +152,7 @@ class Demo:
             self.edit(plan, "refund", "refund", lines={str(first_line): 1}, restock_type="CANCEL")
         elif roll < 0.69 and shippable:
             # Shipped, then the customer sends one unit back: a refund with a return.
-            if self.wait_for_sales_order(plan):
-                self.ship(plan)
-                time.sleep(1.5)
+            if self.wait_for_sales_order(plan) and self.ship(plan):
                 self.edit(plan, "return", "refund", lines={str(first_line): 1}, restock_type="RETURN")
         elif roll < 0.75 and shippable:
             self.recreate(plan, [[variants["TEE-S"], 1], [variants["MUG"], 2]],

@@ -25,7 +25,7 @@ from streams.core.inputs import (
     ResultIn,
     SuccessorLinked,
 )
-from streams.core.model import OrderSnapshot, Target
+from streams.core.model import Despatch, OrderSnapshot, Target
 from streams.core.peoplevox import CutOff
 from streams.core.reference import Reference
 from streams.core.state import OrderState
@@ -131,11 +131,11 @@ class Harness:
             event_id=event_id or f"{event_type}:{snapshot.order_id}:{snapshot.version}", event_type=event_type,
             snapshot=snapshot if complete else None))
 
-    def peoplevox_status(self, order_id: str, status: str) -> None:
+    def peoplevox_status(self, order_id: str, status: str, despatches: tuple[Despatch, ...] = ()) -> None:
         number = self.state(order_id).peoplevox_sales_order.number
         self.warehouse.orders[number]["status"] = status
         self.now += 1
-        status_in = PeoplevoxStatus(status=status, at=self.now)
+        status_in = PeoplevoxStatus(status=status, at=self.now, despatches=despatches)
         self._take(order_id, engine.on_peoplevox_status(self.state(order_id), status_in, self.policy, self.reference,
                                                         self.now))
 

@@ -27,6 +27,7 @@ from sandboxes.judge.models import (
     ShopRefundLine,
     ShopTransaction,
     Warehouse,
+    WarehouseDespatch,
     WarehouseReturn,
     WarehouseSalesOrder,
 )
@@ -71,7 +72,7 @@ def shop_order(summary: dict[str, Any], level: Callable[[int | None, int | None]
                              current_quantity=line["current_quantity"], sold=line["sold"],
                              at_checkout=line["at_checkout"], price=Decimal(line["price"]),
                              level=level(line["variant_id"], line["location_id"]),
-                             properties=tuple(tuple(p) for p in line["properties"]))
+                             properties=tuple(tuple(p) for p in line["properties"]), fulfilled=line.get("fulfilled", 0))
                     for line in summary["lines"]),
         refunds=tuple(ShopRefund(refund_id=refund["id"], amount=Decimal(refund["amount"]), lines=tuple(
             ShopRefundLine(line_id=rl["line_id"], quantity=rl["quantity"], restock_type=rl["restock_type"],
@@ -101,7 +102,10 @@ def peoplevox(state: dict[str, Any]) -> Warehouse:
         for number, so in state["sales_orders"].items())
     returns = tuple(WarehouseReturn(sales_order_number=row["SalesOrderNumber"], item_code=row["ItemCode"],
                                     quantity=int(row["Quantity"])) for row in state["returns"].values())
-    return Warehouse(sales_orders=sales_orders, returns=returns, item_codes=frozenset(state["item_types"]))
+    despatches = tuple(WarehouseDespatch(sales_order_number=d["sales_order_number"], items=d["items"])
+                       for d in state.get("despatches", ()))
+    return Warehouse(sales_orders=sales_orders, returns=returns, item_codes=frozenset(state["item_types"]),
+                     despatches=despatches)
 
 
 #: NetSuite's sales order status code for Closed (every line closed).

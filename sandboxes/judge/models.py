@@ -49,6 +49,7 @@ class ShopLine(Model):
     price: Decimal
     level: Level | None  # where the line's stock moves; None for an item without inventory
     properties: tuple[tuple[str, str], ...] = ()
+    fulfilled: int = 0  # units Shopify shows fulfilled
 
 
 class ShopRefundLine(Model):
@@ -123,10 +124,16 @@ class WarehouseReturn(Model):
     quantity: int
 
 
+class WarehouseDespatch(Model):
+    sales_order_number: str
+    items: dict[str, int]  # ItemCode -> units that left the warehouse
+
+
 class Warehouse(Model):
     sales_orders: tuple[WarehouseSalesOrder, ...]
     returns: tuple[WarehouseReturn, ...]
     item_codes: frozenset[str]
+    despatches: tuple[WarehouseDespatch, ...] = ()
 
 
 # --- ERP --------------------------------------------------------------------------------------------

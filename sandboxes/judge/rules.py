@@ -49,6 +49,10 @@ got wrong here the same way by sharing its code.
   the sales order Shopify's order called for when picking started, and an
   ``EDIT_AFTER_PICK`` exception is open: ops when the lines differ, customer
   service when only the header does.
+- **Fulfillments**: what Peoplevox despatched of the order's sales orders is
+  what Shopify shows fulfilled, per ItemCode (a fulfilled line counts its
+  ItemCodes as the warehouse picks them), so the customer got a shipping
+  confirmation for exactly what left.
 - **Which exception explains a mismatch**: ``EXPLAINED_BY`` below, by area. An
   order whose sales order was cancelled and never replaced, while it should
   ship, is explained only by ``PVX_NO_LIVE_SALES_ORDER`` (the warehouse holds
@@ -79,6 +83,8 @@ EXPLAINED_BY: dict[str, frozenset[tuple[str, str]]] = {
                          ("RECREATE_AMBIGUOUS", OPS)},
     "erp": HELD | {("ERP_SYNC_FAILED", FINANCE), ("REFUND_NOT_POSTED", FINANCE)},
     "stock": HELD | {("INVENTORY_ADJUST_FAILED", OPS), ("INVENTORY_LOCATION_UNKNOWN", OPS)},
+    # An edit that slipped past the cut-off leaves Shopify's lines other than what was despatched.
+    "shopify": HELD | {("FULFILLMENT_FAILED", OPS), ("EDIT_AFTER_PICK", OPS), ("EDIT_AFTER_PICK", CX)},
     "exceptions": frozenset(),  # a missing exception explains nothing
 }
 
@@ -163,6 +169,16 @@ def returns(order: ShopOrder, reference: MerchantReference) -> dict[str, int]:
         for code, units in item_codes(skus.get(line_id), quantity, reference):
             expected[code or "?"] += units
     return dict(expected)
+
+
+def fulfilled_codes(order: ShopOrder, reference: MerchantReference) -> dict[str, int]:
+    """ItemCode -> units of them Shopify shows fulfilled."""
+    fulfilled: Counter[str] = Counter()
+    for line in order.lines:
+        for code, units in item_codes(line.sku, line.fulfilled, reference):
+            if units:
+                fulfilled[code or "?"] += units
+    return dict(fulfilled)
 
 
 def erp_open_lines(order: ShopOrder) -> dict[str, int]:

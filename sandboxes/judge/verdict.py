@@ -101,6 +101,11 @@ def _order(plan: Plan, shop: Shop, warehouse: Warehouse, erp: Erp, open_exceptio
         if row.sales_order_number in numbers:
             actual_returns[row.item_code] += row.quantity
     findings.check("peoplevox.returns", returned, dict(actual_returns))
+    despatched: Counter[str] = Counter()
+    for despatch in warehouse.despatches:
+        if despatch.sales_order_number in numbers:
+            despatched.update(despatch.items)
+    findings.check("shopify.fulfilled", dict(despatched), rules.fulfilled_codes(order, reference))
     _erp(findings, order, erp)
     made, due = shop.adjustments.get(order.order_id, {}), rules.editsync_adjustments(order)
     for level in sorted(set(made) | set(due)):

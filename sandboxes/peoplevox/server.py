@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 NS = "http://www.peoplevox.net/"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 WSDL = Path(__file__).with_name("integrationservicev4.wsdl").read_text()
-OPERATIONS = ("Authenticate", "GetData", "SaveData", "SubscribeEvent", "UnsubscribeEvent")
+OPERATIONS = ("Authenticate", "GetData", "GetReportData", "SaveData", "SubscribeEvent", "UnsubscribeEvent")
 
 
 def error_response(status: int) -> web.Response:
@@ -189,6 +189,13 @@ class PeoplevoxSandbox:
                                                      int(_child(request_node, "PageNo") or 1),
                                                      int(_child(request_node, "ItemsPerPage") or 100),
                                                      _child(request_node, "SearchClause"))
+                return _soap(envelope(operation, 0, csv_page, total))
+            if operation == "GetReportData":
+                request_node = values.get("getReportRequest")
+                total, csv_page = warehouse.get_report(_child(request_node, "TemplateName") or "",
+                                                       int(_child(request_node, "PageNo") or 1),
+                                                       int(_child(request_node, "ItemsPerPage") or 100),
+                                                       _child(request_node, "SearchClause"))
                 return _soap(envelope(operation, 0, csv_page, total))
             if operation == "SaveData":
                 request_node = values.get("saveRequest")

@@ -61,6 +61,14 @@ the behaviour is not public the sandbox takes the stricter reading, marked
   empty one, nothing tidied (no country names for codes) *(stricter: a reader
   cannot tell empty from never written, and must map the columns itself)*;
   item rows carry each line's own ``Notes``.
+- Despatches are read from the "Despatch summary" report, one row per item despatched (Zynk's "Export
+  Despatches from Peoplevox": "exported using the "Despatch summary" report"; its Peoplevox Despatch XML
+  lists Salesorder number, Despatch number, Carrier, Service, Despatch date, Tracking number, Item code,
+  No of items, ...). A report is asked for by name, paged and searched like ``GetData`` (Zynk's "Export
+  Report from Peoplevox": Template, Items Per Page, Search Clauses), through ``GetReportData``. Columns are
+  spelt as Zynk's XML names them (``Salesorder_number``, ...) *(the SOAP shape of reports is not public:
+  the sandbox takes GetData's)*. Reaching Despatched despatches every line of the order in one despatch,
+  with a carrier and a tracking number, before the status callback goes out.
 - An expired or unknown session answers ``System : Security - Invalid Session``,
   the wording public client code waits for before it logs in again
   (a Node.js Peoplevox client's ``peoplevoxStandardInterpreter``); a wrong login
@@ -86,6 +94,12 @@ from urllib.parse import quote
 PICK_CYCLE = ("New", "Picking", "Packed", "Despatched")
 CANCELLED = "Cancelled"
 SALES_ORDERS, SALES_ORDER_ITEMS, ITEM_TYPES, RETURNS = "Sales orders", "Sales order items", "Item types", "Returns"
+DESPATCH_SUMMARY = "Despatch summary"
+REPORTS: dict[str, tuple[str, ...]] = {
+    DESPATCH_SUMMARY: ("Salesorder_number", "Despatch_number", "Carrier", "Carrier_reference", "Service",
+                       "Despatch_date", "Tracking_number", "Item_code", "No_of_items"),
+}
+CARRIERS = (("DPD", "UK Next Day"), ("Royal Mail", "Tracked 48"), ("Evri", "Standard"))
 TEMPLATES: dict[str, tuple[str, ...]] = {
     SALES_ORDERS: ("SalesOrderNumber", "Customer", "CustomerPurchaseOrderReferenceNumber", "ShippingAddressLine1",
                    "ShippingAddressLine2", "ShippingAddressCity", "ShippingAddressRegion", "ShippingAddressPostcode",
@@ -135,6 +149,17 @@ class SalesOrder:
         return self.fields.get("CustomerPurchaseOrderReferenceNumber", "")
 
 
+@dataclass
+class Despatch:
+    number: str
+    sales_order_number: str
+    carrier: str
+    service: str
+    tracking_number: str
+    despatched_at: float
+    items: dict[str, int]  # ItemCode -> units
+
+
 @dataclass(frozen=True)
 class Saved:
     """A SaveData answer: how many rows were saved, and why the others were not."""
@@ -171,6 +196,7 @@ class Warehouse:
     item_types: dict[str, str] = field(default_factory=dict)  # ItemCode -> Name
     orders: dict[str, SalesOrder] = field(default_factory=dict)
     returns: dict[str, dict[str, str]] = field(default_factory=dict)
+    despatches: list[Despatch] = field(default_factory=list)
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     notify: Notify | None = None
     seed: int | None = None
@@ -219,18 +245,19 @@ class Warehouse:
                         for code, name in sorted(self.item_types.items())]
             else:
                 rows = list(self.returns.values())
-        if search:
-            match = SEARCH.match(search)
-            if not match or match.group(1) not in columns:
-                raise Refused(f"Invalid search clause: {search}")
-            column, test, value = match.groups()
-            rows = [row for row in rows if (row.get(column) or "") == value
-                    or (test == "StartsWith" and (row.get(column) or "").startswith(value))]
-        if page < 1 or per_page < 1:
-            raise Refused("PageNo and ItemsPerPage must be positive")
-        per_page = min(per_page, self.max_items_per_page)
-        chosen = rows[(page - 1) * per_page: page * per_page]
-        return len(rows), _to_csv(columns, chosen)
+        return _page(columns, _search(columns, rows, search), page, per_page, self.max_items_per_page)
+
+    def get_report(self, report: str, page: int, per_page: int, search: str | None) -> tuple[int, str]:
+        if report not in REPORTS:
+            raise Refused(f"Report '{report}' not found")
+        with self.lock:
+            rows = [{"Salesorder_number": d.sales_order_number, "Despatch_number": d.number, "Carrier": d.carrier,
+                     "Carrier_reference": d.carrier, "Service": d.service,
+                     "Despatch_date": time.strftime("'%d/%m/%Y %H:%M'", time.gmtime(d.despatched_at)),
+                     "Tracking_number": d.tracking_number, "Item_code": code, "No_of_items": str(units)}
+                    for d in self.despatches for code, units in sorted(d.items.items())]
+        return _page(REPORTS[report], _search(REPORTS[report], rows, search), page, per_page,
+                     self.max_items_per_page)
 
     def _columns(self, template: str) -> tuple[str, ...]:
         if template not in self.templates:
@@ -341,6 +368,11 @@ class Warehouse:
         order.modified_at = time.time()
         if status == CANCELLED:
             order.picking_due = None
+        if status == PICK_CYCLE[-1] and not any(d.sales_order_number == order.number for d in self.despatches):
+            carrier, service = self._random.choice(CARRIERS)
+            self.despatches.append(Despatch(f"D{next(self._ids)}", order.number, carrier, service,
+                                            f"{self._random.randrange(10**11, 10**12)}", order.modified_at,
+                                            _quantities(order)))
         data = {"SalesOrderNumber": order.number, "SalesOrderStatus.Name": status,
                 "LastModificationTime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(order.modified_at))}
         for subscription in list(self.subscriptions.values()):
@@ -366,7 +398,27 @@ class Warehouse:
                                          "line_rows": {str(k): line.__dict__ for k, line in o.lines.items()}}
                                      for n, o in self.orders.items()},
                     "returns": dict(self.returns), "item_types": sorted(self.item_types),
+                    "despatches": [d.__dict__ for d in self.despatches],
                     "subscriptions": [s.__dict__ for s in self.subscriptions.values()]}
+
+
+def _search(columns: tuple[str, ...], rows: list[dict[str, str]], search: str | None) -> list[dict[str, str]]:
+    if not search:
+        return rows
+    match = SEARCH.match(search)
+    if not match or match.group(1) not in columns:
+        raise Refused(f"Invalid search clause: {search}")
+    column, test, value = match.groups()
+    return [row for row in rows if (row.get(column) or "") == value
+            or (test == "StartsWith" and (row.get(column) or "").startswith(value))]
+
+
+def _page(columns: tuple[str, ...], rows: list[dict[str, str]], page: int, per_page: int,
+          largest: int) -> tuple[int, str]:
+    if page < 1 or per_page < 1:
+        raise Refused("PageNo and ItemsPerPage must be positive")
+    per_page = min(per_page, largest)
+    return len(rows), _to_csv(columns, rows[(page - 1) * per_page: page * per_page])
 
 
 def _quantities(order: SalesOrder) -> dict[str, int]:

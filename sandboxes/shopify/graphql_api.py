@@ -106,9 +106,10 @@ PROTECTED_DATA_DOC = "https://shopify.dev/docs/apps/launch/protected-customer-da
 PROTECTED_CUSTOMER_DATA = "protected_customer_data_level_2"
 PROTECTED_ACCESS = "Level 2 access to Customer data including name, address, phone, and email fields."
 FULFILLMENT_ORDER_SCOPE = "read_merchant_managed_fulfillment_orders"
+FULFILL_SCOPE = "write_merchant_managed_fulfillment_orders"
 ALL_SCOPES = frozenset({"read_orders", "write_orders", "read_customers", "read_products", "read_inventory",
                         "write_inventory",
-                        FULFILLMENT_ORDER_SCOPE, PROTECTED_CUSTOMER_DATA})
+                        FULFILLMENT_ORDER_SCOPE, FULFILL_SCOPE, PROTECTED_CUSTOMER_DATA})
 
 #: (parent type, field) -> the scope a token needs to read it.
 REQUIRED_SCOPE = {("QueryRoot", "order"): "read_orders", ("QueryRoot", "orders"): "read_orders",
@@ -116,7 +117,9 @@ REQUIRED_SCOPE = {("QueryRoot", "order"): "read_orders", ("QueryRoot", "orders")
                   ("Mutation", "inventoryAdjustQuantities"): "write_inventory",
                   ("Mutation", "refundCreate"): "write_orders",
                   # on an Order; other taggable resources need their own write scope, the sandbox tags orders only
-                  ("Mutation", "tagsAdd"): "write_orders", ("Mutation", "tagsRemove"): "write_orders"}
+                  ("Mutation", "tagsAdd"): "write_orders", ("Mutation", "tagsRemove"): "write_orders",
+                  # the sandbox's locations are the merchant's own: merchant-managed fulfillment orders
+                  ("Mutation", "fulfillmentCreate"): FULFILL_SCOPE}
 PROTECTED_FIELDS = frozenset({("Order", "email"), ("Order", "phone"), ("Order", "shippingAddress"),
                               ("Order", "billingAddress")})
 
@@ -430,6 +433,28 @@ class AdminGraphQL:
             message = str(error) if field_name == "tags" else "Resource not found"
             return {"node": None, "userErrors": [{"field": [field_name], "message": message}]}
         return {"node": order_view(self.shop, order, info.context), "userErrors": []}
+
+    def fulfillmentCreate(self, info: GraphQLResolveInfo, fulfillment: dict[str, Any],
+                          message: str | None = None) -> dict[str, Any]:
+        """``FulfillmentCreatePayload``: the ``fulfillment``, or ``userErrors`` naming the input that was refused."""
+        try:
+            chosen = [(parse_gid(group["fulfillmentOrderId"], "FulfillmentOrder"),
+                       None if group.get("fulfillmentOrderLineItems") is None else
+                       [(parse_gid(item["id"], "FulfillmentOrderLineItem"), item["quantity"])
+                        for item in group["fulfillmentOrderLineItems"]])
+                      for group in fulfillment["lineItemsByFulfillmentOrder"]]
+            tracking = fulfillment.get("trackingInfo") or {}
+            numbers = tuple(tracking.get("numbers") or ([tracking["number"]] if tracking.get("number") else []))
+            made = self.shop.fulfill_fulfillment_orders(chosen, tracking.get("company"), numbers,
+                                                        bool(fulfillment.get("notifyCustomer")))
+        except GraphQLError as error:
+            return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": error.message}]}
+        except StoreError as error:
+            return {"fulfillment": None, "userErrors": [{"field": list(error.field) or None, "message": str(error)}]}
+        return {"userErrors": [], "fulfillment": {
+            "__typename": "Fulfillment", "id": gid("Fulfillment", made.id), "status": "SUCCESS",
+            "createdAt": iso(made.created_at),
+            "trackingInfo": [{"company": made.tracking_company, "number": number} for number in made.tracking_numbers]}}
 
     # --- resolution -----------------------------------------------------------------------
 

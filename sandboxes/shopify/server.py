@@ -248,4 +248,7 @@ def order_summary(order: Order) -> dict[str, Any]:
                                     "restocked": rl.restocked, "location_id": rl.location_id} for rl in r.lines]}
                         for r in order.refunds],
             "transactions": [{"id": t.id, "kind": t.kind, "status": t.status, "amount": str(t.amount)}
-                             for t in order.transactions]}
+                             for t in order.transactions],
+            "fulfillments": [{"id": f.id, "lines": dict(f.lines), "tracking_company": f.tracking_company,
+                              "tracking_numbers": list(f.tracking_numbers), "notify_customer": f.notify_customer}
+                             for f in order.fulfillments]}

@@ -144,6 +144,9 @@ class Fulfillment:
     created_at: int
     location_id: int
     lines: list[tuple[int, int]]  # (line id, units)
+    tracking_company: str | None = None
+    tracking_numbers: tuple[str, ...] = ()
+    notify_customer: bool = False
 
 
 @dataclass
@@ -484,8 +487,45 @@ class Shop:
                 raise StoreError(f"cannot refund {amount}: {order.paid} was paid", ("transactions",))
             return self._refund(order, amount, chosen, note=note)
 
-    def fulfill(self, order_id: int, lines: dict[int, int] | None = None) -> Order:
-        """fulfillmentCreate: ship ``lines`` (line id -> units), by default every unfulfilled unit, per location."""
+    def fulfill_fulfillment_orders(self, chosen: list[tuple[int, list[tuple[int, int]] | None]],
+                                   tracking_company: str | None = None, tracking_numbers: tuple[str, ...] = (),
+                                   notify_customer: bool = False) -> Fulfillment:
+        """``fulfillmentCreate`` as the Admin API takes it: fulfillment orders by id, each with the line items and
+        units to fulfil (None: all it still holds), all of one order and one location ("The fulfillment orders are
+        associated with the same Order and are assigned to the same Location"); a fulfillment order with nothing
+        left to fulfil (closed) or a quantity beyond what it still holds is refused, and nothing changes."""
+        with self.lock:
+            holders = {fo_id: (order, location_id) for order in self.orders.values()
+                       for location_id, fo_id in order.fulfillment_order_ids.items()}
+            lines: dict[int, int] = {}
+            orders, locations = set(), set()
+            for index, (fo_id, items) in enumerate(chosen):
+                at = ("fulfillment", "lineItemsByFulfillmentOrder", str(index))
+                if fo_id not in holders:
+                    raise StoreError(f"Fulfillment order does not exist. id: {fo_id}", (*at, "fulfillmentOrderId"))
+                order, location_id = holders[fo_id]
+                orders.add(order.id)
+                locations.add(location_id)
+                held = {line.id: line for line in order.lines if line.location_id == location_id}
+                remaining = {line_id: 0 if order.cancelled_at else line.unfulfilled for line_id, line in held.items()}
+                if not any(remaining.values()):
+                    raise StoreError(f"Fulfillment order gid://shopify/FulfillmentOrder/{fo_id} has an unfulfillable "
+                                     "status= closed.", (*at, "fulfillmentOrderId"))
+                for line_id, qty in (items if items is not None else
+                                     [(k, v) for k, v in remaining.items() if v > 0]):
+                    if line_id not in held or qty <= 0 or qty > remaining[line_id]:
+                        raise StoreError("Invalid fulfillment order line item quantity requested.",
+                                         (*at, "fulfillmentOrderLineItems"))
+                    lines[line_id] = lines.get(line_id, 0) + qty
+            if len(orders) != 1 or len(locations) != 1:
+                raise StoreError("All fulfillment orders must belong to the same order and be assigned to the same "
+                                 "location.", ("fulfillment", "lineItemsByFulfillmentOrder"))
+            order = self.fulfill(orders.pop(), lines, tracking_company, tracking_numbers, notify_customer)
+            return order.fulfillments[-1]
+
+    def fulfill(self, order_id: int, lines: dict[int, int] | None = None, tracking_company: str | None = None,
+                tracking_numbers: tuple[str, ...] = (), notify_customer: bool = False) -> Order:
+        """Ship ``lines`` (line id -> units), by default every unfulfilled unit, one fulfillment per location."""
         with self.lock:
             order = self._editable(order_id)
             chosen = lines if lines is not None else {line.id: line.unfulfilled for line in order.lines
@@ -504,7 +544,8 @@ class Shop:
             order.updated_at = self.now()
             for location_id, shipped in by_location.items():
                 fulfillment = Fulfillment(self.next_id(), order.updated_at, location_id,
-                                          [(line.id, qty) for line, qty in shipped])
+                                          [(line.id, qty) for line, qty in shipped], tracking_company,
+                                          tuple(tracking_numbers), notify_customer)
                 order.fulfillments.append(fulfillment)
                 self._emit("fulfillments/create", order, fulfillment=fulfillment)
             self._emit("orders/updated", order)

@@ -82,7 +82,10 @@ def _fulfillment_status(order: Order) -> str | None:
 
 def fulfillment_payload(order: Order, fulfillment: Fulfillment) -> dict[str, Any]:
     return {"id": fulfillment.id, "order_id": order.id, "status": "success", "created_at": _iso(fulfillment.created_at),
-            "location_id": fulfillment.location_id, "shipment_status": None, "tracking_numbers": [],
+            "location_id": fulfillment.location_id, "shipment_status": None,
+            "tracking_company": fulfillment.tracking_company, "tracking_numbers": list(fulfillment.tracking_numbers),
+            "tracking_number": fulfillment.tracking_numbers[0] if fulfillment.tracking_numbers else None,
+            "notify_customer": fulfillment.notify_customer,
             "line_items": [{"id": line_id, "quantity": units} for line_id, units in fulfillment.lines]}
 
 

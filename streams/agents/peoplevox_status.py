@@ -3,7 +3,8 @@
 Peoplevox signs nothing and fills the callback URL from its own data, so the
 callback only names a sales order; ``GetData`` says where it really is and
 which Shopify order it belongs to (``CustomerPurchaseOrderReferenceNumber``).
-The status is stamped with the time it was read, the moment it is known true.
+The status is stamped with the time it was read, the moment it is known true. A Despatched sales order's
+despatches (carrier, tracking, items) are read with it, for its fulfillments in Shopify.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from connectors.errors import ConnectorError
 from streams.context import Context
 from streams.core import inputs
 from streams.core.inputs import PeoplevoxStatus
+from streams.core.model import Despatch
+from streams.core.peoplevox import DESPATCHED
 from streams.ingress.callbacks import InvalidCallback, sales_order_number
 from streams.kafka import topics
 from streams.kafka.avro_codec import DecodeError
@@ -55,6 +58,14 @@ def register(ctx: Context, downstream: Downstream) -> None:
                 statuses.labels("not_owned").inc()
                 log.info("callback for sales order %s that editsync does not own", number)
                 continue
-            status = PeoplevoxStatus(status=row.status, at=now_ms(), number=number)
+            despatches: tuple[Despatch, ...] = ()
+            if row.status == DESPATCHED and ctx.settings.fulfil_despatches:
+                try:
+                    despatches = await downstream.peoplevox.despatches(number)
+                except ConnectorError as error:
+                    # The status still counts (the lock, the cut-off); the despatch is read on its next callback.
+                    statuses.labels("despatch_read_failed").inc()
+                    log.warning("could not read what Peoplevox despatched of %s: %s", number, error.reason)
+            status = PeoplevoxStatus(status=row.status, at=now_ms(), number=number, despatches=despatches)
             await order_inputs.send(key=row.reference.encode(), value=inputs.encode(status))
             statuses.labels("forwarded").inc()

@@ -117,6 +117,27 @@ class RemoveTags(TagsChange):
     kind: Literal["remove_tags"] = "remove_tags"
 
 
+class FulfilledLine(Value):
+    line_id: str
+    quantity: int  # units of the line Shopify should show fulfilled once this despatch is posted (cumulative)
+
+
+class CreateFulfillment(Payload):
+    """Peoplevox's despatch as a Shopify fulfillment (``fulfillmentCreate``), at most once per despatch.
+
+    ``lines`` are levels, not deltas: the sink fulfils only what Shopify does not show fulfilled yet, so a
+    repeat after a lost answer, or a fulfillment someone posted by hand, is not fulfilled twice.
+    """
+
+    target: ClassVar[Target] = Target.SHOPIFY
+    kind: Literal["create_fulfillment"] = "create_fulfillment"
+    despatch_number: str
+    lines: tuple[FulfilledLine, ...]
+    carrier: str | None = None
+    tracking_number: str | None = None
+    notify_customer: bool = False
+
+
 # --- ERP ------------------------------------------------------------------------------------
 
 
@@ -178,7 +199,7 @@ PeoplevoxPayload = SalesOrderChange | CancelLiveSalesOrders | CreateReturn
 ErpPayload = UpsertSalesOrder | RecordPayment | CreateCreditMemo
 CommandPayload = Annotated[
     CreateSalesOrder | UpdateSalesOrder | ReplaceSalesOrder | CancelSalesOrder | CancelLiveSalesOrders | CreateReturn
-    | AdjustInventory | AddTags | RemoveTags | UpsertSalesOrder | RecordPayment | CreateCreditMemo,
+    | AdjustInventory | AddTags | RemoveTags | CreateFulfillment | UpsertSalesOrder | RecordPayment | CreateCreditMemo,
     Field(discriminator="kind"),
 ]
 

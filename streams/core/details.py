@@ -70,6 +70,7 @@ class ExceptionType(StrEnum):
     REFUND_NOT_POSTED = "REFUND_NOT_POSTED"
     SHOPIFY_ACCESS_DENIED = "SHOPIFY_ACCESS_DENIED"
     EDIT_LOCK_FAILED = "EDIT_LOCK_FAILED"  # the lock tag could not be added to, or removed from, the order
+    FULFILLMENT_FAILED = "FULFILLMENT_FAILED"  # a Peoplevox despatch could not be posted as a Shopify fulfillment
 
 
 class Detail(Value):

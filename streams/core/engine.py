@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from streams.core import actions, edit_lock, holds, inventory, money, peoplevox
-from streams.core.commands import Command, CreateSalesOrder, PeoplevoxPayload, ReplaceSalesOrder
+from streams.core import actions, edit_lock, fulfillment, holds, inventory, money, peoplevox, release
+from streams.core.commands import Command, CreateSalesOrder, PeoplevoxPayload, ReplaceSalesOrder, TagsChange
 from streams.core.details import ExceptionType, OrderException, Outcome, ReadDeniedDetail, Severity
 from streams.core.exceptions import (
     Wanted,
@@ -41,6 +41,7 @@ from streams.core.inputs import (
     ReadDenied,
     Rebuild,
     Recheck,
+    ReleaseNow,
     Replay,
     ResultIn,
     SuccessorLinked,
@@ -63,6 +64,8 @@ class Policy:
     hold_bound_ms: int = 300_000  # a wait longer than this becomes an owned exception
     cutoff: CutOff = CutOff()
     lock_tag: str = ""  # the tag that closes the order for edits in Shopify past the cut-off; empty: no lock
+    fulfillment: fulfillment.FulfillmentPolicy = fulfillment.FulfillmentPolicy()
+    release: release.ReleaseHold = release.ReleaseHold()
     recreate: RecreatePolicy = RecreatePolicy()
     max_seen_events: int = 256
 
@@ -112,6 +115,11 @@ def step(state: OrderState, message: OrderEventIn | ResultIn | OrderInput, polic
                 return None  # repeated, or settled meanwhile: leave the order (and its timers) as they are
             decision = Decision(acted.state, exceptions=acted.exceptions,
                                 wake_at=now + policy.debounce_ms if acted.reread else None)
+        case ReleaseNow():
+            released = release.release_now(state)
+            if released is None:
+                return None  # not held (released already, or never): nothing to do
+            decision = reconcile(released, policy, reference, now)
         case Replay():
             decision = on_heal(state, policy, now)
         case SystemAnswering(target=target):
@@ -204,7 +212,8 @@ def behind(state: OrderState, swept: Swept) -> bool:
 
 def on_timer(state: OrderState, policy: Policy, reference: Reference, now: int) -> Decision:
     if state.dirty_since is None:
-        return reconcile(state, policy, reference, now) if _awaiting_predecessor(state) else Decision(state)
+        waiting = _awaiting_predecessor(state) or state.release_at is not None
+        return reconcile(state, policy, reference, now) if waiting else Decision(state)
     due = state.dirty_since + policy.debounce_ms
     if now < due:
         return Decision(state, wake_at=due)
@@ -293,7 +302,8 @@ def on_peoplevox_status(state: OrderState, status: PeoplevoxStatus, policy: Poli
     if status.at < state.peoplevox_status_at or (status.number and live is not None and status.number != live.number):
         return Decision(state)
     update = {"peoplevox_status": status.status, "peoplevox_status_at": status.at}
-    return reconcile(state.model_copy(update=update), policy, reference, now)
+    state = fulfillment.known_despatches(state.model_copy(update=update), status.despatches)
+    return reconcile(state, policy, reference, now)
 
 
 def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Reference, now: int) -> Decision:
@@ -385,11 +395,16 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
                                          "predecessor_asks": state.predecessor_asks + 1})
         notices.append(Notice(to_order_ref=ref, message=SuccessorLinked(successor_id=snapshot.order_id)))
 
-    state, peoplevox_commands = peoplevox.plan_commands(state, snapshot, policy.cutoff, reference, want, notices)
+    state = release.settle(state, snapshot, policy.release, now)
+    peoplevox_commands: list[Command] = []
+    if state.released:  # inside the edit window Peoplevox is sent nothing: the first version it sees is the latest
+        state, peoplevox_commands = peoplevox.plan_commands(state, snapshot, policy.cutoff, reference, want,
+                                                            notices)
     state, inventory_commands = inventory.plan_commands(state, snapshot, want)
     erp_commands = money.plan_commands(state, snapshot, reference, want)
-    lock_commands = edit_lock.plan_commands(state, snapshot, policy.cutoff, policy.lock_tag)
-    commands = tuple(c for c in (*peoplevox_commands, *inventory_commands, *lock_commands, *erp_commands)
+    shopify_commands = [*edit_lock.plan_commands(state, snapshot, policy.cutoff, policy.lock_tag),
+                        *fulfillment.plan_commands(state, snapshot, reference.catalogue, policy.fulfillment)]
+    commands = tuple(c for c in (*peoplevox_commands, *inventory_commands, *shopify_commands, *erp_commands)
                      if c.command_id not in state.failed and c.command_id not in state.in_flight)
 
     exceptions, changed = settle(state.exceptions, want.exceptions, now)
@@ -398,6 +413,7 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
     changed.extend(caught_up)
     wake_at = ((state.predecessor_asked_at or now) + _backoff(policy, state.predecessor_asks)
                if _awaiting_predecessor(state) else None)
+    wake_at = keep_wake(wake_at, state.release_at)
     return Decision(state.model_copy(update={"in_flight": in_flight, "exceptions": exceptions}), commands,
                     tuple(changed), wake_at=wake_at, notices=tuple(notices))
 
@@ -408,7 +424,8 @@ def _awaiting_predecessor(state: OrderState) -> bool:
 
 _ACKNOWLEDGE: dict[Target, Callable[[OrderState, Any], OrderState]] = {
     Target.PEOPLEVOX: peoplevox.acknowledge, Target.INVENTORY: inventory.acknowledge, Target.ERP: money.acknowledge,
-    Target.SHOPIFY: edit_lock.acknowledge}
+    Target.SHOPIFY: lambda state, payload: (edit_lock.acknowledge(state, payload) if isinstance(payload, TagsChange)
+                                            else fulfillment.acknowledge(state, payload))}
 
 
 def _acknowledge(state: OrderState, command: Command) -> OrderState:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from streams.core.commands import AddTags, Command, ReplaceSalesOrder, TagsChange
+from streams.core.commands import AddTags, Command, CreateFulfillment, ReplaceSalesOrder, TagsChange
 from streams.core.details import Detail, ExceptionState, ExceptionType, FailureDetail, OrderException, Severity
 from streams.core.inputs import ResultIn
 from streams.core.model import OrderSnapshot, Owner, System, Target, opening
@@ -25,7 +25,7 @@ RULE_EXCEPTIONS = frozenset({ExceptionType.UNKNOWN_SKU, ExceptionType.EDIT_AFTER
                              ExceptionType.INVENTORY_LOCATION_UNKNOWN})
 FAILURE_EXCEPTION = {Target.PEOPLEVOX: ExceptionType.PVX_UPDATE_FAILED,
                      Target.INVENTORY: ExceptionType.INVENTORY_ADJUST_FAILED, Target.ERP: ExceptionType.ERP_SYNC_FAILED,
-                     Target.SHOPIFY: ExceptionType.EDIT_LOCK_FAILED}
+                     Target.SHOPIFY: ExceptionType.FULFILLMENT_FAILED}
 #: A system that answers others and keeps failing one command stops being re-sent it by itself after this many
 #: times (``FailureDetail.auto_retries``): then a person decides.
 MAX_AUTO_RETRIES = 3
@@ -54,8 +54,14 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
         kind = ExceptionType.REFUND_NOT_POSTED
     owner = Owner.FINANCE if command.target is Target.ERP else Owner.OPS
     severity, action = Severity.HIGH, "Fix the cause shown, then retry the order."
-    if isinstance(command.payload, TagsChange):
+    if isinstance(command.payload, CreateFulfillment):
         severity = Severity.MEDIUM
+        tracking = f" with tracking number {command.payload.tracking_number}" if command.payload.tracking_number else ""
+        action = (f"Peoplevox despatched {command.payload.despatch_number}{tracking}, but Shopify does not show it "
+                  "fulfilled, so the customer got no shipping confirmation: mark those lines fulfilled in Shopify, "
+                  "or fix the cause shown and retry the order.")
+    if isinstance(command.payload, TagsChange):
+        kind, severity = ExceptionType.EDIT_LOCK_FAILED, Severity.MEDIUM
         tags = ", ".join(command.payload.tags)
         action = (f"The customer can still edit this order although the warehouse is picking it: add the tag {tags} "
                   "to it in Shopify, then retry the order." if isinstance(command.payload, AddTags) else

@@ -53,6 +53,8 @@ PAIR_OF_EXCEPTION: dict[str, Pair] = {
     ExceptionType.SHOPIFY_ACCESS_DENIED: Pair.SHOPIFY_PEOPLEVOX,
     # Shopify offers edits the warehouse can no longer take (or refuses ones it could).
     ExceptionType.EDIT_LOCK_FAILED: Pair.SHOPIFY_PEOPLEVOX,
+    # Shopify does not show what the warehouse despatched.
+    ExceptionType.FULFILLMENT_FAILED: Pair.SHOPIFY_PEOPLEVOX,
 }
 
 PENDING = "pending"

@@ -23,6 +23,7 @@ class Wait(str, Enum):
     SHOPIFY_READ = "shopify_read"  # the order must be read from Shopify and no answer came yet
     PREDECESSOR = "predecessor"  # a recreated order waits for its original to leave the warehouse
     DOWNSTREAM = "downstream"  # commands sent, not answered by their sink yet
+    EDIT_WINDOW = "edit_window"  # a new order waits for its first edits before it goes to the warehouse
 
 
 #: What each overdue wait becomes, who owns it, and what they can do.
@@ -54,6 +55,8 @@ def waits(state: OrderState) -> set[Wait]:
         found.add(Wait.PREDECESSOR)
     if state.in_flight:
         found.add(Wait.DOWNSTREAM)
+    if state.release_at is not None and not state.released:
+        found.add(Wait.EDIT_WINDOW)
     return found
 
 
@@ -78,6 +81,8 @@ def overdue(state: OrderState, bound_ms: int, now: int) -> dict[str, OrderExcept
     for reason, since in sorted(state.waiting.items(), key=lambda item: item[1]):
         if now - since < bound_ms:
             continue
+        if Wait(reason) not in OVERDUE:
+            continue  # it ends at a time it set itself (the edit window): never overdue
         kind, why, action = OVERDUE[Wait(reason)]
         exception_id = f"{state.order_id}:{kind}"
         if exception_id in wanted:
@@ -96,5 +101,6 @@ def overdue(state: OrderState, bound_ms: int, now: int) -> dict[str, OrderExcept
 
 def next_deadline(state: OrderState, bound_ms: int, now: int) -> int | None:
     """When the earliest wait that is not overdue yet becomes overdue."""
-    due = [since + bound_ms for since in state.waiting.values() if since + bound_ms > now]
+    due = [since + bound_ms for reason, since in state.waiting.items()
+           if since + bound_ms > now and Wait(reason) in OVERDUE]
     return min(due) if due else None

@@ -14,7 +14,7 @@ from pydantic import Field, TypeAdapter
 
 from streams.core.commands import Command
 from streams.core.details import Outcome, ResultDetail, WireResultDetail
-from streams.core.model import OrderSnapshot, Target, Value
+from streams.core.model import Despatch, OrderSnapshot, Target, Value
 
 
 class OrderEventIn(Value):
@@ -95,6 +95,7 @@ class PeoplevoxStatus(Value):
     status: str
     at: int  # when it was read, epoch ms: the moment it is known true
     number: str | None = None  # the sales order it was read from
+    despatches: tuple[Despatch, ...] = ()  # what Peoplevox despatched of it, read with a Despatched status
 
 
 class NoticeIn(Value):
@@ -124,6 +125,13 @@ class PersonAction(Value):
     exception_id: str
     actor: str
     note: str | None = None
+
+
+class ReleaseNow(Value):
+    """A person sent a held order to the warehouse before its edit window closed (the API, the CLI, the inbox)."""
+
+    kind: Literal["release"] = "release"
+    actor: str
 
 
 class Replay(Value):
@@ -181,7 +189,7 @@ class ResolveOrder(Value):
 
 
 OrderInput = (Tick | FetchedSnapshot | OrderMissing | ReadDenied | PeoplevoxStatus | NoticeIn | Heal | Rebuild
-              | PersonAction | Replay | Recheck | SystemAnswering | Swept)
+              | PersonAction | ReleaseNow | Replay | Recheck | SystemAnswering | Swept)
 ShopifyRead = FetchOrder | ResolveOrder
 InternalMessage = Annotated[OrderInput | ShopifyRead, Field(discriminator="kind")]
 _INTERNAL: TypeAdapter[InternalMessage] = TypeAdapter(InternalMessage)

@@ -127,6 +127,20 @@ class SalesOrder(Value):
         return dict(self.lines)
 
 
+class Despatch(Value):
+    """One despatch Peoplevox made of a sales order: what left the warehouse, and how it travels.
+
+    As Peoplevox's "Despatch summary" report lists it, one row per item (Zynk's Peoplevox Despatch XML:
+    Despatch number, Carrier, Tracking number, Item code, No of items).
+    """
+
+    number: str
+    sales_order_number: str
+    items: tuple[tuple[str, int], ...]  # (ItemCode, units), sorted by ItemCode
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+
 class System(str, Enum):
     """A system editsync calls; the value is the ``target`` label of the API metrics (``editsync_api_*``)."""
 

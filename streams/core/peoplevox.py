@@ -75,6 +75,7 @@ from streams.core.state import OrderState
 #: when the warehouse says something we do not understand, we do not write over it.
 PICK_CYCLE: tuple[str, ...] = ("New", "Picking", "Packed", "Despatched")
 CANCELLED = "Cancelled"
+DESPATCHED = "Despatched"  # the last status of the pick cycle: what left is in the Despatch summary report
 
 GIFT_MESSAGE = re.compile(r"gift[ _-]?(message|note)", re.I)
 REVISION = re.compile(r"-R\d+$")

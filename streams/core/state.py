@@ -14,7 +14,7 @@ from pydantic import AliasChoices, Field
 
 from streams.core.commands import Command
 from streams.core.details import OrderException
-from streams.core.model import OrderSnapshot, SalesOrder, Value
+from streams.core.model import Despatch, OrderSnapshot, SalesOrder, Value
 
 
 class OrderState(Value):
@@ -31,6 +31,11 @@ class OrderState(Value):
     read_missing: bool = False  # the last read found no such order in Shopify
     rebuilt: bool = False  # local state was discarded and this order is being rebuilt from Shopify
 
+    # The edit window (streams.core.release): closed for good once the order may go to the warehouse; while
+    # open, when it closes
+    released: bool = False
+    release_at: int | None = None
+
     # Acknowledged by Peoplevox
     peoplevox_status: str | None = Field(None, validation_alias=AliasChoices("peoplevox_status", "pvx_status"))
     peoplevox_status_at: int = Field(0, validation_alias=AliasChoices("peoplevox_status_at", "pvx_status_at"))
@@ -45,6 +50,10 @@ class OrderState(Value):
     # Local state was lost (rebuilt), or a create failed whose answer may have been lost: Peoplevox may hold live
     # sales orders of this order that the state does not know. Cleared once a Peoplevox answer says what it holds.
     peoplevox_unknown: bool = False
+
+    # What Peoplevox despatched (in the order it was reported), and the despatches Shopify shows as fulfillments
+    despatches: tuple[Despatch, ...] = ()
+    fulfilled_despatches: frozenset[str] = frozenset()
 
     # Acknowledged by Shopify inventory
     inventory_applied: dict[str, int] = {}

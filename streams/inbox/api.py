@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from streams.context import Context
 from streams.core.details import ExceptionState
-from streams.core.inputs import OrderInput, PersonAction, Replay
+from streams.core.inputs import OrderInput, PersonAction, ReleaseNow, Replay
 from streams.core.model import Owner
 from streams.inbox import words
 from streams.inbox.answers import (
@@ -66,8 +66,11 @@ class Refused(Exception):
         self.message = message
 
 
-class ActionRequest(BaseModel):
+class ReleaseRequest(BaseModel):
     by: str = Field(min_length=1, max_length=200, description="Who is acting: a name or e-mail address.")
+
+
+class ActionRequest(ReleaseRequest):
     note: str | None = Field(None, max_length=2000)
 
 
@@ -165,6 +168,9 @@ class Inbox:
     async def replay(self, order_id: str) -> None:
         await self._send(order_id, Replay())
 
+    async def release(self, order_id: str, by: str) -> None:
+        await self._send(order_id, ReleaseNow(actor=by.strip()))
+
     async def _send(self, order_id: str, message: OrderInput) -> None:
         try:
             await self.publish(order_id, message)
@@ -246,6 +252,15 @@ def register(ctx: Context, inbox: Inbox) -> None:
         await inbox.replay(order_id)
         return inbox.json(ReplayAccepted(status="accepted", order_id=order_id), status=202)
 
+    async def release(request: Request, order_id: str) -> aioweb.Response:
+        try:
+            body = ReleaseRequest.model_validate_json(await request.read() or b"{}")
+        except ValidationError as error:
+            raise Refused(400, "body must be JSON with 'by' (who): "
+                               + "; ".join(e["msg"] for e in error.errors())) from None
+        await inbox.release(order_id, body.by)
+        return inbox.json(ReplayAccepted(status="accepted", order_id=order_id), status=202)
+
     def page(path: str, get: Callable[..., Any] | None = None, post: Callable[..., Any] | None = None) -> None:
         methods: dict[str, Any] = {}
         if get is not None:
@@ -262,3 +277,4 @@ def register(ctx: Context, inbox: Inbox) -> None:
     page("/orders", get=list_orders)
     page("/orders/{order_id}", get=show_order)
     page("/orders/{order_id}/replay", post=replay)
+    page("/orders/{order_id}/release", post=release)

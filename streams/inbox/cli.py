@@ -24,7 +24,7 @@ import httpx
 from streams.inbox import words
 from streams.runtime.settings import Settings
 
-COMMANDS = ("exceptions", "order", "replay")
+COMMANDS = ("exceptions", "order", "replay", "release")
 
 
 def add_parsers(commands: Any) -> None:
@@ -57,6 +57,9 @@ def add_parsers(commands: Any) -> None:
     which.add_argument("--since", help="every order changed since this time (ISO 8601, or a duration: 2h)")
     replay.add_argument("--until", help="with --since: up to this time")
     replay.add_argument("--rate", type=float, default=0.5, help="orders per second (default 0.5)")
+    release = commands.add_parser("release", help="send an order held in its edit window to the warehouse now")
+    release.add_argument("order_id", type=order_id, help="Shopify's numeric order id (e.g. 5000000042)")
+    release.add_argument("--by", default=getpass.getuser(), help="who is acting (default: your user name)")
 
 
 def order_id(value: str) -> str:
@@ -109,6 +112,10 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) 
         if args.command == "order":
             body = api.call("GET", f"/orders/{quote(args.order_id, safe='')}")
             out.write(json.dumps(body, indent=2) + "\n" if args.json else order_text(body))
+            return 0
+        if args.command == "release":
+            api.call("POST", f"/orders/{quote(args.order_id, safe='')}/release", json={"by": args.by})
+            out.write(f"release of order {args.order_id} accepted: it goes to the warehouse now if it was held.\n")
             return 0
         return _replay(api, args, out)
     except ApiError as error:

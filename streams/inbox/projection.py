@@ -26,6 +26,7 @@ from streams.core.inputs import (
     ReadDenied,
     Rebuild,
     Recheck,
+    ReleaseNow,
     Replay,
     SuccessorLinked,
     SystemAnswering,
@@ -176,6 +177,9 @@ def _order_input(record: RecordIn) -> Projected:
             said = f": “{note}”" if note else ""
             return Projected(entry=_entry(record, "action", f"{actor} asked to {action} {exception_id}{said}",
                                           message.model_dump(mode="json", exclude={"kind"})))
+        case ReleaseNow(actor=actor):
+            title = f"{actor} released the order to the warehouse before its edit window closed"
+            return Projected(entry=_entry(record, "action", title, {"actor": actor}))
         case ReadDenied(reason=reason, required_access=required_access):
             title = f"Shopify refused to show the order: {reason}"
             return Projected(entry=_entry(record, "read", title, {"required_access": required_access}))

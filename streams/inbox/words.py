@@ -39,6 +39,7 @@ TITLES: dict[str, str] = {
     ExceptionType.SHOPIFY_ACCESS_DENIED: "Shopify refused editsync access",
     ExceptionType.PVX_NO_LIVE_SALES_ORDER: "The warehouse holds nothing for this order",
     ExceptionType.EDIT_LOCK_FAILED: "The order could not be closed for edits in Shopify",
+    ExceptionType.FULFILLMENT_FAILED: "Despatched, but not fulfilled in Shopify",
 }
 ACTIONS = {
     "create_sales_order": "create the sales order", "update_sales_order": "update the sales order",

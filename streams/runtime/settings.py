@@ -119,6 +119,27 @@ class Settings(BaseSettings):
                     "cut-off, and removes when the warehouse lets go; set your order-editing app to stop edits on it. "
                     "Needs the `write_orders` scope. Empty: no lock.",
     )
+    release_hold_s: float = Field(
+        0.0, ge=0,
+        description="The edit window: a new order goes to Peoplevox only this long after checkout, so the edits "
+                    "customers make in the first minutes reach the warehouse as the order's first version, never as "
+                    "an update or a cancel-and-replace. Stock and the ERP do not wait. 0: no window.",
+    )
+    release_hold_bypass_tags: str = Field(
+        "express",
+        description="Comma-separated order tags (any case) that skip the edit window: the order goes to the "
+                    "warehouse at once.",
+    )
+    release_hold_bypass_b2b: bool = Field(True, description="Companies' (B2B) orders skip the edit window.")
+    fulfil_despatches: bool = Field(
+        True,
+        description="Post each Peoplevox despatch to Shopify as a fulfillment of the despatched lines, with carrier "
+                    "and tracking number (`fulfillmentCreate`; needs `write_merchant_managed_fulfillment_orders`). "
+                    "Turn off where another connector already posts the warehouse's fulfillments.",
+    )
+    fulfillment_notify_customer: bool = Field(
+        True, description="Those fulfillments ask Shopify to send the customer its shipping confirmation.",
+    )
     peoplevox_columns: PeoplevoxColumns = Field(
         default_factory=PeoplevoxColumns,
         description="JSON object: which column of your Peoplevox import templates holds each value, e.g. "

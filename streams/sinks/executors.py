@@ -59,6 +59,11 @@ async def execute(downstream: Downstream, command: commands.Command) -> Answer:
         await downstream.shopify.change_tags(command.order_id, add=payload.tags if added else (),
                                              remove=() if added else payload.tags)
         return Answer(Outcome.APPLIED)
+    if isinstance(payload, commands.CreateFulfillment):
+        made = await downstream.shopify.create_fulfillment(
+            command.order_id, {line.line_id: line.quantity for line in payload.lines}, carrier=payload.carrier,
+            tracking_number=payload.tracking_number, notify_customer=payload.notify_customer)
+        return Answer(Outcome.APPLIED, None if made else "Shopify already shows the despatch fulfilled")
     if isinstance(payload, (commands.SalesOrderChange, commands.CancelLiveSalesOrders, commands.CreateReturn)):
         return await _peoplevox(downstream.peoplevox, command.order_id, payload)
     return await _erp(downstream.erp, payload)

@@ -45,7 +45,8 @@ class Metrics:
         self.peoplevox_statuses = Counter(
             "editsync_peoplevox_statuses_total",
             "Accepted Peoplevox callbacks after the status agent re-read their sales order, by outcome: forwarded, "
-            "not_owned, reread_failed (callbacks it cannot use are dead letters).",
+            "not_owned, reread_failed, despatch_read_failed (forwarded without its despatches; callbacks it cannot use "
+            "are dead letters).",
             ["outcome"], registry=r,
         )
         self.commands_issued = Counter(

@@ -20,8 +20,10 @@ from streams.agents import (
 )
 from streams.context import Context
 from streams.core.engine import Policy
+from streams.core.fulfillment import FulfillmentPolicy
 from streams.core.model import Target
 from streams.core.peoplevox import CutOff
+from streams.core.release import ReleaseHold
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.ledger import KafkaLedger
@@ -66,7 +68,12 @@ def agent_name(agent: AgentT) -> str:
 def decision_policy(settings: Settings, cutoff: CutOff) -> Policy:
     """The engine's rules as the operator set them."""
     return Policy(debounce_ms=settings.debounce_ms, cutoff=cutoff, hold_bound_ms=int(settings.hold_bound_s * 1000),
-                  recreate=settings.recreate_markers, lock_tag=settings.edit_lock_tag.strip())
+                  recreate=settings.recreate_markers, lock_tag=settings.edit_lock_tag.strip(),
+                  fulfillment=FulfillmentPolicy(enabled=settings.fulfil_despatches,
+                                                notify_customer=settings.fulfillment_notify_customer),
+                  release=ReleaseHold(hold_ms=int(settings.release_hold_s * 1000), bypass_tags=frozenset(
+                      tag.strip().casefold() for tag in settings.release_hold_bypass_tags.split(",") if tag.strip()),
+                                      bypass_b2b=settings.release_hold_bypass_b2b))
 
 
 def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Metrics | None = None,

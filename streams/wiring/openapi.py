@@ -2,10 +2,10 @@
 
 Webhooks, health, readiness, metrics and the exceptions API; not the inbox's HTML pages (they are for
 people) nor the tests' fault route. Bodies are described by the models the views answer with
-(streams/web/answers.py, streams/inbox/answers.py) and the one the API reads (``ActionRequest``): their
-JSON schemas (draft 2020-12, which OpenAPI 3.1 uses) are the components. The paths are written here, once,
-beside each other, because they are one document; tests/component/test_openapi.py checks every answer of
-a running server against it.
+(streams/web/answers.py, streams/inbox/answers.py) and the ones the API reads (``ActionRequest``,
+``ReleaseRequest``): their JSON schemas (draft 2020-12, which OpenAPI 3.1 uses) are the components. The
+paths are written here, once, beside each other, because they are one document;
+tests/component/test_openapi.py checks every answer of a running server against it.
 
     python -m streams.wiring.openapi > openapi.json     (the same document, without a server)
 """
@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from streams.inbox import answers as api_answers
-from streams.inbox.api import MAX_LIMIT, MAX_OFFSET, OWNERS, STATES, ActionRequest
+from streams.inbox.api import MAX_LIMIT, MAX_OFFSET, OWNERS, STATES, ActionRequest, ReleaseRequest
 from streams.ingress import webhooks
 from streams.web import answers as web_answers
 
@@ -32,7 +32,7 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     web_answers.WebhookTaken, web_answers.CallbackTaken, web_answers.Alive, web_answers.AgentCrashed,
     web_answers.Readiness, api_answers.ExceptionPage, api_answers.ExceptionView, api_answers.ActionAccepted,
     api_answers.OrderList, api_answers.OrderHistory, api_answers.ReplayAccepted)
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (ActionRequest,)
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (ActionRequest, ReleaseRequest)
 
 
 def ref(model: type[BaseModel] | str) -> dict[str, str]:
@@ -198,6 +198,16 @@ def exceptions_api() -> dict[str, Any]:
             "parameters": [order_id],
             "responses": {"202": answer("The order-state agent has the request.", api_answers.ReplayAccepted),
                           **refused(401, 503, s401=UNAUTHORISED, s503=UNACKED)}}},
+        "/orders/{order_id}/release": {"post": {
+            "operationId": "releaseOrder", "tags": ["orders"],
+            "summary": "Send an order held in its edit window to the warehouse now",
+            "description": "An order not held (released already, or never) is left as it is.",
+            "parameters": [order_id],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": ref(ReleaseRequest)}}},
+            "responses": {"202": answer("The order-state agent has the request.", api_answers.ReplayAccepted),
+                          **refused(400, 401, 503, s400="The body is not JSON with 'by'.", s401=UNAUTHORISED,
+                                    s503=UNACKED)}}},
     }
 
 

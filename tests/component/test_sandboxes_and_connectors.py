@@ -16,7 +16,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from connectors.errors import PermanentError, TransientError
+from connectors.errors import AccessDenied, PermanentError, TransientError
 from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse, Refused, RowsRefused
 from connectors.ports import StockChange
 from connectors.shopify import ShopifyAdmin
@@ -196,6 +196,49 @@ def test_shopify_5xx_and_429_are_transient(stack):
     assert run(shopify(stack).fetch_order("1")) is None  # waited Retry-After, then answered (no such order)
 
 
+def test_a_fulfillment_fulfils_what_shopify_does_not_show_yet_with_its_tracking_and_once(stack):
+    order = new_order(stack)
+    tee, mug = (str(line.id) for line in order.lines)
+    seen: list[tuple[str, dict]] = []
+    stack.shop.listeners.append(lambda topic, change: seen.append((topic, change)))
+    made = run(shopify(stack).create_fulfillment(str(order.id), {tee: 1}, carrier="DPD", tracking_number="TRK-1",
+                                        notify_customer=True))
+    assert len(made) == 1 and [line.fulfilled for line in order.lines] == [1, 0]
+    fulfillment = order.fulfillments[-1]
+    assert (fulfillment.tracking_company, fulfillment.tracking_numbers, fulfillment.notify_customer) == (
+        "DPD", ("TRK-1",), True)
+    assert [topic for topic, _ in seen] == ["fulfillments/create", "orders/updated"]
+    # Levels: the tee should show 2 fulfilled, the mug 1; the first tee already is, so one of each goes.
+    run(shopify(stack).create_fulfillment(str(order.id), {tee: 2, mug: 1}, carrier="DPD", tracking_number="TRK-2",
+                                 notify_customer=False))
+    assert [line.fulfilled for line in order.lines] == [2, 1] and len(order.fulfillments) == 2
+    assert run(shopify(stack).create_fulfillment(str(order.id), {tee: 2, mug: 1}, carrier=None, tracking_number=None,
+                                        notify_customer=False)) == (), "a repeat fulfils nothing"
+
+
+def test_shopify_refuses_a_fulfillment_it_cannot_make_and_without_the_scope(stack):
+    order = new_order(stack)
+    fo_id = next(iter(order.fulfillment_order_ids.values()))
+    tee = order.lines[0].id
+    api = "/admin/api/2026-10/graphql.json"
+    document = ("mutation($f: FulfillmentInput!) { fulfillmentCreate(fulfillment: $f) "
+                "{ fulfillment { id } userErrors { field message } } }")
+    too_many = {"f": {"lineItemsByFulfillmentOrder": [{
+        "fulfillmentOrderId": f"gid://shopify/FulfillmentOrder/{fo_id}",
+        "fulfillmentOrderLineItems": [{"id": f"gid://shopify/FulfillmentOrderLineItem/{tee}", "quantity": 3}]}]}}
+    token = {"X-Shopify-Access-Token": stack.credentials.shopify_token}
+    answer = httpx.post(f"{stack.shopify_url}{api}", headers=token,
+                        json={"query": document, "variables": too_many}).json()["data"]["fulfillmentCreate"]
+    assert answer["fulfillment"] is None and answer["userErrors"][0]["message"] == (
+        "Invalid fulfillment order line item quantity requested.")
+    assert order.lines[0].fulfilled == 0, "nothing changes"
+    stack.shopify.grant("no-fulfil", {"read_orders", "read_merchant_managed_fulfillment_orders"})
+    with pytest.raises(AccessDenied) as denied:
+        run(ShopifyAdmin(stack.shopify_url, "no-fulfil").create_fulfillment(
+            str(order.id), {str(tee): 1}, carrier=None, tracking_number=None, notify_customer=False))
+    assert "write_merchant_managed_fulfillment_orders" in denied.value.detail.required_access
+
+
 # --- Peoplevox -----------------------------------------------------------------------------
 
 
@@ -369,3 +412,18 @@ def test_status_changes_reach_subscribed_callbacks(stack, receiver):
             break
         time.sleep(0.1)
     assert any("order=S4&status=Picking" in c["url"] and c["status"] == 200 for c in stack.peoplevox.callbacks)
+
+
+def test_a_despatch_is_read_from_the_despatch_summary_with_carrier_tracking_and_items(stack):
+    run(warehouse(stack).upsert(sales_order("S40", ("TEE-M", 2), ("MUG", 1)), "400", must_exist=False))
+    assert run(warehouse(stack).despatches("S40")) == ()
+    stack.warehouse.set_status("S40", "Despatched")
+    (despatch,) = run(warehouse(stack).despatches("S40"))
+    made = stack.warehouse.despatches[-1]
+    assert (despatch.number, despatch.carrier, despatch.tracking_number) == (made.number, made.carrier,
+                                                                            made.tracking_number)
+    assert despatch.items == (("MUG", 1), ("TEE-M", 2)) and despatch.sales_order_number == "S40"
+    stack.warehouse.set_status("S40", "Despatched")
+    assert len(run(warehouse(stack).despatches("S40"))) == 1, "one despatch, however often the status is set"
+    with pytest.raises(PermanentError, match="Report 'Despatches' not found"):
+        run(warehouse(stack).client.get("Despatches", report=True))

@@ -20,7 +20,7 @@ from connectors.errors import PermanentError
 from connectors.peoplevox import Refused
 from connectors.ports import SalesOrderRow, Written
 from streams.core.details import Held, HeldHeader, ResultDetail
-from streams.core.model import Address, SalesOrder
+from streams.core.model import Address, Despatch, SalesOrder
 from streams.core.peoplevox import CANCELLED, CutOff, PeoplevoxColumns, notes_by_code
 
 STORED = frozenset(field for _, field in PeoplevoxColumns().header()) | {"line_notes"}
@@ -33,6 +33,7 @@ class FakeWarehouse:
     returns: set[str] = field(default_factory=set)  # refund ids
     known_item_codes: frozenset[str] = frozenset()
     refusals: dict[str, str] = field(default_factory=dict)  # sales order number -> why Peoplevox refuses its import
+    despatched: dict[str, tuple[Despatch, ...]] = field(default_factory=dict)  # sales order number -> despatches
 
     def live(self) -> list[dict[str, Any]]:
         return [so for so in self.orders.values() if not so["cancelled"]]
@@ -44,6 +45,9 @@ class FakeWarehouse:
     async def sales_order(self, number: str) -> SalesOrderRow | None:
         held = self.orders.get(number)
         return None if held is None else SalesOrderRow(number, held["reference"], held["status"])
+
+    async def despatches(self, number: str) -> tuple[Despatch, ...]:
+        return self.despatched.get(number, ())
 
     async def sales_orders_of(self, prefix: str) -> list[SalesOrderRow]:
         return [SalesOrderRow(number, held["reference"], held["status"])

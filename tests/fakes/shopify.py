@@ -4,7 +4,8 @@ Rules kept from the real API (shopify.dev, Admin GraphQL 2026-10):
 ``inventoryAdjustQuantities`` is ``@idempotent``, so a repeated key changes
 nothing; orders are found by name (``name:#1001``), never by a bare id; recently updated orders are listed
 oldest update first, strictly after the time asked (``updated_at:>``); ``tagsAdd``/``tagsRemove`` leave the
-order's other tags alone, and a tag change makes a new version of the order.
+order's other tags alone, and a tag change makes a new version of the order; ``fulfillmentCreate`` fulfils at
+most a line's current quantity.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ class FakeShop:
     levels: dict[str, int] = field(default_factory=dict)  # "<inventory item id>@<location id>" -> adjusted by
     keys: set[str] = field(default_factory=set)
     tag_writes: int = 0
-    scopes: frozenset[str] = frozenset({"write_orders"})  # the token's write scopes this fake checks
+    fulfilled: dict[str, dict[str, int]] = field(default_factory=dict)  # order id -> line id -> units fulfilled
+    fulfillments: list[dict[str, Any]] = field(default_factory=list)
+    scopes: frozenset[str] = frozenset({"write_orders", "write_merchant_managed_fulfillment_orders"})  # the token's write scopes this fake checks
 
     async def fetch_order(self, order_id: str) -> OrderSnapshot | None:
         return self.orders.get(order_id)
@@ -60,3 +63,23 @@ class FakeShop:
         tags = [tag for tag in order.tags if tag.casefold() not in gone]
         tags += [tag for tag in add if tag.casefold() not in {each.casefold() for each in tags}]
         self.orders[order_id] = order.model_copy(update={"tags": tuple(tags), "version": order.version + 1})
+
+    async def create_fulfillment(self, order_id: str, lines: dict[str, int], *, carrier: str | None,
+                                 tracking_number: str | None, notify_customer: bool) -> tuple[str, ...]:
+        if "write_merchant_managed_fulfillment_orders" not in self.scopes:
+            raise AccessDenied("Shopify", "write_merchant_managed_fulfillment_orders",
+                               ResultDetail(fields=("fulfillmentCreate",)))
+        order = self.orders[order_id]
+        done = self.fulfilled.setdefault(order_id, {})
+        current = {line.line_id: line.quantity for line in order.lines}
+        missing = {line_id: min(units, current.get(line_id, 0)) - done.get(line_id, 0)
+                   for line_id, units in lines.items()}
+        missing = {line_id: units for line_id, units in missing.items() if units > 0}
+        if not missing:
+            return ()
+        for line_id, units in missing.items():
+            done[line_id] = done.get(line_id, 0) + units
+        self.fulfillments.append({"order_id": order_id, "lines": missing, "carrier": carrier,
+                                  "tracking_number": tracking_number, "notify_customer": notify_customer})
+        self.orders[order_id] = order.model_copy(update={"version": order.version + 1})
+        return (f"gid://shopify/Fulfillment/{len(self.fulfillments)}",)

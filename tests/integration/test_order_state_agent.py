@@ -133,6 +133,31 @@ def test_picking_closes_the_order_to_the_customers_edits_once_and_the_warehouse_
     assert pipeline.calls_to("shopify", "tagsAdd") == adds + 1 and pipeline.calls_to("shopify", "tagsRemove") == removes + 1
 
 
+def test_a_despatch_becomes_one_fulfillment_of_its_lines_with_the_warehouses_tracking(pipeline):
+    """Peoplevox despatches the order: Shopify shows its lines fulfilled, with the carrier and tracking number of
+    the despatch, in one fulfillment; the webhooks that fulfillment causes, and the status read again, make none
+    more."""
+    plan = pipeline.create({"TEE-M": 2, "MUG": 1})
+    pipeline.settled([plan])
+
+    def order() -> dict:
+        return pipeline.demo.state(pipeline.demo.shopify)["orders"][str(plan.order_id)]
+
+    before = pipeline.calls_to("shopify", "fulfillmentCreate")
+    pipeline.force_status(plan, "Despatched")
+    pipeline.wait_for("the despatch fulfilled in Shopify", lambda: order()["fulfillments"], timeout_s=20)
+    (despatch,) = [d for d in pipeline.demo.state(pipeline.demo.peoplevox)["despatches"]
+                   if d["sales_order_number"] == plan.name.lstrip("#")]
+    (fulfillment,) = order()["fulfillments"]
+    assert (fulfillment["tracking_company"], fulfillment["tracking_numbers"]) == (
+        despatch["carrier"], [despatch["tracking_number"]])
+    assert all(line["fulfilled"] == line["current_quantity"] for line in order()["lines"])
+    assert fulfillment["notify_customer"] is True
+    pipeline.force_status(plan, "Despatched")  # the status callback again
+    time.sleep(3)
+    assert len(order()["fulfillments"]) == 1 and pipeline.calls_to("shopify", "fulfillmentCreate") == before + 1
+
+
 @pytest.mark.parametrize("cancel_original", [True, False], ids=["app-cancels-original", "app-leaves-original-open"])
 def test_a_recreated_order_ships_and_its_original_does_not(pipeline, cancel_original):
     """Some order-editing apps cancel the original; others leave it open in Shopify and only tag it. Either
@@ -211,7 +236,7 @@ def test_reference_data_returns_after_despatch_and_b2b_prices_are_judged_from_sh
     mug = next(line["id"] for line in shop["lines"] if line["sku"] == "MUG")
     pipeline.edit(kit, "set_line_properties", line_id=mug, properties={"Gift message": "Enjoy", "Engraving": "AB"})
     pipeline.settled([kit])
-    pipeline.demo.ship(kit)  # despatched, and fulfilled in Shopify by the warehouse's integration
+    assert pipeline.demo.ship(kit), "despatched, and fulfilled in Shopify by editsync"
     pipeline.edit(kit, "refund", lines={str(mug): 1}, restock_type="RETURN")
     b2b = pipeline.create({"HOODIE-M": 1}, company_location_id=pipeline.sandboxes.merchant["company_location_id"])
     pipeline.settled([b2b])

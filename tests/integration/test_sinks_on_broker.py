@@ -41,10 +41,12 @@ def results_for(pipeline: Pipeline, plan) -> list[dict]:
 
 
 def effects(pipeline: Pipeline, plan) -> tuple:
-    """What the order changed in every system: its sales orders, ERP records, stock and returns."""
+    """What the order changed in every system: its sales orders, ERP records, stock, returns, tags, fulfillments."""
     state = pipeline.demo.state
-    return (pipeline.sales_orders(plan), state(pipeline.demo.erp), state(pipeline.demo.shopify)["stock"],
-            state(pipeline.demo.peoplevox)["returns"])
+    shop = state(pipeline.demo.shopify)
+    order = shop["orders"][str(plan.order_id)]
+    return (pipeline.sales_orders(plan), state(pipeline.demo.erp), shop["stock"],
+            state(pipeline.demo.peoplevox)["returns"], order["tags"], order["fulfillments"])
 
 
 def metric(pipeline: Pipeline, name: str, **labels: str) -> float:
@@ -63,13 +65,17 @@ def test_every_command_delivered_twice_has_its_effect_once(pipeline):
                     ["lines"] if line["sku"] == "MUG")
     pipeline.edit(plan, "refund", lines={str(mug_line): 1}, restock_type="NO_RESTOCK")
     pipeline.settled([plan])
+    pipeline.force_status(plan, "Despatched")  # the lock tag and the fulfillment: the Shopify order's commands
+    pipeline.wait_for("the despatch fulfilled", lambda: pipeline.demo.state(pipeline.demo.shopify)["orders"][
+        str(plan.order_id)]["fulfillments"], timeout_s=20)
+    pipeline.settled([plan])
     time.sleep(2)  # the last results in flight reach the agent
     before = effects(pipeline, plan)
     sent = {topic: pipeline.records(plan, topic) for topic in topics.COMMANDS_BY_TARGET.values()}
     assert all(sent.values()), {topic: len(records) for topic, records in sent.items()}
     kinds = {record["kind"] for records in sent.values() for record in records}
     assert {"create_sales_order", "replace_sales_order", "adjust_inventory", "record_payment",
-            "create_credit_memo"} <= kinds, kinds
+            "create_credit_memo", "add_tags", "create_fulfillment"} <= kinds, kinds
     results_before = len(results_for(pipeline, plan))
 
     producer = Producer({"bootstrap.servers": pipeline.bootstrap})

@@ -28,6 +28,7 @@ from sandboxes.judge.models import (
     ShopRefundLine,
     ShopTransaction,
     Warehouse,
+    WarehouseDespatch,
     WarehouseReturn,
     WarehouseSalesOrder,
 )
@@ -286,3 +287,19 @@ def test_a_b2b_line_added_off_the_price_list_needs_a_finance_exception():
     at_list = order.model_copy(update={"lines": (*ORDER.lines, tee.model_copy(update={"price": Decimal("18.00")}))})
     assert "exceptions.PRICE_LIST_MISMATCH" not in fields(judge(
         [PLAN], shop.model_copy(update={"orders": {1001: at_list}}), warehouse, erp, [], REFERENCE))
+
+
+def test_what_the_warehouse_despatched_must_show_fulfilled_in_shopify_per_item_code():
+    """Despatched: the pack (two tees and a sock) and one mug; Shopify shows the pack fulfilled, the mug not."""
+    despatched = WAREHOUSE.model_copy(update={"despatches": (
+        WarehouseDespatch(sales_order_number="1001", items={"TEE-M": 2, "SOCK": 1, "MUG": 1}),)})
+    pack_only = ORDER.model_copy(update={"lines": (ORDER.lines[0].model_copy(update={"fulfilled": 1}),
+                                                   *ORDER.lines[1:])})
+    shop = SHOP.model_copy(update={"orders": {1001: pack_only}})
+    assert "shopify.fulfilled" in fields(verdict_of(shop=shop, warehouse=despatched))
+    failed = verdict_of(shop=shop, warehouse=despatched, exceptions=(open_("FULFILLMENT_FAILED", "OPS"),))
+    assert failed.orders[0].mismatches and not failed.orders[0].unexplained
+    both = ORDER.model_copy(update={"lines": (ORDER.lines[0].model_copy(update={"fulfilled": 1}), ORDER.lines[1],
+                                              ORDER.lines[2].model_copy(update={"fulfilled": 1}))})
+    assert "shopify.fulfilled" not in fields(verdict_of(shop=SHOP.model_copy(update={"orders": {1001: both}}),
+                                                        warehouse=despatched))
