@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from streams.core.commands import ErpSalesOrder
+from streams.core.commands import ErpSalesOrder, FulfillmentOrderChange
 from streams.core.details import Held
 from streams.core.model import Despatch, OrderSnapshot, SalesOrder
 
@@ -68,6 +68,12 @@ class Shop(Protocol):
 
     async def change_tags(self, order_id: str, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> None:
         """Add and remove tags of the order, leaving its other tags as they are (``tagsAdd``, ``tagsRemove``)."""
+        ...
+
+    async def change_fulfillment_orders(self, order_id: str, change: FulfillmentOrderChange) -> int:
+        """Apply ``change`` to each of the order's fulfillment orders it is for: progress reported on the open ones,
+        the ones in progress with nothing fulfilled opened again, a hold of the change's handle on those without
+        one, that handle's holds released. How many changed (0: Shopify already showed it)."""
         ...
 
     async def create_fulfillment(self, order_id: str, lines: dict[str, int], *, carrier: str | None,

@@ -50,7 +50,9 @@ from connectors.shopify_order import (
     FULFILLMENT_CREATE_MUTATION,
     FULFILLMENT_LINES_FOR_FULFILLMENT,
     FULFILLMENT_LINES_PAGE,
+    FULFILLMENT_ORDER_FIELDS,
     FULFILLMENT_ORDER_LINES_QUERY,
+    FULFILLMENT_ORDER_MUTATIONS,
     FULFILLMENT_ORDERS_FOR_FULFILLMENT,
     FULFILLMENT_ORDERS_PAGE,
     INVENTORY_MUTATION,
@@ -69,6 +71,13 @@ from connectors.shopify_order import (
     numeric,
     snapshot_from_graphql,
     version_of,
+)
+from streams.core.commands import (
+    FulfillmentOrderChange,
+    HoldFulfillmentOrders,
+    OpenFulfillmentOrders,
+    ReleaseFulfillmentHolds,
+    ReportProgress,
 )
 from streams.core.details import ResultDetail, SystemMessage
 from streams.core.model import OrderSnapshot
@@ -217,7 +226,7 @@ class ShopifyAdmin:
                         for c in changes]}}
         payload = (await self._query(INVENTORY_MUTATION, variables))["inventoryAdjustQuantities"]
         if payload["userErrors"]:
-            raise PermanentError("Shopify refused the inventory adjustment", _user_errors(payload["userErrors"]))
+            raise _refused("inventoryAdjustQuantities", payload["userErrors"])
         return payload["inventoryAdjustmentGroup"]
 
     async def change_tags(self, order_id: str, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> None:
@@ -229,33 +238,68 @@ class ShopifyAdmin:
                 continue
             payload = (await self._query(mutation, {"id": gid, "tags": list(tags)}))[field]
             if payload["userErrors"]:
-                raise PermanentError(f"Shopify refused {field}", _user_errors(payload["userErrors"]))
+                raise _refused(field, payload["userErrors"])
             if payload["node"] is None:
                 raise PermanentError(f"Shopify has no order {order_id} to tag")
+
+    async def _fulfillment_orders(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's fulfillment orders with their line items and holds, all of them or an error."""
+        order = (await self._query(FULFILLMENT_ORDER_LINES_QUERY, {
+            "id": f"gid://shopify/Order/{order_id}", "orders": FULFILLMENT_ORDERS_FOR_FULFILLMENT,
+            "lines": FULFILLMENT_LINES_FOR_FULFILLMENT}))["order"]
+        if order is None:
+            raise PermanentError(f"Shopify has no order {order_id}")
+        fulfillment_orders = order["fulfillmentOrders"]
+        if fulfillment_orders["pageInfo"]["hasNextPage"] or any(
+                fo["lineItems"]["pageInfo"]["hasNextPage"] for fo in fulfillment_orders["nodes"]):
+            raise PermanentError(f"order {order_id} has more than {FULFILLMENT_ORDERS_FOR_FULFILLMENT} fulfillment "
+                                 f"orders or {FULFILLMENT_LINES_FOR_FULFILLMENT} lines in one: change it in Shopify")
+        nodes: list[dict[str, Any]] = fulfillment_orders["nodes"]
+        return nodes
+
+    async def change_fulfillment_orders(self, order_id: str, change: FulfillmentOrderChange) -> int:
+        changed = 0
+        for fo in await self._fulfillment_orders(order_id):
+            variables: dict[str, Any] = {"id": fo["id"]}
+            ours = [hold["id"] for hold in fo["fulfillmentHolds"]
+                    if isinstance(change, HoldFulfillmentOrders | ReleaseFulfillmentHolds)
+                    and hold["handle"] == change.handle]
+            if isinstance(change, ReportProgress):
+                wanted = fo["status"] == "OPEN"
+                variables["notes"] = change.reason_notes
+            elif isinstance(change, OpenFulfillmentOrders):
+                # Only progress editsync reported can be undone: a fulfillment order partly fulfilled stays.
+                wanted = fo["status"] == "IN_PROGRESS" and all(
+                    item["remainingQuantity"] == item["totalQuantity"] for item in fo["lineItems"]["nodes"])
+            elif isinstance(change, HoldFulfillmentOrders):
+                wanted = fo["status"] in ("OPEN", "IN_PROGRESS", "ON_HOLD") and not ours
+                variables.update(handle=change.handle, notes=change.reason_notes)
+            else:
+                wanted = bool(ours)
+                variables["holds"] = ours
+            if not wanted:
+                continue
+            answer = await self._query(FULFILLMENT_ORDER_MUTATIONS[change.kind], variables)
+            payload = answer[FULFILLMENT_ORDER_FIELDS[change.kind]]
+            if payload["userErrors"]:
+                raise _refused(FULFILLMENT_ORDER_FIELDS[change.kind], payload["userErrors"])
+            changed += 1
+        return changed
 
     async def create_fulfillment(self, order_id: str, lines: dict[str, int], *, carrier: str | None,
                                  tracking_number: str | None, notify_customer: bool) -> tuple[str, ...]:
         """Fulfil, per location, the units of ``lines`` Shopify does not show fulfilled yet: one
         ``fulfillmentCreate`` per location, from the fulfillment orders that still hold those units."""
-        order = (await self._query(FULFILLMENT_ORDER_LINES_QUERY, {
-            "id": f"gid://shopify/Order/{order_id}", "orders": FULFILLMENT_ORDERS_FOR_FULFILLMENT,
-            "lines": FULFILLMENT_LINES_FOR_FULFILLMENT}))["order"]
-        if order is None:
-            raise PermanentError(f"Shopify has no order {order_id} to fulfil")
-        fulfillment_orders = order["fulfillmentOrders"]
-        if fulfillment_orders["pageInfo"]["hasNextPage"] or any(
-                fo["lineItems"]["pageInfo"]["hasNextPage"] for fo in fulfillment_orders["nodes"]):
-            raise PermanentError(f"order {order_id} has more than {FULFILLMENT_ORDERS_FOR_FULFILLMENT} fulfillment "
-                                 f"orders or {FULFILLMENT_LINES_FOR_FULFILLMENT} lines in one: fulfil it in Shopify")
+        nodes = await self._fulfillment_orders(order_id)
         line_id = {f"gid://shopify/LineItem/{key}": key for key in lines}
         missing = dict(lines)
-        for fo in fulfillment_orders["nodes"]:
+        for fo in nodes:
             for item in fo["lineItems"]["nodes"]:
                 key = line_id.get(item["lineItem"]["id"])
                 if key is not None:
                     missing[key] -= item["totalQuantity"] - item["remainingQuantity"]  # fulfilled already
         by_location: dict[str, list[tuple[str, str, int]]] = {}
-        for fo in fulfillment_orders["nodes"]:
+        for fo in nodes:
             for item in fo["lineItems"]["nodes"]:
                 key = line_id.get(item["lineItem"]["id"])
                 take = min(missing[key], item["remainingQuantity"]) if key is not None else 0
@@ -277,7 +321,7 @@ class ShopifyAdmin:
             answer = await self._query(FULFILLMENT_CREATE_MUTATION, {"fulfillment": fulfillment})
             payload = answer["fulfillmentCreate"]
             if payload["userErrors"]:
-                raise PermanentError("Shopify refused fulfillmentCreate", _user_errors(payload["userErrors"]))
+                raise _refused("fulfillmentCreate", payload["userErrors"])
             made.append(payload["fulfillment"]["id"])
         return tuple(made)
 
@@ -361,6 +405,12 @@ async def _drain(connection: dict[str, Any], key: str, next_page: Any) -> None:
         page = await next_page(page["pageInfo"]["endCursor"])
         connection[key].extend(page[key])
     connection["pageInfo"] = page["pageInfo"]
+
+
+def _refused(mutation: str, errors: list[dict[str, Any]]) -> PermanentError:
+    """A mutation's ``userErrors`` as the refusal it is, Shopify's own words in the reason a person reads."""
+    said = "; ".join(e.get("message") or "" for e in errors if e.get("message"))
+    return PermanentError(f"Shopify refused {mutation}" + (f": {said}" if said else ""), _user_errors(errors))
 
 
 def _user_errors(errors: list[dict[str, Any]]) -> ResultDetail:

@@ -237,7 +237,7 @@ query EditsyncFulfillmentOrderLines($id: ID!, $orders: Int!, $lines: Int!) {
     fulfillmentOrders(first: $orders) {
       pageInfo { hasNextPage }
       nodes {
-        id status assignedLocation { location { id } }
+        id status assignedLocation { location { id } } fulfillmentHolds { id handle }
         lineItems(first: $lines) {
           pageInfo { hasNextPage } nodes { id totalQuantity remainingQuantity lineItem { id } }
         }
@@ -247,6 +247,36 @@ query EditsyncFulfillmentOrderLines($id: ID!, $orders: Int!, $lines: Int!) {
 }
 """
 FULFILLMENT_ORDERS_FOR_FULFILLMENT, FULFILLMENT_LINES_FOR_FULFILLMENT = 5, 50
+
+#: shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentOrderReportProgress, fulfillmentOrderOpen,
+#: fulfillmentOrderHold and fulfillmentOrderReleaseHold: each on one fulfillment order by id.
+FULFILLMENT_ORDER_MUTATIONS = {
+    "report_progress": """
+mutation EditsyncReportProgress($id: ID!, $notes: String) {
+  fulfillmentOrderReportProgress(id: $id, progressReport: {reasonNotes: $notes}) { userErrors { field message } }
+}
+""",
+    "open_fulfillment_orders": """
+mutation EditsyncFulfillmentOrderOpen($id: ID!) {
+  fulfillmentOrderOpen(id: $id) { userErrors { field message } }
+}
+""",
+    "hold_fulfillment_orders": """
+mutation EditsyncFulfillmentOrderHold($id: ID!, $handle: String!, $notes: String) {
+  fulfillmentOrderHold(id: $id, fulfillmentHold: {reason: OTHER, reasonNotes: $notes, handle: $handle,
+                                                  notifyMerchant: false}) { userErrors { field message } }
+}
+""",
+    "release_fulfillment_holds": """
+mutation EditsyncFulfillmentOrderReleaseHold($id: ID!, $holds: [ID!]) {
+  fulfillmentOrderReleaseHold(id: $id, holdIds: $holds) { userErrors { field message } }
+}
+""",
+}
+FULFILLMENT_ORDER_FIELDS = {"report_progress": "fulfillmentOrderReportProgress",
+                            "open_fulfillment_orders": "fulfillmentOrderOpen",
+                            "hold_fulfillment_orders": "fulfillmentOrderHold",
+                            "release_fulfillment_holds": "fulfillmentOrderReleaseHold"}
 
 FULFILLMENT_CREATE_MUTATION = """
 mutation EditsyncFulfillmentCreate($fulfillment: FulfillmentInput!) {

@@ -49,10 +49,11 @@ got wrong here the same way by sharing its code.
   the sales order Shopify's order called for when picking started, and an
   ``EDIT_AFTER_PICK`` exception is open: ops when the lines differ, customer
   service when only the header does.
-- **Fulfillments**: what Peoplevox despatched of the order's sales orders is
-  what Shopify shows fulfilled, per ItemCode (a fulfilled line counts its
-  ItemCodes as the warehouse picks them), so the customer got a shipping
-  confirmation for exactly what left.
+- **Fulfillments**: what Peoplevox despatched of the order's sales orders
+  Shopify shows fulfilled, per ItemCode (a fulfilled line counts its ItemCodes
+  as the warehouse picks them), so the customer got a shipping confirmation
+  for what left; units fulfilled by other means (by hand) are not the
+  warehouse's.
 - **Which exception explains a mismatch**: ``EXPLAINED_BY`` below, by area. An
   order whose sales order was cancelled and never replaced, while it should
   ship, is explained only by ``PVX_NO_LIVE_SALES_ORDER`` (the warehouse holds

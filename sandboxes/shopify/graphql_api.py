@@ -119,7 +119,10 @@ REQUIRED_SCOPE = {("QueryRoot", "order"): "read_orders", ("QueryRoot", "orders")
                   # on an Order; other taggable resources need their own write scope, the sandbox tags orders only
                   ("Mutation", "tagsAdd"): "write_orders", ("Mutation", "tagsRemove"): "write_orders",
                   # the sandbox's locations are the merchant's own: merchant-managed fulfillment orders
-                  ("Mutation", "fulfillmentCreate"): FULFILL_SCOPE}
+                  ("Mutation", "fulfillmentCreate"): FULFILL_SCOPE, ("Mutation", "fulfillmentOrderHold"): FULFILL_SCOPE,
+                  ("Mutation", "fulfillmentOrderReleaseHold"): FULFILL_SCOPE,
+                  ("Mutation", "fulfillmentOrderReportProgress"): FULFILL_SCOPE,
+                  ("Mutation", "fulfillmentOrderOpen"): FULFILL_SCOPE}
 PROTECTED_FIELDS = frozenset({("Order", "email"), ("Order", "phone"), ("Order", "shippingAddress"),
                               ("Order", "billingAddress")})
 
@@ -258,7 +261,10 @@ def order_view(shop: Shop, order: Order, scopes: frozenset[str]) -> dict[str, An
         remaining = {line.id: 0 if order.cancelled_at else line.unfulfilled for line in held}
         location = {"id": gid("Location", location_id), "name": shop.locations[location_id]}
         return {"__typename": "FulfillmentOrder", "id": gid("FulfillmentOrder", fulfillment_order_id),
-                "orderId": gid("Order", order.id), "status": "OPEN" if any(remaining.values()) else "CLOSED",
+                "orderId": gid("Order", order.id), "status": order.fulfillment_order_status(fulfillment_order_id),
+                "fulfillmentHolds": [{"id": gid("FulfillmentHold", h.id), "handle": h.handle, "reason": h.reason,
+                                      "reasonNotes": h.reason_notes}
+                                     for h in order.holds.get(fulfillment_order_id, [])],
                 "assignedLocation": {"location": location, "name": location["name"]},
                 "lineItems": connection([
                     {"id": gid("FulfillmentOrderLineItem", line.id), "lineItem": line_view(line.id),
@@ -455,6 +461,51 @@ class AdminGraphQL:
             "__typename": "Fulfillment", "id": gid("Fulfillment", made.id), "status": "SUCCESS",
             "createdAt": iso(made.created_at),
             "trackingInfo": [{"company": made.tracking_company, "number": number} for number in made.tracking_numbers]}}
+
+    def fulfillmentOrderHold(self, info: GraphQLResolveInfo, id: str,
+                             fulfillmentHold: dict[str, Any]) -> dict[str, Any]:
+        def hold(number: int) -> dict[str, Any]:
+            made = self.shop.hold_fulfillment_order(number, fulfillmentHold.get("handle") or "",
+                                                    fulfillmentHold["reason"], fulfillmentHold.get("reasonNotes"))
+            return {"fulfillmentHold": {"id": gid("FulfillmentHold", made.id), "handle": made.handle,
+                                        "reason": made.reason, "reasonNotes": made.reason_notes,
+                                        "displayReason": made.reason.replace("_", " ").capitalize(),
+                                        "heldByRequestingApp": True}, "remainingFulfillmentOrder": None}
+        return self._on_fulfillment_order(info, id, hold)
+
+    def fulfillmentOrderReleaseHold(self, info: GraphQLResolveInfo, id: str, holdIds: list[str] | None = None,
+                                    externalId: str | None = None) -> dict[str, Any]:
+        def release(number: int) -> dict[str, Any]:
+            self.shop.release_fulfillment_order_hold(
+                number, [parse_gid(hold, "FulfillmentHold") for hold in holdIds] if holdIds else None)
+            return {}
+        return self._on_fulfillment_order(info, id, release)
+
+    def fulfillmentOrderReportProgress(self, info: GraphQLResolveInfo, id: str,
+                                       progressReport: dict[str, Any] | None = None) -> dict[str, Any]:
+        def report(number: int) -> dict[str, Any]:
+            self.shop.report_progress(number, (progressReport or {}).get("reasonNotes"))
+            return {}
+        return self._on_fulfillment_order(info, id, report)
+
+    def fulfillmentOrderOpen(self, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
+        def reopen(number: int) -> dict[str, Any]:
+            self.shop.open_fulfillment_order(number)
+            return {}
+        return self._on_fulfillment_order(info, id, reopen)
+
+    def _on_fulfillment_order(self, info: GraphQLResolveInfo, id: str,
+                              change: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+        """A fulfillment order mutation's payload: the ``fulfillmentOrder`` as it now is, or ``userErrors``."""
+        try:
+            number = parse_gid(id, "FulfillmentOrder")
+            payload = change(number)
+        except GraphQLError as error:
+            return {"fulfillmentOrder": None, "userErrors": [{"field": ["id"], "message": error.message}]}
+        except StoreError as error:
+            return {"fulfillmentOrder": None, "userErrors": [
+                {"field": list(error.field) or None, "message": str(error), "code": error.code}]}
+        return {**payload, "fulfillmentOrder": self.node(info, id), "userErrors": []}
 
     # --- resolution -----------------------------------------------------------------------
 

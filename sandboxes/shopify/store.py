@@ -150,6 +150,14 @@ class Fulfillment:
 
 
 @dataclass
+class FulfillmentHold:
+    id: int
+    handle: str
+    reason: str  # FulfillmentHoldReason
+    reason_notes: str | None
+
+
+@dataclass
 class Transaction:
     id: int
     kind: str  # OrderTransactionKind
@@ -183,6 +191,21 @@ class Order:
     refunds: list[Refund] = field(default_factory=list)
     fulfillments: list[Fulfillment] = field(default_factory=list)
     fulfillment_order_ids: dict[int, int] = field(default_factory=dict)  # location id -> fulfillment order id
+    progress_reported: set[int] = field(default_factory=set)  # fulfillment orders marked in progress
+    holds: dict[int, list[FulfillmentHold]] = field(default_factory=dict)  # fulfillment order id -> its holds
+
+    def fulfillment_order_status(self, fulfillment_order_id: int) -> str:
+        """``FulfillmentOrderStatus``: CLOSED once nothing is left to fulfil; ON_HOLD while held; IN_PROGRESS once
+        progress was reported or some of it fulfilled; OPEN otherwise."""
+        location_id = next(loc for loc, fo in self.fulfillment_order_ids.items() if fo == fulfillment_order_id)
+        held = [line for line in self.lines if line.location_id == location_id]
+        if self.cancelled_at is not None or not any(line.unfulfilled for line in held):
+            return "CLOSED"
+        if self.holds.get(fulfillment_order_id):
+            return "ON_HOLD"
+        if fulfillment_order_id in self.progress_reported or any(line.fulfilled for line in held):
+            return "IN_PROGRESS"
+        return "OPEN"
 
     def line(self, line_id: int) -> Line:
         for line in self.lines:
@@ -206,11 +229,13 @@ class Order:
 
 
 class StoreError(ValueError):
-    """A merchant operation Shopify's admin would refuse; ``field`` is the input path a ``UserError`` names."""
+    """A merchant operation Shopify's admin would refuse; ``field`` is the input path a ``UserError`` names,
+    ``code`` the mutation's user error code where its schema has one."""
 
-    def __init__(self, message: str, field: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, field: tuple[str, ...] = (), code: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.code = code
 
 
 RESTOCK_TYPES = ("NO_RESTOCK", "CANCEL", "RETURN")
@@ -383,11 +408,16 @@ class Shop:
     def customer_edit_order(self, order_id: int, add: list[tuple[int, int]] = (),  # type: ignore[assignment]
                             set_quantity: dict[int, int] | None = None, restock: bool = False,
                             location_id: int | None = None, at_list_price: bool = True) -> Order:
-        """The customer's edit through an order-editing app: refused on a locked order, else ``edit_order``."""
+        """The customer's edit through an order-editing app: refused on a locked order (the app's lock tag, or a
+        fulfillment order in progress, as OrderEditing.com's fulfillment conditions), else ``edit_order``."""
         with self.lock:
             order = self._order(order_id)
             if self.app_lock_tag.casefold() in {tag.casefold() for tag in order.tags}:
                 raise EditLocked(f"order {order.name} is locked for edits (tag {self.app_lock_tag!r})")
+            started = [fo for fo in order.fulfillment_order_ids.values()
+                       if order.fulfillment_order_status(fo) == "IN_PROGRESS"]
+            if started:
+                raise EditLocked(f"order {order.name} is locked for edits (fulfillment in progress)")
             return self.edit_order(order_id, add, set_quantity, restock, location_id, at_list_price)
 
     def add_tags(self, order_id: int, tags: list[str]) -> Order:
@@ -508,9 +538,10 @@ class Shop:
                 locations.add(location_id)
                 held = {line.id: line for line in order.lines if line.location_id == location_id}
                 remaining = {line_id: 0 if order.cancelled_at else line.unfulfilled for line_id, line in held.items()}
-                if not any(remaining.values()):
+                status = order.fulfillment_order_status(fo_id)
+                if status in ("CLOSED", "ON_HOLD"):
                     raise StoreError(f"Fulfillment order gid://shopify/FulfillmentOrder/{fo_id} has an unfulfillable "
-                                     "status= closed.", (*at, "fulfillmentOrderId"))
+                                     f"status= {status.lower()}.", (*at, "fulfillmentOrderId"))
                 for line_id, qty in (items if items is not None else
                                      [(k, v) for k, v in remaining.items() if v > 0]):
                     if line_id not in held or qty <= 0 or qty > remaining[line_id]:
@@ -522,6 +553,80 @@ class Shop:
                                  "location.", ("fulfillment", "lineItemsByFulfillmentOrder"))
             order = self.fulfill(orders.pop(), lines, tracking_company, tracking_numbers, notify_customer)
             return order.fulfillments[-1]
+
+    # --- fulfillment orders: holds and progress (shopify.dev/docs/api/admin-graphql/latest/mutations/
+    # fulfillmentOrderHold, fulfillmentOrderReleaseHold, fulfillmentOrderReportProgress, fulfillmentOrderOpen)
+
+    def _fulfillment_order(self, fulfillment_order_id: int) -> Order:
+        for order in self.orders.values():
+            if fulfillment_order_id in order.fulfillment_order_ids.values():
+                return order
+        raise StoreError("Fulfillment order could not be found.", ("id",), "FULFILLMENT_ORDER_NOT_FOUND")
+
+    def hold_fulfillment_order(self, fulfillment_order_id: int, handle: str, reason: str,
+                               reason_notes: str | None = None) -> FulfillmentHold:
+        """Several holds may stand at once (each app up to 10, one per handle); a closed one cannot be held."""
+        with self.lock:
+            order = self._fulfillment_order(fulfillment_order_id)
+            held = order.holds.setdefault(fulfillment_order_id, [])
+            if order.fulfillment_order_status(fulfillment_order_id) == "CLOSED":
+                raise StoreError("The fulfillment order is not in a holdable state.", ("id",))
+            if any(hold.handle == handle for hold in held):
+                raise StoreError("A hold with this handle already exists on the fulfillment order.",
+                                 ("fulfillmentHold", "handle"), "DUPLICATE_FULFILLMENT_HOLD_HANDLE")
+            if len(held) >= 10:
+                raise StoreError("The maximum number of holds has been reached for this fulfillment order.",
+                                 ("id",), "FULFILLMENT_ORDER_HOLD_LIMIT_REACHED")
+            hold = FulfillmentHold(self.next_id(), handle, reason, reason_notes)
+            held.append(hold)
+            self._updated_fulfillment_order(order, "fulfillment_orders/placed_on_hold", fulfillment_order_id)
+            return hold
+
+    def release_fulfillment_order_hold(self, fulfillment_order_id: int, hold_ids: list[int] | None = None) -> Order:
+        """Releases the holds named (all of them when none is named); one not on hold is refused."""
+        with self.lock:
+            order = self._fulfillment_order(fulfillment_order_id)
+            held = order.holds.get(fulfillment_order_id, [])
+            if not held:
+                raise StoreError("The fulfillment order is not on hold.", ("id",))
+            unknown = set(hold_ids or ()) - {hold.id for hold in held}
+            if unknown:
+                raise StoreError(f"Fulfillment hold {sorted(unknown)[0]} could not be found.", ("holdIds",))
+            order.holds[fulfillment_order_id] = [h for h in held if hold_ids and h.id not in hold_ids]
+            self._updated_fulfillment_order(order, "fulfillment_orders/hold_released", fulfillment_order_id)
+            return order
+
+    def report_progress(self, fulfillment_order_id: int, reason_notes: str | None = None) -> Order:
+        """Only an open or in-progress fulfillment order takes a progress report; it is then in progress."""
+        with self.lock:
+            order = self._fulfillment_order(fulfillment_order_id)
+            if order.fulfillment_order_status(fulfillment_order_id) not in ("OPEN", "IN_PROGRESS"):
+                raise StoreError("The fulfillment order's status does not allow reporting progress.", ("id",),
+                                 "FULFILLMENT_ORDER_STATUS_INVALID")
+            order.progress_reported.add(fulfillment_order_id)
+            self._updated_fulfillment_order(order, "fulfillment_orders/progress_reported", fulfillment_order_id)
+            return order
+
+    def open_fulfillment_order(self, fulfillment_order_id: int) -> Order:
+        """An in-progress fulfillment order of a merchant-managed location that had progress reported (and nothing
+        fulfilled) is open again; any other is refused."""
+        with self.lock:
+            order = self._fulfillment_order(fulfillment_order_id)
+            location_id = next(loc for loc, fo in order.fulfillment_order_ids.items() if fo == fulfillment_order_id)
+            shipped = any(line.fulfilled for line in order.lines if line.location_id == location_id)
+            if (fulfillment_order_id not in order.progress_reported or shipped
+                    or order.fulfillment_order_status(fulfillment_order_id) != "IN_PROGRESS"):
+                raise StoreError("The fulfillment order cannot be marked as open.", ("id",))
+            order.progress_reported.discard(fulfillment_order_id)
+            self._updated_fulfillment_order(order, "fulfillment_orders/manually_reported_progress_stopped",
+                                            fulfillment_order_id)
+            return order
+
+    def _updated_fulfillment_order(self, order: Order, topic: str | None, fulfillment_order_id: int) -> None:
+        """A fulfillment order changed: its own topic (an order's subscriptions are orders/*: no orders/updated)."""
+        order.updated_at = self.now()
+        if topic is not None:
+            self._emit(topic, order, fulfillment_order_id=fulfillment_order_id)
 
     def fulfill(self, order_id: int, lines: dict[int, int] | None = None, tracking_company: str | None = None,
                 tracking_numbers: tuple[str, ...] = (), notify_customer: bool = False) -> Order:

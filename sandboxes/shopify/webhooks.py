@@ -135,9 +135,14 @@ class DeliveryPlan:
     retry_base_s: float = 0.5
 
 
+#: The topics the app subscribes to (docs/connecting/shopify.md): Shopify delivers only what an app subscribed to.
+SUBSCRIBED = frozenset({"orders/create", "orders/updated", "orders/edited", "orders/cancelled", "refunds/create",
+                        "fulfillments/create", "fulfillments/update"})
+
+
 @dataclass
 class WebhookEmitter:
-    """Turns store changes into signed deliveries to one endpoint, on an asyncio loop."""
+    """Turns store changes into signed deliveries to one endpoint, on an asyncio loop (subscribed topics only)."""
 
     shop: Shop
     url: str
@@ -148,6 +153,7 @@ class WebhookEmitter:
     delivered: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
     dropped: list[dict[str, Any]] = field(default_factory=list)
+    topics: frozenset[str] = SUBSCRIBED
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -181,6 +187,8 @@ class WebhookEmitter:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
     def _on_change(self, topic: str, change: dict[str, Any]) -> None:
+        if topic not in self.topics:
+            return
         order: Order = change["order"]
         if topic == "orders/edited":
             payload = edit_payload(order, change["edit"])

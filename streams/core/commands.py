@@ -117,6 +117,43 @@ class RemoveTags(TagsChange):
     kind: Literal["remove_tags"] = "remove_tags"
 
 
+class ReportProgress(Payload):
+    """The order's open fulfillment orders marked in progress (``fulfillmentOrderReportProgress``), with notes
+    naming the warehouse's status, so order-editing apps that lock on a fulfillment in progress stop edits."""
+
+    target: ClassVar[Target] = Target.SHOPIFY
+    kind: Literal["report_progress"] = "report_progress"
+    reason_notes: str
+
+
+class OpenFulfillmentOrders(Payload):
+    """Fulfillment orders editsync marked in progress, open again (``fulfillmentOrderOpen``): the warehouse let go."""
+
+    target: ClassVar[Target] = Target.SHOPIFY
+    kind: Literal["open_fulfillment_orders"] = "open_fulfillment_orders"
+
+
+class HoldFulfillmentOrders(Payload):
+    """editsync's own hold on the order's fulfillment orders while its edit window is open
+    (``fulfillmentOrderHold`` with ``handle``), so the merchant sees in Shopify why the order waits."""
+
+    target: ClassVar[Target] = Target.SHOPIFY
+    kind: Literal["hold_fulfillment_orders"] = "hold_fulfillment_orders"
+    handle: str
+    reason_notes: str
+
+
+class ReleaseFulfillmentHolds(Payload):
+    """editsync's hold of that ``handle`` released (``fulfillmentOrderReleaseHold``); others' holds stay."""
+
+    target: ClassVar[Target] = Target.SHOPIFY
+    kind: Literal["release_fulfillment_holds"] = "release_fulfillment_holds"
+    handle: str
+
+
+FulfillmentOrderChange = ReportProgress | OpenFulfillmentOrders | HoldFulfillmentOrders | ReleaseFulfillmentHolds
+
+
 class FulfilledLine(Value):
     line_id: str
     quantity: int  # units of the line Shopify should show fulfilled once this despatch is posted (cumulative)
@@ -199,7 +236,8 @@ PeoplevoxPayload = SalesOrderChange | CancelLiveSalesOrders | CreateReturn
 ErpPayload = UpsertSalesOrder | RecordPayment | CreateCreditMemo
 CommandPayload = Annotated[
     CreateSalesOrder | UpdateSalesOrder | ReplaceSalesOrder | CancelSalesOrder | CancelLiveSalesOrders | CreateReturn
-    | AdjustInventory | AddTags | RemoveTags | CreateFulfillment | UpsertSalesOrder | RecordPayment | CreateCreditMemo,
+    | AdjustInventory | AddTags | RemoveTags | CreateFulfillment | ReportProgress | OpenFulfillmentOrders
+    | HoldFulfillmentOrders | ReleaseFulfillmentHolds | UpsertSalesOrder | RecordPayment | CreateCreditMemo,
     Field(discriminator="kind"),
 ]
 

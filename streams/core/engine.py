@@ -16,8 +16,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from streams.core import actions, edit_lock, fulfillment, holds, inventory, money, peoplevox, release
-from streams.core.commands import Command, CreateSalesOrder, PeoplevoxPayload, ReplaceSalesOrder, TagsChange
+from streams.core import (
+    actions,
+    edit_lock,
+    fulfillment,
+    fulfillment_orders,
+    holds,
+    inventory,
+    money,
+    peoplevox,
+    release,
+)
+from streams.core.commands import (
+    Command,
+    CreateFulfillment,
+    CreateSalesOrder,
+    PeoplevoxPayload,
+    ReplaceSalesOrder,
+    TagsChange,
+)
 from streams.core.details import ExceptionType, OrderException, Outcome, ReadDeniedDetail, Severity
 from streams.core.exceptions import (
     Wanted,
@@ -65,6 +82,7 @@ class Policy:
     cutoff: CutOff = CutOff()
     lock_tag: str = ""  # the tag that closes the order for edits in Shopify past the cut-off; empty: no lock
     fulfillment: fulfillment.FulfillmentPolicy = fulfillment.FulfillmentPolicy()
+    fulfillment_orders: bool = False  # mirror picking and the edit window on the order's fulfillment orders
     release: release.ReleaseHold = release.ReleaseHold()
     recreate: RecreatePolicy = RecreatePolicy()
     max_seen_events: int = 256
@@ -403,7 +421,8 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
     state, inventory_commands = inventory.plan_commands(state, snapshot, want)
     erp_commands = money.plan_commands(state, snapshot, reference, want)
     shopify_commands = [*edit_lock.plan_commands(state, snapshot, policy.cutoff, policy.lock_tag),
-                        *fulfillment.plan_commands(state, snapshot, reference.catalogue, policy.fulfillment)]
+                        *fulfillment.plan_commands(state, snapshot, reference.catalogue, policy.fulfillment),
+                        *fulfillment_orders.plan_commands(state, snapshot, policy.cutoff, policy.fulfillment_orders)]
     commands = tuple(c for c in (*peoplevox_commands, *inventory_commands, *shopify_commands, *erp_commands)
                      if c.command_id not in state.failed and c.command_id not in state.in_flight)
 
@@ -424,8 +443,10 @@ def _awaiting_predecessor(state: OrderState) -> bool:
 
 _ACKNOWLEDGE: dict[Target, Callable[[OrderState, Any], OrderState]] = {
     Target.PEOPLEVOX: peoplevox.acknowledge, Target.INVENTORY: inventory.acknowledge, Target.ERP: money.acknowledge,
-    Target.SHOPIFY: lambda state, payload: (edit_lock.acknowledge(state, payload) if isinstance(payload, TagsChange)
-                                            else fulfillment.acknowledge(state, payload))}
+    Target.SHOPIFY: lambda state, payload: (
+        edit_lock.acknowledge(state, payload) if isinstance(payload, TagsChange)
+        else fulfillment.acknowledge(state, payload) if isinstance(payload, CreateFulfillment)
+        else fulfillment_orders.acknowledge(state, payload))}
 
 
 def _acknowledge(state: OrderState, command: Command) -> OrderState:

@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from streams.core.commands import AddTags, Command, CreateFulfillment, ReplaceSalesOrder, TagsChange
+from streams.core.commands import (
+    AddTags,
+    Command,
+    CreateFulfillment,
+    HoldFulfillmentOrders,
+    OpenFulfillmentOrders,
+    ReleaseFulfillmentHolds,
+    ReplaceSalesOrder,
+    ReportProgress,
+    TagsChange,
+)
 from streams.core.details import Detail, ExceptionState, ExceptionType, FailureDetail, OrderException, Severity
 from streams.core.inputs import ResultIn
 from streams.core.model import OrderSnapshot, Owner, System, Target, opening
@@ -67,6 +77,19 @@ def failure_exception(state: OrderState, result: ResultIn, now: int) -> OrderExc
                   "to it in Shopify, then retry the order." if isinstance(command.payload, AddTags) else
                   f"The order stays closed for edits although the warehouse let it go: remove the tag {tags} in "
                   "Shopify, then retry the order.")
+    if isinstance(command.payload, ReportProgress | OpenFulfillmentOrders):
+        kind, severity = ExceptionType.EDIT_LOCK_FAILED, Severity.MEDIUM
+        action = ("Shopify does not show the order's fulfillment in progress although the warehouse is picking it: "
+                  "mark it in progress in Shopify, then retry the order." if isinstance(command.payload, ReportProgress)
+                  else "The order's fulfillment still shows in progress although the warehouse let it go: mark it "
+                       "open in Shopify, then retry the order.")
+    if isinstance(command.payload, HoldFulfillmentOrders | ReleaseFulfillmentHolds):
+        severity = Severity.MEDIUM
+        action = (f"editsync's hold ({command.payload.handle}) could not be placed: the order still waits for its "
+                  "edit window, only Shopify does not show why. Retry the order." if isinstance(
+                      command.payload, HoldFulfillmentOrders) else
+                  f"editsync's hold ({command.payload.handle}) on the order's fulfillment could not be released, so "
+                  "Shopify will refuse to fulfil it: release the hold in Shopify, then retry the order.")
     if result.detail.required_access is not None and command.target.system is System.SHOPIFY:
         kind, owner = ExceptionType.SHOPIFY_ACCESS_DENIED, Owner.OPS  # a missing access scope
         action = f"Grant the editsync app {result.detail.required_access} in Shopify, then retry the order."

@@ -63,6 +63,10 @@ class OrderState(Value):
     # Shopify confirmed it; a snapshot newer than that already shows the change itself (streams.core.edit_lock)
     shopify_locked: bool | None = None
     shopify_locked_version: int = 0
+    # Acknowledged by Shopify: the fulfillment orders marked in progress (True) or opened again (False), and held by
+    # editsync for the edit window (True) or released (False) (streams.core.fulfillment_orders)
+    progress_reported: bool | None = None
+    edit_window_held: bool | None = None
 
     # Acknowledged by the ERP
     erp_fingerprint: str | None = None

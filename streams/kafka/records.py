@@ -32,7 +32,8 @@ def command_from_record(record: dict[str, Any]) -> Command:
     return Command(command_id=record["command_id"], order_id=record["order_id"],
                    order_version=record["order_version"], target=Target(record["target"]), kind=record["kind"],
                    idempotency_key=record.get("idempotency_key") or record["command_id"],
-                   payload=json.loads(record.get("payload_json") or "{}") or None)
+                   # Absent (null) only on a result before v1.1; "{}" is a payload without fields
+                   payload=json.loads(record["payload_json"]) if record.get("payload_json") else None)
 
 
 def result_record(command: Command, outcome: Outcome, reason: str | None, detail: ResultDetail, attempts: int,

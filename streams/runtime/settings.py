@@ -131,6 +131,13 @@ class Settings(BaseSettings):
                     "warehouse at once.",
     )
     release_hold_bypass_b2b: bool = Field(True, description="Companies' (B2B) orders skip the edit window.")
+    shopify_fulfillment_orders: bool = Field(
+        True,
+        description="Mirror the warehouse on the order's merchant-managed fulfillment orders: in progress while "
+                    "Peoplevox picks (`fulfillmentOrderReportProgress`, undone with `fulfillmentOrderOpen`) and on "
+                    "editsync's own hold while the edit window is open (`fulfillmentOrderHold`). Needs "
+                    "`write_merchant_managed_fulfillment_orders`.",
+    )
     fulfil_despatches: bool = Field(
         True,
         description="Post each Peoplevox despatch to Shopify as a fulfillment of the despatched lines, with carrier "

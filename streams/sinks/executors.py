@@ -59,6 +59,9 @@ async def execute(downstream: Downstream, command: commands.Command) -> Answer:
         await downstream.shopify.change_tags(command.order_id, add=payload.tags if added else (),
                                              remove=() if added else payload.tags)
         return Answer(Outcome.APPLIED)
+    if isinstance(payload, commands.FulfillmentOrderChange):
+        changed = await downstream.shopify.change_fulfillment_orders(command.order_id, payload)
+        return Answer(Outcome.APPLIED, None if changed else "Shopify already shows it")
     if isinstance(payload, commands.CreateFulfillment):
         made = await downstream.shopify.create_fulfillment(
             command.order_id, {line.line_id: line.quantity for line in payload.lines}, carrier=payload.carrier,

@@ -71,6 +71,7 @@ def decision_policy(settings: Settings, cutoff: CutOff) -> Policy:
                   recreate=settings.recreate_markers, lock_tag=settings.edit_lock_tag.strip(),
                   fulfillment=FulfillmentPolicy(enabled=settings.fulfil_despatches,
                                                 notify_customer=settings.fulfillment_notify_customer),
+                  fulfillment_orders=settings.shopify_fulfillment_orders,
                   release=ReleaseHold(hold_ms=int(settings.release_hold_s * 1000), bypass_tags=frozenset(
                       tag.strip().casefold() for tag in settings.release_hold_bypass_tags.split(",") if tag.strip()),
                                       bypass_b2b=settings.release_hold_bypass_b2b))

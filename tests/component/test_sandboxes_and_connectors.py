@@ -21,8 +21,10 @@ from connectors.peoplevox import PeoplevoxClient, PeoplevoxWarehouse, Refused, R
 from connectors.ports import StockChange
 from connectors.shopify import ShopifyAdmin
 from sandboxes.shopify.cost import Bucket
+from sandboxes.shopify.store import EditLocked, StoreError
 from sandboxes.stack import SandboxStack
 from sandboxes.testkit.support import shopify_signature
+from streams.core.commands import HoldFulfillmentOrders, OpenFulfillmentOrders, ReleaseFulfillmentHolds, ReportProgress
 from streams.core.model import Address
 from streams.core.peoplevox import CutOff, SalesOrder
 
@@ -237,6 +239,33 @@ def test_shopify_refuses_a_fulfillment_it_cannot_make_and_without_the_scope(stac
         run(ShopifyAdmin(stack.shopify_url, "no-fulfil").create_fulfillment(
             str(order.id), {str(tee): 1}, carrier=None, tracking_number=None, notify_customer=False))
     assert "write_merchant_managed_fulfillment_orders" in denied.value.detail.required_access
+
+
+def test_fulfillment_orders_go_in_progress_on_hold_and_back_as_shopify_allows(stack):
+    order = new_order(stack)
+    fo = next(iter(order.fulfillment_order_ids.values()))
+    oid = str(order.id)
+
+    def change(payload) -> int:
+        return run(shopify(stack).change_fulfillment_orders(oid, payload))
+
+    assert change(ReportProgress(reason_notes="Peoplevox: sales order 1 is Picking")) == 1
+    assert order.fulfillment_order_status(fo) == "IN_PROGRESS"
+    assert change(ReportProgress(reason_notes="again")) == 0, "already in progress: nothing to report"
+    with pytest.raises(EditLocked):
+        stack.shop.customer_edit_order(order.id, set_quantity={order.lines[0].id: 1})
+    assert change(OpenFulfillmentOrders()) == 1 and order.fulfillment_order_status(fo) == "OPEN"
+    stack.shop.hold_fulfillment_order(fo, "merchant-check", "OTHER")  # someone else's hold stays
+    assert change(HoldFulfillmentOrders(handle="editsync-edit-window", reason_notes="edit window")) == 1
+    assert change(HoldFulfillmentOrders(handle="editsync-edit-window", reason_notes="edit window")) == 0
+    with pytest.raises(PermanentError, match="unfulfillable status= on_hold"):
+        run(shopify(stack).create_fulfillment(oid, {str(order.lines[0].id): 1}, carrier=None, tracking_number=None,
+                                              notify_customer=False))
+    assert change(ReleaseFulfillmentHolds(handle="editsync-edit-window")) == 1
+    assert [hold.handle for hold in order.holds[fo]] == ["merchant-check"]
+    assert change(ReportProgress(reason_notes="on hold")) == 0, "one held by the merchant is left as it is"
+    with pytest.raises(StoreError, match="status does not allow reporting progress"):
+        stack.shop.report_progress(fo)  # as Shopify refuses it
 
 
 # --- Peoplevox -----------------------------------------------------------------------------

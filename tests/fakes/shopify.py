@@ -16,6 +16,8 @@ from typing import Any
 
 from connectors.errors import AccessDenied
 from connectors.ports import OrderUpdate, StockChange
+from connectors.shopify_order import FULFILLMENT_ORDER_FIELDS
+from streams.core.commands import FulfillmentOrderChange, HoldFulfillmentOrders, OpenFulfillmentOrders, ReportProgress
 from streams.core.details import ResultDetail
 from streams.core.model import OrderSnapshot
 
@@ -28,6 +30,9 @@ class FakeShop:
     tag_writes: int = 0
     fulfilled: dict[str, dict[str, int]] = field(default_factory=dict)  # order id -> line id -> units fulfilled
     fulfillments: list[dict[str, Any]] = field(default_factory=list)
+    # order id -> {"in_progress": bool, "holds": handles}, as one fulfillment order per order
+    fulfillment_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fulfillment_order_writes: int = 0
     scopes: frozenset[str] = frozenset({"write_orders", "write_merchant_managed_fulfillment_orders"})  # the token's write scopes this fake checks
 
     async def fetch_order(self, order_id: str) -> OrderSnapshot | None:
@@ -83,3 +88,19 @@ class FakeShop:
                                   "tracking_number": tracking_number, "notify_customer": notify_customer})
         self.orders[order_id] = order.model_copy(update={"version": order.version + 1})
         return (f"gid://shopify/Fulfillment/{len(self.fulfillments)}",)
+
+    async def change_fulfillment_orders(self, order_id: str, change: FulfillmentOrderChange) -> int:
+        if "write_merchant_managed_fulfillment_orders" not in self.scopes:
+            raise AccessDenied("Shopify", "write_merchant_managed_fulfillment_orders",
+                               ResultDetail(fields=(FULFILLMENT_ORDER_FIELDS[change.kind],)))
+        state = self.fulfillment_orders.setdefault(order_id, {"in_progress": False, "holds": set()})
+        if isinstance(change, ReportProgress | OpenFulfillmentOrders):
+            wanted = isinstance(change, ReportProgress)
+            changed = state["in_progress"] != wanted
+            state["in_progress"] = wanted
+        else:
+            wanted = isinstance(change, HoldFulfillmentOrders)
+            changed = (change.handle in state["holds"]) != wanted
+            (state["holds"].add if wanted else state["holds"].discard)(change.handle)
+        self.fulfillment_order_writes += changed
+        return int(changed)

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from streams.core.commands import Command, RecordPayment
+from streams.core.commands import Command, OpenFulfillmentOrders, RecordPayment
 from streams.core.details import Outcome, ResultDetail
 from streams.core.model import Target
 from streams.kafka import topics
@@ -34,3 +34,12 @@ def test_a_result_from_before_v1_1_still_names_its_command():
     record.update(idempotency_key=None, payload_json=None)
     command = result_from_record(record).command
     assert command.command_id == command.idempotency_key == COMMAND.command_id and command.payload is None
+
+
+def test_a_payload_without_fields_comes_back_as_itself_not_as_none():
+    opened = Command(command_id="shopify:open_fulfillment_orders:1:1", order_id="1", order_version=2,
+                     target=Target.SHOPIFY, kind="open_fulfillment_orders",
+                     idempotency_key="shopify:open_fulfillment_orders:1:1", payload=OpenFulfillmentOrders())
+    assert command_from_record(round_trip(topics.COMMANDS_SHOPIFY, command_record(opened, 5))) == opened
+    result = round_trip(topics.COMMANDS_RESULTS, result_record(opened, Outcome.APPLIED, None, ResultDetail(), 1, 5))
+    assert result_from_record(result).command == opened

@@ -1,0 +1,73 @@
+"""The warehouse on the order's fulfillment orders (streams/core/fulfillment_orders.py): in progress exactly while
+Peoplevox holds the order past the cut-off, on editsync's own hold exactly while its edit window is open."""
+
+from __future__ import annotations
+
+from sandboxes.testkit.core_builders import REFERENCE, order
+from streams.core.commands import HoldFulfillmentOrders, ReleaseFulfillmentHolds, ReportProgress
+from streams.core.details import ExceptionType
+from streams.core.engine import Policy
+from streams.core.model import Target
+from streams.core.release import ReleaseHold
+from tests.core_harness import Harness
+
+POLICY = Policy(fulfillment_orders=True)
+
+
+def harness(policy: Policy = POLICY) -> Harness:
+    h = Harness(reference=REFERENCE, policy=policy)
+    h.webhook(order(created_at=h.now), "ORDER_CREATED")
+    h.settle()
+    return h
+
+
+def kinds(h: Harness) -> list[str]:
+    return [c.kind for c in h.sent if c.kind in ("report_progress", "open_fulfillment_orders",
+                                                  "hold_fulfillment_orders", "release_fulfillment_holds")]
+
+
+def test_picking_marks_the_fulfillment_in_progress_once_and_letting_go_opens_it_again():
+    h = harness()
+    assert kinds(h) == []
+    h.peoplevox_status("1001", "Picking")
+    h.deliver()
+    assert h.shopify.fulfillment_orders["1001"]["in_progress"] is True
+    progress = next(c.payload for c in h.sent if isinstance(c.payload, ReportProgress))
+    assert progress.reason_notes == "Peoplevox: sales order 1001 is Picking"
+    h.peoplevox_status("1001", "Packed")
+    h.settle()
+    assert kinds(h) == ["report_progress"] and h.shopify.fulfillment_order_writes == 1
+    h.peoplevox_status("1001", "New")
+    h.deliver()
+    assert kinds(h) == ["report_progress", "open_fulfillment_orders"]
+    assert h.shopify.fulfillment_orders["1001"]["in_progress"] is False
+
+
+def test_the_edit_window_is_editsyncs_own_hold_in_shopify_released_when_it_closes():
+    h = Harness(reference=REFERENCE, policy=Policy(fulfillment_orders=True, release=ReleaseHold(hold_ms=60_000)))
+    h.webhook(order(created_at=h.now), "ORDER_CREATED")
+    h.advance(h.policy.debounce_ms + 1)
+    h.deliver()
+    assert kinds(h) == ["hold_fulfillment_orders"]
+    assert next(c.payload for c in h.sent if isinstance(c.payload, HoldFulfillmentOrders)).handle == \
+        "editsync-edit-window"
+    assert h.shopify.fulfillment_orders["1001"]["holds"] == {"editsync-edit-window"} and h.warehouse.orders == {}
+    h.settle()
+    assert kinds(h) == ["hold_fulfillment_orders", "release_fulfillment_holds"]
+    assert h.shopify.fulfillment_orders["1001"]["holds"] == set() and h.warehouse.orders
+    assert isinstance(h.sent[-1].payload, ReleaseFulfillmentHolds) or h.warehouse.orders
+
+
+def test_a_refused_progress_report_is_the_edit_lock_failing():
+    h = harness()
+    h.refuse_next[Target.SHOPIFY] = "Shopify refused fulfillmentOrderReportProgress"
+    h.peoplevox_status("1001", "Picking")
+    h.deliver()
+    assert ExceptionType.EDIT_LOCK_FAILED in h.open_exceptions("1001")
+
+
+def test_off_unless_asked():
+    h = harness(Policy())
+    h.peoplevox_status("1001", "Picking")
+    h.settle()
+    assert kinds(h) == []
