@@ -9,8 +9,11 @@ despatch, cancellations, Shopify bundles and a bundle only editsync's
 reference file knows, a SKU the warehouse codes differently, B2B orders and
 B2B edits adding an item off the company's price list, an unknown SKU, and
 edits after the warehouse started picking; webhooks duplicated, delayed and
-reordered. Then it waits for editsync to settle and judges every order
-(``sandboxes/judge``) from Shopify's final order and the business rules.
+reordered. Customers edit through their order-editing app (the sandbox's
+``customer_edit_order``, refused on an order editsync closed for edits),
+merchants now and then in the admin (``edit_order``, never refused). Then it
+waits for editsync to settle and judges every order (``sandboxes/judge``) from
+Shopify's final order and the business rules.
 """
 
 from __future__ import annotations
@@ -132,7 +135,9 @@ class Demo:
             # The editor adds a listed item at its own price instead of the company's agreed one.
             self.edit(plan, "b2b_off_price_list", "edit_order", add=[[variants["TEE-M"], 1]], at_list_price=False)
         elif roll < 0.28:
-            self.edit(plan, "edit", "edit_order", set_quantity={str(first_line): 0}, add=[[variants["TEE-L"], 1]],
+            # Customers swap a size through their order-editing app; now and then the merchant does it in the admin.
+            operation = "edit_order" if self.random.random() < 0.2 else "customer_edit_order"
+            self.edit(plan, "edit", operation, set_quantity={str(first_line): 0}, add=[[variants["TEE-L"], 1]],
                       restock=self.random.random() < 0.5)
         elif roll < 0.38:
             self.edit(plan, "address", "change_address", address1="2 New Road", zip="LS2 2BB")
@@ -144,7 +149,7 @@ class Demo:
             if self.wait_for_sales_order(plan):
                 self.set_status(plan, "Picking")
                 time.sleep(1.5)  # the status callback reaches editsync, as it would in production
-                self.edit(plan, "edit_after_pick", "edit_order", add=[[variants["CAP"], 1]])
+                self.edit(plan, "edit_after_pick", "customer_edit_order", add=[[variants["CAP"], 1]])
         elif roll < 0.57:
             self.op("cancel_order", order_id=plan.order_id)
             plan.kinds.append("cancel")
@@ -158,10 +163,18 @@ class Demo:
             self.recreate(plan, [[variants["TEE-S"], 1], [variants["MUG"], 2]],
                           self.random.choice(["note_attribute", "tag", "note"]), self.random.random() < 0.5)
 
-    def edit(self, plan: Plan, kind: str, operation: str, **arguments: Any) -> dict[str, Any]:
+    def edit(self, plan: Plan, kind: str, operation: str, **arguments: Any) -> dict[str, Any] | None:
+        """None: the customer's editing app refused the edit (the order is locked) and nothing changed."""
+        try:
+            done = self.op(operation, order_id=plan.order_id, **arguments)
+        except httpx.HTTPStatusError as error:
+            if operation != "customer_edit_order" or error.response.status_code != 409:
+                raise
+            plan.kinds.append(f"{kind}_refused")
+            return None
         plan.kinds.append(kind)
         plan.edits += 1
-        return self.op(operation, order_id=plan.order_id, **arguments)
+        return done
 
     def wait_for_sales_order(self, plan: Plan, timeout_s: float = 30.0) -> bool:
         number = plan.name.lstrip("#")
@@ -181,6 +194,7 @@ def results(demo: Demo, verdict: Verdict) -> dict[str, Any]:
         **verdict.totals,
         "edits": sum(p.edits for p in plans),
         "edits_after_pick": sum("edit_after_pick" in p.kinds for p in plans),
+        "edits_refused": sum(kind.endswith("_refused") for p in plans for kind in p.kinds),
         "stock_levels": [f"{m.field}: expected {m.expected}, has {m.actual}" for m in verdict.stock],
         "orders_detail": [{"order": v.name, "did": v.did, "in_sync": v.in_sync, "lost": v.lost,
                            "mismatches": [f"{m.field}: expected {m.expected}, has {m.actual}" for m in v.mismatches],
@@ -230,7 +244,7 @@ def print_table(found: dict[str, Any]) -> None:
         print(f"{row['order']:8} {row['did'][:34]:34} {','.join(row['exceptions'])[:34]:34} {mismatches}")
     for line in found["stock_levels"]:
         print(f"stock level wrong: {line}")
-    for key in ("orders", "edits", "edits_after_pick", "in_sync", "mismatched_orders", "explained", "unexplained",
-                "lost_orders", "duplicate_sales_orders", "recreated", "recreated_released", "stock_levels_wrong",
-                "exceptions_by_type", "seconds"):
+    for key in ("orders", "edits", "edits_after_pick", "edits_refused", "in_sync", "mismatched_orders", "explained",
+                "unexplained", "lost_orders", "duplicate_sales_orders", "recreated", "recreated_released",
+                "stock_levels_wrong", "exceptions_by_type", "seconds"):
         print(f"{key}: {found[key]}")

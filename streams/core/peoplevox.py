@@ -198,10 +198,6 @@ class Change:
     kind: str
     diff: SalesOrderDiff
 
-    @property
-    def touches_lines(self) -> bool:
-        return self.diff.touches_lines
-
 
 def plan(desired: SalesOrder | None, acknowledged: SalesOrder | None) -> Change:
     live = acknowledged if acknowledged is not None and not acknowledged.cancelled else None
@@ -286,7 +282,7 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, re
     cancelled = live is not None and (live.cancelled or live.number == state.peoplevox_cancelled
                                       or (change.kind == "cancel" and state.peoplevox_status == CANCELLED))
     if live is not None and not cancelled and cutoff.reached(state.peoplevox_status):
-        lines = change.touches_lines or change.kind == "cancel"
+        lines = change.diff.touches_lines or change.kind == "cancel"
         want(ExceptionType.EDIT_AFTER_PICK, Owner.OPS if lines else Owner.CX, Severity.HIGH,
              f"{snapshot.display_name} changed after the warehouse started ({state.peoplevox_status}); "
              "the change was not sent.",

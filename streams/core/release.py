@@ -46,7 +46,8 @@ def settle(state: OrderState, snapshot: OrderSnapshot, hold: ReleaseHold, now: i
 
 
 def release_now(state: OrderState) -> OrderState | None:
-    """A person released the order; None when it was not held."""
-    if state.released or state.release_at is None:
+    """A person released the order; None when it was released already. One that arrives before the order's
+    first reconcile (the window not open yet) keeps the window from opening at all."""
+    if state.released:
         return None
     return state.model_copy(update={"released": True, "release_at": None})

@@ -131,7 +131,11 @@ def register(ctx: Context, inbox: Inbox) -> None:
     async def order_page(request: Request, order_id: str) -> aioweb.Response:
         seen, rows, entries = await inbox.order(order_id)
         return html("order.html", request, name=(seen.order_name if seen else None) or order_id, rows=rows,
-                    entries=entries)
+                    entries=entries, order_id=order_id, released=request.query.get("done") == "release")
+
+    async def release(request: Request, session: Session, form: Any, order_id: str) -> aioweb.Response:
+        await inbox.release(order_id, session.name)
+        return see_other(f"/inbox/orders/{quote(order_id, safe='')}?done=release")
 
     async def runbook(request: Request) -> aioweb.Response:
         return html("runbook.html", request, body=runbook_html)
@@ -176,6 +180,7 @@ def register(ctx: Context, inbox: Inbox) -> None:
     page("/inbox/runbook", get=signed_in(runbook))
     page("/inbox/exceptions/{exception_id}", get=signed_in(exception_page))
     page("/inbox/orders/{order_id}", get=signed_in(order_page))
+    page("/inbox/orders/{order_id}/release", post=changing(release))
     for action in ("retry", "resolve", "ignore"):
         page(f"/inbox/exceptions/{{exception_id}}/{action}", post=changing(
             lambda request, session, form, exception_id, action=action: act(request, session, form, exception_id,

@@ -305,8 +305,8 @@ class Settings(BaseSettings):
     )
     api_url: str | None = Field(
         None,
-        description="Where `editsync exceptions`, `order` and `replay` reach the API (loopback when the host is "
-                    "`0.0.0.0`).",
+        description="Where `editsync exceptions`, `order`, `replay` and `release` reach the API (loopback when the "
+                    "host is `0.0.0.0`).",
         json_schema_extra={"shown_default": "`http://<web host>:<web port>`"},
     )
     database_url: SecretStr | None = Field(

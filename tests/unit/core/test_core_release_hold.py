@@ -74,3 +74,12 @@ def test_an_order_cancelled_inside_the_window_never_reaches_the_warehouse():
 def test_without_a_window_every_order_goes_at_once():
     h = placed(Policy())
     assert [type(p) for p in warehouse_commands(h)] == [CreateSalesOrder]
+
+
+def test_a_release_that_comes_before_the_first_reconcile_keeps_the_window_from_opening():
+    h = Harness(reference=REFERENCE, policy=HOLD)
+    h.webhook(order(created_at=h.now), "ORDER_CREATED")  # debounced: nothing decided yet
+    h._take("1001", engine.step(h.state("1001"), ReleaseNow(actor="ops@example.com"), h.policy, h.reference, h.now))
+    h.advance(HOLD.debounce_ms + 1)
+    h.deliver()
+    assert [type(p) for p in warehouse_commands(h)] == [CreateSalesOrder]
