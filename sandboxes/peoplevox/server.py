@@ -183,19 +183,14 @@ class PeoplevoxSandbox:
                 return _soap(envelope(operation, 0, detail, 1))
             credentials = root.find(f"{{{SOAP_ENV}}}Header/{{{NS}}}UserSessionCredentials")
             warehouse.check_session(_child(credentials, "ClientId"), _child(credentials, "SessionId"))
-            if operation == "GetData":
-                request_node = values.get("getRequest")
-                total, csv_page = warehouse.get_data(_child(request_node, "TemplateName") or "",
-                                                     int(_child(request_node, "PageNo") or 1),
-                                                     int(_child(request_node, "ItemsPerPage") or 100),
-                                                     _child(request_node, "SearchClause"))
-                return _soap(envelope(operation, 0, csv_page, total))
-            if operation == "GetReportData":
-                request_node = values.get("getReportRequest")
-                total, csv_page = warehouse.get_report(_child(request_node, "TemplateName") or "",
-                                                       int(_child(request_node, "PageNo") or 1),
-                                                       int(_child(request_node, "ItemsPerPage") or 100),
-                                                       _child(request_node, "SearchClause"))
+            if operation in ("GetData", "GetReportData"):
+                # A report is asked for, paged and searched as a data template is.
+                request_node = values.get("getRequest" if operation == "GetData" else "getReportRequest")
+                read = warehouse.get_data if operation == "GetData" else warehouse.get_report
+                total, csv_page = read(_child(request_node, "TemplateName") or "",
+                                       int(_child(request_node, "PageNo") or 1),
+                                       int(_child(request_node, "ItemsPerPage") or 100),
+                                       _child(request_node, "SearchClause"))
                 return _soap(envelope(operation, 0, csv_page, total))
             if operation == "SaveData":
                 request_node = values.get("saveRequest")

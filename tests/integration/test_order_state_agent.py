@@ -118,13 +118,20 @@ def test_picking_closes_the_order_to_the_customers_edits_once_and_the_warehouse_
         return pipeline.demo.state(pipeline.demo.shopify)["orders"][str(plan.order_id)]["tags"]
 
     adds, removes = pipeline.calls_to("shopify", "tagsAdd"), pipeline.calls_to("shopify", "tagsRemove")
+    reads, progress = pipeline.calls_to("shopify", "order"), pipeline.calls_to("shopify", "fulfillmentOrderReportProgress")
     pipeline.force_status(plan, "Picking")
     pipeline.wait_for("the lock tag in Shopify", lambda: "editsync-locked" in tags(), timeout_s=20)
+    pipeline.wait_for("the fulfillment in progress", lambda: pipeline.calls_to(
+        "shopify", "fulfillmentOrderReportProgress") == progress + 1, timeout_s=20)
     refused = pipeline.demo.http.post(f"{pipeline.demo.shopify}/scenario/customer_edit_order",
                                       json={"order_id": plan.order_id, "add": [[pipeline.variants["CAP"], 1]]})
     assert refused.status_code == 409, refused.text
     time.sleep(3)  # the tag change's own webhook, read and reconciled: nothing more may be written
     assert pipeline.calls_to("shopify", "tagsAdd") == adds + 1 and pipeline.calls_to("shopify", "tagsRemove") == removes
+    # The lock's whole cost: one tag write, one progress report, the read of the fulfillment orders it needs and,
+    # as the progress report moves the order's updatedAt without a webhook, at most one read by the sweep.
+    assert pipeline.calls_to("shopify", "fulfillmentOrderReportProgress") == progress + 1
+    assert pipeline.calls_to("shopify", "order") - reads <= 2, "the tag change's own webhook caused no read"
     assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"MUG": 1}]
 
     pipeline.force_status(plan, "New")  # the warehouse let go of the order: back before the cut-off
