@@ -53,7 +53,9 @@ from connectors.shopify_order import (
     FULFILLMENT_ORDER_FIELDS,
     FULFILLMENT_ORDER_LINES_QUERY,
     FULFILLMENT_ORDER_MUTATIONS,
+    FULFILLMENT_ORDER_STATES_QUERY,
     FULFILLMENT_ORDERS_FOR_FULFILLMENT,
+    FULFILLMENT_ORDERS_FOR_STATES,
     FULFILLMENT_ORDERS_PAGE,
     INVENTORY_MUTATION,
     LINES_PAGE,
@@ -242,37 +244,37 @@ class ShopifyAdmin:
             if payload["node"] is None:
                 raise PermanentError(f"Shopify has no order {order_id} to tag")
 
-    async def _fulfillment_orders(self, order_id: str) -> list[dict[str, Any]]:
-        """The order's fulfillment orders with their line items and holds, all of them or an error."""
-        order = (await self._query(FULFILLMENT_ORDER_LINES_QUERY, {
-            "id": f"gid://shopify/Order/{order_id}", "orders": FULFILLMENT_ORDERS_FOR_FULFILLMENT,
-            "lines": FULFILLMENT_LINES_FOR_FULFILLMENT}))["order"]
+    async def _fulfillment_orders(self, order_id: str, query: str, variables: dict[str, Any]) -> list[dict[str, Any]]:
+        """The order's fulfillment orders as ``query`` reads them, all of them or an error."""
+        order = (await self._query(query, {"id": f"gid://shopify/Order/{order_id}", **variables}))["order"]
         if order is None:
             raise PermanentError(f"Shopify has no order {order_id}")
         fulfillment_orders = order["fulfillmentOrders"]
         if fulfillment_orders["pageInfo"]["hasNextPage"] or any(
-                fo["lineItems"]["pageInfo"]["hasNextPage"] for fo in fulfillment_orders["nodes"]):
-            raise PermanentError(f"order {order_id} has more than {FULFILLMENT_ORDERS_FOR_FULFILLMENT} fulfillment "
-                                 f"orders or {FULFILLMENT_LINES_FOR_FULFILLMENT} lines in one: change it in Shopify")
+                fo["lineItems"]["pageInfo"]["hasNextPage"] for fo in fulfillment_orders["nodes"] if "lineItems" in fo):
+            raise PermanentError(f"order {order_id} has more fulfillment orders, or lines in one, than editsync "
+                                 f"reads at once ({variables}): change it in Shopify")
         nodes: list[dict[str, Any]] = fulfillment_orders["nodes"]
         return nodes
 
     async def change_fulfillment_orders(self, order_id: str, change: FulfillmentOrderChange) -> int:
+        """Each fulfillment order that Shopify says takes the change now (its ``supportedActions``) gets it."""
         changed = 0
-        for fo in await self._fulfillment_orders(order_id):
+        for fo in await self._fulfillment_orders(order_id, FULFILLMENT_ORDER_STATES_QUERY,
+                                                 {"orders": FULFILLMENT_ORDERS_FOR_STATES}):
             variables: dict[str, Any] = {"id": fo["id"]}
+            actions = {each["action"] for each in fo["supportedActions"]}
             ours = [hold["id"] for hold in fo["fulfillmentHolds"]
                     if isinstance(change, HoldFulfillmentOrders | ReleaseFulfillmentHolds)
                     and hold["handle"] == change.handle]
             if isinstance(change, ReportProgress):
-                wanted = fo["status"] == "OPEN"
+                # Open ones only: one in progress already shows it, one on hold or closed is not the warehouse's.
+                wanted = fo["status"] == "OPEN" and "REPORT_PROGRESS" in actions
                 variables["notes"] = change.reason_notes
             elif isinstance(change, OpenFulfillmentOrders):
-                # Only progress editsync reported can be undone: a fulfillment order partly fulfilled stays.
-                wanted = fo["status"] == "IN_PROGRESS" and all(
-                    item["remainingQuantity"] == item["totalQuantity"] for item in fo["lineItems"]["nodes"])
+                wanted = "MARK_AS_OPEN" in actions  # only progress reported, nothing fulfilled, can be undone
             elif isinstance(change, HoldFulfillmentOrders):
-                wanted = fo["status"] in ("OPEN", "IN_PROGRESS", "ON_HOLD") and not ours
+                wanted = "HOLD" in actions and not ours
                 variables.update(handle=change.handle, notes=change.reason_notes)
             else:
                 wanted = bool(ours)
@@ -290,7 +292,8 @@ class ShopifyAdmin:
                                  tracking_number: str | None, notify_customer: bool) -> tuple[str, ...]:
         """Fulfil, per location, the units of ``lines`` Shopify does not show fulfilled yet: one
         ``fulfillmentCreate`` per location, from the fulfillment orders that still hold those units."""
-        nodes = await self._fulfillment_orders(order_id)
+        nodes = await self._fulfillment_orders(order_id, FULFILLMENT_ORDER_LINES_QUERY, {
+            "orders": FULFILLMENT_ORDERS_FOR_FULFILLMENT, "lines": FULFILLMENT_LINES_FOR_FULFILLMENT})
         line_id = {f"gid://shopify/LineItem/{key}": key for key in lines}
         missing = dict(lines)
         for fo in nodes:

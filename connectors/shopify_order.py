@@ -139,6 +139,7 @@ query EditsyncOrder($id: ID!, $lines: Int!, $agreements: Int!, $sales: Int!, $fu
     customer { id }
     purchasingEntity { ... on PurchasingCompany { company { id } location { id } } }
     shippingAddress { name company address1 address2 city provinceCode zip countryCodeV2 phone }
+    shippingLine { title code }
     currentTotalPriceSet { shopMoney { amount } }
     currentTotalTaxSet { shopMoney { amount } }
     lineItems(first: $lines) { pageInfo { hasNextPage endCursor } nodes { ...EditsyncLine } }
@@ -229,15 +230,15 @@ mutation EditsyncTagsRemove($id: ID!, $tags: [String!]!) {
 
 #: What a fulfillment needs to know first: each fulfillment order's line items, how many of each are still to
 #: fulfil, and where they are assigned (fulfillmentCreate takes fulfillment orders of one location at a time:
-#: shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentCreate). Five fulfillment orders of fifty
-#: lines keep the requested cost near 300 points; an order with more is left to a person.
+#: shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentCreate). Three fulfillment orders of fifty
+#: lines ask about 470 points (once per despatch); an order with more is left to a person.
 FULFILLMENT_ORDER_LINES_QUERY = """
 query EditsyncFulfillmentOrderLines($id: ID!, $orders: Int!, $lines: Int!) {
   order(id: $id) {
     fulfillmentOrders(first: $orders) {
       pageInfo { hasNextPage }
       nodes {
-        id status assignedLocation { location { id } } fulfillmentHolds { id handle }
+        id status assignedLocation { location { id } }
         lineItems(first: $lines) {
           pageInfo { hasNextPage } nodes { id totalQuantity remainingQuantity lineItem { id } }
         }
@@ -246,7 +247,21 @@ query EditsyncFulfillmentOrderLines($id: ID!, $orders: Int!, $lines: Int!) {
   }
 }
 """
-FULFILLMENT_ORDERS_FOR_FULFILLMENT, FULFILLMENT_LINES_FOR_FULFILLMENT = 5, 50
+FULFILLMENT_ORDERS_FOR_FULFILLMENT, FULFILLMENT_LINES_FOR_FULFILLMENT = 3, 50
+
+#: Before a progress report, an open or a hold: each fulfillment order's status, holds and what Shopify says may be
+#: done with it now (``supportedActions``: REPORT_PROGRESS, MARK_AS_OPEN, HOLD, RELEASE_HOLD, ...), no line items.
+FULFILLMENT_ORDER_STATES_QUERY = """
+query EditsyncFulfillmentOrderStates($id: ID!, $orders: Int!) {
+  order(id: $id) {
+    fulfillmentOrders(first: $orders) {
+      pageInfo { hasNextPage }
+      nodes { id status fulfillmentHolds { id handle } supportedActions { action } }
+    }
+  }
+}
+"""
+FULFILLMENT_ORDERS_FOR_STATES = 20
 
 #: shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentOrderReportProgress, fulfillmentOrderOpen,
 #: fulfillmentOrderHold and fulfillmentOrderReleaseHold: each on one fulfillment order by id.
@@ -387,6 +402,7 @@ def snapshot_from_graphql(node: dict[str, Any]) -> OrderSnapshot:
         location_id=locations[0] if locations else None, tags=tuple(node.get("tags") or ()), note=node.get("note"),
         note_attributes=tuple((a["key"], a["value"] or "") for a in node.get("customAttributes") or ()),
         source_name=node.get("sourceName"),
+        shipping_method=tuple(v for v in ((node.get("shippingLine") or {}).get(k) for k in ("title", "code")) if v),
         transactions=tuple(Transaction(transaction_id=numeric(t["id"]) or "", kind=t["kind"], status=t["status"],
                                        amount=_amount(t["amountSet"])) for t in node["transactions"]),
         refunds=tuple(refunds))

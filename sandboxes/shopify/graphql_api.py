@@ -262,6 +262,7 @@ def order_view(shop: Shop, order: Order, scopes: frozenset[str]) -> dict[str, An
         location = {"id": gid("Location", location_id), "name": shop.locations[location_id]}
         return {"__typename": "FulfillmentOrder", "id": gid("FulfillmentOrder", fulfillment_order_id),
                 "orderId": gid("Order", order.id), "status": order.fulfillment_order_status(fulfillment_order_id),
+                "supportedActions": [{"action": action} for action in order.supported_actions(fulfillment_order_id)],
                 "fulfillmentHolds": [{"id": gid("FulfillmentHold", h.id), "handle": h.handle, "reason": h.reason,
                                       "reasonNotes": h.reason_notes}
                                      for h in order.holds.get(fulfillment_order_id, [])],
@@ -284,7 +285,9 @@ def order_view(shop: Shop, order: Order, scopes: frozenset[str]) -> dict[str, An
         "createdAt": iso(order.created_at), "updatedAt": iso(order.updated_at),
         "cancelledAt": iso(order.cancelled_at), "cancelReason": order.cancel_reason,
         "currencyCode": currency, "email": order.email, "note": order.note, "tags": sorted(order.tags),
-        "sourceName": order.source_name, "edited": any(a.reason == "ORDER_EDIT" for a in order.agreements),
+        "sourceName": order.source_name,
+        "shippingLine": {"title": order.shipping_method[0], "code": order.shipping_method[1]},
+        "edited": any(a.reason == "ORDER_EDIT" for a in order.agreements),
         "customAttributes": [{"key": k, "value": v} for k, v in order.attributes],
         "customer": {"id": gid("Customer", order.customer_id)} if order.customer_id else None,
         "purchasingEntity": purchasing,

@@ -182,6 +182,7 @@ class Order:
     tags: list[str] = field(default_factory=list)
     attributes: list[tuple[str, str]] = field(default_factory=list)
     source_name: str = "web"
+    shipping_method: tuple[str, str] = ("Standard", "standard")  # the shipping line's title and code
     company_id: int | None = None
     company_location_id: int | None = None
     cancelled_at: int | None = None
@@ -193,6 +194,18 @@ class Order:
     fulfillment_order_ids: dict[int, int] = field(default_factory=dict)  # location id -> fulfillment order id
     progress_reported: set[int] = field(default_factory=set)  # fulfillment orders marked in progress
     holds: dict[int, list[FulfillmentHold]] = field(default_factory=dict)  # fulfillment order id -> its holds
+
+    def supported_actions(self, fulfillment_order_id: int) -> list[str]:
+        """``FulfillmentOrder.supportedActions`` as the mutations below accept them (``FulfillmentOrderAction``)."""
+        status = self.fulfillment_order_status(fulfillment_order_id)
+        if status == "ON_HOLD":
+            return ["RELEASE_HOLD", "HOLD"]
+        if status not in ("OPEN", "IN_PROGRESS"):
+            return []
+        location_id = next(loc for loc, fo in self.fulfillment_order_ids.items() if fo == fulfillment_order_id)
+        shipped = any(line.fulfilled for line in self.lines if line.location_id == location_id)
+        reopen = ["MARK_AS_OPEN"] if fulfillment_order_id in self.progress_reported and not shipped else []
+        return ["CREATE_FULFILLMENT", "REPORT_PROGRESS", "HOLD", *reopen]
 
     def fulfillment_order_status(self, fulfillment_order_id: int) -> str:
         """``FulfillmentOrderStatus``: CLOSED once nothing is left to fulfil; ON_HOLD while held; IN_PROGRESS once
@@ -318,7 +331,8 @@ class Shop:
                      note: str | None = None, tags: list[str] | None = None,
                      attributes: list[tuple[str, str]] | None = None, source_name: str = "web",
                      company_location_id: int | None = None, location_id: int | None = None,
-                     line_locations: dict[int, int] | None = None) -> Order:
+                     line_locations: dict[int, int] | None = None,
+                     shipping_method: tuple[str, str] = ("Standard", "standard")) -> Order:
         """Place an order; ``line_locations`` routes a variant (a bundle with its components) elsewhere."""
         with self.lock:
             now = self.now()
@@ -334,7 +348,7 @@ class Shop:
                           customer_id=customer_id, shipping_address=address, lines=lines,
                           location_id=location_id, note=note, tags=list(tags or []),
                           attributes=list(attributes or []), source_name=source_name, company_id=company_id,
-                          company_location_id=company_location_id)
+                          company_location_id=company_location_id, shipping_method=tuple(shipping_method))
             order.agreements.append(Agreement(self.next_id(), "ORDER", now, [
                 Sale(line.id, line.quantity, "ORDER", line.price * line.quantity) for line in lines]))
             order.transactions.append(Transaction(self.next_id(), "SALE", "SUCCESS", order.total, now))
@@ -612,10 +626,7 @@ class Shop:
         fulfilled) is open again; any other is refused."""
         with self.lock:
             order = self._fulfillment_order(fulfillment_order_id)
-            location_id = next(loc for loc, fo in order.fulfillment_order_ids.items() if fo == fulfillment_order_id)
-            shipped = any(line.fulfilled for line in order.lines if line.location_id == location_id)
-            if (fulfillment_order_id not in order.progress_reported or shipped
-                    or order.fulfillment_order_status(fulfillment_order_id) != "IN_PROGRESS"):
+            if "MARK_AS_OPEN" not in order.supported_actions(fulfillment_order_id):
                 raise StoreError("The fulfillment order cannot be marked as open.", ("id",))
             order.progress_reported.discard(fulfillment_order_id)
             self._updated_fulfillment_order(order, "fulfillment_orders/manually_reported_progress_stopped",

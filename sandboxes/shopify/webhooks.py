@@ -58,6 +58,7 @@ def order_payload(shop: Shop, order: Order) -> dict[str, Any]:
         "fulfillment_status": _fulfillment_status(order), "tags": ", ".join(sorted(order.tags)), "note": order.note,
         "note_attributes": [{"name": k, "value": v} for k, v in order.attributes],
         "source_name": order.source_name,
+        "shipping_lines": [{"title": order.shipping_method[0], "code": order.shipping_method[1]}],
         "customer": {"id": order.customer_id, "email": order.email} if order.customer_id else None,
         "company": {"id": order.company_id, "location_id": order.company_location_id} if order.company_id else None,
         "line_items": [{

@@ -100,6 +100,7 @@ class OrderSnapshot(Value):
     note: str | None = None
     note_attributes: tuple[tuple[str, str], ...] = ()
     source_name: str | None = None
+    shipping_method: tuple[str, ...] = ()  # the chosen shipping line's title and code, as the customer chose it
     transactions: tuple[Transaction, ...] = ()
     refunds: tuple[Refund, ...] = ()
 

@@ -7,7 +7,8 @@ the order as it first reaches the warehouse: never an update, never a cancel-and
 not wait: they follow Shopify as always.
 
 The window closes ``hold_ms`` after checkout, at once for orders that must not wait (a tag such as
-``express``, B2B orders), or when a person releases the order. Once closed it stays closed: the order's later
+``express``, a shipping method named express, B2B orders: editing apps give express orders a shorter window
+too), or when a person releases the order. Once closed it stays closed: the order's later
 edits go to Peoplevox as edits. An order Peoplevox already holds, or one older than the window (read again
 after a restart), is not held.
 """
@@ -25,10 +26,13 @@ class ReleaseHold:
     hold_ms: int = 0  # 0: no edit window
     bypass_tags: frozenset[str] = frozenset()  # casefolded: an order tagged so goes at once
     bypass_b2b: bool = True  # a company's order goes at once
+    bypass_shipping: frozenset[str] = frozenset()  # casefolded: a shipping method whose title or code holds one
 
 
 def bypassed(snapshot: OrderSnapshot, hold: ReleaseHold) -> bool:
     if hold.bypass_b2b and snapshot.company_location_id is not None:
+        return True
+    if any(word in method.casefold() for method in snapshot.shipping_method for word in hold.bypass_shipping):
         return True
     return bool({tag.casefold() for tag in snapshot.tags} & hold.bypass_tags)
 

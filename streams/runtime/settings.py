@@ -130,6 +130,11 @@ class Settings(BaseSettings):
         description="Comma-separated order tags (any case) that skip the edit window: the order goes to the "
                     "warehouse at once.",
     )
+    release_hold_bypass_shipping: str = Field(
+        "express",
+        description="Comma-separated words (any case): an order whose shipping method's title or code holds one "
+                    "skips the edit window.",
+    )
     release_hold_bypass_b2b: bool = Field(True, description="Companies' (B2B) orders skip the edit window.")
     shopify_fulfillment_orders: bool = Field(
         True,

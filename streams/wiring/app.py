@@ -72,9 +72,15 @@ def decision_policy(settings: Settings, cutoff: CutOff) -> Policy:
                   fulfillment=FulfillmentPolicy(enabled=settings.fulfil_despatches,
                                                 notify_customer=settings.fulfillment_notify_customer),
                   fulfillment_orders=settings.shopify_fulfillment_orders,
-                  release=ReleaseHold(hold_ms=int(settings.release_hold_s * 1000), bypass_tags=frozenset(
-                      tag.strip().casefold() for tag in settings.release_hold_bypass_tags.split(",") if tag.strip()),
+                  release=ReleaseHold(hold_ms=int(settings.release_hold_s * 1000),
+                                      bypass_tags=_words(settings.release_hold_bypass_tags),
+                                      bypass_shipping=_words(settings.release_hold_bypass_shipping),
                                       bypass_b2b=settings.release_hold_bypass_b2b))
+
+
+def _words(listed: str) -> frozenset[str]:
+    """A comma-separated setting as the words it lists, case folded."""
+    return frozenset(word.strip().casefold() for word in listed.split(",") if word.strip())
 
 
 def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Metrics | None = None,

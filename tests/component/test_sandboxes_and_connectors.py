@@ -121,6 +121,7 @@ def test_the_order_read_through_the_admin_api_says_what_changed(stack):
     assert lines["CAP"].inventory_item_id == str(stack.shop.variants[v["CAP"]].inventory_item_id)
     assert snapshot.version == order.updated_at and snapshot.location_id
     assert snapshot.total == Decimal("55.00")  # 1 × 25 + 12 + 18
+    assert snapshot.shipping_method == ("Standard", "standard"), "what the edit window's bypass looks at"
 
 
 def test_an_unknown_token_is_refused_with_shopifys_answer(stack):

@@ -13,7 +13,8 @@ from streams.core.release import ReleaseHold
 from tests.core_harness import Harness
 
 WINDOW = 600_000
-HOLD = Policy(release=ReleaseHold(hold_ms=WINDOW, bypass_tags=frozenset({"express"})))
+HOLD = Policy(release=ReleaseHold(hold_ms=WINDOW, bypass_tags=frozenset({"express"}),
+                                  bypass_shipping=frozenset({"express"})))
 
 
 def placed(policy: Policy = HOLD, **fields) -> Harness:
@@ -50,7 +51,8 @@ def test_stock_and_the_erp_do_not_wait_for_the_window():
 
 
 def test_an_express_or_b2b_order_goes_at_once():
-    for fields in ({"tags": ("Express",)}, {"company_location_id": "cl-1"}):
+    for fields in ({"tags": ("Express",)}, {"company_location_id": "cl-1"},
+                   {"shipping_method": ("DPD Express 24h", "dpd-24")}):
         h = placed(**fields)
         assert [type(p) for p in warehouse_commands(h)] == [CreateSalesOrder], fields
 
@@ -83,3 +85,8 @@ def test_a_release_that_comes_before_the_first_reconcile_keeps_the_window_from_o
     h.advance(HOLD.debounce_ms + 1)
     h.deliver()
     assert [type(p) for p in warehouse_commands(h)] == [CreateSalesOrder]
+
+
+def test_a_standard_shipping_method_waits_like_any_order():
+    h = placed(shipping_method=("Standard shipping", "standard"))
+    assert warehouse_commands(h) == []
