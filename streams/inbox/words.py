@@ -47,13 +47,17 @@ ACTIONS = {
     "cancel_live_sales_orders": "cancel whatever sales order the warehouse holds",
     "create_return": "book the return", "adjust_inventory": "adjust stock",
     "add_tags": "close the order for edits in Shopify", "remove_tags": "reopen the order for edits in Shopify",
+    "report_progress": "show the fulfillment in progress", "open_fulfillment_orders": "show the fulfillment open again",
+    "hold_fulfillment_orders": "hold the order for its first edits (edit window)",
+    "release_fulfillment_holds": "release the edit window's hold", "create_fulfillment": "fulfil what was despatched",
     "upsert_sales_order": "send the sales order", "record_payment": "record the payment",
     "create_credit_memo": "post the credit memo",
 }
 #: The waits of streams/core/holds.py, as the ORDER_STALLED and RECREATE_UNRESOLVED they become.
 WAITING_FOR = {"shopify_read": "for Shopify to answer a read of the order",
-               "downstream": "for Peoplevox, Shopify's inventory or the ERP to answer the changes sent",
-               "predecessor": "for the original order this one replaces"}
+               "downstream": "for Peoplevox, Shopify or the ERP to answer the changes sent",
+               "predecessor": "for the original order this one replaces",
+               "edit_window": "for the customer's first edits before it goes to the warehouse"}
 OUTCOMES: dict[str, str] = {Outcome.APPLIED: "done", Outcome.REJECTED: "refused",
                             Outcome.REJECTED_CUTOFF: "refused: picking had started", Outcome.FAILED: "failed"}
 EVENTS = {"ORDER_CREATED": "order created", "ORDER_UPDATED": "order updated", "ORDER_EDITED": "order edited",
