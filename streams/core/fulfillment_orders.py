@@ -30,6 +30,13 @@ from streams.core.state import OrderState
 EDIT_WINDOW_HANDLE = "editsync-edit-window"
 
 
+def window_hold_stands(state: OrderState) -> bool:
+    """editsync's edit-window hold is on the fulfillment orders, or on its way on or off: Shopify refuses a
+    fulfillment or a progress report of a held fulfillment order, so those wait until it is gone."""
+    return state.edit_window_held is True or any(
+        isinstance(c.payload, HoldFulfillmentOrders | ReleaseFulfillmentHolds) for c in state.in_flight.values())
+
+
 def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, enabled: bool) -> list[Command]:
     if not enabled or snapshot.cancelled:
         return []
@@ -37,7 +44,8 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, en
     commands = []
     live = state.peoplevox_sales_order
     picking = warehouse_holds(state, cutoff)
-    if picking != bool(state.progress_reported) and not sent & {ReportProgress, OpenFulfillmentOrders}:
+    if (picking != bool(state.progress_reported) and not sent & {ReportProgress, OpenFulfillmentOrders}
+            and not window_hold_stands(state)):
         # One id per sales order and direction, as the lock tag's.
         subject = live.number if live is not None else "none"
         payload = (ReportProgress(reason_notes=f"Peoplevox: sales order {subject} is {state.peoplevox_status}")

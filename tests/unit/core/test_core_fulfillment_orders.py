@@ -7,7 +7,7 @@ from sandboxes.testkit.core_builders import REFERENCE, order
 from streams.core.commands import HoldFulfillmentOrders, ReleaseFulfillmentHolds, ReportProgress
 from streams.core.details import ExceptionType
 from streams.core.engine import Policy
-from streams.core.model import Target
+from streams.core.model import Despatch, Target
 from streams.core.release import ReleaseHold
 from tests.core_harness import Harness
 
@@ -71,3 +71,23 @@ def test_off_unless_asked():
     h.peoplevox_status("1001", "Picking")
     h.settle()
     assert kinds(h) == []
+
+
+def test_picking_and_a_despatch_wait_while_editsyncs_own_hold_is_still_on_its_way():
+    """A late hold (its sink backlogged) lands after the window closed and picking began: a progress report or a
+    fulfillment sent meanwhile would meet a held fulfillment order, which Shopify refuses."""
+    h = Harness(reference=REFERENCE, policy=Policy(fulfillment_orders=True, release=ReleaseHold(hold_ms=10_000)))
+    h.webhook(order(created_at=h.now), "ORDER_CREATED")
+    h.advance(h.policy.debounce_ms + 1)
+    late = [c for c in h.outbox if isinstance(c.payload, HoldFulfillmentOrders)]
+    h.outbox = [c for c in h.outbox if c not in late]  # the hold waits in its sink's queue
+    h.deliver()
+    h.advance(10_000)  # the window closes: the order goes to Peoplevox, which starts picking
+    h.deliver()
+    h.peoplevox_status("1001", "Despatched", (Despatch(number="D1", sales_order_number="1001",
+                                                       items=(("TEE-M", 1),), tracking_number="T"),))
+    assert kinds(h) == ["hold_fulfillment_orders"] and not any(c.kind == "create_fulfillment" for c in h.sent)
+    h.outbox.extend(late)
+    h.settle()
+    assert kinds(h) == ["hold_fulfillment_orders", "release_fulfillment_holds", "report_progress"]
+    assert h.shopify.fulfillments and h.shopify.fulfillment_orders["1001"] == {"in_progress": True, "holds": set()}
