@@ -46,7 +46,7 @@ def _over_the_wire(topic: str, record: dict) -> dict:
 
 
 def result_over_the_wire(result: ResultIn) -> ResultIn:
-    record = result_record(result.command, result.outcome, result.reason, result.detail, 1, 0)
+    record = result_record(result.command, result.outcome, result.reason, result.detail, 1, result.completed_at)
     received = result_from_record(_over_the_wire(topics.COMMANDS_RESULTS, record))
     assert received == result, f"the wire changed a result:\n{result!r}\n{received!r}"
     return received
@@ -167,7 +167,7 @@ class Harness:
                 result = ResultIn(command=command, outcome="FAILED", reason=refusal, detail=ResultDetail(http_status=400))
             else:
                 result = self.execute(command)
-            result = result_over_the_wire(result)
+            result = result_over_the_wire(result.model_copy(update={"completed_at": self.now}))
             self.results.append(result)
             self._take(command.order_id, engine.on_result(self.state(command.order_id), result, self.policy,
                                                           self.reference, self.now))

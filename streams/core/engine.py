@@ -331,9 +331,10 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     in_flight = {cid: c for cid, c in state.in_flight.items() if cid != command.command_id}
     state = state.model_copy(update={"in_flight": in_flight})
     status = result.detail.status
-    if status is not None:
-        state = state.model_copy(update={"peoplevox_status": status,
-                                         "peoplevox_status_at": max(state.peoplevox_status_at, now)})
+    seen_at = result.completed_at if result.completed_at is not None else now
+    if status is not None and seen_at >= state.peoplevox_status_at:
+        # A status the sink saw when it wrote; a status read since (a callback's re-read) is newer and stands.
+        state = state.model_copy(update={"peoplevox_status": status, "peoplevox_status_at": seen_at})
     if result.outcome is Outcome.APPLIED:
         acknowledged = (*state.acknowledged, command.command_id)[-policy.max_seen_events:]
         state = state.model_copy(update={"acknowledged": acknowledged})

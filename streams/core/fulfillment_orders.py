@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from streams.core.commands import (
     Command,
+    CreateFulfillment,
     HoldFulfillmentOrders,
     OpenFulfillmentOrders,
     ReleaseFulfillmentHolds,
@@ -37,6 +38,12 @@ def window_hold_stands(state: OrderState) -> bool:
         isinstance(c.payload, HoldFulfillmentOrders | ReleaseFulfillmentHolds) for c in state.in_flight.values())
 
 
+def progress_under_way(state: OrderState) -> bool:
+    """A progress report or an open is on its way: a fulfillment waits for it, as it waits for a fulfillment
+    (one closing the fulfillment order between a progress report's read and its write has it refused)."""
+    return any(isinstance(c.payload, ReportProgress | OpenFulfillmentOrders) for c in state.in_flight.values())
+
+
 def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, enabled: bool) -> list[Command]:
     if not enabled or snapshot.cancelled:
         return []
@@ -44,8 +51,11 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, en
     commands = []
     live = state.peoplevox_sales_order
     picking = warehouse_holds(state, cutoff)
-    if (picking != bool(state.progress_reported) and not sent & {ReportProgress, OpenFulfillmentOrders}
-            and not window_hold_stands(state)):
+    # A despatch not yet posted goes first: it closes the fulfillment order, which then needs no progress report.
+    despatch_first = any(d.number not in state.fulfilled_despatches for d in state.despatches)
+    if (picking != bool(state.progress_reported) and not sent & {ReportProgress, OpenFulfillmentOrders,
+                                                                    CreateFulfillment}
+            and not window_hold_stands(state) and not despatch_first):
         # One id per sales order and direction, as the lock tag's.
         subject = live.number if live is not None else "none"
         payload = (ReportProgress(reason_notes=f"Peoplevox: sales order {subject} is {state.peoplevox_status}")

@@ -32,6 +32,7 @@ class ResultIn(Value):
     outcome: Outcome
     reason: str | None = None
     detail: WireResultDetail = ResultDetail()
+    completed_at: int | None = None  # when the sink had its answer, epoch ms: a status it carries was true then
 
 
 # --- recreate-as-new-order links between two orders -----------------------------------------

@@ -46,7 +46,8 @@ def result_record(command: Command, outcome: Outcome, reason: str | None, detail
 def result_from_record(record: dict[str, Any]) -> ResultIn:
     detail = json.loads(record["detail_json"]) if record.get("detail_json") else {}
     return ResultIn(command=command_from_record(record), outcome=Outcome(record["outcome"]),
-                    reason=record.get("reason"), detail=ResultDetail.from_wire(detail))
+                    reason=record.get("reason"), detail=ResultDetail.from_wire(detail),
+                    completed_at=epoch_ms(record.get("completed_at")))
 
 
 def exception_record(exception: OrderException) -> dict[str, Any]:

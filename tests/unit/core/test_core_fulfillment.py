@@ -96,3 +96,27 @@ def test_the_customer_is_not_notified_when_the_setting_says_so():
     h.peoplevox_status("1001", "Despatched", (despatch("D1", ("TEE-M", 2)),))
     h.deliver()
     assert h.shopify.fulfillments[0]["notify_customer"] is False
+
+
+def test_a_despatch_read_before_the_create_result_arrives_is_not_undone_by_that_results_older_status():
+    """Found in the 500-order demo: Peoplevox despatched a sales order a second after it was created; the
+    callback's re-read (Despatched, with its despatch) reached the order before the create's result, whose status
+    (New, as the sink saw it when writing) then overwrote it: no lock, no fulfillment, nothing said."""
+    from streams.core import engine
+    from streams.core.inputs import PeoplevoxStatus
+    from tests.core_harness import result_over_the_wire
+    h = Harness(reference=REFERENCE, policy=Policy(lock_tag="editsync-locked"))
+    h.webhook(order(lines=TWO_LINES), "ORDER_CREATED")
+    h.advance(h.policy.debounce_ms + 1)
+    create = next(c for c in h.outbox if c.kind == "create_sales_order")
+    h.outbox.remove(create)
+    h.deliver()
+    written = h.execute(create).model_copy(update={"completed_at": h.now})  # the sink saw "New" now
+    h.now += 1_000
+    read = PeoplevoxStatus(status="Despatched", at=h.now, number="1001",
+                           despatches=(despatch("D1", ("TEE-M", 2), ("MUG", 1)),))
+    h._take("1001", engine.on_peoplevox_status(h.state("1001"), read, h.policy, h.reference, h.now))
+    h._take("1001", engine.on_result(h.state("1001"), result_over_the_wire(written), h.policy, h.reference, h.now))
+    h.settle()
+    assert h.state("1001").peoplevox_status == "Despatched"
+    assert h.shopify.fulfillments and "editsync-locked" in h.shop["1001"].tags

@@ -91,3 +91,17 @@ def test_picking_and_a_despatch_wait_while_editsyncs_own_hold_is_still_on_its_wa
     h.settle()
     assert kinds(h) == ["hold_fulfillment_orders", "release_fulfillment_holds", "report_progress"]
     assert h.shopify.fulfillments and h.shopify.fulfillment_orders["1001"] == {"in_progress": True, "holds": set()}
+
+
+def test_a_despatch_reported_at_once_is_fulfilled_before_any_progress_report_never_beside_one():
+    """Found in the 500-order demo: Despatched straight away, the progress report and the fulfillment went out
+    together; the fulfillment closed the fulfillment order between the report's read and its write."""
+    h = harness()
+    h.peoplevox_status("1001", "Despatched", (Despatch(number="D1", sales_order_number="1001",
+                                                       items=(("TEE-M", 1),), tracking_number="T"),))
+    shopify = [c.kind for c in h.outbox if c.target is Target.SHOPIFY]
+    assert "create_fulfillment" in shopify and "report_progress" not in shopify
+    h.settle()
+    assert h.shopify.fulfillments
+    later = [c.kind for c in h.sent if c.kind in ("create_fulfillment", "report_progress")]
+    assert later.index("create_fulfillment") < later.index("report_progress")
