@@ -116,6 +116,12 @@ def run(settings: Settings, deadline: StopDeadline | None = None) -> None:
         _run(settings, deadline, token_made_now)
     except StopRequested as stop:
         log.info("stopped by %s during start-up", stop)
+    except SystemError as error:
+        # The signal handler's StopRequested raised inside C code (prometheus-client building its metrics, seen
+        # in CI) comes out as a SystemError caused by it: a stop all the same.
+        if not isinstance(error.__cause__, StopRequested):
+            raise
+        log.info("stopped by %s during start-up", error.__cause__)
 
 
 def _run(settings: Settings, deadline: StopDeadline, token_made_now: bool) -> None:
