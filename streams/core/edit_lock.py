@@ -40,7 +40,7 @@ def shows_lock(state: OrderState, snapshot: OrderSnapshot, tag: str) -> bool:
 
 def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, tag: str) -> list[Command]:
     """The tag change that makes the order show what the warehouse holds, if any. An empty tag: no lock."""
-    if not tag or any(isinstance(sent.payload, TagsChange) for sent in state.in_flight.values()):
+    if not tag or state.sending(TagsChange):
         return []
     locked = warehouse_holds(state, cutoff)
     shown = shows_lock(state, snapshot, tag)

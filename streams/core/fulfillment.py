@@ -16,8 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.core.commands import Command, CreateFulfillment, FulfilledLine, command
-from streams.core.fulfillment_orders import progress_under_way, window_hold_stands
+from streams.core.commands import (
+    Command,
+    CreateFulfillment,
+    FulfilledLine,
+    OpenFulfillmentOrders,
+    ReportProgress,
+    command,
+)
+from streams.core.fulfillment_orders import window_hold_stands
 from streams.core.model import Despatch, OrderSnapshot
 from streams.core.reference import Catalogue
 from streams.core.state import OrderState
@@ -60,8 +67,8 @@ def fulfilled_lines(snapshot: OrderSnapshot, catalogue: Catalogue,
 
 def plan_commands(state: OrderState, snapshot: OrderSnapshot, catalogue: Catalogue,
                   policy: FulfillmentPolicy) -> list[Command]:
-    if (not policy.enabled or any(isinstance(sent.payload, CreateFulfillment) for sent in state.in_flight.values())
-            or window_hold_stands(state) or progress_under_way(state)):
+    if (not policy.enabled or state.sending(CreateFulfillment, ReportProgress, OpenFulfillmentOrders)
+            or window_hold_stands(state)):
         return []
     despatched: dict[str, int] = {}
     for despatch in state.despatches:

@@ -34,35 +34,28 @@ EDIT_WINDOW_HANDLE = "editsync-edit-window"
 def window_hold_stands(state: OrderState) -> bool:
     """editsync's edit-window hold is on the fulfillment orders, or on its way on or off: Shopify refuses a
     fulfillment or a progress report of a held fulfillment order, so those wait until it is gone."""
-    return state.edit_window_held is True or any(
-        isinstance(c.payload, HoldFulfillmentOrders | ReleaseFulfillmentHolds) for c in state.in_flight.values())
-
-
-def progress_under_way(state: OrderState) -> bool:
-    """A progress report or an open is on its way: a fulfillment waits for it, as it waits for a fulfillment
-    (one closing the fulfillment order between a progress report's read and its write has it refused)."""
-    return any(isinstance(c.payload, ReportProgress | OpenFulfillmentOrders) for c in state.in_flight.values())
+    return state.edit_window_held is True or state.sending(HoldFulfillmentOrders, ReleaseFulfillmentHolds)
 
 
 def plan_commands(state: OrderState, snapshot: OrderSnapshot, cutoff: CutOff, enabled: bool) -> list[Command]:
     if not enabled or snapshot.cancelled:
         return []
-    sent = {type(c.payload) for c in state.in_flight.values()}
     commands = []
     live = state.peoplevox_sales_order
     picking = warehouse_holds(state, cutoff)
-    # A despatch not yet posted goes first: it closes the fulfillment order, which then needs no progress report.
+    # A despatch not yet posted goes first: it closes the fulfillment order, which then needs no progress report;
+    # and a fulfillment waits for a report on its way (one closing the fulfillment order between a report's read
+    # and its write has it refused).
     despatch_first = any(d.number not in state.fulfilled_despatches for d in state.despatches)
-    if (picking != bool(state.progress_reported) and not sent & {ReportProgress, OpenFulfillmentOrders,
-                                                                    CreateFulfillment}
-            and not window_hold_stands(state) and not despatch_first):
+    if (picking != bool(state.progress_reported) and not despatch_first and not window_hold_stands(state)
+            and not state.sending(ReportProgress, OpenFulfillmentOrders, CreateFulfillment)):
         # One id per sales order and direction, as the lock tag's.
         subject = live.number if live is not None else "none"
         payload = (ReportProgress(reason_notes=f"Peoplevox: sales order {subject} is {state.peoplevox_status}")
                    if picking else OpenFulfillmentOrders())
         commands.append(command(snapshot, payload, subject))
     waiting = not state.released and state.release_at is not None
-    if waiting != bool(state.edit_window_held) and not sent & {HoldFulfillmentOrders, ReleaseFulfillmentHolds}:
+    if waiting != bool(state.edit_window_held) and not state.sending(HoldFulfillmentOrders, ReleaseFulfillmentHolds):
         hold = (HoldFulfillmentOrders(handle=EDIT_WINDOW_HANDLE,
                                       reason_notes="editsync: waiting for the customer's first edits before the "
                                                    "order goes to the warehouse")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
-from streams.core.commands import Command
+from streams.core.commands import Command, Payload
 from streams.core.details import OrderException
 from streams.core.model import Despatch, OrderSnapshot, SalesOrder, Value
 
@@ -94,3 +94,7 @@ class OrderState(Value):
 
     # open ones, by exception id
     exceptions: dict[str, OrderException] = Field({}, validation_alias=AliasChoices("exceptions", "issues"))
+
+    def sending(self, *payloads: type[Payload]) -> bool:
+        """A command with a payload of one of these kinds is on its way, not answered yet."""
+        return any(isinstance(sent.payload, payloads) for sent in self.in_flight.values())
