@@ -50,7 +50,6 @@ from connectors.shopify_order import (
     FULFILLMENT_CREATE_MUTATION,
     FULFILLMENT_LINES_FOR_FULFILLMENT,
     FULFILLMENT_LINES_PAGE,
-    FULFILLMENT_ORDER_FIELDS,
     FULFILLMENT_ORDER_LINES_QUERY,
     FULFILLMENT_ORDER_MUTATIONS,
     FULFILLMENT_ORDER_STATES_QUERY,
@@ -281,10 +280,10 @@ class ShopifyAdmin:
                 variables["holds"] = ours
             if not wanted:
                 continue
-            answer = await self._query(FULFILLMENT_ORDER_MUTATIONS[change.kind], variables)
-            payload = answer[FULFILLMENT_ORDER_FIELDS[change.kind]]
+            field, mutation = FULFILLMENT_ORDER_MUTATIONS[change.kind]
+            payload = (await self._query(mutation, variables))[field]
             if payload["userErrors"]:
-                raise _refused(FULFILLMENT_ORDER_FIELDS[change.kind], payload["userErrors"])
+                raise _refused(field, payload["userErrors"])
             changed += 1
         return changed
 

@@ -264,34 +264,31 @@ query EditsyncFulfillmentOrderStates($id: ID!, $orders: Int!) {
 FULFILLMENT_ORDERS_FOR_STATES = 20
 
 #: shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentOrderReportProgress, fulfillmentOrderOpen,
-#: fulfillmentOrderHold and fulfillmentOrderReleaseHold: each on one fulfillment order by id.
-FULFILLMENT_ORDER_MUTATIONS = {
-    "report_progress": """
+#: fulfillmentOrderHold and fulfillmentOrderReleaseHold, each on one fulfillment order by id: per command kind,
+#: the mutation's root field (where its payload is in the answer) and its document.
+FULFILLMENT_ORDER_MUTATIONS: dict[str, tuple[str, str]] = {
+    "report_progress": ("fulfillmentOrderReportProgress", """
 mutation EditsyncReportProgress($id: ID!, $notes: String) {
   fulfillmentOrderReportProgress(id: $id, progressReport: {reasonNotes: $notes}) { userErrors { field message } }
 }
-""",
-    "open_fulfillment_orders": """
+"""),
+    "open_fulfillment_orders": ("fulfillmentOrderOpen", """
 mutation EditsyncFulfillmentOrderOpen($id: ID!) {
   fulfillmentOrderOpen(id: $id) { userErrors { field message } }
 }
-""",
-    "hold_fulfillment_orders": """
+"""),
+    "hold_fulfillment_orders": ("fulfillmentOrderHold", """
 mutation EditsyncFulfillmentOrderHold($id: ID!, $handle: String!, $notes: String) {
   fulfillmentOrderHold(id: $id, fulfillmentHold: {reason: OTHER, reasonNotes: $notes, handle: $handle,
                                                   notifyMerchant: false}) { userErrors { field message } }
 }
-""",
-    "release_fulfillment_holds": """
+"""),
+    "release_fulfillment_holds": ("fulfillmentOrderReleaseHold", """
 mutation EditsyncFulfillmentOrderReleaseHold($id: ID!, $holds: [ID!]) {
   fulfillmentOrderReleaseHold(id: $id, holdIds: $holds) { userErrors { field message } }
 }
-""",
+"""),
 }
-FULFILLMENT_ORDER_FIELDS = {"report_progress": "fulfillmentOrderReportProgress",
-                            "open_fulfillment_orders": "fulfillmentOrderOpen",
-                            "hold_fulfillment_orders": "fulfillmentOrderHold",
-                            "release_fulfillment_holds": "fulfillmentOrderReleaseHold"}
 
 FULFILLMENT_CREATE_MUTATION = """
 mutation EditsyncFulfillmentCreate($fulfillment: FulfillmentInput!) {

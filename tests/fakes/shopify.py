@@ -16,7 +16,7 @@ from typing import Any
 
 from connectors.errors import AccessDenied
 from connectors.ports import OrderUpdate, StockChange
-from connectors.shopify_order import FULFILLMENT_ORDER_FIELDS
+from connectors.shopify_order import FULFILLMENT_ORDER_MUTATIONS
 from streams.core.commands import FulfillmentOrderChange, HoldFulfillmentOrders, OpenFulfillmentOrders, ReportProgress
 from streams.core.details import ResultDetail
 from streams.core.model import OrderSnapshot
@@ -92,7 +92,7 @@ class FakeShop:
     async def change_fulfillment_orders(self, order_id: str, change: FulfillmentOrderChange) -> int:
         if "write_merchant_managed_fulfillment_orders" not in self.scopes:
             raise AccessDenied("Shopify", "write_merchant_managed_fulfillment_orders",
-                               ResultDetail(fields=(FULFILLMENT_ORDER_FIELDS[change.kind],)))
+                               ResultDetail(fields=(FULFILLMENT_ORDER_MUTATIONS[change.kind][0],)))
         state = self.fulfillment_orders.setdefault(order_id, {"in_progress": False, "holds": set()})
         if isinstance(change, ReportProgress | OpenFulfillmentOrders):
             wanted = isinstance(change, ReportProgress)
