@@ -256,7 +256,7 @@ def order_view(shop: Shop, order: Order, scopes: frozenset[str]) -> dict[str, An
         }
 
     def fulfillment_order_view(location_id: int, fulfillment_order_id: int) -> dict[str, Any]:
-        held = [line for line in order.lines if line.location_id == location_id]
+        held = order.fulfillment_order_lines(fulfillment_order_id)
         units = {line.id: 0 if order.cancelled_at else line.current_quantity for line in held}
         remaining = {line.id: 0 if order.cancelled_at else line.unfulfilled for line in held}
         location = {"id": gid("Location", location_id), "name": shop.locations[location_id]}

@@ -195,23 +195,27 @@ class Order:
     progress_reported: set[int] = field(default_factory=set)  # fulfillment orders marked in progress
     holds: dict[int, list[FulfillmentHold]] = field(default_factory=dict)  # fulfillment order id -> its holds
 
+    def fulfillment_order_lines(self, fulfillment_order_id: int) -> list[Line]:
+        """The lines the fulfillment order holds: those of its location."""
+        location_id = next(loc for loc, fo in self.fulfillment_order_ids.items() if fo == fulfillment_order_id)
+        return [line for line in self.lines if line.location_id == location_id]
+
     def supported_actions(self, fulfillment_order_id: int) -> list[str]:
-        """``FulfillmentOrder.supportedActions`` as the mutations below accept them (``FulfillmentOrderAction``)."""
+        """``FulfillmentOrder.supportedActions`` (``FulfillmentOrderAction``): the one rule of what the mutations
+        below accept on a fulfillment order in its status."""
         status = self.fulfillment_order_status(fulfillment_order_id)
         if status == "ON_HOLD":
             return ["RELEASE_HOLD", "HOLD"]
         if status not in ("OPEN", "IN_PROGRESS"):
             return []
-        location_id = next(loc for loc, fo in self.fulfillment_order_ids.items() if fo == fulfillment_order_id)
-        shipped = any(line.fulfilled for line in self.lines if line.location_id == location_id)
+        shipped = any(line.fulfilled for line in self.fulfillment_order_lines(fulfillment_order_id))
         reopen = ["MARK_AS_OPEN"] if fulfillment_order_id in self.progress_reported and not shipped else []
         return ["CREATE_FULFILLMENT", "REPORT_PROGRESS", "HOLD", *reopen]
 
     def fulfillment_order_status(self, fulfillment_order_id: int) -> str:
         """``FulfillmentOrderStatus``: CLOSED once nothing is left to fulfil; ON_HOLD while held; IN_PROGRESS once
         progress was reported or some of it fulfilled; OPEN otherwise."""
-        location_id = next(loc for loc, fo in self.fulfillment_order_ids.items() if fo == fulfillment_order_id)
-        held = [line for line in self.lines if line.location_id == location_id]
+        held = self.fulfillment_order_lines(fulfillment_order_id)
         if self.cancelled_at is not None or not any(line.unfulfilled for line in held):
             return "CLOSED"
         if self.holds.get(fulfillment_order_id):
@@ -550,10 +554,10 @@ class Shop:
                 order, location_id = holders[fo_id]
                 orders.add(order.id)
                 locations.add(location_id)
-                held = {line.id: line for line in order.lines if line.location_id == location_id}
+                held = {line.id: line for line in order.fulfillment_order_lines(fo_id)}
                 remaining = {line_id: 0 if order.cancelled_at else line.unfulfilled for line_id, line in held.items()}
                 status = order.fulfillment_order_status(fo_id)
-                if status in ("CLOSED", "ON_HOLD"):
+                if "CREATE_FULFILLMENT" not in order.supported_actions(fo_id):
                     raise StoreError(f"Fulfillment order gid://shopify/FulfillmentOrder/{fo_id} has an unfulfillable "
                                      f"status= {status.lower()}.", (*at, "fulfillmentOrderId"))
                 for line_id, qty in (items if items is not None else
@@ -583,7 +587,7 @@ class Shop:
         with self.lock:
             order = self._fulfillment_order(fulfillment_order_id)
             held = order.holds.setdefault(fulfillment_order_id, [])
-            if order.fulfillment_order_status(fulfillment_order_id) == "CLOSED":
+            if "HOLD" not in order.supported_actions(fulfillment_order_id):
                 raise StoreError("The fulfillment order is not in a holdable state.", ("id",))
             if any(hold.handle == handle for hold in held):
                 raise StoreError("A hold with this handle already exists on the fulfillment order.",
@@ -614,7 +618,7 @@ class Shop:
         """Only an open or in-progress fulfillment order takes a progress report; it is then in progress."""
         with self.lock:
             order = self._fulfillment_order(fulfillment_order_id)
-            if order.fulfillment_order_status(fulfillment_order_id) not in ("OPEN", "IN_PROGRESS"):
+            if "REPORT_PROGRESS" not in order.supported_actions(fulfillment_order_id):
                 raise StoreError("The fulfillment order's status does not allow reporting progress.", ("id",),
                                  "FULFILLMENT_ORDER_STATUS_INVALID")
             order.progress_reported.add(fulfillment_order_id)
