@@ -153,6 +153,33 @@ def test_throttling_answers_in_shopifys_shape_and_the_connector_waits_it_out(sta
                                                                 "restoreRate"}
 
 
+def test_a_lock_tag_goes_ahead_of_order_reads_waiting_for_the_bucket(stack):
+    """Under a burst the reads can hold the bucket for minutes; the tag that closes an order for edits may not
+    queue behind them."""
+    order = new_order(stack)
+    finished: list[str] = []
+
+    async def reads_then_a_tag():
+        client = shopify(stack)
+        await client.fetch_order(str(order.id))  # the connector learns what a read asks (~400 points)
+        stack.bucket.take(int(stack.bucket.status()["currentlyAvailable"]))  # each read now waits ~0.8 s
+
+        async def read(n: int) -> None:
+            await client.fetch_order(str(order.id))
+            finished.append(f"read {n}")
+
+        async def tag() -> None:
+            await asyncio.sleep(0.1)  # the reads are queued first
+            await client.change_tags(str(order.id), add=("editsync-locked",))
+            finished.append("tag")
+
+        await asyncio.gather(*(read(n) for n in range(3)), tag())
+
+    run(reads_then_a_tag())
+    assert finished[0] == "tag", finished
+    assert "editsync-locked" in stack.shop.orders[order.id].tags
+
+
 def test_a_query_is_charged_what_it_returned_after_needing_what_it_asked_for(stack):
     """Shopify refunds requested minus actual cost: a 2-line order read costs little, once it may run."""
     from connectors.shopify_order import ORDER_QUERY, PageSizes
