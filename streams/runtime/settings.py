@@ -46,6 +46,14 @@ class Settings(BaseSettings):
         description="Consumer group session timeout. Short keeps fail-over fast; on Tansu the first group join takes "
                     "about half of it.",
     )
+    kafka_fetch_max_wait_ms: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Longest a consumer's fetch waits at the broker for records. Apache Kafka answers as soon as "
+                    "records arrive, so there it only paces idle polling; the embedded Tansu broker answers when the "
+                    "wait is over, so every hop of an edit (webhook, order state, sink) waits out what is left of it.",
+    )
     schema_registry_url: str | None = Field(
         None, description="Confluent Schema Registry; unset uses Avro single-object encoding."
     )

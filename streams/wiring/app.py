@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 import faust
-from faust.types import AgentT
+from faust.types import AgentT, TransportT
 
 from connectors.downstream import Downstream
 from connectors.errors import ConnectorError
@@ -27,6 +27,7 @@ from streams.core.release import ReleaseHold
 from streams.kafka import topics
 from streams.kafka.avro_codec import AvroCodec
 from streams.kafka.ledger import KafkaLedger
+from streams.kafka.transport import transport_with_fetch_wait
 from streams.runtime.settings import Settings
 from streams.sinks import agents as sinks
 from streams.supervision.metrics import Metrics
@@ -43,13 +44,18 @@ log = logging.getLogger(__name__)
 class EditsyncApp(faust.App):
     """Faust's app with editsync's web server (streams/web/server.py), and every agent crash counted."""
 
-    def __init__(self, *args: Any, web_read_timeout_s: float, metrics: Metrics, **options: Any) -> None:
+    def __init__(self, *args: Any, web_read_timeout_s: float, fetch_max_wait_ms: int, metrics: Metrics,
+                 **options: Any) -> None:
         self.web_read_timeout_s = web_read_timeout_s
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.metrics = metrics
         super().__init__(*args, **options)
 
     def _new_web(self) -> EditsyncWeb:
         return EditsyncWeb(self, self.web_read_timeout_s)
+
+    def _new_transport(self) -> TransportT:
+        return transport_with_fetch_wait(self.fetch_max_wait_ms)(self.conf.broker_consumer, self)
 
     async def _on_agent_error(self, agent: AgentT, exc: BaseException) -> None:
         # Faust calls this for every agent whose actor raised (Agent._execute_actor), before its
@@ -92,6 +98,7 @@ def create_app(settings: Settings, bootstrap: str, codec: AvroCodec, metrics: Me
     app = EditsyncApp(
         settings.app_id,
         web_read_timeout_s=settings.web_read_timeout_s,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         metrics=metrics,
         broker=[f"kafka://{server.strip()}" for server in bootstrap.split(",") if server.strip()],
         store="rocksdb://",

@@ -82,3 +82,13 @@ def test_a_crash_is_logged_with_its_traceback_in_the_line_docs_alerts_md_names(a
     assert (record.levelname, record.getMessage()) == ("ERROR", "agent order_state crashed: RuntimeError('boom')")
     assert "Traceback" in caplog.text and 'raise RuntimeError("boom")' in caplog.text, "where the agent raised"
     assert "`[ERROR] agent <name> crashed: <exception>`" in ALERTS_DOC
+
+
+def test_the_worker_consumer_waits_at_most_the_configured_fetch_wait(tmp_path):
+    """Faust fixes 1,500 ms, which on the embedded broker every hop of an edit waits out."""
+    app = create_app(settings(tmp_path, kafka_fetch_max_wait_ms=40), "127.0.0.1:1", AvroCodec(), Metrics())
+
+    async def built() -> int:  # aiokafka builds its consumer inside a running loop only
+        return app.consumer._thread._create_worker_consumer(app.transport)._fetch_max_wait_ms
+
+    assert asyncio.run(built()) == 40
