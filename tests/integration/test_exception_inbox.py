@@ -499,3 +499,31 @@ def test_in_the_browser_operations_see_an_unknown_sku_add_the_item_retry_and_see
         browser.quit()
         warehouse(pipeline, "DELETE", "/item-types/POSTER")
     assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"POSTER": 1, "TEE-M": 1}]
+
+
+def test_a_lock_shopify_refuses_for_want_of_a_scope_is_operations_and_lands_once_granted_and_retried(pipeline, api):
+    """Without ``write_orders`` Shopify refuses the lock tag: an owned exception naming the scope, not a retry loop;
+    once the scope is granted and a person retries, the order is closed for edits."""
+    from sandboxes.shopify.graphql_api import ALL_SCOPES
+
+    scopes = f"{pipeline.sandboxes.control_url('shopify')}/tokens/{pipeline.env['EDITSYNC_SHOPIFY_ACCESS_TOKEN']}"
+    plan = pipeline.create({"MUG": 1})
+    pipeline.settled([plan])
+
+    def locked() -> bool:
+        return "editsync-locked" in pipeline.demo.state(pipeline.demo.shopify)["orders"][str(plan.order_id)]["tags"]
+
+    adds = pipeline.calls_to("shopify", "tagsAdd")
+    httpx.put(scopes, json={"scopes": sorted(ALL_SCOPES - {"write_orders"})}, timeout=10).raise_for_status()
+    try:
+        pipeline.force_status(plan, "Picking")
+        denied = api.exception(plan.order_id, "SHOPIFY_ACCESS_DENIED", "OPEN")
+        time.sleep(2)
+        assert pipeline.calls_to("shopify", "tagsAdd") == adds + 1, "a refused scope is asked for once, not retried"
+    finally:
+        httpx.put(scopes, json={"scopes": sorted(ALL_SCOPES)}, timeout=10).raise_for_status()
+    assert "write_orders" in denied["suggested_action"] and not locked(), denied
+    seen_by_its_team_only(pipeline, denied, "OPS")
+    retry(api, denied, "Olivia (operations)")
+    api.exception(plan.order_id, "SHOPIFY_ACCESS_DENIED", "RESOLVED")
+    pipeline.wait_for("the lock tag in Shopify", locked, timeout_s=20)
