@@ -43,6 +43,7 @@ from streams.core.inputs import (
     NoticeIn,
     OrderEventIn,
     PersonAction,
+    ReadSalesOrder,
     Recheck,
     ResolveOrder,
     Swept,
@@ -88,6 +89,7 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
                       partitions=ctx.settings.topic_partitions, options={"driver": "rocksdict"})
     order_inputs = ctx.topic(topics.ORDER_INPUTS)
     reads = ctx.topic(topics.SHOPIFY_READS)
+    peoplevox_reads = ctx.topic(topics.PEOPLEVOX_READS)
     lookups = ctx.topic(topics.SHOPIFY_LOOKUPS)
     exceptions = ctx.topic(topics.EXCEPTIONS)
     wakes: dict[str, int] = {}
@@ -138,6 +140,8 @@ def register(ctx: Context, reference: Callable[[], Any], policy: Policy,
             metrics.exceptions.labels(exception.type, exception.owner.value, exception.state).inc()
         if decision.fetch:
             await reads.send(key=key, value=inputs.encode(FetchOrder(order_id=order_id, requested_at=now)))
+        if decision.read_sales_order is not None:
+            await peoplevox_reads.send(key=key, value=inputs.encode(ReadSalesOrder(number=decision.read_sales_order)))
         for notice in decision.notices:
             if notice.to_order_id is not None:
                 await order_inputs.send(key=notice.to_order_id.encode(),

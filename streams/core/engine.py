@@ -97,6 +97,7 @@ class Decision:
     wake_at: int | None = None  # call on_timer at or after this time
     notices: tuple[Notice, ...] = ()
     forget: bool = False  # nothing is known or owed for this order: drop its row
+    read_sales_order: str | None = None  # ask Peoplevox again for this sales order's status and despatches
 
 
 def step(state: OrderState, message: OrderEventIn | ResultIn | OrderInput, policy: Policy, reference: Reference,
@@ -156,7 +157,21 @@ def step(state: OrderState, message: OrderEventIn | ResultIn | OrderInput, polic
             decision = on_predecessor_answer(state, answer, policy, reference, now)
         case _:
             raise ValueError(f"{type(message).__name__} is not an order input")
-    return decision if decision.forget else _settle_holds(decision, policy, now)
+    return decision if decision.forget else _settle_holds(_ask_for_despatches(decision, policy, now), policy, now)
+
+
+def _ask_for_despatches(decision: Decision, policy: Policy, now: int) -> Decision:
+    """A despatch that could not be read is asked for again, backing off like a Shopify read, until it is."""
+    state = decision.state
+    if state.despatch_unread is None:
+        return decision
+    due = (state.despatch_asked_at or now) + _backoff(policy, state.despatch_asks)
+    if now < due:
+        return replace(decision, wake_at=keep_wake(decision.wake_at, due))
+    asks = state.despatch_asks + 1
+    state = state.model_copy(update={"despatch_asked_at": now, "despatch_asks": asks})
+    return replace(decision, state=state, read_sales_order=state.despatch_unread,
+                   wake_at=keep_wake(decision.wake_at, now + _backoff(policy, asks)))
 
 
 def _settle_holds(decision: Decision, policy: Policy, now: int) -> Decision:
@@ -319,7 +334,12 @@ def on_peoplevox_status(state: OrderState, status: PeoplevoxStatus, policy: Poli
     live = state.peoplevox_sales_order
     if status.at < state.peoplevox_status_at or (status.number and live is not None and status.number != live.number):
         return Decision(state)
-    update = {"peoplevox_status": status.status, "peoplevox_status_at": status.at}
+    update: dict[str, Any] = {"peoplevox_status": status.status, "peoplevox_status_at": status.at}
+    if not status.despatches_unread:
+        update.update(despatch_unread=None, despatch_asked_at=None, despatch_asks=0)
+    elif state.despatch_unread is None:  # the read that failed was the first ask
+        update.update(despatch_unread=status.number or (live.number if live else None), despatch_asked_at=now,
+                      despatch_asks=1)
     state = fulfillment.known_despatches(state.model_copy(update=update), status.despatches)
     return reconcile(state, policy, reference, now)
 

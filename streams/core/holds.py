@@ -24,6 +24,7 @@ class Wait(str, Enum):
     PREDECESSOR = "predecessor"  # a recreated order waits for its original to leave the warehouse
     DOWNSTREAM = "downstream"  # commands sent, not answered by their sink yet
     EDIT_WINDOW = "edit_window"  # a new order waits for its first edits before it goes to the warehouse
+    DESPATCH_READ = "despatch_read"  # Peoplevox despatched the order; what left could not be read yet
 
 
 #: What each overdue wait becomes, who owns it, and what they can do.
@@ -32,6 +33,10 @@ OVERDUE = {
                         "Check the Shopify connection and the shopify_reads metrics, then retry the order."),
     Wait.DOWNSTREAM: (ExceptionType.ORDER_STALLED, "commands sent to the warehouse, inventory or ERP were not answered",
                       "Check the sinks' lag and the target system, then retry the order."),
+    Wait.DESPATCH_READ: (ExceptionType.ORDER_STALLED, "what Peoplevox despatched could not be read, so Shopify "
+                         "does not show it fulfilled",
+                         "Check the Peoplevox connection (editsync_peoplevox_statuses_total, "
+                         "outcome despatch_read_failed); editsync keeps asking and fulfils it once read."),
     Wait.PREDECESSOR: (ExceptionType.RECREATE_UNRESOLVED, "the original order it replaces never answered",
                        "Find the original order; cancel its sales order in Peoplevox if it is still live, "
                        "then retry this order."),
@@ -57,6 +62,8 @@ def waits(state: OrderState) -> set[Wait]:
         found.add(Wait.DOWNSTREAM)
     if state.release_at is not None and not state.released:
         found.add(Wait.EDIT_WINDOW)
+    if state.despatch_unread is not None:
+        found.add(Wait.DESPATCH_READ)
     return found
 
 

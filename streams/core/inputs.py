@@ -97,6 +97,7 @@ class PeoplevoxStatus(Value):
     at: int  # when it was read, epoch ms: the moment it is known true
     number: str | None = None  # the sales order it was read from
     despatches: tuple[Despatch, ...] = ()  # what Peoplevox despatched of it, read with a Despatched status
+    despatches_unread: bool = False  # Despatched, but what left could not be read: the order asks again
 
 
 class NoticeIn(Value):
@@ -191,20 +192,30 @@ class ResolveOrder(Value):
 
 OrderInput = (Tick | FetchedSnapshot | OrderMissing | ReadDenied | PeoplevoxStatus | NoticeIn | Heal | Rebuild
               | PersonAction | ReleaseNow | Replay | Recheck | SystemAnswering | Swept)
+# --- editsync.peoplevox-reads --------------------------------------------------------------
+
+
+class ReadSalesOrder(Value):
+    """Read the sales order's status (and, Despatched, its despatches) again: what a callback asks for."""
+
+    kind: Literal["read_sales_order"] = "read_sales_order"
+    number: str
+
+
 ShopifyRead = FetchOrder | ResolveOrder
-InternalMessage = Annotated[OrderInput | ShopifyRead, Field(discriminator="kind")]
+InternalMessage = Annotated[OrderInput | ShopifyRead | ReadSalesOrder, Field(discriminator="kind")]
 _INTERNAL: TypeAdapter[InternalMessage] = TypeAdapter(InternalMessage)
 
 
-def decode(raw: bytes) -> OrderInput | ShopifyRead:
+def decode(raw: bytes) -> OrderInput | ShopifyRead | ReadSalesOrder:
     """An internal message from its JSON; raises ``pydantic.ValidationError`` on anything else."""
     return _INTERNAL.validate_json(raw)
 
 
-def from_value(value: Any) -> OrderInput | ShopifyRead:
+def from_value(value: Any) -> OrderInput | ShopifyRead | ReadSalesOrder:
     """An internal message from its JSON already parsed (as the inbox's tailer reads the topic)."""
     return _INTERNAL.validate_python(value)
 
 
-def encode(message: OrderInput | ShopifyRead) -> bytes:
+def encode(message: OrderInput | ShopifyRead | ReadSalesOrder) -> bytes:
     return message.model_dump_json().encode()

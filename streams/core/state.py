@@ -54,6 +54,10 @@ class OrderState(Value):
     # What Peoplevox despatched (in the order it was reported), and the despatches Shopify shows as fulfillments
     despatches: tuple[Despatch, ...] = ()
     fulfilled_despatches: frozenset[str] = frozenset()
+    # A sales order Peoplevox reported Despatched whose despatches could not be read: asked again, backing off.
+    despatch_unread: str | None = None
+    despatch_asked_at: int | None = None
+    despatch_asks: int = 0
 
     # Acknowledged by Shopify inventory
     inventory_applied: dict[str, int] = {}

@@ -69,12 +69,14 @@ TOPICS: tuple[TopicSpec, ...] = (
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in TOPICS}
 
 #: editsync's own plumbing (JSON values, no contract): inputs of the order-state agent
-#: and requests to read Shopify. Keyed by order id.
+#: and requests to read Shopify or Peoplevox. Keyed by order id.
 ORDER_INPUTS = "editsync.order-inputs"
 SHOPIFY_READS = "editsync.shopify-reads"
 # Name look-ups (recreate links) have their own queue, so a burst of order reads cannot starve them.
 SHOPIFY_LOOKUPS = "editsync.shopify-lookups"
-INTERNAL: tuple[str, ...] = (ORDER_INPUTS, SHOPIFY_READS, SHOPIFY_LOOKUPS)
+# A sales order its order asks to have read again (a despatch that could not be read), beside the callbacks.
+PEOPLEVOX_READS = "editsync.peoplevox-reads"
+INTERNAL: tuple[str, ...] = (ORDER_INPUTS, SHOPIFY_READS, SHOPIFY_LOOKUPS, PEOPLEVOX_READS)
 
 #: Facts the fleet shares (JSON, streams/kafka/ledger.py): one partition, compacted, read whole by the
 #: worker that needs them. The Peoplevox status subscription the leader made, keyed by event type.

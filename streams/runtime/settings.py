@@ -243,7 +243,8 @@ class Settings(BaseSettings):
     )
     hold_bound_s: float = Field(
         300.0, gt=0,
-        description="An order waiting longer than this for a Shopify read, its original order's answer (recreate) or "
+        description="An order waiting longer than this for a Shopify read, a despatch Peoplevox could not report, its "
+                    "original order's answer (recreate) or "
                     "its commands' results gets an owned exception (`ORDER_STALLED`, `RECREATE_UNRESOLVED`, owner "
                     "ops) that resolves itself when the wait ends.",
     )

@@ -165,6 +165,29 @@ def test_a_despatch_becomes_one_fulfillment_of_its_lines_with_the_warehouses_tra
     assert len(order()["fulfillments"]) == 1 and pipeline.calls_to("shopify", "fulfillmentCreate") == before + 1
 
 
+def test_a_despatch_whose_report_did_not_answer_is_fulfilled_once_its_order_asks_again(pipeline):
+    """Despatched is the last callback Peoplevox sends: when the despatch report fails then, nothing else would
+    ever read it. The order asks again (30 s later) and the fulfillment follows."""
+    plan = pipeline.create({"SOCK": 1})
+    pipeline.settled([plan])
+
+    def fulfilled() -> bool:
+        return bool(pipeline.demo.state(pipeline.demo.shopify)["orders"][str(plan.order_id)]["fulfillments"])
+
+    reports = pipeline.calls_to("peoplevox", "GetReportData")
+    pipeline.set_faults("peoplevox", fail_operation={"GetReportData": [503] * 3})  # every attempt of one read
+    try:
+        pipeline.force_status(plan, "Despatched")
+        pipeline.wait_for("the despatch report refused", lambda: pipeline.calls_to(
+            "peoplevox", "GetReportData") >= reports + 3, timeout_s=20)
+        time.sleep(2)
+        assert not fulfilled()
+    finally:
+        pipeline.set_faults("peoplevox", fail_operation={})
+    pipeline.wait_for("the despatch fulfilled in Shopify", fulfilled, timeout_s=60)
+    assert pipeline.calls_to("peoplevox", "GetReportData") == reports + 4, "one read asked for again, once"
+
+
 @pytest.mark.parametrize("cancel_original", [True, False], ids=["app-cancels-original", "app-leaves-original-open"])
 def test_a_recreated_order_ships_and_its_original_does_not(pipeline, cancel_original):
     """Some order-editing apps cancel the original; others leave it open in Shopify and only tag it. Either

@@ -4,11 +4,13 @@ with their tracking, once per despatch, one despatch after the other."""
 from __future__ import annotations
 
 from sandboxes.testkit.core_builders import REFERENCE, line, order
+from streams.core import engine
 from streams.core.commands import CreateFulfillment
 from streams.core.details import ExceptionType
 from streams.core.engine import Policy
 from streams.core.fulfillment import FulfillmentPolicy
 from streams.core.health import Pair, order_health
+from streams.core.inputs import PeoplevoxStatus, Tick
 from streams.core.model import Despatch, Owner, Target
 from tests.core_harness import Harness
 
@@ -120,3 +122,29 @@ def test_a_despatch_read_before_the_create_result_arrives_is_not_undone_by_that_
     h.settle()
     assert h.state("1001").peoplevox_status == "Despatched"
     assert h.shopify.fulfillments and "editsync-locked" in h.shop["1001"].tags
+
+
+def test_a_despatch_that_could_not_be_read_is_asked_for_again_backing_off_and_an_owned_wait_until_it_is():
+    """Peoplevox said Despatched but its report did not answer: no callback may come again, so the order asks."""
+    h = harness()
+    policy, start = h.policy, h.now + 1
+
+    def step(message, at: int):
+        decision = engine.step(h.state("1001"), message, policy, h.reference, at)
+        h.states["1001"] = decision.state
+        return decision
+
+    first = step(PeoplevoxStatus(status="Despatched", at=start, number="1001", despatches_unread=True), start)
+    assert first.read_sales_order is None, "the read that just failed was the first ask"
+    assert "despatch_read" in first.state.waiting and first.wake_at == start + policy.fetch_timeout_ms
+    asks = [at for at in range(start, start + 400_000, 1_000) if step(Tick(), at).read_sales_order == "1001"]
+    assert asks == [start + 30_000, start + 90_000, start + 210_000], "30 s, then twice as long each time"
+    stalled = h.open_exceptions("1001")["ORDER_STALLED"]
+    assert stalled.owner is Owner.OPS and stalled.detail.waiting_for == "despatch_read"
+    assert "Peoplevox" in stalled.summary and not fulfillment_commands(h)
+
+    read = step(PeoplevoxStatus(status="Despatched", at=start + 400_000, number="1001",
+                                despatches=(despatch("D1", ("TEE-M", 2), ("MUG", 1)),)), start + 400_000)
+    assert [type(c.payload) for c in read.commands] == [CreateFulfillment]
+    assert "despatch_read" not in read.state.waiting and "ORDER_STALLED" not in h.open_exceptions("1001")
+    assert step(Tick(), start + 800_000).read_sales_order is None
