@@ -42,8 +42,9 @@ got wrong here the same way by sharing its code.
   a unit never fulfilled, as Shopify's ``RETURN`` is for "line items that were
   fulfilled".)
 - **B2B**: a line an edit added to a company's order at a price other than the
-  company location's agreed price is a ``PRICE_LIST_MISMATCH`` for finance; a
-  variant without an agreed price has nothing to differ from.
+  company location's agreed price is a ``PRICE_LIST_MISMATCH`` for finance, and
+  so is one of a variant outside the company location's price list when it has
+  one (charged at retail); a location without any agreed price buys at retail.
 - **Cut-off**: once the warehouse is picking (``Picking`` or later), an edit is
   not sent; the order counts as handled only if Peoplevox still holds exactly
   the sales order Shopify's order called for when picking started, and an
@@ -260,9 +261,15 @@ def _units_out_of(orders: Iterable[ShopOrder]) -> Counter[Level]:
 def price_list_breaches(order: ShopOrder, reference: MerchantReference) -> list[str]:
     if order.company_location_id is None:
         return []
+    listed = {variant: price for (location, variant), price in reference.b2b_prices.items()
+              if location == order.company_location_id}
     breaches = []
     for line in order.lines:
-        agreed = reference.b2b_prices.get((order.company_location_id, line.variant_id or 0))
-        if line.at_checkout == 0 and line.current_quantity > 0 and agreed is not None and agreed != line.price:
+        if line.at_checkout != 0 or line.current_quantity <= 0 or not listed:
+            continue
+        agreed = listed.get(line.variant_id or 0)
+        if agreed is None:
+            breaches.append(f"{line.sku} at {line.price}, not in the company's catalog")
+        elif agreed != line.price:
             breaches.append(f"{line.sku} at {line.price}, agreed {agreed}")
     return breaches

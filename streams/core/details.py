@@ -283,7 +283,7 @@ class PriceMismatch(Detail):
     sku: str | None = None
     variant_id: str | None = None
     charged: str  # decimal, as Shopify spells money
-    price_list: str
+    price_list: str | None = None  # the agreed price; none: the company's catalog does not include the item
 
 
 class PriceListDetail(Detail):

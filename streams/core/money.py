@@ -63,15 +63,19 @@ def captured_payments(snapshot: OrderSnapshot) -> list[Transaction]:
 
 
 def price_list_mismatches(snapshot: OrderSnapshot, price_lists: PriceLists) -> list[PriceMismatch]:
-    """B2B lines added after checkout whose price differs from the company location's price list."""
+    """B2B lines added after checkout at a price other than the company location's price list, or of an item its
+    catalog does not include (Shopify charges such a line the retail price: "incorrect retail pricing to a
+    wholesale Sales Order")."""
     mismatches = []
+    location = snapshot.company_location_id
     for line in snapshot.lines:
         if line.quantity <= 0 or line.original_quantity != 0:
             continue
-        agreed = price_lists.agreed_price(snapshot.company_location_id, line.variant_id)
-        if agreed is not None and agreed != line.unit_price:
+        agreed = price_lists.agreed_price(location, line.variant_id)
+        if agreed != line.unit_price and (agreed is not None or price_lists.has_catalog(location)):
             mismatches.append(PriceMismatch(line_id=line.line_id, sku=line.sku, variant_id=line.variant_id,
-                                            charged=str(line.unit_price), price_list=str(agreed)))
+                                            charged=str(line.unit_price),
+                                            price_list=None if agreed is None else str(agreed)))
     return mismatches
 
 
@@ -79,9 +83,10 @@ def plan_commands(state: OrderState, snapshot: OrderSnapshot, reference: Referen
     mismatches = price_list_mismatches(snapshot, reference.price_lists)
     if mismatches:
         want(ExceptionType.PRICE_LIST_MISMATCH, Owner.FINANCE, Severity.MEDIUM,
-             f"{snapshot.display_name}: an added line is not at the company's agreed price.",
+             f"{snapshot.display_name}: an added line is not at the company's agreed price, or not in its catalog.",
              PriceListDetail(lines=tuple(mismatches)),
-             "Correct the price in Shopify, or approve the difference, then retry.")
+             "Correct the price in Shopify (or replace an item the company's catalog does not include), or "
+             "approve the difference, then retry.")
     commands = []
     in_flight_kinds = {c.kind for c in state.in_flight.values() if c.target is Target.ERP}
     record = erp_sales_order(snapshot)

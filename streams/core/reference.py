@@ -43,6 +43,10 @@ class PriceLists:
             return None
         return self.prices.get((company_location_id, variant_id))
 
+    def has_catalog(self, company_location_id: str | None) -> bool:
+        """The company location buys from a price list: an item outside it was never agreed."""
+        return company_location_id is not None and any(location == company_location_id for location, _ in self.prices)
+
 
 @dataclass(frozen=True)
 class Reference:

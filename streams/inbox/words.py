@@ -27,7 +27,7 @@ STATES: dict[str, str] = {state: state.value.lower() for state in ExceptionState
 TITLES: dict[str, str] = {
     ExceptionType.UNKNOWN_SKU: "Product not set up in the warehouse",
     ExceptionType.EDIT_AFTER_PICK: "Changed after the warehouse started picking",
-    ExceptionType.PRICE_LIST_MISMATCH: "Price differs from the company's price list",
+    ExceptionType.PRICE_LIST_MISMATCH: "Added at a price or item off the company's price list",
     ExceptionType.RECREATE_AMBIGUOUS: "Replacement order whose original could not be released",
     ExceptionType.PVX_UPDATE_FAILED: "Peoplevox refused or did not answer",
     ExceptionType.INVENTORY_ADJUST_FAILED: "Stock adjustment in Shopify failed",
@@ -123,6 +123,8 @@ def _diff_words(diff: SalesOrderDiff) -> list[str]:
 
 
 def _price_words(line: PriceMismatch) -> str:
+    if line.price_list is None:
+        return f"{line.sku or 'A line'} was added at {line.charged}; the company's catalog does not include it."
     return f"{line.sku or 'A line'} was added at {line.charged}; the company's price list says {line.price_list}."
 
 

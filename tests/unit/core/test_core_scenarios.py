@@ -877,6 +877,32 @@ def test_b2b_added_line_off_the_price_list_is_finance_s():
                                       "price_list": "8.00"}]
 
 
+
+def test_b2b_added_item_outside_the_companys_catalog_is_finance_s_and_a_retail_order_is_not_judged():
+    """The company's price list is its catalog: an added item it does not list was never agreed, whatever it cost."""
+    prices = with_price_list({("cl-1", "v-MUG"): Decimal("8.00")})
+    h = harness(reference=prices)
+    created(h, order(company_location_id="cl-1", lines=(line("1", "MUG", price="8.00"),)))
+    h.webhook(order(version=2, company_location_id="cl-1",
+                    lines=(line("1", "MUG", price="8.00"), line("2", "SOCK", price="5.00", original=0))))
+    h.settle()
+    exception = h.open_exceptions("1001")["PRICE_LIST_MISMATCH"]
+    assert exception.owner is Owner.FINANCE and "catalog" in exception.summary
+    assert exception.detail.wire()["lines"] == [{"line_id": "2", "sku": "SOCK", "variant_id": "v-SOCK",
+                                                 "charged": "5.00", "price_list": None}], "no agreed price to name"
+    h.webhook(order(version=3, company_location_id="cl-1", lines=(line("1", "MUG", price="8.00"),
+                                                                 line("2", "SOCK", 0, price="5.00", original=0))))
+    h.settle()
+    assert "PRICE_LIST_MISMATCH" not in h.open_exceptions("1001"), "the item taken off again: healed"
+
+    elsewhere = harness(reference=prices)  # a company location without a price list buys at retail
+    created(elsewhere, order(company_location_id="cl-2", lines=(line("1", "MUG", price="10.00"),)))
+    elsewhere.webhook(order(version=2, company_location_id="cl-2",
+                            lines=(line("1", "MUG", price="10.00"), line("2", "SOCK", price="5.00", original=0))))
+    elsewhere.settle()
+    assert "PRICE_LIST_MISMATCH" not in elsewhere.open_exceptions("1001")
+
+
 # --- cancellation, returns, failures, healing -------------------------------------------------
 
 def test_cancellation_cancels_the_sales_order_and_the_erp_order():

@@ -289,6 +289,16 @@ def test_a_b2b_line_added_off_the_price_list_needs_a_finance_exception():
         [PLAN], shop.model_copy(update={"orders": {1001: at_list}}), warehouse, erp, [], REFERENCE))
 
 
+def test_a_b2b_item_added_outside_the_companys_price_list_needs_a_finance_exception_a_retail_company_none():
+    mug = ShopLine(line_id=6, variant_id=13, sku="MUG", current_quantity=1, sold=1, at_checkout=0,
+                   price=Decimal("12.00"), level=None)
+    order = ORDER.model_copy(update={"company_location_id": 77, "lines": (*ORDER.lines, mug)})
+    shop = SHOP.model_copy(update={"orders": {1001: order}})
+    assert "exceptions.PRICE_LIST_MISMATCH" in fields(judge([PLAN], shop, WAREHOUSE, ERP, [], REFERENCE))
+    retail = order.model_copy(update={"company_location_id": 78})  # a company location without a price list
+    assert "exceptions.PRICE_LIST_MISMATCH" not in fields(judge(
+        [PLAN], shop.model_copy(update={"orders": {1001: retail}}), WAREHOUSE, ERP, [], REFERENCE))
+
 def test_what_the_warehouse_despatched_must_show_fulfilled_in_shopify_per_item_code():
     """Despatched: the pack (two tees and a sock) and one mug; Shopify shows the pack fulfilled, the mug not."""
     despatched = WAREHOUSE.model_copy(update={"despatches": (
