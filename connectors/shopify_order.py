@@ -142,6 +142,7 @@ query EditsyncOrder($id: ID!, $lines: Int!, $agreements: Int!, $sales: Int!, $fu
     shippingLine { title code }
     currentTotalPriceSet { shopMoney { amount } }
     currentTotalTaxSet { shopMoney { amount } }
+    totalOutstandingSet { shopMoney { amount } }
     lineItems(first: $lines) { pageInfo { hasNextPage endCursor } nodes { ...EditsyncLine } }
     agreements(first: $agreements) { ...EditsyncAgreements }
     fulfillmentOrders(first: $fulfillmentOrders) { ...EditsyncFulfillmentOrders }
@@ -390,6 +391,7 @@ def snapshot_from_graphql(node: dict[str, Any]) -> OrderSnapshot:
         order_id=order_id, version=version_of(node), name=node["name"], created_at=_ms(node["createdAt"]),
         cancelled_at=_ms(node.get("cancelledAt")), currency=node["currencyCode"],
         total=_amount(node["currentTotalPriceSet"]), tax=_amount(node["currentTotalTaxSet"]), lines=tuple(lines),
+        outstanding=_amount(node["totalOutstandingSet"]) if "totalOutstandingSet" in node else None,
         shipping_address=None if address is None else Address(
             name=address.get("name"), company=address.get("company"), address1=address.get("address1"),
             address2=address.get("address2"), city=address.get("city"), province_code=address.get("provinceCode"),

@@ -22,6 +22,7 @@ import json
 import random
 import time
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,10 @@ class Demo:
             return None
         plan.kinds.append(kind)
         plan.edits += 1
+        if Decimal(done.get("outstanding", "0")) > 0 and self.random.random() < 0.5:
+            # An admin edit leaves the difference to collect; half the customers pay the invoice the merchant sent.
+            self.op("pay_outstanding", order_id=plan.order_id)
+            plan.kinds.append("paid_invoice")
         return done
 
     def wait_for_sales_order(self, plan: Plan, timeout_s: float = 30.0) -> bool:

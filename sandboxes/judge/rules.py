@@ -41,6 +41,9 @@ got wrong here the same way by sharing its code.
   is taken as made before the order shipped: the sandbox refuses a return of
   a unit never fulfilled, as Shopify's ``RETURN`` is for "line items that were
   fulfilled".)
+- **Balance**: an edited order whose total is not what its transactions
+  paid (sales and captures less refunds) needs ``PAYMENT_OUTSTANDING`` for
+  finance when the customer owes, ``REFUND_OWED`` when the customer is owed.
 - **B2B**: a line an edit added to a company's order at a price other than the
   company location's agreed price is a ``PRICE_LIST_MISMATCH`` for finance, and
   so is one of a variant outside the company location's price list when it has
@@ -256,6 +259,21 @@ def _units_out_of(orders: Iterable[ShopOrder]) -> Counter[Level]:
     for order in orders:
         total.update(units_out(order))
     return total
+
+
+def balance_owed(order: ShopOrder) -> Decimal:
+    """What an edited order still owes (positive) or is owed (negative), from its total and its transactions:
+    sales and captures in, refunds out. An unedited or cancelled order owes nothing an edit made."""
+    edited = any(line.current_quantity != line.at_checkout for line in order.lines)
+    if order.cancelled or not edited:
+        return Decimal(0)
+    paid = Decimal(0)
+    for transaction in order.transactions:
+        if transaction.status == "SUCCESS" and transaction.kind in ("SALE", "CAPTURE"):
+            paid += transaction.amount
+        elif transaction.status == "SUCCESS" and transaction.kind == "REFUND":
+            paid -= transaction.amount
+    return order.total - paid
 
 
 def price_list_breaches(order: ShopOrder, reference: MerchantReference) -> list[str]:

@@ -113,6 +113,10 @@ def _order(plan: Plan, shop: Shop, warehouse: Warehouse, erp: Erp, open_exceptio
     made, due = shop.adjustments.get(order.order_id, {}), rules.editsync_adjustments(order)
     for level in sorted(set(made) | set(due)):
         findings.check(f"stock.{_level_name(shop, level)}", due.get(level, 0), made.get(level, 0))
+    owed = rules.balance_owed(order)
+    if owed:
+        kind = "PAYMENT_OUTSTANDING" if owed > 0 else "REFUND_OWED"
+        findings.check(f"exceptions.{kind}", f"open ({rules.FINANCE})", _owners(open_exceptions, kind))
     if rules.price_list_breaches(order, reference):
         findings.check("exceptions.PRICE_LIST_MISMATCH", f"open ({rules.FINANCE})",
                        _owners(open_exceptions, "PRICE_LIST_MISMATCH"))

@@ -299,6 +299,7 @@ def order_view(shop: Shop, order: Order, scopes: frozenset[str]) -> dict[str, An
             "phone": order.shipping_address.get("phone")},
         "currentTotalPriceSet": money(order.total, currency),
         "currentTotalTaxSet": money(Decimal(0), currency),
+        "totalOutstandingSet": money(order.outstanding, currency),
         "totalPriceSet": money(sum((line.price * line.quantity for line in order.lines), Decimal(0)), currency),
         "lineItems": connection([line_view(line.id) for line in order.lines]),
         "fulfillmentOrders": connection(fulfillment_orders if FULFILLMENT_ORDER_SCOPE in scopes else []),

@@ -42,7 +42,7 @@ from sandboxes.shopify.store import EditLocked, Order, Shop, StoreError
 from sandboxes.shopify.webhooks import WebhookEmitter
 
 SCENARIOS = ("create_order", "edit_order", "change_address", "set_line_properties", "cancel_order", "refund",
-             "recreate_order", "fulfill", "customer_edit_order")
+             "recreate_order", "fulfill", "customer_edit_order", "pay_outstanding")
 THROTTLE_DOC = "https://shopify.dev/api/usage/limits#rate-limits"
 
 
@@ -233,7 +233,8 @@ def order_summary(order: Order) -> dict[str, Any]:
                 if agreement.reason == "ORDER":
                     at_checkout[sale.line_id] = at_checkout.get(sale.line_id, 0) + sale.quantity
     return {"id": order.id, "name": order.name, "updated_at": order.updated_at, "cancelled": bool(order.cancelled_at),
-            "total": str(order.total), "paid": str(order.paid), "customer_id": order.customer_id,
+            "total": str(order.total), "paid": str(order.paid), "outstanding": str(order.outstanding),
+            "customer_id": order.customer_id,
             "email": order.email, "note": order.note, "company_location_id": order.company_location_id,
             "shipping_address": order.shipping_address, "tags": order.tags, "attributes": order.attributes,
             "lines": [{"id": line.id, "variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity,

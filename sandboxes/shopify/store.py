@@ -235,6 +235,11 @@ class Order:
         return sum((line.price * line.current_quantity for line in self.lines), Decimal("0.00"))
 
     @property
+    def outstanding(self) -> Decimal:
+        """``totalOutstandingSet``: what is still to collect (negative: to refund); nothing once cancelled."""
+        return Decimal("0.00") if self.cancelled_at else self.total - self.paid
+
+    @property
     def paid(self) -> Decimal:
         total = Decimal("0.00")
         for t in self.transactions:
@@ -366,11 +371,28 @@ class Shop:
     def edit_order(self, order_id: int, add: list[tuple[int, int]] = (),  # type: ignore[assignment]
                    set_quantity: dict[int, int] | None = None, restock: bool = False,
                    location_id: int | None = None, at_list_price: bool = True) -> Order:
+        """A merchant's edit in Shopify's admin: ``_edit`` that charges nothing. A higher total is an "amount to
+        collect" that the merchant sends an invoice for (help.shopify.com, editing orders; ``orderInvoiceSend``),
+        left in ``totalOutstandingSet`` until the customer pays it (``pay_outstanding``)."""
+        return self._edit(order_id, add, set_quantity, restock, location_id, at_list_price, charge=False)
+
+    def pay_outstanding(self, order_id: int) -> Order:
+        """The customer pays the invoice for what the order still owes: one SALE for it."""
+        with self.lock:
+            order = self._order(order_id)
+            owed = order.outstanding
+            if owed <= 0:
+                raise StoreError(f"order {order.name} has nothing outstanding")
+            order.transactions.append(Transaction(self.next_id(), "SALE", "SUCCESS", owed, self.now()))
+            return self._updated(order)
+
+    def _edit(self, order_id: int, add: list[tuple[int, int]], set_quantity: dict[int, int] | None, restock: bool,
+              location_id: int | None, at_list_price: bool, charge: bool) -> Order:
         """A native order edit (orderEditBegin … orderEditCommit): add variants, change or zero quantities.
 
-        The total difference is settled as Shopify's admin does after an edit:
-        a higher total is charged, a lower one refunded (with the removed
-        units restocked at their line's location when ``restock`` is set).
+        A lower total is refunded (with the removed units restocked at their line's location when
+        ``restock`` is set); a higher one is charged only with ``charge`` (the customer's editing app takes
+        the difference as it commits; an admin edit leaves it to collect).
         Added lines go to ``location_id`` (default: the order's location). On a
         B2B order an added variant takes the company location's catalog price
         unless ``at_list_price`` is off: the editor charged the variant's own
@@ -410,7 +432,7 @@ class Shop:
             self._assign_fulfillment_orders(order)
             order.agreements.append(Agreement(self.next_id(), "ORDER_EDIT", now, sales))
             difference = order.total - before
-            if difference > 0:
+            if difference > 0 and charge:
                 order.transactions.append(Transaction(self.next_id(), "SALE", "SUCCESS", difference, now))
             order.updated_at = now
             edit = {"id": self.next_id(), "created_at": now,
@@ -436,7 +458,7 @@ class Shop:
                        if order.fulfillment_order_status(fo) == "IN_PROGRESS"]
             if started:
                 raise EditLocked(f"order {order.name} is locked for edits (fulfillment in progress)")
-            return self.edit_order(order_id, add, set_quantity, restock, location_id, at_list_price)
+            return self._edit(order_id, add, set_quantity, restock, location_id, at_list_price, charge=True)
 
     def add_tags(self, order_id: int, tags: list[str]) -> Order:
         with self.lock:

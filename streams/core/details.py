@@ -71,6 +71,8 @@ class ExceptionType(StrEnum):
     SHOPIFY_ACCESS_DENIED = "SHOPIFY_ACCESS_DENIED"
     EDIT_LOCK_FAILED = "EDIT_LOCK_FAILED"  # the lock tag could not be added to, or removed from, the order
     FULFILLMENT_FAILED = "FULFILLMENT_FAILED"  # a Peoplevox despatch could not be posted as a Shopify fulfillment
+    PAYMENT_OUTSTANDING = "PAYMENT_OUTSTANDING"  # an edit raised the total and Shopify has not collected it
+    REFUND_OWED = "REFUND_OWED"  # an edit lowered the total and the customer has not been refunded
 
 
 class Detail(Value):
@@ -290,6 +292,15 @@ class PriceListDetail(Detail):
     lines: tuple[PriceMismatch, ...]
 
 
+class BalanceDetail(Detail):
+    """``PAYMENT_OUTSTANDING``, ``REFUND_OWED``: what Shopify says is still to collect (or to give back, as a
+    positive amount), in the order's currency, and since when (epoch ms)."""
+
+    amount: str  # decimal, as Shopify spells money
+    currency: str
+    since: int
+
+
 class LocationUnknownDetail(Detail):
     line_ids: tuple[str, ...]
 
@@ -301,14 +312,15 @@ class UnknownDetail(Detail):
 
 
 ExceptionDetail = (FailureDetail | ReadDeniedDetail | WaitingDetail | UnknownSkuDetail | RecreateAmbiguousDetail
-                   | EditAfterPickDetail | PriceListDetail | LocationUnknownDetail | UnknownDetail)
+                   | EditAfterPickDetail | PriceListDetail | BalanceDetail | LocationUnknownDetail | UnknownDetail)
 
 #: The detail each rule or hold exception type carries; the failure types carry a ``FailureDetail``.
 DETAIL_OF_TYPE: dict[str, type[Detail]] = {
     ExceptionType.UNKNOWN_SKU: UnknownSkuDetail, ExceptionType.RECREATE_AMBIGUOUS: RecreateAmbiguousDetail,
     ExceptionType.EDIT_AFTER_PICK: EditAfterPickDetail, ExceptionType.PRICE_LIST_MISMATCH: PriceListDetail,
     ExceptionType.INVENTORY_LOCATION_UNKNOWN: LocationUnknownDetail, ExceptionType.ORDER_STALLED: WaitingDetail,
-    ExceptionType.RECREATE_UNRESOLVED: WaitingDetail}
+    ExceptionType.RECREATE_UNRESOLVED: WaitingDetail, ExceptionType.PAYMENT_OUTSTANDING: BalanceDetail,
+    ExceptionType.REFUND_OWED: BalanceDetail}
 
 
 def exception_detail(exception_type: str, value: Any) -> Any:

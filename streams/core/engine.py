@@ -81,6 +81,7 @@ class Policy:
     hold_bound_ms: int = 300_000  # a wait longer than this becomes an owned exception
     cutoff: CutOff = CutOff()
     lock_tag: str = ""  # the tag that closes the order for edits in Shopify past the cut-off; empty: no lock
+    payment_grace_ms: int = 300_000  # how long an edit's balance may stay open before it is finance's
     fulfillment: fulfillment.FulfillmentPolicy = fulfillment.FulfillmentPolicy()
     fulfillment_orders: bool = False  # mirror picking and the edit window on the order's fulfillment orders
     release: release.ReleaseHold = release.ReleaseHold()
@@ -245,7 +246,7 @@ def behind(state: OrderState, swept: Swept) -> bool:
 
 def on_timer(state: OrderState, policy: Policy, reference: Reference, now: int) -> Decision:
     if state.dirty_since is None:
-        waiting = _awaiting_predecessor(state) or state.release_at is not None
+        waiting = _awaiting_predecessor(state) or state.release_at is not None or state.balance_since is not None
         return reconcile(state, policy, reference, now) if waiting else Decision(state)
     due = state.dirty_since + policy.debounce_ms
     if now < due:
@@ -440,6 +441,8 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
         state, peoplevox_commands = peoplevox.plan_commands(state, snapshot, policy.cutoff, reference, want,
                                                             notices)
     state, inventory_commands = inventory.plan_commands(state, snapshot, want)
+    state = money.track_balance(state, snapshot, now)
+    money.want_balance(state, snapshot, policy.payment_grace_ms, now, want)
     erp_commands = money.plan_commands(state, snapshot, reference, want)
     shopify_commands = [*edit_lock.plan_commands(state, snapshot, policy.cutoff, policy.lock_tag),
                         *fulfillment.plan_commands(state, snapshot, reference.catalogue, policy.fulfillment),
@@ -454,6 +457,8 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
     wake_at = ((state.predecessor_asked_at or now) + _backoff(policy, state.predecessor_asks)
                if _awaiting_predecessor(state) else None)
     wake_at = keep_wake(wake_at, state.release_at)
+    settles_at = money.balance_due(state, policy.payment_grace_ms)
+    wake_at = keep_wake(wake_at, settles_at if settles_at is not None and settles_at > now else None)
     return Decision(state.model_copy(update={"in_flight": in_flight, "exceptions": exceptions}), commands,
                     tuple(changed), wake_at=wake_at, notices=tuple(notices))
 

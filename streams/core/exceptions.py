@@ -32,7 +32,8 @@ from streams.core.state import OrderState
 #: Exception types the engine opens and resolves by itself as the order changes.
 RULE_EXCEPTIONS = frozenset({ExceptionType.UNKNOWN_SKU, ExceptionType.EDIT_AFTER_PICK,
                              ExceptionType.PRICE_LIST_MISMATCH, ExceptionType.RECREATE_AMBIGUOUS,
-                             ExceptionType.INVENTORY_LOCATION_UNKNOWN})
+                             ExceptionType.INVENTORY_LOCATION_UNKNOWN, ExceptionType.PAYMENT_OUTSTANDING,
+                             ExceptionType.REFUND_OWED})
 FAILURE_EXCEPTION = {Target.PEOPLEVOX: ExceptionType.PVX_UPDATE_FAILED,
                      Target.INVENTORY: ExceptionType.INVENTORY_ADJUST_FAILED, Target.ERP: ExceptionType.ERP_SYNC_FAILED,
                      Target.SHOPIFY: ExceptionType.FULFILLMENT_FAILED}

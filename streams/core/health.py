@@ -48,6 +48,9 @@ PAIR_OF_EXCEPTION: dict[str, Pair] = {
     ExceptionType.ERP_SYNC_FAILED: Pair.SHOPIFY_ERP,
     ExceptionType.REFUND_NOT_POSTED: Pair.SHOPIFY_ERP,
     ExceptionType.PRICE_LIST_MISMATCH: Pair.SHOPIFY_ERP,
+    # What Shopify says is owed is not what was paid: the ERP's money cannot match the order's.
+    ExceptionType.PAYMENT_OUTSTANDING: Pair.SHOPIFY_ERP,
+    ExceptionType.REFUND_OWED: Pair.SHOPIFY_ERP,
     # A denied read keeps the order from every system, the warehouse first; a denied inventory write is
     # the stock's gap (a failed command's own target decides, below).
     ExceptionType.SHOPIFY_ACCESS_DENIED: Pair.SHOPIFY_PEOPLEVOX,

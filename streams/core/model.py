@@ -90,6 +90,9 @@ class OrderSnapshot(Value):
     currency: str = "USD"
     total: Decimal = Decimal(0)  # current total, after edits and refunds
     tax: Decimal = Decimal(0)
+    # Shopify's totalOutstandingSet: "positive ... payment from customer to merchant", negative a refund owed to
+    # the customer; None where it was not read.
+    outstanding: Decimal | None = None
     lines: tuple[LineItem, ...] = ()
     shipping_address: Address | None = None
     email: str | None = None

@@ -24,7 +24,7 @@ from streams.core.commands import (
     UpsertSalesOrder,
     command,
 )
-from streams.core.details import ExceptionType, PriceListDetail, PriceMismatch, Severity
+from streams.core.details import BalanceDetail, ExceptionType, PriceListDetail, PriceMismatch, Severity
 from streams.core.exceptions import Wanted
 from streams.core.model import OrderSnapshot, Owner, Refund, Target, Transaction
 from streams.core.reference import PriceLists, Reference
@@ -77,6 +77,47 @@ def price_list_mismatches(snapshot: OrderSnapshot, price_lists: PriceLists) -> l
                                             charged=str(line.unit_price),
                                             price_list=None if agreed is None else str(agreed)))
     return mismatches
+
+
+def changed_after_checkout(snapshot: OrderSnapshot) -> bool:
+    """A line added, removed or changed in quantity since checkout: an edit (or a refund) moved the total."""
+    return any(line.quantity != line.original_quantity for line in snapshot.lines)
+
+
+def track_balance(state: OrderState, snapshot: OrderSnapshot, now: int) -> OrderState:
+    """Start the grace of a balance Shopify shows on an edited order; end it when nothing is owed either way.
+
+    An unedited order with money outstanding (payment terms, a manual payment method) is its payment's business,
+    not an edit's: it is not timed."""
+    owed = bool(snapshot.outstanding) and not snapshot.cancelled and changed_after_checkout(snapshot)
+    if owed == (state.balance_since is not None):
+        return state
+    return state.model_copy(update={"balance_since": now if owed else None})
+
+
+def balance_due(state: OrderState, grace_ms: int) -> int | None:
+    """When the balance becomes a person's to settle; None: nothing owed."""
+    return None if state.balance_since is None else state.balance_since + grace_ms
+
+
+def want_balance(state: OrderState, snapshot: OrderSnapshot, grace_ms: int, now: int, want: Wanted) -> None:
+    """After the grace payment apps need to charge or refund an edit's difference, what is left is finance's."""
+    due = balance_due(state, grace_ms)
+    if due is None or now < due or snapshot.outstanding is None:
+        return
+    amount, currency = abs(snapshot.outstanding), snapshot.currency
+    detail = BalanceDetail(amount=str(amount), currency=currency, since=state.balance_since or now)
+    if snapshot.outstanding > 0:
+        want(ExceptionType.PAYMENT_OUTSTANDING, Owner.FINANCE, Severity.MEDIUM,
+             f"{snapshot.display_name}: the customer owes {amount} {currency} since an edit; Shopify has not "
+             "collected it.", detail,
+             "Send the customer Shopify's invoice for it (the order's Collect payment → Send invoice) or record "
+             "the payment in Shopify; this resolves itself once Shopify shows nothing outstanding.")
+    else:
+        want(ExceptionType.REFUND_OWED, Owner.FINANCE, Severity.MEDIUM,
+             f"{snapshot.display_name}: {amount} {currency} is owed back to the customer since an edit.", detail,
+             "Refund it in Shopify (the ERP's credit memo follows the refund); this resolves itself once Shopify "
+             "shows nothing owed.")
 
 
 def plan_commands(state: OrderState, snapshot: OrderSnapshot, reference: Reference, want: Wanted) -> list[Command]:

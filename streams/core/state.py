@@ -54,6 +54,8 @@ class OrderState(Value):
     # What Peoplevox despatched (in the order it was reported), and the despatches Shopify shows as fulfillments
     despatches: tuple[Despatch, ...] = ()
     fulfilled_despatches: frozenset[str] = frozenset()
+    # Since when Shopify has shown a balance (to collect or to refund) on the edited order: the grace's start.
+    balance_since: int | None = None
     # A sales order Peoplevox reported Despatched whose despatches could not be read: asked again, backing off.
     despatch_unread: str | None = None
     despatch_asked_at: int | None = None

@@ -40,6 +40,8 @@ TITLES: dict[str, str] = {
     ExceptionType.PVX_NO_LIVE_SALES_ORDER: "The warehouse holds nothing for this order",
     ExceptionType.EDIT_LOCK_FAILED: "The order could not be closed for edits in Shopify",
     ExceptionType.FULFILLMENT_FAILED: "Despatched, but not fulfilled in Shopify",
+    ExceptionType.PAYMENT_OUTSTANDING: "Edited: the customer owes the difference",
+    ExceptionType.REFUND_OWED: "Edited: the customer is owed a refund",
 }
 ACTIONS = {
     "create_sales_order": "create the sales order", "update_sales_order": "update the sales order",

@@ -241,6 +241,13 @@ class Settings(BaseSettings):
         2000, ge=0,
         description="Events for one order within this window give one Shopify read and one set of commands.",
     )
+    payment_grace_s: float = Field(
+        300.0, gt=0,
+        description="How long an edited order may show a balance in Shopify (`totalOutstandingSet`: to collect, or "
+                    "a refund owed) before it is finance's: `PAYMENT_OUTSTANDING` or `REFUND_OWED`, resolved by "
+                    "itself once Shopify shows nothing owed. Long enough for the customer's editing app to charge or "
+                    "refund the difference.",
+    )
     hold_bound_s: float = Field(
         300.0, gt=0,
         description="An order waiting longer than this for a Shopify read, a despatch Peoplevox could not report, its "

@@ -75,6 +75,7 @@ def decision_policy(settings: Settings, cutoff: CutOff) -> Policy:
     """The engine's rules as the operator set them."""
     return Policy(debounce_ms=settings.debounce_ms, cutoff=cutoff, hold_bound_ms=int(settings.hold_bound_s * 1000),
                   recreate=settings.recreate_markers, lock_tag=settings.edit_lock_tag.strip(),
+                  payment_grace_ms=int(settings.payment_grace_s * 1000),
                   fulfillment=FulfillmentPolicy(enabled=settings.fulfil_despatches,
                                                 notify_customer=settings.fulfillment_notify_customer),
                   fulfillment_orders=settings.shopify_fulfillment_orders,

@@ -903,6 +903,40 @@ def test_b2b_added_item_outside_the_companys_catalog_is_finance_s_and_a_retail_o
     assert "PRICE_LIST_MISMATCH" not in elsewhere.open_exceptions("1001")
 
 
+
+def test_an_edits_balance_left_open_past_the_grace_is_finance_s_and_heals_once_paid():
+    """Shopify's admin leaves an upsell's difference to collect: the payment app's grace, then finance."""
+    h = harness()
+    created(h, order(lines=(line("1", "TEE-M"),)))
+    upsold = (line("1", "TEE-M"), line("2", "MUG", price="12.00", original=0))
+    h.webhook(order(version=2, lines=upsold, total=Decimal("22.00"), outstanding=Decimal("12.00"),
+                    transactions=h.shop["1001"].transactions))
+    h.advance(h.policy.debounce_ms + 1)
+    h.deliver()
+    assert "PAYMENT_OUTSTANDING" not in h.open_exceptions("1001"), "inside the grace the app may still charge it"
+    h.settle()  # straight to the grace's end
+    owed = h.open_exceptions("1001")["PAYMENT_OUTSTANDING"]
+    assert owed.owner is Owner.FINANCE and owed.detail.amount == "12.00" and "12.00 EUR" in owed.summary
+    h.webhook(order(version=3, lines=upsold, total=Decimal("22.00"), outstanding=Decimal("0.00")))
+    h.settle()
+    assert "PAYMENT_OUTSTANDING" not in h.open_exceptions("1001"), "the customer paid the invoice: healed"
+
+
+def test_a_refund_owed_after_an_edit_is_finance_s_and_an_unedited_unpaid_order_is_nobody_s():
+    h = harness()
+    created(h, order(lines=(line("1", "TEE-M", 2),)))
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 1, original=2),), total=Decimal("10.00"),
+                    outstanding=Decimal("-10.00"), transactions=h.shop["1001"].transactions))
+    h.settle()
+    refund_owed = h.open_exceptions("1001")["REFUND_OWED"]
+    assert refund_owed.detail.amount == "10.00" and refund_owed.owner is Owner.FINANCE
+
+    terms = harness()  # payment terms: owed from checkout, no edit made it so
+    created(terms, order(lines=(line("1", "TEE-M"),), outstanding=Decimal("10.00"), transactions=()))
+    terms.settle()
+    assert not {"PAYMENT_OUTSTANDING", "REFUND_OWED"} & set(terms.open_exceptions("1001"))
+
+
 # --- cancellation, returns, failures, healing -------------------------------------------------
 
 def test_cancellation_cancels_the_sales_order_and_the_erp_order():

@@ -204,6 +204,19 @@ def test_a_sales_order_cancelled_and_never_replaced_needs_the_warehouse_holds_no
     assert verdict_of(warehouse=never_there, exceptions=[open_("PVX_UPDATE_FAILED", "OPS")]).order(1001).unexplained == ()
 
 
+def paid_up(order: ShopOrder) -> ShopOrder:
+    """The order with what its edit added to the total charged, as a customer's editing app charges it."""
+    owed = order.total - ORDER.total
+    return order if not owed else order.model_copy(update={"transactions": (*order.transactions, ShopTransaction(
+        transaction_id=603, kind="SALE", status="SUCCESS", amount=owed))})
+
+
+def erp_paid(amount: str) -> Erp:
+    """The ERP with the edit's charge recorded against the sales order too."""
+    return ERP.model_copy(update={"received": (*ERP.received, ErpMoney(
+        external_id="p-603", amount=Decimal(amount), order_external_id="1001"))})
+
+
 def edited_after_picking(**changes):
     """#1001 was picked as it stood; then the customer added a cap."""
     at_cutoff = {"id": 1001, "name": "#1001", "cancelled": False, "email": "ann@example.com", "total": "95.00",
@@ -218,7 +231,7 @@ def edited_after_picking(**changes):
                               "restock_type": "NO_RESTOCK", "restocked": False, "location_id": None}]}],
                  "transactions": []}
     plan = PLAN.model_copy(update={"at_cutoff": at_cutoff})
-    order = ORDER.model_copy(update=changes)
+    order = paid_up(ORDER.model_copy(update=changes))
     return plan, SHOP.model_copy(update={"orders": {1001: order}})
 
 
@@ -226,7 +239,7 @@ def test_an_edit_after_picking_is_handled_only_if_the_pre_edit_sales_order_is_he
     cap = ShopLine(line_id=4, variant_id=41, sku="CAP", current_quantity=1, sold=1, at_checkout=0,
                    price=Decimal("18.00"), level=None)
     plan, shop = edited_after_picking(lines=(*ORDER.lines, cap), total=Decimal("113.00"))
-    erp = ERP.model_copy(update={"sales_orders": {"1001": ERP.sales_orders["1001"].model_copy(update={
+    erp = erp_paid("18.00").model_copy(update={"sales_orders": {"1001": ERP.sales_orders["1001"].model_copy(update={
         "open_lines": {"TEE-PACK": 1, "BEANIE": 2, "MUG": 1, "CAP": 1}, "total": Decimal("113.00")})}})
     picking = with_sales_order(status="Picking")
     explained = judge([plan], shop, picking, erp, [open_("EDIT_AFTER_PICK", "OPS")], REFERENCE)
@@ -248,10 +261,10 @@ def test_an_address_change_after_picking_is_customer_services():
 def test_an_unknown_sku_holds_the_order_with_an_ops_exception():
     poster = ShopLine(line_id=5, variant_id=51, sku="POSTER", current_quantity=1, sold=1, at_checkout=1,
                       price=Decimal("15.00"), level=None)
-    order = ORDER.model_copy(update={"lines": (*ORDER.lines, poster), "total": Decimal("110.00")})
+    order = paid_up(ORDER.model_copy(update={"lines": (*ORDER.lines, poster), "total": Decimal("110.00")}))
     shop = SHOP.model_copy(update={"orders": {1001: order}})
     nothing = WAREHOUSE.model_copy(update={"sales_orders": (), "returns": ()})
-    erp = ERP.model_copy(update={"sales_orders": {"1001": ERP.sales_orders["1001"].model_copy(update={
+    erp = erp_paid("15.00").model_copy(update={"sales_orders": {"1001": ERP.sales_orders["1001"].model_copy(update={
         "open_lines": {"TEE-PACK": 1, "BEANIE": 2, "MUG": 1, "POSTER": 1}, "total": Decimal("110.00")})}})
     held = judge([PLAN], shop, nothing, erp, [open_("UNKNOWN_SKU", "OPS")], REFERENCE)
     assert fields(held) == []
@@ -276,11 +289,11 @@ def test_a_superseded_original_still_live_is_a_duplicate():
 def test_a_b2b_line_added_off_the_price_list_needs_a_finance_exception():
     tee = ShopLine(line_id=6, variant_id=12, sku="TEE-M", current_quantity=1, sold=1, at_checkout=0,
                    price=Decimal("25.00"), level=None)
-    order = ORDER.model_copy(update={"company_location_id": 77, "lines": (*ORDER.lines, tee),
-                                     "total": Decimal("120.00")})
+    order = paid_up(ORDER.model_copy(update={"company_location_id": 77, "lines": (*ORDER.lines, tee),
+                                             "total": Decimal("120.00")}))
     shop = SHOP.model_copy(update={"orders": {1001: order}})
     warehouse = with_sales_order(lines={"TEE-M": 3, "SOCK": 1, "HAT-BEANIE": 2, "MUG": 2})
-    erp = ERP.model_copy(update={"sales_orders": {"1001": ERP.sales_orders["1001"].model_copy(update={
+    erp = erp_paid("25.00").model_copy(update={"sales_orders": {"1001": ERP.sales_orders["1001"].model_copy(update={
         "open_lines": {"TEE-PACK": 1, "BEANIE": 2, "MUG": 1, "TEE-M": 1}, "total": Decimal("120.00")})}})
     assert fields(judge([PLAN], shop, warehouse, erp, [], REFERENCE)) == ["exceptions.PRICE_LIST_MISMATCH"]
     assert fields(judge([PLAN], shop, warehouse, erp, [open_("PRICE_LIST_MISMATCH", "FINANCE")], REFERENCE)) == []
@@ -298,6 +311,26 @@ def test_a_b2b_item_added_outside_the_companys_price_list_needs_a_finance_except
     retail = order.model_copy(update={"company_location_id": 78})  # a company location without a price list
     assert "exceptions.PRICE_LIST_MISMATCH" not in fields(judge(
         [PLAN], shop.model_copy(update={"orders": {1001: retail}}), WAREHOUSE, ERP, [], REFERENCE))
+
+def test_an_edited_order_that_owes_or_is_owed_money_needs_finance_to_know():
+    """The judge's own arithmetic: the total against sales and captures less refunds."""
+    cap = ShopLine(line_id=4, variant_id=41, sku="CAP", current_quantity=1, sold=1, at_checkout=0,
+                   price=Decimal("18.00"), level=None)
+    upsold = ORDER.model_copy(update={"lines": (*ORDER.lines, cap), "total": Decimal("113.00")})
+    shop = SHOP.model_copy(update={"orders": {1001: upsold}})
+    erp = ERP.model_copy(update={"sales_orders": {"1001": ERP.sales_orders["1001"].model_copy(update={
+        "open_lines": {"TEE-PACK": 1, "BEANIE": 2, "MUG": 1, "CAP": 1}, "total": Decimal("113.00")})}})
+    warehouse = with_sales_order(lines={"TEE-M": 2, "SOCK": 1, "HAT-BEANIE": 2, "MUG": 1, "CAP": 1})
+    assert "exceptions.PAYMENT_OUTSTANDING" in fields(judge([PLAN], shop, warehouse, erp, [], REFERENCE))
+    assert "exceptions.PAYMENT_OUTSTANDING" not in fields(judge(
+        [PLAN], shop, warehouse, erp, [open_("PAYMENT_OUTSTANDING", "FINANCE")], REFERENCE))
+    assert "exceptions.PAYMENT_OUTSTANDING" not in fields(judge(
+        [PLAN], shop.model_copy(update={"orders": {1001: paid_up(upsold)}}), warehouse, erp, [], REFERENCE))
+    overpaid = ORDER.model_copy(update={"transactions": (*ORDER.transactions, ShopTransaction(
+        transaction_id=604, kind="SALE", status="SUCCESS", amount=Decimal("5.00")))})
+    assert "exceptions.REFUND_OWED" in fields(judge(
+        [PLAN], SHOP.model_copy(update={"orders": {1001: overpaid}}), WAREHOUSE, ERP, [], REFERENCE))
+
 
 def test_what_the_warehouse_despatched_must_show_fulfilled_in_shopify_per_item_code():
     """Despatched: the pack (two tees and a sock) and one mug; Shopify shows the pack fulfilled, the mug not."""
