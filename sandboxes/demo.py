@@ -134,12 +134,15 @@ class Demo:
         shippable = "unknown_sku" not in plan.kinds
         if "b2b" in plan.kinds and roll < 0.5:
             # The editor adds a listed item at its own price instead of the company's agreed one.
-            self.edit(plan, "b2b_off_price_list", "edit_order", add=[[variants["TEE-M"], 1]], at_list_price=False)
+            self.pay_later(plan, self.edit(plan, "b2b_off_price_list", "edit_order", add=[[variants["TEE-M"], 1]],
+                                           at_list_price=False))
         elif roll < 0.28:
             # Customers swap a size through their order-editing app; now and then the merchant does it in the admin.
             operation = "edit_order" if self.random.random() < 0.2 else "customer_edit_order"
-            self.edit(plan, "edit", operation, set_quantity={str(first_line): 0}, add=[[variants["TEE-L"], 1]],
-                      restock=self.random.random() < 0.5)
+            edited = self.edit(plan, "edit", operation, set_quantity={str(first_line): 0},
+                               add=[[variants["TEE-L"], 1]], restock=self.random.random() < 0.5)
+            if operation == "edit_order":
+                self.pay_later(plan, edited)
         elif roll < 0.38:
             self.edit(plan, "address", "change_address", address1="2 New Road", zip="LS2 2BB")
         elif roll < 0.43:
@@ -175,11 +178,13 @@ class Demo:
             return None
         plan.kinds.append(kind)
         plan.edits += 1
-        if Decimal(done.get("outstanding", "0")) > 0 and self.random.random() < 0.5:
-            # An admin edit leaves the difference to collect; half the customers pay the invoice the merchant sent.
+        return done
+
+    def pay_later(self, plan: Plan, edited: dict[str, Any] | None) -> None:
+        """An admin edit leaves an upsell to collect; half the customers pay the invoice the merchant sent."""
+        if edited is not None and Decimal(edited["outstanding"]) > 0 and self.random.random() < 0.5:
             self.op("pay_outstanding", order_id=plan.order_id)
             plan.kinds.append("paid_invoice")
-        return done
 
     def wait_for_sales_order(self, plan: Plan, timeout_s: float = 30.0) -> bool:
         number = plan.name.lstrip("#")
@@ -223,6 +228,8 @@ def run_demo(settings: Settings, bootstrap: str, orders: int, seed: int, settle_
     demo = Demo(json.loads(urls_file.read_text()), seed, adapters.reference(json.loads(reference_file.read_text())))
     started = time.monotonic()
     demo.run(orders)
+    # An upsell left to collect is finance's only after the payment grace: the judge must be able to see it.
+    settle_s = max(settle_s, settings.payment_grace_s + 60)
     print(f"editsync demo: {len(demo.plans)} orders driven in {time.monotonic() - started:.1f} s; "
           f"waiting up to {settle_s:.0f} s for editsync to settle", flush=True)
     deadline, found = time.monotonic() + settle_s, {}

@@ -441,8 +441,10 @@ class Shop:
             self._emit("orders/edited", order, edit=edit)
             self._emit("orders/updated", order)
             if difference < 0:
-                self._refund(order, -difference, [(line, qty, "CANCEL" if restock else "NO_RESTOCK", None)
-                                                  for line, qty in removed], count_lines=False)
+                # Only what was paid beyond the new total goes back: an upsell still to collect is netted first.
+                self._refund(order, min(-difference, max(order.paid - order.total, Decimal("0.00"))),
+                             [(line, qty, "CANCEL" if restock else "NO_RESTOCK", None) for line, qty in removed],
+                             count_lines=False)
             return order
 
     def customer_edit_order(self, order_id: int, add: list[tuple[int, int]] = (),  # type: ignore[assignment]

@@ -58,13 +58,15 @@ def checkout(shop: Shop, parts: list[Variant], bundle_id: int, main: int, second
 
 
 def make_edits(shop: Shop, big: BigOrder) -> None:
-    """Ten native edits; the three that lower the total are settled with a refund each, as Shopify's admin does."""
+    """Ten native edits in Shopify's admin; the customer pays the invoice for the seven that raise the total, and
+    the three that lower it are settled with a refund each."""
     order_id, at_main, at_second, extra = big.order.id, big.at_main, big.at_second, big.parts[PARTS:]
     shop.edit_order(order_id, add=[(extra[0].id, 1)], location_id=big.second)               # 1: +1 line, second
     shop.edit_order(order_id, add=[(big.bundle_id, 1)], location_id=big.second)             # 2: +2 lines (bundle)
     shop.edit_order(order_id, add=[(extra[1].id, 2)])                                       # 3: +1 line, main
     for line in at_main[:4]:                                                                # 4-7: one more each
         shop.edit_order(order_id, set_quantity={line.id: 3})
+    shop.pay_outstanding(order_id)
     shop.edit_order(order_id, set_quantity={at_main[4].id: 1})                               # 8: -1, not restocked
     shop.edit_order(order_id, set_quantity={at_second[0].id: 0})                             # 9: line removed
     shop.edit_order(order_id, set_quantity={at_second[1].id: 1}, restock=True)               # 10: -1, restocked

@@ -33,6 +33,7 @@ from streams.core.commands import (
     CreateSalesOrder,
     PeoplevoxPayload,
     ReplaceSalesOrder,
+    SalesOrderChange,
     TagsChange,
 )
 from streams.core.details import ExceptionType, OrderException, Outcome, ReadDeniedDetail, Severity
@@ -335,7 +336,8 @@ def on_peoplevox_status(state: OrderState, status: PeoplevoxStatus, policy: Poli
     live = state.peoplevox_sales_order
     if status.at < state.peoplevox_status_at or (status.number and live is not None and status.number != live.number):
         return Decision(state)
-    update: dict[str, Any] = {"peoplevox_status": status.status, "peoplevox_status_at": status.at}
+    update: dict[str, Any] = {"peoplevox_status": status.status, "peoplevox_status_at": status.at,
+                              "peoplevox_status_of": status.number}
     if not status.despatches_unread:
         update.update(despatch_unread=None, despatch_asked_at=None, despatch_asks=0)
     elif state.despatch_unread is None:  # the read that failed was the first ask
@@ -351,15 +353,12 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
         return Decision(state)  # a redelivered result: its effect is already counted
     in_flight = {cid: c for cid, c in state.in_flight.items() if cid != command.command_id}
     state = state.model_copy(update={"in_flight": in_flight})
-    status = result.detail.status
-    seen_at = result.completed_at if result.completed_at is not None else now
-    if status is not None and seen_at >= state.peoplevox_status_at:
-        # A status the sink saw when it wrote; a status read since (a callback's re-read) is newer and stands.
-        state = state.model_copy(update={"peoplevox_status": status, "peoplevox_status_at": seen_at})
     if result.outcome is Outcome.APPLIED:
         acknowledged = (*state.acknowledged, command.command_id)[-policy.max_seen_events:]
-        state = state.model_copy(update={"acknowledged": acknowledged})
-        return reconcile(_acknowledge(state, command), policy, reference, now)
+        state = _seen_status(_acknowledge(state.model_copy(update={"acknowledged": acknowledged}), command),
+                             result, now)
+        return reconcile(state, policy, reference, now)
+    state = _seen_status(state, result, now)
     held = result.detail.held(command.target)
     if held is not None and isinstance(command.payload, PeoplevoxPayload):
         # Peoplevox holds a sales order this order's state did not know (rebuilt): plan from it from now on.
@@ -378,6 +377,26 @@ def on_result(state: OrderState, result: ResultIn, policy: Policy, reference: Re
     failed_state = state.model_copy(update=updates)
     decision = reconcile(failed_state, policy, reference, now)
     return replace(decision, exceptions=(exception, *decision.exceptions))
+
+
+def _seen_status(state: OrderState, result: ResultIn, now: int) -> OrderState:
+    """The status the sink saw when it wrote, for the live sales order, unless a read of that same sales order
+    since is newer.
+
+    A replacement cancels the old sales order first: its Cancelled callback, re-read while the replacement was
+    being created, is newer than the replacement's answer but says nothing of it; kept, the order looked past
+    the cut-off ("changed after the warehouse started (Cancelled)")."""
+    status, payload = result.detail.status, result.command.payload
+    seen_at = result.completed_at if result.completed_at is not None else now
+    live = state.peoplevox_sales_order
+    number = result.detail.number or (payload.sales_order.number if isinstance(payload, SalesOrderChange) else None)
+    if status is None or (number and live and number != live.number):
+        return state
+    same_order = number is None or state.peoplevox_status_of in (None, number)
+    if seen_at < state.peoplevox_status_at and same_order:
+        return state
+    return state.model_copy(update={"peoplevox_status": status, "peoplevox_status_at": seen_at,
+                                    "peoplevox_status_of": number or state.peoplevox_status_of})
 
 
 def on_successor_linked(state: OrderState, message: SuccessorLinked, policy: Policy, reference: Reference,

@@ -39,6 +39,7 @@ class OrderState(Value):
     # Acknowledged by Peoplevox
     peoplevox_status: str | None = Field(None, validation_alias=AliasChoices("peoplevox_status", "pvx_status"))
     peoplevox_status_at: int = Field(0, validation_alias=AliasChoices("peoplevox_status_at", "pvx_status_at"))
+    peoplevox_status_of: str | None = None  # the sales order the status was read from, where known
     peoplevox_sales_order: SalesOrder | None = Field(None,
                                                      validation_alias=AliasChoices("peoplevox_sales_order", "pvx"))
     # cancel-and-replace count: the replacement's number suffix

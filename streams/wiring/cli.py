@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--orders", type=int, default=50, help="orders to place (default 50); recreates add more")
     demo.add_argument("--seed", type=int, default=7, help="the same seed drives the same day (default 7)")
     demo.add_argument("--settle", type=float, default=180.0,
-                      help="at most this many seconds to wait for editsync to catch up (default 180)")
+                      help="at most this many seconds to wait for editsync to catch up (default 180, and never "
+                           "less than EDITSYNC_PAYMENT_GRACE_S + 60: a balance left open is finance's only then)")
     demo.add_argument("--out", default="demo-results.json", help="where the judge's verdict is written as JSON")
     inbox_cli.add_parsers(commands)
     args = parser.parse_args(argv)

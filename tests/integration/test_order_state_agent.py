@@ -101,6 +101,7 @@ def test_an_edit_after_picking_started_is_an_ops_exception_and_nothing_is_sent(p
     pipeline.force_status(plan, "Picking")
     # Whether the status callback or the sink's own state check sees Picking first, nothing is written.
     pipeline.edit(plan, "edit_order", add=[[pipeline.variants["CAP"], 1]])
+    pipeline.demo.op("pay_outstanding", order_id=plan.order_id)  # the merchant's invoice, paid
     verdict = pipeline.settled([plan], done=lambda order: "EDIT_AFTER_PICK/OPS" in order.open_exceptions)
     assert [so["lines"] for so in pipeline.live_sales_orders(plan)] == [{"HOODIE-M": 1}]
     order = verdict.order(plan.order_id)

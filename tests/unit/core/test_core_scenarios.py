@@ -12,7 +12,7 @@ from streams.core import engine, peoplevox
 from streams.core.commands import CancelLiveSalesOrders, command
 from streams.core.engine import Policy
 from streams.core.exceptions import mismatch_reasons
-from streams.core.inputs import OrderEventIn, PersonAction, Rebuild, SuccessorLinked
+from streams.core.inputs import OrderEventIn, PeoplevoxStatus, PersonAction, Rebuild, SuccessorLinked
 from streams.core.model import Address, Owner, SalesOrder, Target
 from streams.core.peoplevox import CutOff
 from streams.core.recreate import RecreatePolicy, referenced_order
@@ -150,6 +150,23 @@ def test_size_swap_removes_a_line_so_the_sales_order_is_cancelled_and_replaced()
     assert live["lines"] == [("TEE-L", 1)]
     assert h.warehouse.orders["1001"]["cancelled"] and "1001-R1" in h.warehouse.orders
     assert [c.kind for c in h.sent if c.target is Target.PEOPLEVOX][-1] == "replace_sales_order"
+
+
+def test_the_old_sales_orders_cancelled_read_during_its_replacement_is_not_the_replacements_status():
+    """A replacement cancels the old sales order first; its callback's re-read (Cancelled) can be newer than the
+    replacement's answer (New). It is the old one's status: the order is not past the cut-off."""
+    h = harness()
+    created(h)
+    h.webhook(order(version=2, lines=(line("1", "TEE-M", 0, original=1), line("2", "TEE-L", 1, original=0))))
+    h.advance(h.policy.debounce_ms + 1)  # the replace is on its way to the sink
+    read_at = h.now + 5  # the old one's Cancelled, re-read just after the sink finished
+    h._take("1001", engine.on_peoplevox_status(h.state("1001"), PeoplevoxStatus(
+        status="Cancelled", at=read_at, number="1001"), h.policy, h.reference, h.now))
+    h.deliver()
+    assert h.state("1001").peoplevox_sales_order.number == "1001-R1"
+    assert h.state("1001").peoplevox_status == "New"
+    h.settle()
+    assert "EDIT_AFTER_PICK" not in h.open_exceptions("1001")
 
 
 def test_a_replacement_that_cannot_be_created_after_the_cancel_is_the_most_severe_exception():
