@@ -256,7 +256,9 @@ def test_orders_cancelled_while_local_state_is_lost_leave_nothing_live_in_people
     assert [so["lines"] for so in pipeline.live_sales_orders(successor[0])] == [{"TEE-L": 1}]
     assert verdict.totals["duplicate_sales_orders"] == 0 and verdict.totals["lost_orders"] == 0
     assert verdict.totals["recreated_released"] == verdict.totals["recreated"]
-    assert "cancel_live_sales_orders" in [c["kind"] for c in pipeline.records(cancelled)]
+    # Rebuilt, the order knows no sales order and cancels whatever Peoplevox holds live for it; a sink result
+    # redelivered after the kill may teach it its sales order first, and then a plain cancel does the same.
+    assert {"cancel_live_sales_orders", "cancel_sales_order"} & {c["kind"] for c in pipeline.records(cancelled)}
 
 
 def test_reference_data_returns_after_despatch_and_b2b_prices_are_judged_from_shopify(pipeline):
