@@ -167,7 +167,7 @@ def _ask_for_despatches(decision: Decision, policy: Policy, now: int) -> Decisio
     state = decision.state
     if state.despatch_unread is None:
         return decision
-    due = (state.despatch_asked_at or now) + _backoff(policy, state.despatch_asks)
+    due = _next_ask(policy, state.despatch_asked_at, state.despatch_asks, now)
     if now < due:
         return replace(decision, wake_at=keep_wake(decision.wake_at, due))
     asks = state.despatch_asks + 1
@@ -196,6 +196,11 @@ def keep_wake(pending: int | None, decided: int | None) -> int | None:
 def _backoff(policy: Policy, attempts: int) -> int:
     """How long the ``attempts``-th ask waits for its answer before asking again."""
     return min(policy.fetch_timeout_ms << max(attempts - 1, 0), policy.max_fetch_timeout_ms)
+
+
+def _next_ask(policy: Policy, asked_at: int | None, asks: int, now: int) -> int:
+    """When an ask made at ``asked_at`` (never made: now), the ``asks``-th, is due again."""
+    return (asked_at or now) + _backoff(policy, asks)
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -473,7 +478,7 @@ def reconcile(state: OrderState, policy: Policy, reference: Reference, now: int)
     in_flight = {**state.in_flight, **{c.command_id: c for c in commands}}
     exceptions, caught_up = settle_retried(exceptions, in_flight, now)
     changed.extend(caught_up)
-    wake_at = ((state.predecessor_asked_at or now) + _backoff(policy, state.predecessor_asks)
+    wake_at = (_next_ask(policy, state.predecessor_asked_at, state.predecessor_asks, now)
                if _awaiting_predecessor(state) else None)
     wake_at = keep_wake(wake_at, state.release_at)
     settles_at = money.balance_due(state, policy.payment_grace_ms)
